@@ -1,0 +1,290 @@
+//! The per-file pipeline: find the sites in one source text, and fix them to
+//! a fixed point. Pure functions of the text and the shared [`Context`].
+
+use std::ops::Range;
+
+use tree_sitter::{Node, Tree};
+
+use crate::fix::apply::{apply_fixes, map_offset};
+use crate::fix::importer::Importer;
+use crate::fix::rewrite::{self, WrapStyle};
+use crate::fix::{Applicability, Fix};
+use crate::parse;
+use crate::recipe::{Rewrite, RuleId, RuleSet, Wrapper};
+use crate::rules::{self, contains_kind, Site};
+use crate::semantic::value::{Certainty, Evaluator};
+use crate::semantic::{ScopeId, SemanticModel};
+use crate::source::Locator;
+
+/// What every file is checked against: built once, shared read-only.
+pub struct Context {
+    pub rules: RuleSet,
+    /// Per rule: reported or not (`--select`, `--ignore`).
+    pub enabled: Vec<bool>,
+    pub unsafe_fixes: bool,
+}
+
+impl Context {
+    pub fn allows(&self, fix: &Fix) -> bool {
+        fix.applicability == Applicability::Safe || self.unsafe_fixes
+    }
+}
+
+/// One site found in one file.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub rule: RuleId,
+    pub range: Range<usize>,
+    pub message: String,
+    pub fix: Option<Fix>,
+    /// Why there is no fix, when there is none.
+    pub no_fix: Option<String>,
+}
+
+/// Where `await` may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Not running on the event loop: module level, sync `def`, lambda, class
+    /// body, a wrapped function or a wrapper's argument.
+    Sync,
+    /// The body of an `async def`.
+    Async,
+    /// On the event loop but `await` would change meaning (a generator expression).
+    AsyncNoAwait,
+}
+
+struct Frame<'t> {
+    node: Node<'t>,
+    scope: ScopeId,
+    mode: Mode,
+    awaited: bool,
+    /// For a function definition: decorated with a wrapper.
+    wrapped: bool,
+}
+
+fn push<'t>(stack: &mut Vec<Frame<'t>>, node: Node<'t>, scope: ScopeId, mode: Mode) {
+    stack.push(Frame { node, scope, mode, awaited: false, wrapped: false });
+}
+
+/// Whether a file can hold a site at all: sites live in `async def`.
+pub fn may_have_sites(text: &str) -> bool {
+    memchr::memmem::find(text.as_bytes(), b"async").is_some()
+}
+
+/// Every site in a parsed, error-free file.
+pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module_name: &str, context: &Context) -> Vec<Diagnostic> {
+    let model = SemanticModel::build(text, tree, module_name.to_owned());
+    let evaluator = Evaluator { model: &model, rules: &context.rules };
+    let locator = Locator::new(text);
+    let importer = Importer::new(&model, &locator);
+    let default_wrapper = if model.imports_channels {
+        Wrapper::new("channels.db", "database_sync_to_async")
+    } else {
+        Wrapper::new("asgiref.sync", "sync_to_async")
+    };
+    let mut diagnostics = Vec::new();
+    let mut stack = vec![Frame { node: tree.root_node(), scope: ScopeId::MODULE, mode: Mode::Sync, awaited: false, wrapped: false }];
+    while let Some(frame) = stack.pop() {
+        let Frame { node, scope, mode, awaited, wrapped } = frame;
+        match node.kind() {
+            "call" => {
+                if mode != Mode::Sync && !awaited {
+                    if let Some(site) = rules::check_call(node, scope, &evaluator) {
+                        if context.enabled[site.rule.0] {
+                            diagnostics.push(diagnose(&site, scope, mode, context, &importer, &default_wrapper));
+                        }
+                    }
+                }
+                let callee = node.child_by_field_name("function");
+                let arguments_mode = if mode != Mode::Sync && callee.is_some_and(|callee| evaluator.is_wrapper(callee, scope)) {
+                    Mode::Sync
+                } else {
+                    mode
+                };
+                let mut cursor = node.walk();
+                for child in node.named_children(&mut cursor) {
+                    let is_callee = callee.is_some_and(|callee| callee.id() == child.id());
+                    push(&mut stack, child, scope, if is_callee { mode } else { arguments_mode });
+                }
+            }
+            "await" => {
+                let mut cursor = node.walk();
+                for child in node.named_children(&mut cursor) {
+                    stack.push(Frame { node: child, scope, mode, awaited: true, wrapped: false });
+                }
+            }
+            "decorated_definition" => {
+                let mut cursor = node.walk();
+                let decorators: Vec<Node<'_>> = node.named_children(&mut cursor).filter(|child| child.kind() == "decorator").collect();
+                let is_wrapped = decorators.iter().any(|decorator| {
+                    let expression = decorator.named_child(0);
+                    let callee = expression.map(|expression| match expression.kind() {
+                        "call" => expression.child_by_field_name("function").unwrap_or(expression),
+                        _ => expression,
+                    });
+                    callee.is_some_and(|callee| evaluator.is_wrapper(callee, scope))
+                });
+                for decorator in decorators {
+                    push(&mut stack, decorator, scope, mode);
+                }
+                if let Some(definition) = node.child_by_field_name("definition") {
+                    stack.push(Frame { node: definition, scope, mode, awaited: false, wrapped: is_wrapped });
+                }
+            }
+            "function_definition" | "lambda" => {
+                let inner = model.scope_opened_by(node).unwrap_or(scope);
+                if let Some(parameters) = node.child_by_field_name("parameters") {
+                    // Defaults and annotations are evaluated where the def runs.
+                    let mut cursor = parameters.walk();
+                    for parameter in parameters.named_children(&mut cursor) {
+                        for field in ["type", "value"] {
+                            if let Some(child) = parameter.child_by_field_name(field) {
+                                push(&mut stack, child, scope, mode);
+                            }
+                        }
+                    }
+                }
+                if let Some(returns) = node.child_by_field_name("return_type") {
+                    push(&mut stack, returns, scope, mode);
+                }
+                let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
+                let body_mode = if is_async && !wrapped { Mode::Async } else { Mode::Sync };
+                if let Some(body) = node.child_by_field_name("body") {
+                    push(&mut stack, body, inner, body_mode);
+                }
+            }
+            "class_definition" => {
+                let inner = model.scope_opened_by(node).unwrap_or(scope);
+                if let Some(bases) = node.child_by_field_name("superclasses") {
+                    push(&mut stack, bases, scope, mode);
+                }
+                if let Some(body) = node.child_by_field_name("body") {
+                    push(&mut stack, body, inner, Mode::Sync);
+                }
+            }
+            "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
+                let inner = model.scope_opened_by(node).unwrap_or(scope);
+                let inner_mode = if node.kind() == "generator_expression" && mode == Mode::Async { Mode::AsyncNoAwait } else { mode };
+                let mut cursor = node.walk();
+                for child in node.named_children(&mut cursor) {
+                    push(&mut stack, child, inner, inner_mode);
+                }
+            }
+            _ => {
+                let mut cursor = node.walk();
+                for child in node.named_children(&mut cursor) {
+                    push(&mut stack, child, scope, mode);
+                }
+            }
+        }
+    }
+    diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.rule));
+    diagnostics
+}
+
+fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Context, importer: &Importer<'_, '_>, default_wrapper: &Wrapper) -> Diagnostic {
+    let rule = context.rules.rule(site.rule);
+    let wrapper = rule.wrapper.as_ref().unwrap_or(default_wrapper);
+    let message = rule.render_message(&site.callee, &site.method, &wrapper.name);
+    let mut diagnostic = Diagnostic { rule: site.rule, range: site.node.byte_range(), message, fix: None, no_fix: None };
+    match build_fix(site, scope, mode, rule.rewrite, importer, wrapper) {
+        Ok(mut fix) => {
+            let certain = site.certainty == Certainty::Certain;
+            if !certain || rule.applicability == Applicability::Unsafe {
+                fix.applicability = Applicability::Unsafe;
+            }
+            diagnostic.fix = Some(fix);
+        }
+        Err(reason) => diagnostic.no_fix = Some(reason),
+    }
+    diagnostic
+}
+
+fn build_fix(site: &Site<'_>, scope: ScopeId, mode: Mode, rewrite: Rewrite, importer: &Importer<'_, '_>, wrapper: &Wrapper) -> Result<Fix, String> {
+    let mut style = match rewrite {
+        Rewrite::None => return Err("the recipe reports this site without a fix".to_owned()),
+        Rewrite::Lambda => WrapStyle::Lambda,
+        Rewrite::Wrap => site.style,
+    };
+    if mode == Mode::AsyncNoAwait {
+        return Err("inside a generator expression, `await` would make it an async generator".to_owned());
+    }
+    if style == WrapStyle::Lambda && ["await", "yield", "named_expression"].iter().any(|kind| contains_kind(site.node, kind)) {
+        if site.callee_fallback {
+            style = WrapStyle::Callee;
+        } else {
+            return Err("the expression holds `await`, `yield` or `:=`, which cannot move into a lambda".to_owned());
+        }
+    }
+    let plan = importer.import(wrapper, scope)?;
+    let (edits, span) = rewrite::wrap(site.node, style, &plan.expression).ok_or("the call has no callee to wrap")?;
+    Ok(Fix { edits, imports: plan.edit.into_iter().collect(), span, applicability: Applicability::Safe })
+}
+
+/// The result of fixing one text.
+pub struct FixOutcome {
+    pub text: String,
+    /// Sites fixed, over all rounds.
+    pub fixed: usize,
+    /// Sites left in the final text, each with why it was not fixed.
+    pub remaining: Vec<Diagnostic>,
+    /// False when the rounds did not settle.
+    pub settled: bool,
+}
+
+/// Rounds before giving up: nested sites need one round per level.
+const MAX_ROUNDS: usize = 10;
+
+/// Applies fixes until none is left, re-parsing after each round and never
+/// keeping a round's output that does not parse.
+pub fn fix_text(original: &str, module_name: &str, context: &Context) -> FixOutcome {
+    let mut text = original.to_owned();
+    let mut fixed = 0;
+    // Sites whose fix broke the syntax, by (offset in `text`, rule).
+    let mut rejected: Vec<(usize, RuleId)> = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        let Some(tree) = parse::parse(&text) else { break };
+        let mut diagnostics = check_tree(&text, &tree, module_name, context);
+        for diagnostic in &mut diagnostics {
+            if rejected.contains(&(diagnostic.range.start, diagnostic.rule)) {
+                diagnostic.fix = None;
+                diagnostic.no_fix = Some("the rewritten code would not parse".to_owned());
+            }
+        }
+        let candidates: Vec<&Fix> = diagnostics.iter().filter_map(|diagnostic| diagnostic.fix.as_ref()).filter(|fix| context.allows(fix)).collect();
+        if candidates.is_empty() {
+            return FixOutcome { text, fixed, remaining: diagnostics, settled: true };
+        }
+        let mut round = apply_fixes(&text, &candidates);
+        if !parses(&round.text) {
+            // Find the fixes that break the syntax, one at a time.
+            let mut accepted: Vec<&Fix> = Vec::new();
+            for fix in &candidates {
+                accepted.push(fix);
+                if !parses(&apply_fixes(&text, &accepted).text) {
+                    accepted.pop();
+                    rejected.push((fix.span.start, rule_of(&diagnostics, fix)));
+                }
+            }
+            round = apply_fixes(&text, &accepted);
+            let applied: Vec<&Fix> = round.applied.iter().map(|&i| accepted[i]).collect();
+            rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
+            fixed += applied.len();
+        } else {
+            let applied: Vec<&Fix> = round.applied.iter().map(|&i| candidates[i]).collect();
+            rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
+            fixed += applied.len();
+        }
+        text = round.text;
+    }
+    let remaining = parse::parse(&text).map(|tree| check_tree(&text, &tree, module_name, context)).unwrap_or_default();
+    FixOutcome { text, fixed, remaining, settled: false }
+}
+
+fn parses(text: &str) -> bool {
+    parse::parse(text).is_some_and(|tree| !tree.root_node().has_error())
+}
+
+fn rule_of(diagnostics: &[Diagnostic], fix: &Fix) -> RuleId {
+    diagnostics.iter().find(|diagnostic| diagnostic.fix.as_ref() == Some(fix)).map_or(RuleId(0), |diagnostic| diagnostic.rule)
+}

@@ -1,0 +1,95 @@
+//! Command-line arguments as the user typed them (clap), and their
+//! validation into the settings the run uses.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "asyncfix",
+    version,
+    about = "Find and fix synchronous database calls inside async Python code (Django, Channels, JWT, cache).",
+    after_help = "Exit status: 0 nothing found (or everything fixed), 1 sites found, changes shown or sites left, 2 usage, recipe or I/O error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every site: `path:line:col: CODE message`.
+    Check(FileArgs),
+    /// Print the unified diff `fix` would apply; write nothing.
+    Diff(FileArgs),
+    /// Rewrite the files in place.
+    Fix(FileArgs),
+    /// List the loaded rules.
+    Recipes(RecipeArgs),
+    /// Print a rule's documentation.
+    Explain {
+        /// The rule code, such as DJ001.
+        code: String,
+        #[command(flatten)]
+        recipes: RecipeArgs,
+    },
+    /// Print the tree-sitter tree of a Python file, for recipe authors.
+    DumpTree {
+        /// The file (`-` for standard input).
+        path: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RecipeArgs {
+    /// A recipe file to load beside the built-in ones (repeatable).
+    #[arg(long = "recipe", value_name = "FILE")]
+    pub recipes: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// Files or directories to process; `-` reads the source from standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub recipes: RecipeArgs,
+    /// Only these rule codes or code prefixes (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "CODE")]
+    pub select: Vec<String>,
+    /// Leave out these rule codes or code prefixes (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "CODE")]
+    pub ignore: Vec<String>,
+    /// Also apply fixes that rest on a guess.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Skip paths matching this glob while walking directories (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// The file name to report for source read from standard input.
+    #[arg(long, value_name = "PATH")]
+    pub stdin_filename: Option<PathBuf>,
+    /// How `check` prints its findings.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}

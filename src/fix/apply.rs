@@ -1,0 +1,91 @@
+//! Splices fixes into the text in one ordered pass. A fix whose span overlaps
+//! one already taken waits for the next round; identical import edits are
+//! applied once.
+
+use super::{Edit, Fix};
+
+/// The new text and the indexes (into the input slice) of the fixes applied.
+pub struct Applied {
+    pub text: String,
+    pub applied: Vec<usize>,
+}
+
+pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> Applied {
+    let mut order: Vec<usize> = (0..fixes.len()).collect();
+    // Outer sites first: by start, then the longer span.
+    order.sort_by_key(|&i| (fixes[i].span.start, std::cmp::Reverse(fixes[i].span.end)));
+    let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut applied = Vec::new();
+    let mut edits: Vec<(usize, &Edit)> = Vec::new();
+    let mut imports: Vec<&Edit> = Vec::new();
+    for i in order {
+        let fix = fixes[i];
+        let overlaps = taken.iter().any(|span| span.start < fix.span.end && fix.span.start < span.end);
+        if overlaps {
+            continue;
+        }
+        taken.push(fix.span.clone());
+        applied.push(i);
+        for edit in &fix.edits {
+            edits.push((edits.len(), edit));
+        }
+        for import in &fix.imports {
+            if !imports.contains(&import) {
+                imports.push(import);
+            }
+        }
+    }
+    let mut all: Vec<(usize, usize, &Edit)> = edits.into_iter().map(|(order, edit)| (1, order, edit)).collect();
+    all.extend(imports.into_iter().enumerate().map(|(order, edit)| (0, order, edit)));
+    // By position; at one position, imports first, then in the order taken.
+    all.sort_by_key(|(group, order, edit)| (edit.range.start, edit.range.end, *group, *order));
+    let mut output = String::with_capacity(text.len() + all.iter().map(|(_, _, edit)| edit.content.len()).sum::<usize>());
+    let mut cursor = 0;
+    for (_, _, edit) in all {
+        if edit.range.start < cursor {
+            // Two replacements of one range cannot both apply; the span check prevents this.
+            continue;
+        }
+        output.push_str(&text[cursor..edit.range.start]);
+        output.push_str(&edit.content);
+        cursor = edit.range.end;
+    }
+    output.push_str(&text[cursor..]);
+    applied.sort_unstable();
+    Applied { text: output, applied }
+}
+
+/// Where `offset` in the text before the edits lands after them.
+pub fn map_offset(offset: usize, fixes: &[&Fix]) -> usize {
+    let mut shift: isize = 0;
+    for fix in fixes {
+        for edit in fix.edits.iter().chain(&fix.imports) {
+            if edit.range.end <= offset {
+                shift += edit.content.len().cast_signed() - (edit.range.end - edit.range.start).cast_signed();
+            }
+        }
+    }
+    offset.saturating_add_signed(shift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::Applicability;
+
+    fn fix(span: std::ops::Range<usize>, edits: Vec<Edit>, imports: Vec<Edit>) -> Fix {
+        Fix { edits, imports, span, applicability: Applicability::Safe }
+    }
+
+    #[test]
+    fn overlapping_fix_waits_and_identical_imports_apply_once() {
+        let text = "abcdef";
+        let import = Edit::insert(0, "I;");
+        let outer = fix(1..5, vec![Edit::insert(1, "<"), Edit::insert(5, ">")], vec![import.clone()]);
+        let inner = fix(2..3, vec![Edit::insert(2, "[")], vec![import.clone()]);
+        let apart = fix(5..6, vec![Edit::insert(6, "!")], vec![import]);
+        let applied = apply_fixes(text, &[&inner, &outer, &apart]);
+        assert_eq!(applied.text, "I;a<bcde>f!");
+        assert_eq!(applied.applied, vec![1, 2]);
+    }
+}

@@ -1,0 +1,154 @@
+//! The importer: makes the wrapper available at a site, reusing an existing
+//! import or alias, extending a `from module import ...` line, or adding a
+//! line after the last top-level import.
+
+use tree_sitter::Node;
+
+use super::Edit;
+use crate::recipe::Wrapper;
+use crate::semantic::{Binding, ScopeId, SemanticModel};
+use crate::source::{line_ending, Locator};
+
+/// How a site refers to the wrapper, and the edit (if any) that imports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportPlan {
+    pub expression: String,
+    pub edit: Option<Edit>,
+}
+
+pub struct Importer<'a, 't> {
+    model: &'a SemanticModel<'t>,
+    locator: &'a Locator<'t>,
+}
+
+impl<'a, 't> Importer<'a, 't> {
+    pub fn new(model: &'a SemanticModel<'t>, locator: &'a Locator<'t>) -> Self {
+        Self { model, locator }
+    }
+
+    /// How to refer to `wrapper` from `scope`, or why it cannot be done.
+    pub fn import(&self, wrapper: &Wrapper, scope: ScopeId) -> Result<ImportPlan, String> {
+        let qualified = wrapper.qualified_name();
+        // The wrapper's own name already refers to it here.
+        match self.model.lookup(&wrapper.name, scope) {
+            Some((_, bindings)) if only_imports(bindings, &qualified) => {
+                return Ok(ImportPlan { expression: wrapper.name.clone(), edit: None });
+            }
+            Some(_) => {
+                return Err(format!("`{}` is bound to something else in this module", wrapper.name));
+            }
+            None => {}
+        }
+        // An alias (`as s2a`) or a module import (`import asgiref.sync`).
+        let module_scope = self.model.scope(ScopeId::MODULE);
+        let mut names: Vec<_> = module_scope.bindings.iter().collect();
+        names.sort_by_key(|(name, _)| **name);
+        for (name, bindings) in names {
+            let [Binding::Import(imported)] = bindings.as_slice() else { continue };
+            let expression = if *imported == qualified {
+                (*name).to_owned()
+            } else if let Some(rest) = qualified.strip_prefix(imported.as_str()).and_then(|rest| rest.strip_prefix('.')) {
+                // `import asgiref.sync` binds `asgiref`; `import asgiref.sync as s` binds `s`.
+                if !self.module_is_imported(&wrapper.module) {
+                    continue;
+                }
+                format!("{name}.{rest}")
+            } else {
+                continue;
+            };
+            let visible = self.model.lookup(name, scope).is_some_and(|(found, _)| found == ScopeId::MODULE);
+            if visible {
+                return Ok(ImportPlan { expression, edit: None });
+            }
+        }
+        let edit = self.extend_from_import(wrapper).unwrap_or_else(|| self.new_import_line(wrapper));
+        Ok(ImportPlan { expression: wrapper.name.clone(), edit: Some(edit) })
+    }
+
+    /// Whether `import module` (or a parent package with the module) is at the top level.
+    fn module_is_imported(&self, module: &str) -> bool {
+        self.model.top_level_imports.iter().any(|import| {
+            import.node.kind() == "import_statement" && {
+                let mut cursor = import.node.walk();
+                let found = import.node.children_by_field_name("name", &mut cursor).any(|name| {
+                    let dotted = if name.kind() == "aliased_import" { name.child_by_field_name("name") } else { Some(name) };
+                    dotted.is_some_and(|dotted| self.model.text(dotted) == module)
+                });
+                found
+            }
+        })
+    }
+
+    /// `from asgiref.sync import async_to_sync` becomes `..., sync_to_async`.
+    fn extend_from_import(&self, wrapper: &Wrapper) -> Option<Edit> {
+        let statement = self.model.top_level_imports.iter().map(|import| import.node).find(|node| {
+            node.kind() == "import_from_statement"
+                && node.child_by_field_name("module_name").is_some_and(|module| self.model.text(module) == wrapper.module)
+                && !has_kind(*node, "wildcard_import")
+        })?;
+        let mut cursor = statement.walk();
+        let last = statement.children_by_field_name("name", &mut cursor).last()?;
+        let after_last = &self.model.source[last.end_byte()..statement.end_byte()];
+        if let Some(comma) = after_last.find(',') {
+            // A trailing comma in a parenthesised list: add a line like the last one.
+            let comma = last.end_byte() + comma + 1;
+            let multi_line = self.locator.line_start(last.start_byte()) != self.locator.line_start(statement.start_byte());
+            if multi_line {
+                let indentation = self.locator.indentation(last.start_byte());
+                let eol = line_ending(self.model.source);
+                return Some(Edit::insert(comma, format!("{eol}{indentation}{},", wrapper.name)));
+            }
+            return Some(Edit::insert(comma, format!(" {},", wrapper.name)));
+        }
+        Some(Edit::insert(last.end_byte(), format!(", {}", wrapper.name)))
+    }
+
+    /// A new line after the last top-level import, or after the docstring
+    /// and leading comments when there is none.
+    fn new_import_line(&self, wrapper: &Wrapper) -> Edit {
+        let source = self.model.source;
+        let eol = line_ending(source);
+        let line = format!("from {} import {}", wrapper.module, wrapper.name);
+        let anchor = self.model.top_level_imports.last().map(|import| import.node).or_else(|| self.docstring());
+        let offset = match anchor {
+            Some(node) => self.locator.full_line_end(node.end_byte().saturating_sub(1).max(node.start_byte())),
+            None => self.after_leading_comments(),
+        };
+        if offset == source.len() && !source.is_empty() && !source.ends_with('\n') && !source.ends_with('\r') {
+            return Edit::insert(offset, format!("{eol}{line}{eol}"));
+        }
+        Edit::insert(offset, format!("{line}{eol}"))
+    }
+
+    fn docstring(&self) -> Option<Node<'t>> {
+        let root = self.model.tree.root_node();
+        let mut cursor = root.walk();
+        let first = root.named_children(&mut cursor).find(|node| node.kind() != "comment")?;
+        (first.kind() == "expression_statement" && first.named_child(0).is_some_and(|child| child.kind() == "string")).then_some(first)
+    }
+
+    /// After a shebang, encoding line and other comments at the top of the file.
+    fn after_leading_comments(&self) -> usize {
+        let source = self.model.source;
+        let mut offset = usize::from(source.starts_with('\u{feff}')) * 3;
+        while offset < source.len() {
+            let line_end = self.locator.full_line_end(offset);
+            let line = source[offset..line_end].trim();
+            if !line.starts_with('#') {
+                break;
+            }
+            offset = line_end;
+        }
+        offset
+    }
+}
+
+fn only_imports(bindings: &[Binding<'_>], qualified: &str) -> bool {
+    bindings.iter().all(|binding| matches!(binding, Binding::Import(name) if name == qualified))
+}
+
+fn has_kind(node: Node<'_>, kind: &str) -> bool {
+    let mut cursor = node.walk();
+    let found = node.children(&mut cursor).any(|child| child.kind() == kind);
+    found
+}

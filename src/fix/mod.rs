@@ -1,0 +1,51 @@
+//! Fixes: byte-range edits, the importer that adds the wrapper's import, the
+//! rewrite styles, and the loop that applies fixes to a fixed point.
+
+pub mod apply;
+pub mod importer;
+pub mod rewrite;
+
+use std::ops::Range;
+
+/// Whether `fix` may apply a fix without `--unsafe-fixes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Applicability {
+    /// Rests on a guess: applied only with `--unsafe-fixes`.
+    Unsafe,
+    /// The evidence is certain and the rewrite keeps the meaning.
+    Safe,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Safe => "safe",
+            Self::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// Replace `range` of the original text with `content`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Edit {
+    pub range: Range<usize>,
+    pub content: String,
+}
+
+impl Edit {
+    pub fn insert(at: usize, content: impl Into<String>) -> Self {
+        Self { range: at..at, content: content.into() }
+    }
+}
+
+/// The edits that fix one site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    /// Edits at the site itself; they lie inside `span`.
+    pub edits: Vec<Edit>,
+    /// Import edits; identical ones from several fixes are applied once.
+    pub imports: Vec<Edit>,
+    /// The region this fix owns: another fix that overlaps it waits for the next round.
+    pub span: Range<usize>,
+    pub applicability: Applicability,
+}

@@ -1,0 +1,61 @@
+//! The rewrite styles: how a site becomes an awaited wrapper call.
+
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use super::Edit;
+
+/// How a call is wrapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrapStyle {
+    /// `await w(callee)(args)`: the callee is evaluated here, called in a thread.
+    Callee,
+    /// `await w(lambda: expr)()`: the whole expression runs in a thread.
+    Lambda,
+}
+
+/// Whether the node sits where `await x` needs parentheses: as the object of
+/// an attribute, the value of a subscript or the callee of a call.
+pub fn needs_parentheses(node: Node<'_>) -> bool {
+    let Some(parent) = node.parent() else { return false };
+    let field = match parent.kind() {
+        "attribute" => "object",
+        "subscript" => "value",
+        "call" => "function",
+        _ => return false,
+    };
+    parent.child_by_field_name(field).is_some_and(|child| child.id() == node.id())
+}
+
+/// The edits that wrap `node` (a call, or for `Lambda` any expression), and
+/// the span the fix owns.
+pub fn wrap(node: Node<'_>, style: WrapStyle, wrapper: &str) -> Option<(Vec<Edit>, Range<usize>)> {
+    let parens = needs_parentheses(node);
+    let open = if parens { "(" } else { "" };
+    let close = if parens { ")" } else { "" };
+    let start = node.start_byte();
+    let end = node.end_byte();
+    match style {
+        WrapStyle::Callee => {
+            let callee = node.child_by_field_name("function")?;
+            let mut edits = vec![
+                Edit::insert(start, format!("{open}await {wrapper}(")),
+                Edit::insert(callee.end_byte(), ")"),
+            ];
+            let mut span_end = callee.end_byte();
+            if parens {
+                edits.push(Edit::insert(end, ")"));
+                span_end = end;
+            }
+            Some((edits, start..span_end))
+        }
+        WrapStyle::Lambda => Some((
+            vec![
+                Edit::insert(start, format!("{open}await {wrapper}(lambda: ")),
+                Edit::insert(end, format!(")(){close}")),
+            ],
+            start..end,
+        )),
+    }
+}

@@ -1,0 +1,383 @@
+//! asyncfix finds synchronous database calls inside `async def` in Python
+//! code and rewrites them to awaited wrapper calls.
+//!
+//! The run is one pipeline, top to bottom: arguments ([`cli`]) -> recipes
+//! ([`recipe`]) -> files ([`walk`], [`files`]) -> per-file check and fix
+//! ([`checker`], over [`semantic`] and [`rules`], with edits from [`fix`]) ->
+//! printing ([`output`]). Each file is a pure function of its text and the
+//! shared read-only [`checker::Context`], run in parallel with rayon.
+
+pub mod checker;
+pub mod cli;
+pub mod files;
+pub mod fix;
+pub mod output;
+pub mod parse;
+pub mod recipe;
+pub mod rules;
+pub mod semantic;
+pub mod source;
+pub mod walk;
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use rayon::prelude::*;
+
+use checker::Context;
+use cli::{Cli, ColorChoice, Command, FileArgs, OutputFormat};
+use output::{FixState, Located, Painter};
+use recipe::RuleSet;
+
+/// Exit status: nothing found, or everything fixed.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit status: sites found, changes shown, or sites left after `fix`.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit status: a usage, recipe or I/O error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// The process's streams, so tests can run the CLI in-process.
+pub struct Streams<'a> {
+    pub stdin: &'a mut dyn Read,
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+    /// Whether stdout is a terminal (for `--color auto`).
+    pub stdout_is_terminal: bool,
+}
+
+/// Runs asyncfix with these arguments (the first is the program name).
+pub fn run<I, T>(args: I, streams: &mut Streams<'_>) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let rendered = err.render().to_string();
+            let code = if err.use_stderr() { EXIT_ERROR } else { EXIT_CLEAN };
+            let stream: &mut dyn Write = if err.use_stderr() { streams.stderr } else { streams.stdout };
+            let _ = stream.write_all(rendered.as_bytes());
+            return code;
+        }
+    };
+    match execute(cli, streams) {
+        Ok(code) => code,
+        Err(Failure::Usage(message)) => {
+            let _ = writeln!(streams.stderr, "asyncfix: {message}");
+            EXIT_ERROR
+        }
+        Err(Failure::BrokenPipe) => EXIT_CLEAN,
+    }
+}
+
+enum Failure {
+    Usage(String),
+    BrokenPipe,
+}
+
+impl From<io::Error> for Failure {
+    fn from(err: io::Error) -> Self {
+        if err.kind() == io::ErrorKind::BrokenPipe {
+            Self::BrokenPipe
+        } else {
+            Self::Usage(format!("cannot write output: {err}"))
+        }
+    }
+}
+
+fn load_rules(recipes: &[PathBuf]) -> Result<RuleSet, Failure> {
+    RuleSet::load(recipes).map_err(|err| Failure::Usage(format!("invalid recipe: {err}")))
+}
+
+fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Check(args) => process(Mode::Check, &args, streams),
+        Command::Diff(args) => process(Mode::Diff, &args, streams),
+        Command::Fix(args) => process(Mode::Fix, &args, streams),
+        Command::Recipes(args) => {
+            let rules = load_rules(&args.recipes)?;
+            writeln!(streams.stdout, "{:<7} {:<28} {:<7} SUMMARY", "CODE", "NAME", "FIX")?;
+            for rule in &rules.rules {
+                let fix = match (rule.rewrite, rule.applicability) {
+                    (recipe::Rewrite::None, _) => "none",
+                    (_, fix::Applicability::Safe) => "safe",
+                    (_, fix::Applicability::Unsafe) => "unsafe",
+                };
+                writeln!(streams.stdout, "{:<7} {:<28} {:<7} {}", rule.code, rule.name, fix, rule.summary)?;
+            }
+            Ok(EXIT_CLEAN)
+        }
+        Command::Explain { code, recipes } => {
+            let rules = load_rules(&recipes.recipes)?;
+            let Some(rule) = rules.by_code(&code) else {
+                return Err(Failure::Usage(format!("unknown rule code `{code}`; `asyncfix recipes` lists them")));
+            };
+            writeln!(streams.stdout, "# {} ({})\n\n{}\n\n{}\n\nRecipe: {}", rule.name, rule.code, rule.summary, rule.doc, rule.origin)?;
+            Ok(EXIT_CLEAN)
+        }
+        Command::DumpTree { path } => {
+            let text = if path.as_os_str() == "-" {
+                let mut text = String::new();
+                streams.stdin.read_to_string(&mut text).map_err(|err| Failure::Usage(format!("-: cannot read: {err}")))?;
+                text
+            } else {
+                let file = files::read(&path).map_err(|reason| Failure::Usage(format!("{}: {reason}", path.display())))?;
+                file.text
+            };
+            let tree = parse::parse(&text).ok_or_else(|| Failure::Usage("parsing was cancelled".to_owned()))?;
+            streams.stdout.write_all(parse::dump(&tree, &text).as_bytes())?;
+            Ok(EXIT_CLEAN)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Check,
+    Diff,
+    Fix,
+}
+
+/// Why a file was not processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileErrorKind {
+    /// Could not be read, decoded or written: exit 2.
+    Io,
+    /// Did not parse: reported like a finding, exit 1.
+    Syntax,
+}
+
+/// Everything one file produced.
+struct FileResult {
+    display: String,
+    /// `check`: the sites found; `diff` and `fix`: the sites left.
+    sites: Vec<Located>,
+    fixed: usize,
+    before: String,
+    after: Option<String>,
+    error: Option<(FileErrorKind, String)>,
+    warnings: Vec<String>,
+}
+
+fn build_context(args: &FileArgs) -> Result<Context, Failure> {
+    let rules = load_rules(&args.recipes.recipes)?;
+    let mut enabled = vec![args.select.is_empty(); rules.rules.len()];
+    for (codes, on) in [(&args.select, true), (&args.ignore, false)] {
+        for code in codes {
+            let matched = rules.matching(code.trim());
+            if matched.is_empty() {
+                return Err(Failure::Usage(format!("unknown rule code `{code}`; `asyncfix recipes` lists them")));
+            }
+            for id in matched {
+                enabled[id.0] = on;
+            }
+        }
+    }
+    Ok(Context { rules, enabled, unsafe_fixes: args.unsafe_fixes })
+}
+
+fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8, Failure> {
+    let context = build_context(args)?;
+    let painter = Painter {
+        enabled: match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => streams.stdout_is_terminal && std::env::var_os("NO_COLOR").is_none(),
+        },
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()
+        .map_err(|err| Failure::Usage(format!("cannot start worker threads: {err}")))?;
+
+    let from_stdin = args.paths.iter().any(|path| path.as_os_str() == "-");
+    if from_stdin && args.paths.len() > 1 {
+        return Err(Failure::Usage("`-` (standard input) cannot be combined with other paths".to_owned()));
+    }
+    let mut walk_errors = Vec::new();
+    let results: Vec<FileResult> = if from_stdin {
+        let mut raw = Vec::new();
+        streams.stdin.read_to_end(&mut raw).map_err(|err| Failure::Usage(format!("-: cannot read standard input: {err}")))?;
+        let name = args.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("-"));
+        vec![process_source(&name, files::decode(raw), mode, false, &context)]
+    } else {
+        let discovered = walk::discover(&args.paths, &args.exclude).map_err(Failure::Usage)?;
+        walk_errors = discovered.errors;
+        pool.install(|| {
+            discovered
+                .files
+                .par_iter()
+                .map(|path| process_source(path, files::read(path), mode, mode == Mode::Fix, &context))
+                .collect()
+        })
+    };
+
+    let mut io_errors = walk_errors.len();
+    for error in &walk_errors {
+        writeln!(streams.stderr, "asyncfix: {error}")?;
+    }
+    let mut syntax_errors = 0;
+    let mut all_sites: Vec<Located> = Vec::new();
+    let mut fixed = 0;
+    let mut files_changed = 0;
+    for result in &results {
+        for warning in &result.warnings {
+            writeln!(streams.stderr, "asyncfix: {}: {warning}", result.display)?;
+        }
+        if let Some((kind, message)) = &result.error {
+            writeln!(streams.stderr, "asyncfix: {}: {message}", result.display)?;
+            match kind {
+                FileErrorKind::Io => io_errors += 1,
+                FileErrorKind::Syntax => syntax_errors += 1,
+            }
+            continue;
+        }
+        all_sites.extend(result.sites.iter().cloned());
+        fixed += result.fixed;
+        let changed = result.after.as_ref().is_some_and(|after| *after != result.before);
+        files_changed += usize::from(changed);
+        match mode {
+            Mode::Check => {}
+            Mode::Diff => {
+                if let Some(after) = result.after.as_ref().filter(|_| changed) {
+                    streams.stdout.write_all(output::diff::unified(&result.display, &result.before, after, painter).as_bytes())?;
+                }
+            }
+            Mode::Fix => {
+                if from_stdin {
+                    streams.stdout.write_all(result.after.as_deref().unwrap_or(&result.before).as_bytes())?;
+                }
+            }
+        }
+    }
+
+    match mode {
+        Mode::Check => {
+            if args.output_format == OutputFormat::Json {
+                streams.stdout.write_all(output::json::render(&all_sites).as_bytes())?;
+            } else {
+                for site in &all_sites {
+                    writeln!(streams.stdout, "{}", output::text::site_line(site, painter))?;
+                }
+                let safe = all_sites.iter().filter(|site| site.fix == FixState::Safe).count();
+                let unsafe_only = all_sites.iter().filter(|site| site.fix == FixState::Unsafe).count();
+                if all_sites.is_empty() {
+                    writeln!(streams.stdout, "No sites found.")?;
+                } else {
+                    writeln!(
+                        streams.stdout,
+                        "Found {} ({safe} fixable with `asyncfix fix`, {unsafe_only} more with `--unsafe-fixes`).",
+                        output::text::plural(all_sites.len(), "site", "sites")
+                    )?;
+                }
+            }
+        }
+        Mode::Diff | Mode::Fix => {
+            let verb = if mode == Mode::Diff { "Would fix" } else { "Fixed" };
+            let left_stream: &mut dyn Write = if mode == Mode::Fix && !from_stdin { streams.stdout } else { streams.stderr };
+            for site in &all_sites {
+                writeln!(left_stream, "{}", output::text::left_line(site, painter))?;
+            }
+            let mut line = format!(
+                "{verb} {} in {}",
+                output::text::plural(fixed, "site", "sites"),
+                output::text::plural(files_changed, "file", "files")
+            );
+            if !all_sites.is_empty() {
+                line.push_str(&format!("; {} left", output::text::plural(all_sites.len(), "site", "sites")));
+            }
+            line.push('.');
+            writeln!(left_stream, "{line}")?;
+        }
+    }
+    if io_errors + syntax_errors > 0 {
+        writeln!(
+            streams.stderr,
+            "asyncfix: {} could not be processed.",
+            output::text::plural(io_errors + syntax_errors, "file", "files")
+        )?;
+    }
+    let code = if io_errors > 0 {
+        EXIT_ERROR
+    } else {
+        let findings = match mode {
+            Mode::Check => !all_sites.is_empty(),
+            Mode::Diff => files_changed > 0,
+            Mode::Fix => !all_sites.is_empty(),
+        };
+        if findings || syntax_errors > 0 {
+            EXIT_FINDINGS
+        } else {
+            EXIT_CLEAN
+        }
+    };
+    Ok(code)
+}
+
+/// The dotted module name of a path: `app/models.py` -> `app.models`.
+fn module_name(path: &Path) -> String {
+    let without_extension = path.with_extension("");
+    let parts: Vec<String> = without_extension
+        .components()
+        .filter_map(|component| match component {
+            std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    if parts.is_empty() {
+        "__main__".to_owned()
+    } else {
+        parts.join(".")
+    }
+}
+
+fn process_source(path: &Path, read: Result<files::SourceFile, String>, mode: Mode, write: bool, context: &Context) -> FileResult {
+    let display = path.display().to_string();
+    let mut result = FileResult { display, sites: Vec::new(), fixed: 0, before: String::new(), after: None, error: None, warnings: Vec::new() };
+    let file = match read {
+        Ok(file) => file,
+        Err(reason) => {
+            result.error = Some((FileErrorKind::Io, reason));
+            return result;
+        }
+    };
+    if !checker::may_have_sites(&file.text) {
+        result.before = file.text;
+        return result;
+    }
+    let Some(tree) = parse::parse(&file.text) else {
+        result.error = Some((FileErrorKind::Syntax, "parsing was cancelled; file left untouched".to_owned()));
+        return result;
+    };
+    if let Some(offset) = parse::first_error(&tree) {
+        let (line, column) = source::Locator::new(&file.text).line_col(offset);
+        result.error = Some((FileErrorKind::Syntax, format!("{line}:{column}: syntax error; file left untouched")));
+        return result;
+    }
+    let module = module_name(path);
+    match mode {
+        Mode::Check => {
+            let diagnostics = checker::check_tree(&file.text, &tree, &module, context);
+            result.sites = output::locate(&result.display, &file.text, &diagnostics, &context.rules);
+        }
+        Mode::Diff | Mode::Fix => {
+            let outcome = checker::fix_text(&file.text, &module, context);
+            if !outcome.settled {
+                result.warnings.push("fixes did not settle after 10 rounds; the output may still hold sites".to_owned());
+            }
+            result.sites = output::locate(&result.display, &outcome.text, &outcome.remaining, &context.rules);
+            result.fixed = outcome.fixed;
+            if write && outcome.text != file.text {
+                if let Err(reason) = files::write(path, &file, &outcome.text) {
+                    result.error = Some((FileErrorKind::Io, reason));
+                    return result;
+                }
+            }
+            result.after = Some(outcome.text);
+        }
+    }
+    result.before = file.text;
+    result
+}

@@ -1,0 +1,92 @@
+//! Printers: one per output format. They receive finished results and only
+//! format them.
+
+pub mod diff;
+pub mod json;
+pub mod text;
+
+use crate::checker::Diagnostic;
+use crate::fix::Applicability;
+use crate::recipe::RuleSet;
+use crate::source::Locator;
+
+/// What a site's fix looks like to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FixState {
+    Safe,
+    Unsafe,
+    None(String),
+}
+
+/// A diagnostic with its position in lines and columns.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub code: String,
+    pub name: String,
+    pub message: String,
+    pub fix: FixState,
+}
+
+pub fn locate(path: &str, text: &str, diagnostics: &[Diagnostic], rules: &RuleSet) -> Vec<Located> {
+    let locator = Locator::new(text);
+    diagnostics
+        .iter()
+        .map(|diagnostic| {
+            let (line, column) = locator.line_col(diagnostic.range.start);
+            let (end_line, end_column) = locator.line_col(diagnostic.range.end);
+            let rule = rules.rule(diagnostic.rule);
+            let fix = match (&diagnostic.fix, &diagnostic.no_fix) {
+                (Some(fix), _) if fix.applicability == Applicability::Safe => FixState::Safe,
+                (Some(_), _) => FixState::Unsafe,
+                (None, reason) => FixState::None(reason.clone().unwrap_or_default()),
+            };
+            Located {
+                path: path.to_owned(),
+                line,
+                column,
+                end_line,
+                end_column,
+                code: rule.code.clone(),
+                name: rule.name.clone(),
+                message: diagnostic.message.clone(),
+                fix,
+            }
+        })
+        .collect()
+}
+
+/// ANSI colours, or nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Painter {
+    pub enabled: bool,
+}
+
+impl Painter {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.enabled {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+    pub fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    pub fn red(self, text: &str) -> String {
+        self.paint("31", text)
+    }
+    pub fn green(self, text: &str) -> String {
+        self.paint("32", text)
+    }
+    pub fn cyan(self, text: &str) -> String {
+        self.paint("36", text)
+    }
+    pub fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}

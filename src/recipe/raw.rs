@@ -1,0 +1,106 @@
+//! The recipe file as written: serde types that mirror the TOML one to one.
+//!
+//! Unknown keys are errors (`deny_unknown_fields`), and every value that is
+//! checked after deserialisation keeps its span so the error can point at it.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// One recipe file: one rule, its documentation and what it matches.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRecipe {
+    /// Stable rule code, such as `DJ001`: capital letters then digits.
+    pub code: Spanned<String>,
+    /// Kebab-case name, such as `django-orm-query-in-async`.
+    pub name: Spanned<String>,
+    /// One line for `asyncfix recipes`.
+    pub summary: String,
+    /// The diagnostic message; may use `{callee}`, `{method}` and `{wrapper}`.
+    pub message: Spanned<String>,
+    /// Markdown documentation printed by `asyncfix explain CODE`.
+    pub doc: String,
+    /// Whether `fix` may apply this rule's fixes without `--unsafe-fixes`.
+    #[serde(default)]
+    pub applicability: Option<RawApplicability>,
+    /// How a site is rewritten.
+    #[serde(default)]
+    pub rewrite: Option<RawRewrite>,
+    /// The wrapper to use instead of the default (`sync_to_async`, or
+    /// `database_sync_to_async` in modules that import `channels`).
+    #[serde(default)]
+    pub wrapper: Option<RawWrapper>,
+    /// Django ORM chains: managers, lazy and evaluating QuerySet methods.
+    #[serde(default)]
+    pub orm: Option<RawOrm>,
+    /// Callables that hit the database when called.
+    #[serde(default)]
+    pub callable: Vec<RawCallable>,
+    /// Methods that hit the database on values produced by a callable.
+    #[serde(default)]
+    pub method: Vec<RawMethod>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawApplicability {
+    Safe,
+    Unsafe,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawRewrite {
+    /// `wrapper(f)(args)` for a plain callee, `wrapper(lambda: expr)()` for a chain.
+    Wrap,
+    /// Always `wrapper(lambda: expr)()`.
+    Lambda,
+    /// Report only.
+    None,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawWrapper {
+    /// The module the wrapper is imported from, such as `asgiref.sync`.
+    pub module: Spanned<String>,
+    /// The wrapper's name in that module, such as `sync_to_async`.
+    pub name: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawOrm {
+    /// Attributes of a model class that are managers: `objects`, `_default_manager`.
+    pub managers: Vec<Spanned<String>>,
+    /// Callables that return a model class: `django.contrib.auth.get_user_model`.
+    #[serde(default)]
+    pub model_factories: Vec<Spanned<String>>,
+    /// QuerySet methods that return a new QuerySet without a query.
+    pub lazy: Vec<Spanned<String>>,
+    /// QuerySet and manager methods that run a query.
+    pub evaluating: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawCallable {
+    /// Qualified names, such as `ninja_jwt.tokens.RefreshToken` or
+    /// `django.core.cache.caches[]` (`[]` stands for any subscript).
+    pub names: Spanned<Vec<Spanned<String>>>,
+    /// If given, the callables are `name.member` for each name and member.
+    #[serde(default)]
+    pub members: Vec<Spanned<String>>,
+    /// A tag for the value the call returns, for `[[method]]` entries.
+    #[serde(default)]
+    pub returns: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawMethod {
+    /// The tag of the receiver, as given by a callable's `returns`.
+    pub receiver: Spanned<String>,
+    /// Method names that hit the database on such a value.
+    pub names: Vec<Spanned<String>>,
+}

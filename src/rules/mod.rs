@@ -1,0 +1,104 @@
+//! Rules: each file matches one kind of site and says how to rewrite it.
+//! Rules see a call node with its scope and return a [`Site`]; they never read
+//! files, print or build edits. The recipes say which names each kind matches.
+
+pub mod orm_query;
+pub mod sync_callable;
+pub mod sync_method;
+
+use tree_sitter::Node;
+
+use crate::fix::rewrite::WrapStyle;
+use crate::recipe::RuleId;
+use crate::semantic::value::{Certainty, Evaluator};
+use crate::semantic::ScopeId;
+
+/// A place that hits the database synchronously.
+#[derive(Debug, Clone)]
+pub struct Site<'t> {
+    pub rule: RuleId,
+    /// The expression to rewrite.
+    pub node: Node<'t>,
+    /// What the message names, already shortened (`User.objects.get(...)`).
+    pub callee: String,
+    /// The method name, for messages.
+    pub method: String,
+    pub certainty: Certainty,
+    pub style: WrapStyle,
+    /// Whether `Callee` style is also correct (a lazy chain before the last
+    /// call), for when a lambda cannot hold the expression.
+    pub callee_fallback: bool,
+}
+
+/// Every call-site rule, in the order they are tried; the first match wins.
+pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    orm_query::check(call, scope, evaluator)
+        .or_else(|| sync_method::check(call, scope, evaluator))
+        .or_else(|| sync_callable::check(call, scope, evaluator))
+}
+
+/// The style for wrapping a call: the callee alone when it holds no call.
+pub fn style_for(callee: Node<'_>) -> WrapStyle {
+    if contains_kind(callee, "call") {
+        WrapStyle::Lambda
+    } else {
+        WrapStyle::Callee
+    }
+}
+
+pub fn contains_kind(node: Node<'_>, kind: &str) -> bool {
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        if node.kind() == kind {
+            return true;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    false
+}
+
+/// A call chain for messages: arguments become `...`, white space folds.
+pub fn summarize(node: Node<'_>, source: &str) -> String {
+    let mut text = String::new();
+    render(node, source, &mut text);
+    if text.chars().count() > 80 {
+        let cut: String = text.chars().take(77).collect();
+        return format!("{cut}...");
+    }
+    text
+}
+
+fn render(node: Node<'_>, source: &str, out: &mut String) {
+    match node.kind() {
+        "call" => {
+            if let Some(callee) = node.child_by_field_name("function") {
+                render(callee, source, out);
+            }
+            let empty = node.child_by_field_name("arguments").is_none_or(|arguments| arguments.named_child_count() == 0);
+            out.push_str(if empty { "()" } else { "(...)" });
+        }
+        "attribute" => {
+            if let Some(object) = node.child_by_field_name("object") {
+                render(object, source, out);
+            }
+            out.push('.');
+            if let Some(attribute) = node.child_by_field_name("attribute") {
+                out.push_str(&source[attribute.byte_range()]);
+            }
+        }
+        "subscript" => {
+            if let Some(value) = node.child_by_field_name("value") {
+                render(value, source, out);
+            }
+            out.push_str("[...]");
+        }
+        _ => {
+            let text = &source[node.byte_range()];
+            out.extend(text.split_whitespace().flat_map(|word| [word, " "]));
+            if out.ends_with(' ') {
+                out.pop();
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! DJ001 `django-orm-query-in-async`: a manager or QuerySet chain that ends in
+//! an evaluating method. The vocabulary is `[orm]` in `recipes/django-orm.toml`.
+
+use tree_sitter::Node;
+
+use super::{style_for, summarize, Site};
+use crate::semantic::value::{Evaluator, Value};
+use crate::semantic::ScopeId;
+
+pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let rules = evaluator.rules;
+    let rule = rules.orm.rule?;
+    let callee = call.child_by_field_name("function")?;
+    if callee.kind() != "attribute" {
+        return None;
+    }
+    let method = evaluator.model.text(callee.child_by_field_name("attribute")?);
+    if !rules.orm.evaluating.contains(method) {
+        return None;
+    }
+    let receiver = callee.child_by_field_name("object")?;
+    let (Value::Manager(certainty) | Value::QuerySet(certainty)) = evaluator.eval(receiver, scope) else {
+        return None;
+    };
+    Some(Site {
+        rule,
+        node: call,
+        callee: summarize(call, evaluator.model.source),
+        method: method.to_owned(),
+        certainty,
+        style: style_for(callee),
+        // Everything before the last call is lazy, so `w(chain.method)(args)` is correct too.
+        callee_fallback: true,
+    })
+}

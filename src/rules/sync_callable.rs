@@ -1,0 +1,28 @@
+//! Calls of recipe `[[callable]]` entries: functions, constructors, class
+//! methods and methods of module-level objects, matched by qualified name
+//! through the module's imports (DJ002 tokens, DJ003 cache, DJ004 auth, and
+//! users' own recipes).
+
+use tree_sitter::Node;
+
+use super::{style_for, summarize, Site};
+use crate::semantic::value::{Certainty, Evaluator, Value};
+use crate::semantic::ScopeId;
+
+pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let callee = call.child_by_field_name("function")?;
+    let Value::Qualified(name) = evaluator.eval(callee, scope) else {
+        return None;
+    };
+    let callable = evaluator.rules.callables.get(&name)?;
+    let method = name.rsplit('.').next().unwrap_or(&name).to_owned();
+    Some(Site {
+        rule: callable.rule,
+        node: call,
+        callee: summarize(call, evaluator.model.source),
+        method,
+        certainty: Certainty::Certain,
+        style: style_for(callee),
+        callee_fallback: false,
+    })
+}

@@ -1,0 +1,30 @@
+//! Recipe `[[method]]` entries: a method that hits the database, called on a
+//! value a recipe callable produced (`token = RefreshToken(raw)` then
+//! `token.blacklist()`).
+
+use tree_sitter::Node;
+
+use super::{style_for, summarize, Site};
+use crate::semantic::value::{Certainty, Evaluator, Value};
+use crate::semantic::ScopeId;
+
+pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let callee = call.child_by_field_name("function")?;
+    if callee.kind() != "attribute" {
+        return None;
+    }
+    let method = evaluator.model.text(callee.child_by_field_name("attribute")?);
+    let Value::Tagged(tag) = evaluator.eval(callee.child_by_field_name("object")?, scope) else {
+        return None;
+    };
+    let rule = *evaluator.rules.methods.get(&(tag, method.to_owned()))?;
+    Some(Site {
+        rule,
+        node: call,
+        callee: summarize(call, evaluator.model.source),
+        method: method.to_owned(),
+        certainty: Certainty::Certain,
+        style: style_for(callee),
+        callee_fallback: false,
+    })
+}

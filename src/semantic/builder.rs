@@ -1,0 +1,306 @@
+//! Builds the [`SemanticModel`] in one iterative walk (deep expressions in
+//! generated files would overflow a recursive one).
+
+use std::collections::{HashMap, HashSet};
+
+use tree_sitter::{Node, Tree};
+
+use super::{Binding, Scope, ScopeId, ScopeKind, SemanticModel, TopLevelImport};
+
+pub(super) fn build<'t>(source: &'t str, tree: &'t Tree, module_name: String) -> SemanticModel<'t> {
+    let mut model = SemanticModel {
+        source,
+        tree,
+        module_name,
+        scopes: vec![Scope {
+            kind: ScopeKind::Module,
+            parent: None,
+            bindings: HashMap::new(),
+            declared_outside: HashSet::new(),
+        }],
+        scope_of_node: HashMap::new(),
+        top_level_imports: Vec::new(),
+        imports_channels: false,
+    };
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    for child in root.named_children(&mut cursor) {
+        if matches!(child.kind(), "import_statement" | "import_from_statement" | "future_import_statement") {
+            model.top_level_imports.push(TopLevelImport { node: child });
+        }
+    }
+    let mut builder = Builder { model };
+    builder.walk(root);
+    builder.model
+}
+
+struct Builder<'t> {
+    model: SemanticModel<'t>,
+}
+
+impl<'t> Builder<'t> {
+    fn text(&self, node: Node<'t>) -> &'t str {
+        &self.model.source[node.byte_range()]
+    }
+
+    fn open(&mut self, node: Node<'t>, kind: ScopeKind, parent: ScopeId) -> ScopeId {
+        let id = ScopeId(self.model.scopes.len());
+        self.model.scopes.push(Scope {
+            kind,
+            parent: Some(parent),
+            bindings: HashMap::new(),
+            declared_outside: HashSet::new(),
+        });
+        self.model.scope_of_node.insert(node.id(), id);
+        id
+    }
+
+    fn bind(&mut self, scope: ScopeId, name: Node<'t>, binding: Binding<'t>) {
+        let name = self.text(name);
+        self.model.scopes[scope.0].bindings.entry(name).or_default().push(binding);
+    }
+
+    /// Binds every plain name in an assignment target (tuples, lists, stars).
+    fn bind_targets(&mut self, scope: ScopeId, target: Node<'t>, binding: &Binding<'t>) {
+        let mut stack = vec![target];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "identifier" => self.bind(scope, node, binding.clone()),
+                // `a.b = ...` and `a[0] = ...` bind nothing.
+                "attribute" | "subscript" => {}
+                _ => {
+                    let mut cursor = node.walk();
+                    stack.extend(node.named_children(&mut cursor));
+                }
+            }
+        }
+    }
+
+    fn walk(&mut self, root: Node<'t>) {
+        let mut stack = vec![(root, ScopeId::MODULE)];
+        while let Some((node, scope)) = stack.pop() {
+            match node.kind() {
+                "function_definition" => {
+                    if let Some(name) = node.child_by_field_name("name") {
+                        self.bind(scope, name, Binding::Function);
+                    }
+                    let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
+                    let inner = self.open(node, ScopeKind::Function { is_async }, scope);
+                    if let Some(parameters) = node.child_by_field_name("parameters") {
+                        self.parameters(parameters, scope, inner, &mut stack);
+                    }
+                    if let Some(returns) = node.child_by_field_name("return_type") {
+                        stack.push((returns, scope));
+                    }
+                    if let Some(body) = node.child_by_field_name("body") {
+                        stack.push((body, inner));
+                    }
+                }
+                "lambda" => {
+                    let inner = self.open(node, ScopeKind::Lambda, scope);
+                    if let Some(parameters) = node.child_by_field_name("parameters") {
+                        self.parameters(parameters, scope, inner, &mut stack);
+                    }
+                    if let Some(body) = node.child_by_field_name("body") {
+                        stack.push((body, inner));
+                    }
+                }
+                "class_definition" => {
+                    if let Some(name) = node.child_by_field_name("name") {
+                        self.bind(scope, name, Binding::Class(node));
+                    }
+                    let inner = self.open(node, ScopeKind::Class, scope);
+                    if let Some(bases) = node.child_by_field_name("superclasses") {
+                        stack.push((bases, scope));
+                    }
+                    if let Some(body) = node.child_by_field_name("body") {
+                        stack.push((body, inner));
+                    }
+                }
+                "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
+                    let inner = self.open(node, ScopeKind::Comprehension, scope);
+                    let mut cursor = node.walk();
+                    for child in node.named_children(&mut cursor) {
+                        if child.kind() == "for_in_clause" {
+                            if let Some(left) = child.child_by_field_name("left") {
+                                self.bind_targets(inner, left, &Binding::Other);
+                            }
+                        }
+                        stack.push((child, inner));
+                    }
+                }
+                "assignment" => {
+                    self.assignment(node, scope);
+                    push_children(node, scope, &mut stack);
+                }
+                "augmented_assignment" => {
+                    if let Some(left) = node.child_by_field_name("left") {
+                        self.bind_targets(scope, left, &Binding::Other);
+                    }
+                    push_children(node, scope, &mut stack);
+                }
+                "named_expression" => {
+                    // `:=` binds in the nearest scope that is not a comprehension.
+                    let mut target = scope;
+                    while self.model.scopes[target.0].kind == ScopeKind::Comprehension {
+                        target = self.model.scopes[target.0].parent.unwrap_or(ScopeId::MODULE);
+                    }
+                    if let (Some(name), Some(value)) = (node.child_by_field_name("name"), node.child_by_field_name("value")) {
+                        self.bind(target, name, Binding::Assign(value));
+                    }
+                    push_children(node, scope, &mut stack);
+                }
+                "for_statement" => {
+                    if let Some(left) = node.child_by_field_name("left") {
+                        self.bind_targets(scope, left, &Binding::Other);
+                    }
+                    push_children(node, scope, &mut stack);
+                }
+                "as_pattern" => {
+                    if let Some(alias) = node.child_by_field_name("alias") {
+                        self.bind_targets(scope, alias, &Binding::Other);
+                    }
+                    push_children(node, scope, &mut stack);
+                }
+                "except_clause" => {
+                    // `except E as name` (older grammars put the name after an `as` token).
+                    let mut cursor = node.walk();
+                    let mut after_as = false;
+                    for child in node.children(&mut cursor) {
+                        if after_as && child.kind() == "identifier" {
+                            self.bind(scope, child, Binding::Other);
+                        }
+                        after_as = child.kind() == "as";
+                    }
+                    push_children(node, scope, &mut stack);
+                }
+                "import_statement" => self.import(node, scope),
+                "import_from_statement" => self.import_from(node, scope),
+                "global_statement" | "nonlocal_statement" => {
+                    let mut cursor = node.walk();
+                    for child in node.named_children(&mut cursor) {
+                        if child.kind() == "identifier" {
+                            let name = self.text(child);
+                            self.model.scopes[scope.0].declared_outside.insert(name);
+                        }
+                    }
+                }
+                "type_alias_statement" | "match_statement" | "case_clause" | "case_pattern" => {
+                    push_children(node, scope, &mut stack);
+                }
+                _ => push_children(node, scope, &mut stack),
+            }
+        }
+    }
+
+    fn assignment(&mut self, node: Node<'t>, scope: ScopeId) {
+        let Some(left) = node.child_by_field_name("left") else { return };
+        // `a = b = value`: the innermost right-hand side is what both get.
+        let mut right = node.child_by_field_name("right");
+        while let Some(value) = right.filter(|value| value.kind() == "assignment") {
+            right = value.child_by_field_name("right");
+        }
+        match (left.kind(), right) {
+            ("identifier", Some(value)) => self.bind(scope, left, Binding::Assign(value)),
+            _ => self.bind_targets(scope, left, &Binding::Other),
+        }
+    }
+
+    /// Binds parameters in `inner`; defaults and annotations are evaluated in `outer`.
+    fn parameters(&mut self, parameters: Node<'t>, outer: ScopeId, inner: ScopeId, stack: &mut Vec<(Node<'t>, ScopeId)>) {
+        let mut cursor = parameters.walk();
+        for parameter in parameters.named_children(&mut cursor) {
+            let annotation = parameter.child_by_field_name("type");
+            if let Some(annotation) = annotation {
+                stack.push((annotation, outer));
+            }
+            if let Some(default) = parameter.child_by_field_name("value") {
+                stack.push((default, outer));
+            }
+            let name = match parameter.kind() {
+                "identifier" => Some(parameter),
+                "default_parameter" | "typed_default_parameter" => parameter.child_by_field_name("name"),
+                _ => first_identifier(parameter),
+            };
+            if let Some(name) = name {
+                self.bind(inner, name, Binding::Parameter { annotation });
+            }
+        }
+    }
+
+    fn import(&mut self, node: Node<'t>, scope: ScopeId) {
+        let mut cursor = node.walk();
+        for name in node.children_by_field_name("name", &mut cursor) {
+            match name.kind() {
+                "dotted_name" => {
+                    // `import a.b.c` binds `a` to the package `a`.
+                    let full = self.text(name);
+                    let first = full.split('.').next().unwrap_or(full).trim();
+                    if let Some(head) = name.named_child(0) {
+                        self.bind(scope, head, Binding::Import(first.to_owned()));
+                    }
+                    self.note_channels(full);
+                }
+                "aliased_import" => {
+                    if let (Some(dotted), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                        let full = compact(self.text(dotted));
+                        self.note_channels(&full);
+                        self.bind(scope, alias, Binding::Import(full));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn import_from(&mut self, node: Node<'t>, scope: ScopeId) {
+        let Some(module) = node.child_by_field_name("module_name") else { return };
+        let module = compact(self.text(module));
+        self.note_channels(&module);
+        let join = |name: &str| {
+            if module.ends_with('.') {
+                format!("{module}{name}")
+            } else {
+                format!("{module}.{name}")
+            }
+        };
+        let mut cursor = node.walk();
+        for name in node.children_by_field_name("name", &mut cursor) {
+            match name.kind() {
+                "dotted_name" => {
+                    let imported = compact(self.text(name));
+                    self.bind(scope, name, Binding::Import(join(&imported)));
+                }
+                "aliased_import" => {
+                    if let (Some(dotted), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                        let imported = compact(self.text(dotted));
+                        self.bind(scope, alias, Binding::Import(join(&imported)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn note_channels(&mut self, module: &str) {
+        if module == "channels" || module.starts_with("channels.") {
+            self.model.imports_channels = true;
+        }
+    }
+}
+
+fn push_children<'t>(node: Node<'t>, scope: ScopeId, stack: &mut Vec<(Node<'t>, ScopeId)>) {
+    let mut cursor = node.walk();
+    stack.extend(node.named_children(&mut cursor).map(|child| (child, scope)));
+}
+
+fn first_identifier(node: Node<'_>) -> Option<Node<'_>> {
+    let mut cursor = node.walk();
+    let found = node.named_children(&mut cursor).find(|child| child.kind() == "identifier");
+    found
+}
+
+/// A dotted name without the white space or line continuations it may hold.
+fn compact(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace() && *c != '\\').collect()
+}

@@ -1,0 +1,118 @@
+//! The semantic model of one file: scopes, what each name is bound to, and
+//! qualified names through imports. Built in one walk over the tree; rules
+//! query it and never walk scopes themselves.
+
+mod builder;
+pub mod value;
+
+use std::collections::{HashMap, HashSet};
+
+use tree_sitter::{Node, Tree};
+
+/// Index of a scope in [`SemanticModel::scopes`]; the module is scope 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ScopeId(pub usize);
+
+impl ScopeId {
+    pub const MODULE: Self = Self(0);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    Module,
+    Class,
+    Function { is_async: bool },
+    Lambda,
+    Comprehension,
+}
+
+/// What one statement binds a name to.
+#[derive(Debug, Clone)]
+pub enum Binding<'t> {
+    /// `import a.b as c`, `from a import b`: the qualified name (relative
+    /// imports keep their leading dots).
+    Import(String),
+    /// `name = <expression>`: the right-hand side.
+    Assign(Node<'t>),
+    /// A parameter, with its annotation if any.
+    Parameter { annotation: Option<Node<'t>> },
+    /// `def name`.
+    Function,
+    /// `class name`.
+    Class(Node<'t>),
+    /// Anything else: a loop target, `with ... as`, `except ... as`, `+=`, a pattern.
+    Other,
+}
+
+#[derive(Debug)]
+pub struct Scope<'t> {
+    pub kind: ScopeKind,
+    pub parent: Option<ScopeId>,
+    pub bindings: HashMap<&'t str, Vec<Binding<'t>>>,
+    /// Names declared `global` or `nonlocal` here: not local to this scope.
+    pub declared_outside: HashSet<&'t str>,
+}
+
+/// A top-level import statement, for the importer.
+#[derive(Debug, Clone, Copy)]
+pub struct TopLevelImport<'t> {
+    pub node: Node<'t>,
+}
+
+pub struct SemanticModel<'t> {
+    pub source: &'t str,
+    pub tree: &'t Tree,
+    /// The dotted module name of the file (`app.models`), or `__main__`.
+    pub module_name: String,
+    pub scopes: Vec<Scope<'t>>,
+    /// The scope each scope-creating node (def, lambda, class, comprehension) opens.
+    scope_of_node: HashMap<usize, ScopeId>,
+    /// Top-level imports in source order.
+    pub top_level_imports: Vec<TopLevelImport<'t>>,
+    /// Whether the module imports anything from `channels`.
+    pub imports_channels: bool,
+}
+
+impl<'t> SemanticModel<'t> {
+    pub fn build(source: &'t str, tree: &'t Tree, module_name: String) -> Self {
+        builder::build(source, tree, module_name)
+    }
+
+    /// The scope a def, lambda, class or comprehension node opens.
+    pub fn scope_opened_by(&self, node: Node<'_>) -> Option<ScopeId> {
+        self.scope_of_node.get(&node.id()).copied()
+    }
+
+    pub fn scope(&self, id: ScopeId) -> &Scope<'t> {
+        &self.scopes[id.0]
+    }
+
+    /// The scope that holds the binding `name` sees from `scope`, following
+    /// Python's rules: class scopes are skipped from nested functions, and
+    /// `global` jumps to the module.
+    pub fn lookup(&self, name: &str, scope: ScopeId) -> Option<(ScopeId, &[Binding<'t>])> {
+        let mut current = Some(scope);
+        let mut first = true;
+        while let Some(id) = current {
+            let data = &self.scopes[id.0];
+            if data.declared_outside.contains(name) {
+                current = data.parent;
+                first = false;
+                continue;
+            }
+            let visible = first || data.kind != ScopeKind::Class;
+            if visible {
+                if let Some(bindings) = data.bindings.get(name) {
+                    return Some((id, bindings));
+                }
+            }
+            current = data.parent;
+            first = false;
+        }
+        None
+    }
+
+    pub fn text(&self, node: Node<'_>) -> &'t str {
+        &self.source[node.byte_range()]
+    }
+}
