@@ -230,6 +230,15 @@ pub struct FixOutcome {
     pub remaining: Vec<Diagnostic>,
     /// False when the rounds did not settle.
     pub settled: bool,
+    /// Each round's edits, to map offsets in `text` back to the original.
+    pub rounds: Vec<Vec<(Range<usize>, usize)>>,
+}
+
+impl FixOutcome {
+    /// Where an offset in the fixed text was in the original.
+    pub fn original_offset(&self, offset: usize) -> usize {
+        self.rounds.iter().rev().fold(offset, |offset, edits| crate::fix::apply::map_back(offset, edits))
+    }
 }
 
 /// Rounds before giving up: nested sites need one round per level.
@@ -242,6 +251,7 @@ pub fn fix_text(original: &str, module_name: &str, context: &Context) -> FixOutc
     let mut fixed = 0;
     // Sites whose fix broke the syntax, by (offset in `text`, rule).
     let mut rejected: Vec<(usize, RuleId)> = Vec::new();
+    let mut rounds = Vec::new();
     for _ in 0..MAX_ROUNDS {
         let Some(tree) = parse::parse(&text) else { break };
         let mut diagnostics = check_tree(&text, &tree, module_name, context);
@@ -253,7 +263,7 @@ pub fn fix_text(original: &str, module_name: &str, context: &Context) -> FixOutc
         }
         let candidates: Vec<&Fix> = diagnostics.iter().filter_map(|diagnostic| diagnostic.fix.as_ref()).filter(|fix| context.allows(fix)).collect();
         if candidates.is_empty() {
-            return FixOutcome { text, fixed, remaining: diagnostics, settled: true };
+            return FixOutcome { text, fixed, remaining: diagnostics, settled: true, rounds };
         }
         let mut round = apply_fixes(&text, &candidates);
         if !parses(&round.text) {
@@ -275,10 +285,11 @@ pub fn fix_text(original: &str, module_name: &str, context: &Context) -> FixOutc
             rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
             fixed += applied.len();
         }
+        rounds.push(round.edits);
         text = round.text;
     }
     let remaining = parse::parse(&text).map(|tree| check_tree(&text, &tree, module_name, context)).unwrap_or_default();
-    FixOutcome { text, fixed, remaining, settled: false }
+    FixOutcome { text, fixed, remaining, settled: false, rounds }
 }
 
 fn parses(text: &str) -> bool {

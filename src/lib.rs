@@ -367,7 +367,18 @@ fn process_source(path: &Path, read: Result<files::SourceFile, String>, mode: Mo
             if !outcome.settled {
                 result.warnings.push("fixes did not settle after 10 rounds; the output may still hold sites".to_owned());
             }
-            result.sites = output::locate(&result.display, &outcome.text, &outcome.remaining, &context.rules);
+            if mode == Mode::Diff {
+                // Nothing is written: point at the sites in the file as it is.
+                let mut remaining = outcome.remaining.clone();
+                for diagnostic in &mut remaining {
+                    let start = outcome.original_offset(diagnostic.range.start);
+                    let end = outcome.original_offset(diagnostic.range.end).max(start);
+                    diagnostic.range = start..end;
+                }
+                result.sites = output::locate(&result.display, &file.text, &remaining, &context.rules);
+            } else {
+                result.sites = output::locate(&result.display, &outcome.text, &outcome.remaining, &context.rules);
+            }
             result.fixed = outcome.fixed;
             if write && outcome.text != file.text {
                 if let Err(reason) = files::write(path, &file, &outcome.text) {

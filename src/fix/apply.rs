@@ -8,6 +8,8 @@ use super::{Edit, Fix};
 pub struct Applied {
     pub text: String,
     pub applied: Vec<usize>,
+    /// The edits made, in order: the range replaced and the length written.
+    pub edits: Vec<(std::ops::Range<usize>, usize)>,
 }
 
 pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> Applied {
@@ -41,6 +43,7 @@ pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> Applied {
     all.sort_by_key(|(group, order, edit)| (edit.range.start, edit.range.end, *group, *order));
     let mut output = String::with_capacity(text.len() + all.iter().map(|(_, _, edit)| edit.content.len()).sum::<usize>());
     let mut cursor = 0;
+    let mut made = Vec::new();
     for (_, _, edit) in all {
         if edit.range.start < cursor {
             // Two replacements of one range cannot both apply; the span check prevents this.
@@ -48,11 +51,12 @@ pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> Applied {
         }
         output.push_str(&text[cursor..edit.range.start]);
         output.push_str(&edit.content);
+        made.push((edit.range.clone(), edit.content.len()));
         cursor = edit.range.end;
     }
     output.push_str(&text[cursor..]);
     applied.sort_unstable();
-    Applied { text: output, applied }
+    Applied { text: output, applied, edits: made }
 }
 
 /// Where `offset` in the text before the edits lands after them.
@@ -66,6 +70,23 @@ pub fn map_offset(offset: usize, fixes: &[&Fix]) -> usize {
         }
     }
     offset.saturating_add_signed(shift)
+}
+
+/// Where `offset` in the text after `edits` was before them; an offset inside
+/// inserted text maps to where the insertion was made.
+pub fn map_back(offset: usize, edits: &[(std::ops::Range<usize>, usize)]) -> usize {
+    let mut delta: isize = 0;
+    for (range, written) in edits {
+        let start_after = range.start.saturating_add_signed(delta);
+        if offset < start_after {
+            break;
+        }
+        if offset < start_after + written {
+            return range.start;
+        }
+        delta += written.cast_signed() - (range.end - range.start).cast_signed();
+    }
+    offset.saturating_add_signed(-delta)
 }
 
 #[cfg(test)]
@@ -87,5 +108,9 @@ mod tests {
         let applied = apply_fixes(text, &[&inner, &outer, &apart]);
         assert_eq!(applied.text, "I;a<bcde>f!");
         assert_eq!(applied.applied, vec![1, 2]);
+        // `f` is at 5 before and at 9 after; `!` was inserted at 6.
+        assert_eq!(map_back(9, &applied.edits), 5);
+        assert_eq!(map_back(10, &applied.edits), 6);
+        assert_eq!(map_back(0, &applied.edits), 0);
     }
 }

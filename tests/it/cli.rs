@@ -1,0 +1,1 @@
+//! CLI behaviour in temp dirs: exact output and exit codes.
