@@ -11,7 +11,7 @@ use crate::fix::rewrite::{self, WrapStyle};
 use crate::fix::{Applicability, Fix};
 use crate::parse;
 use crate::recipe::{Rewrite, RuleId, RuleSet, Wrapper};
-use crate::rules::{self, contains_kind, Site};
+use crate::rules::{self, Site, contains_kind};
 use crate::semantic::value::{Certainty, Evaluator};
 use crate::semantic::{ScopeId, SemanticModel};
 use crate::source::Locator;
@@ -83,24 +83,31 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module_name: &str, context:
         Wrapper::new("asgiref.sync", "sync_to_async")
     };
     let mut diagnostics = Vec::new();
-    let mut stack = vec![Frame { node: tree.root_node(), scope: ScopeId::MODULE, mode: Mode::Sync, awaited: false, wrapped: false }];
+    let mut stack = vec![Frame {
+        node: tree.root_node(),
+        scope: ScopeId::MODULE,
+        mode: Mode::Sync,
+        awaited: false,
+        wrapped: false,
+    }];
     while let Some(frame) = stack.pop() {
         let Frame { node, scope, mode, awaited, wrapped } = frame;
         match node.kind() {
             "call" => {
-                if mode != Mode::Sync && !awaited {
-                    if let Some(site) = rules::check_call(node, scope, &evaluator) {
-                        if context.enabled[site.rule.0] {
-                            diagnostics.push(diagnose(&site, scope, mode, context, &importer, &default_wrapper));
-                        }
-                    }
+                if mode != Mode::Sync
+                    && !awaited
+                    && let Some(site) = rules::check_call(node, scope, &evaluator)
+                    && context.enabled[site.rule.0]
+                {
+                    diagnostics.push(diagnose(&site, scope, mode, context, &importer, &default_wrapper));
                 }
                 let callee = node.child_by_field_name("function");
-                let arguments_mode = if mode != Mode::Sync && callee.is_some_and(|callee| evaluator.is_wrapper(callee, scope)) {
-                    Mode::Sync
-                } else {
-                    mode
-                };
+                let arguments_mode =
+                    if mode != Mode::Sync && callee.is_some_and(|callee| evaluator.is_wrapper(callee, scope)) {
+                        Mode::Sync
+                    } else {
+                        mode
+                    };
                 let mut cursor = node.walk();
                 for child in node.named_children(&mut cursor) {
                     let is_callee = callee.is_some_and(|callee| callee.id() == child.id());
@@ -115,7 +122,8 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module_name: &str, context:
             }
             "decorated_definition" => {
                 let mut cursor = node.walk();
-                let decorators: Vec<Node<'_>> = node.named_children(&mut cursor).filter(|child| child.kind() == "decorator").collect();
+                let decorators: Vec<Node<'_>> =
+                    node.named_children(&mut cursor).filter(|child| child.kind() == "decorator").collect();
                 let is_wrapped = decorators.iter().any(|decorator| {
                     let expression = decorator.named_child(0);
                     let callee = expression.map(|expression| match expression.kind() {
@@ -164,7 +172,11 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module_name: &str, context:
             }
             "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
                 let inner = model.scope_opened_by(node).unwrap_or(scope);
-                let inner_mode = if node.kind() == "generator_expression" && mode == Mode::Async { Mode::AsyncNoAwait } else { mode };
+                let inner_mode = if node.kind() == "generator_expression" && mode == Mode::Async {
+                    Mode::AsyncNoAwait
+                } else {
+                    mode
+                };
                 let mut cursor = node.walk();
                 for child in node.named_children(&mut cursor) {
                     push(&mut stack, child, inner, inner_mode);
@@ -182,11 +194,19 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module_name: &str, context:
     diagnostics
 }
 
-fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Context, importer: &Importer<'_, '_>, default_wrapper: &Wrapper) -> Diagnostic {
+fn diagnose(
+    site: &Site<'_>,
+    scope: ScopeId,
+    mode: Mode,
+    context: &Context,
+    importer: &Importer<'_, '_>,
+    default_wrapper: &Wrapper,
+) -> Diagnostic {
     let rule = context.rules.rule(site.rule);
     let wrapper = rule.wrapper.as_ref().unwrap_or(default_wrapper);
     let message = rule.render_message(&site.callee, &site.method, &wrapper.name);
-    let mut diagnostic = Diagnostic { rule: site.rule, range: site.node.byte_range(), message, fix: None, no_fix: None };
+    let mut diagnostic =
+        Diagnostic { rule: site.rule, range: site.node.byte_range(), message, fix: None, no_fix: None };
     match build_fix(site, scope, mode, rule.rewrite, importer, wrapper) {
         Ok(mut fix) => {
             let certain = site.certainty == Certainty::Certain;
@@ -200,7 +220,14 @@ fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Context, impo
     diagnostic
 }
 
-fn build_fix(site: &Site<'_>, scope: ScopeId, mode: Mode, rewrite: Rewrite, importer: &Importer<'_, '_>, wrapper: &Wrapper) -> Result<Fix, String> {
+fn build_fix(
+    site: &Site<'_>,
+    scope: ScopeId,
+    mode: Mode,
+    rewrite: Rewrite,
+    importer: &Importer<'_, '_>,
+    wrapper: &Wrapper,
+) -> Result<Fix, String> {
     let mut style = match rewrite {
         Rewrite::None => return Err("the recipe reports this site without a fix".to_owned()),
         Rewrite::Lambda => WrapStyle::Lambda,
@@ -209,7 +236,9 @@ fn build_fix(site: &Site<'_>, scope: ScopeId, mode: Mode, rewrite: Rewrite, impo
     if mode == Mode::AsyncNoAwait {
         return Err("inside a generator expression, `await` would make it an async generator".to_owned());
     }
-    if style == WrapStyle::Lambda && ["await", "yield", "named_expression"].iter().any(|kind| contains_kind(site.node, kind)) {
+    if style == WrapStyle::Lambda
+        && ["await", "yield", "named_expression"].iter().any(|kind| contains_kind(site.node, kind))
+    {
         if site.callee_fallback {
             style = WrapStyle::Callee;
         } else {
@@ -261,12 +290,20 @@ pub fn fix_text(original: &str, module_name: &str, context: &Context) -> FixOutc
                 diagnostic.no_fix = Some("the rewritten code would not parse".to_owned());
             }
         }
-        let candidates: Vec<&Fix> = diagnostics.iter().filter_map(|diagnostic| diagnostic.fix.as_ref()).filter(|fix| context.allows(fix)).collect();
+        let candidates: Vec<&Fix> = diagnostics
+            .iter()
+            .filter_map(|diagnostic| diagnostic.fix.as_ref())
+            .filter(|fix| context.allows(fix))
+            .collect();
         if candidates.is_empty() {
             return FixOutcome { text, fixed, remaining: diagnostics, settled: true, rounds };
         }
         let mut round = apply_fixes(&text, &candidates);
-        if !parses(&round.text) {
+        if parses(&round.text) {
+            let applied: Vec<&Fix> = round.applied.iter().map(|&i| candidates[i]).collect();
+            rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
+            fixed += applied.len();
+        } else {
             // Find the fixes that break the syntax, one at a time.
             let mut accepted: Vec<&Fix> = Vec::new();
             for fix in &candidates {
@@ -278,10 +315,6 @@ pub fn fix_text(original: &str, module_name: &str, context: &Context) -> FixOutc
             }
             round = apply_fixes(&text, &accepted);
             let applied: Vec<&Fix> = round.applied.iter().map(|&i| accepted[i]).collect();
-            rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
-            fixed += applied.len();
-        } else {
-            let applied: Vec<&Fix> = round.applied.iter().map(|&i| candidates[i]).collect();
             rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
             fixed += applied.len();
         }
@@ -297,5 +330,8 @@ fn parses(text: &str) -> bool {
 }
 
 fn rule_of(diagnostics: &[Diagnostic], fix: &Fix) -> RuleId {
-    diagnostics.iter().find(|diagnostic| diagnostic.fix.as_ref() == Some(fix)).map_or(RuleId(0), |diagnostic| diagnostic.rule)
+    diagnostics
+        .iter()
+        .find(|diagnostic| diagnostic.fix.as_ref() == Some(fix))
+        .map_or(RuleId(0), |diagnostic| diagnostic.rule)
 }

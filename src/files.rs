@@ -63,7 +63,8 @@ pub fn write(path: &Path, file: &SourceFile, text: &str) -> Result<(), String> {
     }
     temporary.write_all(text.as_bytes()).map_err(|err| format!("cannot write: {}", io_reason(&err)))?;
     temporary.as_file().sync_all().map_err(|err| format!("cannot write: {}", io_reason(&err)))?;
-    fs::set_permissions(temporary.path(), metadata.permissions()).map_err(|err| format!("cannot set permissions: {}", io_reason(&err)))?;
+    fs::set_permissions(temporary.path(), metadata.permissions())
+        .map_err(|err| format!("cannot set permissions: {}", io_reason(&err)))?;
     temporary.persist(&target).map_err(|err| format!("cannot replace the file: {}", io_reason(&err.error)))?;
     Ok(())
 }

@@ -114,16 +114,24 @@ fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
             let Some(rule) = rules.by_code(&code) else {
                 return Err(Failure::Usage(format!("unknown rule code `{code}`; `asyncfix recipes` lists them")));
             };
-            writeln!(streams.stdout, "# {} ({})\n\n{}\n\n{}\n\nRecipe: {}", rule.name, rule.code, rule.summary, rule.doc, rule.origin)?;
+            writeln!(
+                streams.stdout,
+                "# {} ({})\n\n{}\n\n{}\n\nRecipe: {}",
+                rule.name, rule.code, rule.summary, rule.doc, rule.origin
+            )?;
             Ok(EXIT_CLEAN)
         }
         Command::DumpTree { path } => {
             let text = if path.as_os_str() == "-" {
                 let mut text = String::new();
-                streams.stdin.read_to_string(&mut text).map_err(|err| Failure::Usage(format!("-: cannot read: {err}")))?;
+                streams
+                    .stdin
+                    .read_to_string(&mut text)
+                    .map_err(|err| Failure::Usage(format!("-: cannot read: {err}")))?;
                 text
             } else {
-                let file = files::read(&path).map_err(|reason| Failure::Usage(format!("{}: {reason}", path.display())))?;
+                let file =
+                    files::read(&path).map_err(|reason| Failure::Usage(format!("{}: {reason}", path.display())))?;
                 file.text
             };
             let tree = parse::parse(&text).ok_or_else(|| Failure::Usage("parsing was cancelled".to_owned()))?;
@@ -199,7 +207,10 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
     let mut walk_errors = Vec::new();
     let results: Vec<FileResult> = if from_stdin {
         let mut raw = Vec::new();
-        streams.stdin.read_to_end(&mut raw).map_err(|err| Failure::Usage(format!("-: cannot read standard input: {err}")))?;
+        streams
+            .stdin
+            .read_to_end(&mut raw)
+            .map_err(|err| Failure::Usage(format!("-: cannot read standard input: {err}")))?;
         let name = args.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("-"));
         vec![process_source(&name, files::decode(raw), mode, false, &context)]
     } else {
@@ -242,7 +253,9 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
             Mode::Check => {}
             Mode::Diff => {
                 if let Some(after) = result.after.as_ref().filter(|_| changed) {
-                    streams.stdout.write_all(output::diff::unified(&result.display, &result.before, after, painter).as_bytes())?;
+                    streams
+                        .stdout
+                        .write_all(output::diff::unified(&result.display, &result.before, after, painter).as_bytes())?;
                 }
             }
             Mode::Fix => {
@@ -276,7 +289,8 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
         }
         Mode::Diff | Mode::Fix => {
             let verb = if mode == Mode::Diff { "Would fix" } else { "Fixed" };
-            let left_stream: &mut dyn Write = if mode == Mode::Fix && !from_stdin { streams.stdout } else { streams.stderr };
+            let left_stream: &mut dyn Write =
+                if mode == Mode::Fix && !from_stdin { streams.stdout } else { streams.stderr };
             for site in &all_sites {
                 writeln!(left_stream, "{}", output::text::left_line(site, painter))?;
             }
@@ -286,7 +300,9 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
                 output::text::plural(files_changed, "file", "files")
             );
             if !all_sites.is_empty() {
-                line.push_str(&format!("; {} left", output::text::plural(all_sites.len(), "site", "sites")));
+                line += "; ";
+                line += &output::text::plural(all_sites.len(), "site", "sites");
+                line += " left";
             }
             line.push('.');
             writeln!(left_stream, "{line}")?;
@@ -303,15 +319,10 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
         EXIT_ERROR
     } else {
         let findings = match mode {
-            Mode::Check => !all_sites.is_empty(),
+            Mode::Check | Mode::Fix => !all_sites.is_empty(),
             Mode::Diff => files_changed > 0,
-            Mode::Fix => !all_sites.is_empty(),
         };
-        if findings || syntax_errors > 0 {
-            EXIT_FINDINGS
-        } else {
-            EXIT_CLEAN
-        }
+        if findings || syntax_errors > 0 { EXIT_FINDINGS } else { EXIT_CLEAN }
     };
     Ok(code)
 }
@@ -326,16 +337,26 @@ fn module_name(path: &Path) -> String {
             _ => None,
         })
         .collect();
-    if parts.is_empty() {
-        "__main__".to_owned()
-    } else {
-        parts.join(".")
-    }
+    if parts.is_empty() { "__main__".to_owned() } else { parts.join(".") }
 }
 
-fn process_source(path: &Path, read: Result<files::SourceFile, String>, mode: Mode, write: bool, context: &Context) -> FileResult {
+fn process_source(
+    path: &Path,
+    read: Result<files::SourceFile, String>,
+    mode: Mode,
+    write: bool,
+    context: &Context,
+) -> FileResult {
     let display = path.display().to_string();
-    let mut result = FileResult { display, sites: Vec::new(), fixed: 0, before: String::new(), after: None, error: None, warnings: Vec::new() };
+    let mut result = FileResult {
+        display,
+        sites: Vec::new(),
+        fixed: 0,
+        before: String::new(),
+        after: None,
+        error: None,
+        warnings: Vec::new(),
+    };
     let file = match read {
         Ok(file) => file,
         Err(reason) => {
@@ -365,7 +386,9 @@ fn process_source(path: &Path, read: Result<files::SourceFile, String>, mode: Mo
         Mode::Diff | Mode::Fix => {
             let outcome = checker::fix_text(&file.text, &module, context);
             if !outcome.settled {
-                result.warnings.push("fixes did not settle after 10 rounds; the output may still hold sites".to_owned());
+                result
+                    .warnings
+                    .push("fixes did not settle after 10 rounds; the output may still hold sites".to_owned());
             }
             if mode == Mode::Diff {
                 // Nothing is written: point at the sites in the file as it is.
@@ -380,11 +403,12 @@ fn process_source(path: &Path, read: Result<files::SourceFile, String>, mode: Mo
                 result.sites = output::locate(&result.display, &outcome.text, &outcome.remaining, &context.rules);
             }
             result.fixed = outcome.fixed;
-            if write && outcome.text != file.text {
-                if let Err(reason) = files::write(path, &file, &outcome.text) {
-                    result.error = Some((FileErrorKind::Io, reason));
-                    return result;
-                }
+            if write
+                && outcome.text != file.text
+                && let Err(reason) = files::write(path, &file, &outcome.text)
+            {
+                result.error = Some((FileErrorKind::Io, reason));
+                return result;
             }
             result.after = Some(outcome.text);
         }

@@ -1,6 +1,7 @@
 //! tree-sitter-python parsing: one parser per thread, and syntax-error lookup.
 
 use std::cell::RefCell;
+use std::fmt::Write;
 
 use tree_sitter::{Node, Parser, Tree};
 
@@ -63,15 +64,16 @@ pub fn dump(tree: &Tree, source: &str) -> String {
             let start = node.start_position();
             let end = node.end_position();
             let leaf = if node.named_child_count() == 0 { format!(" {:?}", text(node, source)) } else { String::new() };
-            out.push_str(&format!(
-                "{}{field}{} [{}:{}-{}:{}]{leaf}\n",
+            let _ = writeln!(
+                out,
+                "{}{field}{} [{}:{}-{}:{}]{leaf}",
                 "  ".repeat(depth),
                 node.kind(),
                 start.row + 1,
                 start.column + 1,
                 end.row + 1,
                 end.column + 1
-            ));
+            );
         }
         if cursor.goto_first_child() {
             depth += 1;

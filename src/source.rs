@@ -47,9 +47,8 @@ impl<'a> Locator<'a> {
 pub fn line_ending(text: &str) -> &'static str {
     match memchr::memchr(b'\n', text.as_bytes()) {
         Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
-        Some(_) => "\n",
         None if text.contains('\r') => "\r",
-        None => "\n",
+        _ => "\n",
     }
 }
 

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use ignore::overrides::OverrideBuilder;
 use ignore::WalkBuilder;
+use ignore::overrides::OverrideBuilder;
 
 /// Folders never worth walking into, beyond hidden ones.
 const SKIPPED_DIRS: [&str; 4] = ["__pycache__", "node_modules", "site-packages", "venv"];

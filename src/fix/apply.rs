@@ -41,7 +41,8 @@ pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> Applied {
     all.extend(imports.into_iter().enumerate().map(|(order, edit)| (0, order, edit)));
     // By position; at one position, imports first, then in the order taken.
     all.sort_by_key(|(group, order, edit)| (edit.range.start, edit.range.end, *group, *order));
-    let mut output = String::with_capacity(text.len() + all.iter().map(|(_, _, edit)| edit.content.len()).sum::<usize>());
+    let mut output =
+        String::with_capacity(text.len() + all.iter().map(|(_, _, edit)| edit.content.len()).sum::<usize>());
     let mut cursor = 0;
     let mut made = Vec::new();
     for (_, _, edit) in all {

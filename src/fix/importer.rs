@@ -7,7 +7,7 @@ use tree_sitter::Node;
 use super::Edit;
 use crate::recipe::Wrapper;
 use crate::semantic::{Binding, ScopeId, SemanticModel};
-use crate::source::{line_ending, Locator};
+use crate::source::{Locator, line_ending};
 
 /// How a site refers to the wrapper, and the edit (if any) that imports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,8 @@ impl<'a, 't> Importer<'a, 't> {
             let [Binding::Import(imported)] = bindings.as_slice() else { continue };
             let expression = if *imported == qualified {
                 (*name).to_owned()
-            } else if let Some(rest) = qualified.strip_prefix(imported.as_str()).and_then(|rest| rest.strip_prefix('.')) {
+            } else if let Some(rest) = qualified.strip_prefix(imported.as_str()).and_then(|rest| rest.strip_prefix('.'))
+            {
                 // `import asgiref.sync` binds `asgiref`; `import asgiref.sync as s` binds `s`.
                 if !self.module_is_imported(&wrapper.module) {
                     continue;
@@ -70,11 +71,12 @@ impl<'a, 't> Importer<'a, 't> {
         self.model.top_level_imports.iter().any(|import| {
             import.node.kind() == "import_statement" && {
                 let mut cursor = import.node.walk();
-                let found = import.node.children_by_field_name("name", &mut cursor).any(|name| {
-                    let dotted = if name.kind() == "aliased_import" { name.child_by_field_name("name") } else { Some(name) };
+
+                import.node.children_by_field_name("name", &mut cursor).any(|name| {
+                    let dotted =
+                        if name.kind() == "aliased_import" { name.child_by_field_name("name") } else { Some(name) };
                     dotted.is_some_and(|dotted| self.model.text(dotted) == module)
-                });
-                found
+                })
             }
         })
     }
@@ -83,7 +85,9 @@ impl<'a, 't> Importer<'a, 't> {
     fn extend_from_import(&self, wrapper: &Wrapper) -> Option<Edit> {
         let statement = self.model.top_level_imports.iter().map(|import| import.node).find(|node| {
             node.kind() == "import_from_statement"
-                && node.child_by_field_name("module_name").is_some_and(|module| self.model.text(module) == wrapper.module)
+                && node
+                    .child_by_field_name("module_name")
+                    .is_some_and(|module| self.model.text(module) == wrapper.module)
                 && !has_kind(*node, "wildcard_import")
         })?;
         let mut cursor = statement.walk();
@@ -92,7 +96,8 @@ impl<'a, 't> Importer<'a, 't> {
         if let Some(comma) = after_last.find(',') {
             // A trailing comma in a parenthesised list: add a line like the last one.
             let comma = last.end_byte() + comma + 1;
-            let multi_line = self.locator.line_start(last.start_byte()) != self.locator.line_start(statement.start_byte());
+            let multi_line =
+                self.locator.line_start(last.start_byte()) != self.locator.line_start(statement.start_byte());
             if multi_line {
                 let indentation = self.locator.indentation(last.start_byte());
                 let eol = line_ending(self.model.source);
@@ -124,7 +129,8 @@ impl<'a, 't> Importer<'a, 't> {
         let root = self.model.tree.root_node();
         let mut cursor = root.walk();
         let first = root.named_children(&mut cursor).find(|node| node.kind() != "comment")?;
-        (first.kind() == "expression_statement" && first.named_child(0).is_some_and(|child| child.kind() == "string")).then_some(first)
+        (first.kind() == "expression_statement" && first.named_child(0).is_some_and(|child| child.kind() == "string"))
+            .then_some(first)
     }
 
     /// After a shebang, encoding line and other comments at the top of the file.
@@ -149,6 +155,6 @@ fn only_imports(bindings: &[Binding<'_>], qualified: &str) -> bool {
 
 fn has_kind(node: Node<'_>, kind: &str) -> bool {
     let mut cursor = node.walk();
-    let found = node.children(&mut cursor).any(|child| child.kind() == kind);
-    found
+
+    node.children(&mut cursor).any(|child| child.kind() == kind)
 }

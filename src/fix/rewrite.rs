@@ -39,10 +39,8 @@ pub fn wrap(node: Node<'_>, style: WrapStyle, wrapper: &str) -> Option<(Vec<Edit
     match style {
         WrapStyle::Callee => {
             let callee = node.child_by_field_name("function")?;
-            let mut edits = vec![
-                Edit::insert(start, format!("{open}await {wrapper}(")),
-                Edit::insert(callee.end_byte(), ")"),
-            ];
+            let mut edits =
+                vec![Edit::insert(start, format!("{open}await {wrapper}(")), Edit::insert(callee.end_byte(), ")")];
             let mut span_end = callee.end_byte();
             if parens {
                 edits.push(Edit::insert(end, ")"));

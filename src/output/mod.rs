@@ -68,11 +68,7 @@ pub struct Painter {
 
 impl Painter {
     fn paint(self, code: &str, text: &str) -> String {
-        if self.enabled {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
+        if self.enabled { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     }
     pub fn bold(self, text: &str) -> String {
         self.paint("1", text)

@@ -71,10 +71,7 @@ pub struct Rule {
 impl Rule {
     /// The message with its placeholders filled in.
     pub fn render_message(&self, callee: &str, method: &str, wrapper: &str) -> String {
-        self.message
-            .replace("{callee}", callee)
-            .replace("{method}", method)
-            .replace("{wrapper}", wrapper)
+        self.message.replace("{callee}", callee).replace("{method}", method).replace("{wrapper}", wrapper)
     }
 }
 
@@ -174,14 +171,22 @@ impl RuleSet {
             && code.trim_start_matches(|c: char| c.is_ascii_uppercase()).chars().all(|c| c.is_ascii_digit())
             && code.ends_with(|c: char| c.is_ascii_digit());
         if !valid_code {
-            return Err(loader.spanned_error(&raw.code, format!("rule code `{code}` must be capital letters then digits, like `DJ001`")));
+            return Err(loader.spanned_error(
+                &raw.code,
+                format!("rule code `{code}` must be capital letters then digits, like `DJ001`"),
+            ));
         }
         if let Some(other) = self.rules.iter().find(|rule| &rule.code == code) {
-            return Err(loader.spanned_error(&raw.code, format!("rule code `{code}` is already used by {}", other.origin)));
+            return Err(
+                loader.spanned_error(&raw.code, format!("rule code `{code}` is already used by {}", other.origin))
+            );
         }
         let name = raw.name.get_ref();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(loader.spanned_error(&raw.name, format!("rule name `{name}` must be kebab-case, like `django-cache-in-async`")));
+            return Err(loader.spanned_error(
+                &raw.name,
+                format!("rule name `{name}` must be kebab-case, like `django-cache-in-async`"),
+            ));
         }
         check_placeholders(loader, &raw.message)?;
         let wrapper = match &raw.wrapper {
@@ -198,7 +203,10 @@ impl RuleSet {
         }
         if let Some(orm) = &raw.orm {
             if let Some(previous) = self.orm.rule {
-                return Err(loader.spanned_error(&raw.code, format!("an `[orm]` table is already declared by {}", self.rules[previous.0].origin)));
+                return Err(loader.spanned_error(
+                    &raw.code,
+                    format!("an `[orm]` table is already declared by {}", self.rules[previous.0].origin),
+                ));
             }
             self.orm.rule = Some(rule);
             for manager in &orm.managers {
@@ -216,7 +224,10 @@ impl RuleSet {
             for method in &orm.evaluating {
                 check_identifier(loader, method)?;
                 if self.orm.lazy.contains(method.get_ref()) {
-                    return Err(loader.spanned_error(method, format!("`{}` is listed as both lazy and evaluating", method.get_ref())));
+                    return Err(loader.spanned_error(
+                        method,
+                        format!("`{}` is listed as both lazy and evaluating", method.get_ref()),
+                    ));
                 }
                 self.orm.evaluating.insert(method.get_ref().clone());
             }
@@ -239,7 +250,9 @@ impl RuleSet {
                     .names
                     .get_ref()
                     .iter()
-                    .flat_map(|name| callable.members.iter().map(move |member| format!("{}.{}", name.get_ref(), member.get_ref())))
+                    .flat_map(|name| {
+                        callable.members.iter().map(move |member| format!("{}.{}", name.get_ref(), member.get_ref()))
+                    })
                     .collect()
             };
             for full_name in full_names {
@@ -250,7 +263,10 @@ impl RuleSet {
             let Some(tag) = self.tags.iter().position(|tag| tag == method.receiver.get_ref()) else {
                 return Err(loader.spanned_error(
                     &method.receiver,
-                    format!("receiver `{}` is not returned by any `[[callable]]` loaded so far", method.receiver.get_ref()),
+                    format!(
+                        "receiver `{}` is not returned by any `[[callable]]` loaded so far",
+                        method.receiver.get_ref()
+                    ),
                 ));
             };
             for name in &method.names {
@@ -259,7 +275,8 @@ impl RuleSet {
             }
         }
         if raw.orm.is_none() && raw.callable.is_empty() && raw.method.is_empty() {
-            return Err(loader.spanned_error(&raw.code, "the recipe matches nothing: add `[orm]`, `[[callable]]` or `[[method]]`"));
+            return Err(loader
+                .spanned_error(&raw.code, "the recipe matches nothing: add `[orm]`, `[[callable]]` or `[[method]]`"));
         }
         self.rules.push(Rule {
             code: code.clone(),

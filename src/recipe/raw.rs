@@ -30,7 +30,7 @@ pub struct RawRecipe {
     /// `database_sync_to_async` in modules that import `channels`).
     #[serde(default)]
     pub wrapper: Option<RawWrapper>,
-    /// Django ORM chains: managers, lazy and evaluating QuerySet methods.
+    /// Django ORM chains: managers, lazy and evaluating `QuerySet` methods.
     #[serde(default)]
     pub orm: Option<RawOrm>,
     /// Callables that hit the database when called.
@@ -76,9 +76,9 @@ pub struct RawOrm {
     /// Callables that return a model class: `django.contrib.auth.get_user_model`.
     #[serde(default)]
     pub model_factories: Vec<Spanned<String>>,
-    /// QuerySet methods that return a new QuerySet without a query.
+    /// `QuerySet` methods that return a new `QuerySet` without a query.
     pub lazy: Vec<Spanned<String>>,
-    /// QuerySet and manager methods that run a query.
+    /// `QuerySet` and manager methods that run a query.
     pub evaluating: Vec<Spanned<String>>,
 }
 

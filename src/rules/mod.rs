@@ -10,8 +10,8 @@ use tree_sitter::Node;
 
 use crate::fix::rewrite::WrapStyle;
 use crate::recipe::RuleId;
-use crate::semantic::value::{Certainty, Evaluator};
 use crate::semantic::ScopeId;
+use crate::semantic::value::{Certainty, Evaluator};
 
 /// A place that hits the database synchronously.
 #[derive(Debug, Clone)]
@@ -39,11 +39,7 @@ pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
 
 /// The style for wrapping a call: the callee alone when it holds no call.
 pub fn style_for(callee: Node<'_>) -> WrapStyle {
-    if contains_kind(callee, "call") {
-        WrapStyle::Lambda
-    } else {
-        WrapStyle::Callee
-    }
+    if contains_kind(callee, "call") { WrapStyle::Lambda } else { WrapStyle::Callee }
 }
 
 pub fn contains_kind(node: Node<'_>, kind: &str) -> bool {
@@ -75,7 +71,8 @@ fn render(node: Node<'_>, source: &str, out: &mut String) {
             if let Some(callee) = node.child_by_field_name("function") {
                 render(callee, source, out);
             }
-            let empty = node.child_by_field_name("arguments").is_none_or(|arguments| arguments.named_child_count() == 0);
+            let empty =
+                node.child_by_field_name("arguments").is_none_or(|arguments| arguments.named_child_count() == 0);
             out.push_str(if empty { "()" } else { "(...)" });
         }
         "attribute" => {

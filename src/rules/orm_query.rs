@@ -1,11 +1,11 @@
-//! DJ001 `django-orm-query-in-async`: a manager or QuerySet chain that ends in
+//! DJ001 `django-orm-query-in-async`: a manager or `QuerySet` chain that ends in
 //! an evaluating method. The vocabulary is `[orm]` in `recipes/django-orm.toml`.
 
 use tree_sitter::Node;
 
-use super::{style_for, summarize, Site};
-use crate::semantic::value::{Evaluator, Value};
+use super::{Site, style_for, summarize};
 use crate::semantic::ScopeId;
+use crate::semantic::value::{Evaluator, Value};
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let rules = evaluator.rules;

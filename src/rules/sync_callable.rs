@@ -5,9 +5,9 @@
 
 use tree_sitter::Node;
 
-use super::{style_for, summarize, Site};
-use crate::semantic::value::{Certainty, Evaluator, Value};
+use super::{Site, style_for, summarize};
 use crate::semantic::ScopeId;
+use crate::semantic::value::{Certainty, Evaluator, Value};
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let callee = call.child_by_field_name("function")?;

@@ -121,10 +121,10 @@ impl<'t> Builder<'t> {
                     let inner = self.open(node, ScopeKind::Comprehension, scope);
                     let mut cursor = node.walk();
                     for child in node.named_children(&mut cursor) {
-                        if child.kind() == "for_in_clause" {
-                            if let Some(left) = child.child_by_field_name("left") {
-                                self.bind_targets(inner, left, &Binding::Other);
-                            }
+                        if child.kind() == "for_in_clause"
+                            && let Some(left) = child.child_by_field_name("left")
+                        {
+                            self.bind_targets(inner, left, &Binding::Other);
                         }
                         stack.push((child, inner));
                     }
@@ -133,7 +133,8 @@ impl<'t> Builder<'t> {
                     self.assignment(node, scope);
                     push_children(node, scope, &mut stack);
                 }
-                "augmented_assignment" => {
+                "augmented_assignment" | "for_statement" => {
+                    // `x += 1` and loop targets bind names whose value we do not follow.
                     if let Some(left) = node.child_by_field_name("left") {
                         self.bind_targets(scope, left, &Binding::Other);
                     }
@@ -145,14 +146,10 @@ impl<'t> Builder<'t> {
                     while self.model.scopes[target.0].kind == ScopeKind::Comprehension {
                         target = self.model.scopes[target.0].parent.unwrap_or(ScopeId::MODULE);
                     }
-                    if let (Some(name), Some(value)) = (node.child_by_field_name("name"), node.child_by_field_name("value")) {
+                    if let (Some(name), Some(value)) =
+                        (node.child_by_field_name("name"), node.child_by_field_name("value"))
+                    {
                         self.bind(target, name, Binding::Assign(value));
-                    }
-                    push_children(node, scope, &mut stack);
-                }
-                "for_statement" => {
-                    if let Some(left) = node.child_by_field_name("left") {
-                        self.bind_targets(scope, left, &Binding::Other);
                     }
                     push_children(node, scope, &mut stack);
                 }
@@ -185,9 +182,6 @@ impl<'t> Builder<'t> {
                         }
                     }
                 }
-                "type_alias_statement" | "match_statement" | "case_clause" | "case_pattern" => {
-                    push_children(node, scope, &mut stack);
-                }
                 _ => push_children(node, scope, &mut stack),
             }
         }
@@ -207,7 +201,13 @@ impl<'t> Builder<'t> {
     }
 
     /// Binds parameters in `inner`; defaults and annotations are evaluated in `outer`.
-    fn parameters(&mut self, parameters: Node<'t>, outer: ScopeId, inner: ScopeId, stack: &mut Vec<(Node<'t>, ScopeId)>) {
+    fn parameters(
+        &mut self,
+        parameters: Node<'t>,
+        outer: ScopeId,
+        inner: ScopeId,
+        stack: &mut Vec<(Node<'t>, ScopeId)>,
+    ) {
         let mut cursor = parameters.walk();
         for parameter in parameters.named_children(&mut cursor) {
             let annotation = parameter.child_by_field_name("type");
@@ -242,7 +242,9 @@ impl<'t> Builder<'t> {
                     self.note_channels(full);
                 }
                 "aliased_import" => {
-                    if let (Some(dotted), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                    if let (Some(dotted), Some(alias)) =
+                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                    {
                         let full = compact(self.text(dotted));
                         self.note_channels(&full);
                         self.bind(scope, alias, Binding::Import(full));
@@ -258,11 +260,7 @@ impl<'t> Builder<'t> {
         let module = compact(self.text(module));
         self.note_channels(&module);
         let join = |name: &str| {
-            if module.ends_with('.') {
-                format!("{module}{name}")
-            } else {
-                format!("{module}.{name}")
-            }
+            if module.ends_with('.') { format!("{module}{name}") } else { format!("{module}.{name}") }
         };
         let mut cursor = node.walk();
         for name in node.children_by_field_name("name", &mut cursor) {
@@ -272,7 +270,9 @@ impl<'t> Builder<'t> {
                     self.bind(scope, name, Binding::Import(join(&imported)));
                 }
                 "aliased_import" => {
-                    if let (Some(dotted), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                    if let (Some(dotted), Some(alias)) =
+                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                    {
                         let imported = compact(self.text(dotted));
                         self.bind(scope, alias, Binding::Import(join(&imported)));
                     }
@@ -296,8 +296,8 @@ fn push_children<'t>(node: Node<'t>, scope: ScopeId, stack: &mut Vec<(Node<'t>, 
 
 fn first_identifier(node: Node<'_>) -> Option<Node<'_>> {
     let mut cursor = node.walk();
-    let found = node.named_children(&mut cursor).find(|child| child.kind() == "identifier");
-    found
+
+    node.named_children(&mut cursor).find(|child| child.kind() == "identifier")
 }
 
 /// A dotted name without the white space or line continuations it may hold.

@@ -101,10 +101,8 @@ impl<'t> SemanticModel<'t> {
                 continue;
             }
             let visible = first || data.kind != ScopeKind::Class;
-            if visible {
-                if let Some(bindings) = data.bindings.get(name) {
-                    return Some((id, bindings));
-                }
+            if visible && let Some(bindings) = data.bindings.get(name) {
+                return Some((id, bindings));
             }
             current = data.parent;
             first = false;

@@ -1,5 +1,5 @@
 //! What an expression evaluates to, as far as asyncfix cares: a qualified
-//! name, a model class, a manager or QuerySet, or a value a recipe callable
+//! name, a model class, a manager or `QuerySet`, or a value a recipe callable
 //! produced. Flow-insensitive: a local name has a value only when every
 //! assignment to it in its scope agrees.
 
@@ -11,19 +11,16 @@ use crate::recipe::{RuleSet, TagId};
 /// How sure we are that a receiver is what it looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Certainty {
-    /// Resolved through imports, a model factory or a QuerySet built from one.
+    /// Resolved through imports, a model factory or a `QuerySet` built from one.
     Certain,
     /// Only the spelling suggests it (`self.model.objects`, a capitalised local).
     Guess,
 }
 
 impl Certainty {
+    #[must_use]
     pub fn and(self, other: Self) -> Self {
-        if self == Self::Certain && other == Self::Certain {
-            Self::Certain
-        } else {
-            Self::Guess
-        }
+        if self == Self::Certain && other == Self::Certain { Self::Certain } else { Self::Guess }
     }
 }
 
@@ -70,7 +67,9 @@ impl<'t> Evaluator<'_, 't> {
         match node.kind() {
             "identifier" => self.name(self.model.text(node), scope, depth),
             "attribute" => {
-                let (Some(object), Some(attribute)) = (node.child_by_field_name("object"), node.child_by_field_name("attribute")) else {
+                let (Some(object), Some(attribute)) =
+                    (node.child_by_field_name("object"), node.child_by_field_name("attribute"))
+                else {
                     return Value::Unknown;
                 };
                 let attribute = self.model.text(attribute);
@@ -78,9 +77,13 @@ impl<'t> Evaluator<'_, 't> {
                 let is_manager = self.rules.orm.managers.contains(attribute);
                 match object_value {
                     Value::ModelClass if is_manager => Value::Manager(Certainty::Certain),
-                    Value::Qualified(name) if is_manager && looks_like_class(&name) => Value::Manager(Certainty::Certain),
+                    Value::Qualified(name) if is_manager && looks_like_class(&name) => {
+                        Value::Manager(Certainty::Certain)
+                    }
                     Value::Qualified(name) => Value::Qualified(format!("{name}.{attribute}")),
-                    Value::Unknown if is_manager && looks_like_model(self.model.text(object)) => Value::Manager(Certainty::Guess),
+                    Value::Unknown if is_manager && looks_like_model(self.model.text(object)) => {
+                        Value::Manager(Certainty::Guess)
+                    }
                     _ => Value::Unknown,
                 }
             }
@@ -97,8 +100,8 @@ impl<'t> Evaluator<'_, 't> {
                 let Some(inner) = node.named_child(0) else { return Value::Unknown };
                 let Some(wrapped) = wrapped_callee(inner) else { return Value::Unknown };
                 if let Some(wrapper_call) = inner.child_by_field_name("function") {
-                    let wrapper = wrapper_call.child_by_field_name("function");
-                    if wrapper.is_some_and(|wrapper| self.is_wrapper(wrapper, scope)) {
+                    let wrapper_name = wrapper_call.child_by_field_name("function");
+                    if wrapper_name.is_some_and(|wrapper_name| self.is_wrapper(wrapper_name, scope)) {
                         return self.call_result_at(wrapped, scope, depth + 1);
                     }
                 }
@@ -116,16 +119,17 @@ impl<'t> Evaluator<'_, 't> {
         if depth > MAX_DEPTH {
             return Value::Unknown;
         }
-        if callee.kind() == "attribute" {
-            if let (Some(object), Some(method)) = (callee.child_by_field_name("object"), callee.child_by_field_name("attribute")) {
-                let method = self.model.text(method);
-                match self.eval_at(object, scope, depth + 1) {
-                    Value::Manager(certainty) | Value::QuerySet(certainty) if self.rules.orm.lazy.contains(method) => {
-                        return Value::QuerySet(certainty);
-                    }
-                    Value::Manager(_) | Value::QuerySet(_) => return Value::Unknown,
-                    _ => {}
+        if callee.kind() == "attribute"
+            && let (Some(object), Some(method)) =
+                (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
+        {
+            let method = self.model.text(method);
+            match self.eval_at(object, scope, depth + 1) {
+                Value::Manager(certainty) | Value::QuerySet(certainty) if self.rules.orm.lazy.contains(method) => {
+                    return Value::QuerySet(certainty);
                 }
+                Value::Manager(_) | Value::QuerySet(_) => return Value::Unknown,
+                _ => {}
             }
         }
         match self.eval_at(callee, scope, depth + 1) {

@@ -56,7 +56,14 @@ fn run_case(path: &Path, update: bool) -> Result<(), String> {
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let extra = extra_args(&input);
     let args = |command: &'static str| -> Vec<String> {
-        let mut args = vec![command.to_owned(), "-".to_owned(), "--stdin-filename".to_owned(), name.clone(), "--color".to_owned(), "never".to_owned()];
+        let mut args = vec![
+            command.to_owned(),
+            "-".to_owned(),
+            "--stdin-filename".to_owned(),
+            name.clone(),
+            "--color".to_owned(),
+            "never".to_owned(),
+        ];
         args.extend(extra.iter().cloned());
         args
     };
@@ -83,16 +90,20 @@ fn run_case(path: &Path, update: bool) -> Result<(), String> {
     let mut problems = Vec::new();
     let expected_check = fs::read_to_string(&check_path).unwrap_or_default();
     if check.stdout != expected_check {
-        problems.push(format!("check output differs from {}:\n{}", check_path.display(), line_diff(&expected_check, &check.stdout)));
+        problems.push(format!(
+            "check output differs from {}:\n{}",
+            check_path.display(),
+            line_diff(&expected_check, &check.stdout)
+        ));
     }
     let expected_fixed = fs::read_to_string(&fixed_path).unwrap_or_else(|_| input.clone());
     if fixed != expected_fixed {
         problems.push(format!("fix output differs from the expected output:\n{}", line_diff(&expected_fixed, &fixed)));
     }
-    if fixed != input {
-        if let Some(Err(error)) = python_compiles(&fixed) {
-            problems.push(format!("fixed output does not compile:\n{error}"));
-        }
+    if fixed != input
+        && let Some(Err(error)) = python_compiles(&fixed)
+    {
+        problems.push(format!("fixed output does not compile:\n{error}"));
     }
     let again = run(&as_refs(&args("fix")), &fixed);
     if again.stdout != fixed {
@@ -101,11 +112,7 @@ fn run_case(path: &Path, update: bool) -> Result<(), String> {
     if let Err(message) = changes_stay_in_sites(&input, &fixed, &as_refs(&args("check"))) {
         problems.push(message);
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
 }
 
 /// Every change lies inside a site `check` reported, or adds the wrapper's import.
@@ -121,8 +128,12 @@ fn changes_stay_in_sites(input: &str, fixed: &str, check_args: &[&str]) -> Resul
         let start = line_starts[line - 1];
         start + input[start..].chars().take(column - 1).map(char::len_utf8).sum::<usize>()
     };
-    let ranges: Vec<(usize, usize)> =
-        sites.as_array().unwrap().iter().map(|site| (offset(&site["location"]), offset(&site["end_location"]))).collect();
+    let ranges: Vec<(usize, usize)> = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|site| (offset(&site["location"]), offset(&site["end_location"])))
+        .collect();
     // Line by line: a changed line must overlap a site or be an import line.
     let old_lines: Vec<&str> = input.split_inclusive('\n').collect();
     let new_lines: Vec<&str> = fixed.split_inclusive('\n').collect();

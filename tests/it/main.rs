@@ -1,5 +1,7 @@
 //! The one integration-test binary: data-driven fixtures and CLI tests.
 
+#![allow(clippy::unwrap_used)]
+
 mod cli;
 mod fixtures;
 mod support;

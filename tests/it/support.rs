@@ -14,12 +14,13 @@ pub fn run(args: &[&str], stdin: &str) -> Output {
     let mut input = stdin.as_bytes();
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
-    let mut streams = asyncfix::Streams { stdin: &mut input, stdout: &mut stdout, stderr: &mut stderr, stdout_is_terminal: false };
+    let mut streams =
+        asyncfix::Streams { stdin: &mut input, stdout: &mut stdout, stderr: &mut stderr, stdout_is_terminal: false };
     let code = asyncfix::run(std::iter::once("asyncfix").chain(args.iter().copied()), &mut streams);
     Output { code, stdout: String::from_utf8(stdout).unwrap(), stderr: String::from_utf8(stderr).unwrap() }
 }
 
-/// Whether CPython compiles the text; `None` when there is no `python3`.
+/// Whether `CPython` compiles the text; `None` when there is no `python3`.
 pub fn python_compiles(text: &str) -> Option<Result<(), String>> {
     let mut child = Command::new("python3")
         .args(["-c", "import sys; compile(sys.stdin.buffer.read(), '<fixture>', 'exec')"])
