@@ -12,7 +12,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::support::{python_compiles, run};
+use super::support::{as_refs, python_compiles, run};
 
 fn cases(dir: &Path, found: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).unwrap() {
@@ -167,10 +167,6 @@ fn changes_stay_in_sites(input: &str, fixed: &str, check_args: &[&str]) -> Resul
         }
     }
     Ok(())
-}
-
-fn as_refs(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
 }
 
 fn line_diff(expected: &str, actual: &str) -> String {

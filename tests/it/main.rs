@@ -3,5 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod docs;
 mod fixtures;
+mod projects;
 mod support;

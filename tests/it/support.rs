@@ -33,3 +33,8 @@ pub fn python_compiles(text: &str) -> Option<Result<(), String>> {
     let output = child.wait_with_output().ok()?;
     Some(if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stderr).into_owned()) })
 }
+
+/// `&[String]` as the `&[&str]` that [`run`] takes.
+pub fn as_refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
