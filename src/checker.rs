@@ -9,16 +9,20 @@ use crate::fix::apply::{apply_fixes, map_offset};
 use crate::fix::importer::Importer;
 use crate::fix::rewrite::{self, WrapStyle};
 use crate::fix::{Applicability, Fix};
+use crate::index::ProjectIndex;
 use crate::parse;
 use crate::recipe::{Rewrite, RuleId, RuleSet, Wrapper};
+use crate::rules::implicit_evaluation::Use;
 use crate::rules::{self, Site, contains_kind};
 use crate::semantic::value::{Certainty, Evaluator};
-use crate::semantic::{ScopeId, SemanticModel};
+use crate::semantic::{ModuleName, ScopeId, SemanticModel};
 use crate::source::Locator;
 
 /// What every file is checked against: built once, shared read-only.
 pub struct Context {
     pub rules: RuleSet,
+    /// The project index; `None` checks each file on its own.
+    pub index: Option<ProjectIndex>,
     /// Per rule: reported or not (`--select`, `--ignore`).
     pub enabled: Vec<bool>,
     pub unsafe_fixes: bool,
@@ -53,17 +57,37 @@ enum Mode {
     AsyncNoAwait,
 }
 
+/// What the parent does with a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Plain,
+    /// The operand of `await`: already awaited.
+    Awaited,
+    /// The callee of a call: a method, not an attribute read.
+    Callee,
+    /// Assigned or deleted, not read.
+    Target,
+    /// Iterated (`for`, comprehension, `in`).
+    Iterated,
+    /// Tested for truth (`if`, `while`, `and`, `not`).
+    Tested,
+}
+
 struct Frame<'t> {
     node: Node<'t>,
     scope: ScopeId,
     mode: Mode,
-    awaited: bool,
+    role: Role,
     /// For a function definition: decorated with a wrapper.
     wrapped: bool,
 }
 
 fn push<'t>(stack: &mut Vec<Frame<'t>>, node: Node<'t>, scope: ScopeId, mode: Mode) {
-    stack.push(Frame { node, scope, mode, awaited: false, wrapped: false });
+    stack.push(Frame { node, scope, mode, role: Role::Plain, wrapped: false });
+}
+
+fn push_role<'t>(stack: &mut Vec<Frame<'t>>, node: Node<'t>, scope: ScopeId, mode: Mode, role: Role) {
+    stack.push(Frame { node, scope, mode, role, wrapped: false });
 }
 
 /// Whether a file can hold a site at all: sites live in `async def`.
@@ -72,9 +96,9 @@ pub fn may_have_sites(text: &str) -> bool {
 }
 
 /// Every site in a parsed, error-free file.
-pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module_name: &str, context: &Context) -> Vec<Diagnostic> {
-    let model = SemanticModel::build(text, tree, module_name.to_owned());
-    let evaluator = Evaluator { model: &model, rules: &context.rules };
+pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module: &ModuleName, context: &Context) -> Vec<Diagnostic> {
+    let model = SemanticModel::build(text, tree, module.clone());
+    let evaluator = Evaluator { model: &model, rules: &context.rules, index: context.index.as_ref() };
     let locator = Locator::new(text);
     let importer = Importer::new(&model, &locator);
     let default_wrapper = if model.imports_channels {
@@ -82,25 +106,37 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module_name: &str, context:
     } else {
         Wrapper::new("asgiref.sync", "sync_to_async")
     };
-    let mut diagnostics = Vec::new();
+    let mut sites: Vec<(Site<'_>, ScopeId, Mode)> = Vec::new();
     let mut stack = vec![Frame {
         node: tree.root_node(),
         scope: ScopeId::MODULE,
         mode: Mode::Sync,
-        awaited: false,
+        role: Role::Plain,
         wrapped: false,
     }];
     while let Some(frame) = stack.pop() {
-        let Frame { node, scope, mode, awaited, wrapped } = frame;
+        let Frame { node, scope, mode, role, wrapped } = frame;
+        if mode != Mode::Sync && role != Role::Awaited {
+            let site = match (node.kind(), role) {
+                (_, Role::Iterated) => rules::implicit_evaluation::check_use(node, Use::Iterated, scope, &evaluator),
+                (_, Role::Tested) => rules::implicit_evaluation::check_use(node, Use::Tested, scope, &evaluator),
+                ("call", _) => rules::check_call(node, scope, &evaluator),
+                ("attribute", Role::Plain) => rules::check_attribute(node, scope, &evaluator),
+                ("subscript", Role::Plain) => rules::implicit_evaluation::check_subscript(node, scope, &evaluator),
+                _ => None,
+            };
+            // An iterated or tested node can also be a call or attribute site of its own.
+            let site = site.or_else(|| match (node.kind(), role) {
+                ("call", Role::Iterated | Role::Tested) => rules::check_call(node, scope, &evaluator),
+                ("attribute", Role::Iterated | Role::Tested) => rules::check_attribute(node, scope, &evaluator),
+                _ => None,
+            });
+            if let Some(site) = site.filter(|site| context.enabled[site.rule.0]) {
+                sites.push((site, scope, mode));
+            }
+        }
         match node.kind() {
             "call" => {
-                if mode != Mode::Sync
-                    && !awaited
-                    && let Some(site) = rules::check_call(node, scope, &evaluator)
-                    && context.enabled[site.rule.0]
-                {
-                    diagnostics.push(diagnose(&site, scope, mode, context, &importer, &default_wrapper));
-                }
                 let callee = node.child_by_field_name("function");
                 let arguments_mode =
                     if mode != Mode::Sync && callee.is_some_and(|callee| evaluator.is_wrapper(callee, scope)) {
@@ -110,14 +146,17 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module_name: &str, context:
                     };
                 let mut cursor = node.walk();
                 for child in node.named_children(&mut cursor) {
-                    let is_callee = callee.is_some_and(|callee| callee.id() == child.id());
-                    push(&mut stack, child, scope, if is_callee { mode } else { arguments_mode });
+                    if callee.is_some_and(|callee| callee.id() == child.id()) {
+                        push_role(&mut stack, child, scope, mode, Role::Callee);
+                    } else {
+                        push(&mut stack, child, scope, arguments_mode);
+                    }
                 }
             }
             "await" => {
                 let mut cursor = node.walk();
                 for child in node.named_children(&mut cursor) {
-                    stack.push(Frame { node: child, scope, mode, awaited: true, wrapped: false });
+                    push_role(&mut stack, child, scope, mode, Role::Awaited);
                 }
             }
             "decorated_definition" => {
@@ -136,7 +175,7 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module_name: &str, context:
                     push(&mut stack, decorator, scope, mode);
                 }
                 if let Some(definition) = node.child_by_field_name("definition") {
-                    stack.push(Frame { node: definition, scope, mode, awaited: false, wrapped: is_wrapped });
+                    stack.push(Frame { node: definition, scope, mode, role: Role::Plain, wrapped: is_wrapped });
                 }
             }
             "function_definition" | "lambda" => {
@@ -182,16 +221,66 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module_name: &str, context:
                     push(&mut stack, child, inner, inner_mode);
                 }
             }
-            _ => {
-                let mut cursor = node.walk();
-                for child in node.named_children(&mut cursor) {
-                    push(&mut stack, child, scope, mode);
-                }
+            _ => push_children_with_roles(node, scope, mode, &mut stack),
+        }
+    }
+    // A callee that holds another site must run in the thread too: wrap the whole call.
+    let ranges: Vec<Range<usize>> = sites.iter().map(|(site, _, _)| site.node.byte_range()).collect();
+    for (site, _, _) in &mut sites {
+        if site.style == WrapStyle::Callee {
+            let callee = site.node.child_by_field_name("function").map_or(0..0, |callee| callee.byte_range());
+            let holds_site =
+                ranges.iter().any(|range| callee.start <= range.start && range.end <= callee.end && *range != callee);
+            if holds_site {
+                site.style = WrapStyle::Lambda;
             }
         }
     }
+    let mut diagnostics: Vec<Diagnostic> = sites
+        .iter()
+        .map(|(site, scope, mode)| diagnose(site, *scope, *mode, context, &importer, &default_wrapper))
+        .collect();
     diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.rule));
+    diagnostics.dedup_by_key(|diagnostic| diagnostic.range.clone());
     diagnostics
+}
+
+/// Children of an ordinary node, with what the node does with each.
+fn push_children_with_roles<'t>(node: Node<'t>, scope: ScopeId, mode: Mode, stack: &mut Vec<Frame<'t>>) {
+    let mut cursor = node.walk();
+    if !cursor.goto_first_child() {
+        return;
+    }
+    let kind = node.kind();
+    let mut after_in = false;
+    loop {
+        let child = cursor.node();
+        let field = cursor.field_name();
+        if child.kind() == "in" || (child.kind() == "not in") {
+            after_in = true;
+        }
+        if child.is_named() {
+            let role = match (kind, field) {
+                ("assignment" | "augmented_assignment" | "for_statement", Some("left")) => Role::Target,
+                ("delete_statement", _) => Role::Target,
+                ("for_statement" | "for_in_clause", Some("right")) => Role::Iterated,
+                ("if_statement" | "elif_clause" | "while_statement", Some("condition")) => Role::Tested,
+                ("conditional_expression", _)
+                    if child.prev_named_sibling().is_some() && child.next_named_sibling().is_some() =>
+                {
+                    Role::Tested
+                }
+                ("boolean_operator", Some("left" | "right")) => Role::Tested,
+                ("not_operator", Some("argument")) => Role::Tested,
+                ("comparison_operator", _) if after_in => Role::Iterated,
+                _ => Role::Plain,
+            };
+            push_role(stack, child, scope, mode, role);
+        }
+        if !cursor.goto_next_sibling() {
+            break;
+        }
+    }
 }
 
 fn diagnose(
@@ -204,7 +293,7 @@ fn diagnose(
 ) -> Diagnostic {
     let rule = context.rules.rule(site.rule);
     let wrapper = rule.wrapper.as_ref().unwrap_or(default_wrapper);
-    let message = rule.render_message(&site.callee, &site.method, &wrapper.name);
+    let message = rule.render_message(&site.callee, &site.method, &wrapper.name, &site.via);
     let mut diagnostic =
         Diagnostic { rule: site.rule, range: site.node.byte_range(), message, fix: None, no_fix: None };
     match build_fix(site, scope, mode, rule.rewrite, importer, wrapper) {
@@ -275,7 +364,7 @@ const MAX_ROUNDS: usize = 10;
 
 /// Applies fixes until none is left, re-parsing after each round and never
 /// keeping a round's output that does not parse.
-pub fn fix_text(original: &str, module_name: &str, context: &Context) -> FixOutcome {
+pub fn fix_text(original: &str, module: &ModuleName, context: &Context) -> FixOutcome {
     let mut text = original.to_owned();
     let mut fixed = 0;
     // Sites whose fix broke the syntax, by (offset in `text`, rule).
@@ -283,7 +372,7 @@ pub fn fix_text(original: &str, module_name: &str, context: &Context) -> FixOutc
     let mut rounds = Vec::new();
     for _ in 0..MAX_ROUNDS {
         let Some(tree) = parse::parse(&text) else { break };
-        let mut diagnostics = check_tree(&text, &tree, module_name, context);
+        let mut diagnostics = check_tree(&text, &tree, module, context);
         for diagnostic in &mut diagnostics {
             if rejected.contains(&(diagnostic.range.start, diagnostic.rule)) {
                 diagnostic.fix = None;
@@ -321,7 +410,7 @@ pub fn fix_text(original: &str, module_name: &str, context: &Context) -> FixOutc
         rounds.push(round.edits);
         text = round.text;
     }
-    let remaining = parse::parse(&text).map(|tree| check_tree(&text, &tree, module_name, context)).unwrap_or_default();
+    let remaining = parse::parse(&text).map(|tree| check_tree(&text, &tree, module, context)).unwrap_or_default();
     FixOutcome { text, fixed, remaining, settled: false, rounds }
 }
 

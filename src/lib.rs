@@ -11,8 +11,10 @@ pub mod checker;
 pub mod cli;
 pub mod files;
 pub mod fix;
+pub mod index;
 pub mod output;
 pub mod parse;
+pub mod project;
 pub mod recipe;
 pub mod rules;
 pub mod semantic;
@@ -28,7 +30,9 @@ use rayon::prelude::*;
 use checker::Context;
 use cli::{Cli, ColorChoice, Command, FileArgs, OutputFormat};
 use output::{FixState, Located, Painter};
+use project::{Project, StdinSource};
 use recipe::RuleSet;
+use semantic::ModuleName;
 
 /// Exit status: nothing found, or everything fixed.
 pub const EXIT_CLEAN: u8 = 0;
@@ -98,14 +102,14 @@ fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
         Command::Fix(args) => process(Mode::Fix, &args, streams),
         Command::Recipes(args) => {
             let rules = load_rules(&args.recipes)?;
-            writeln!(streams.stdout, "{:<7} {:<28} {:<7} SUMMARY", "CODE", "NAME", "FIX")?;
+            writeln!(streams.stdout, "{:<7} {:<30} {:<7} SUMMARY", "CODE", "NAME", "FIX")?;
             for rule in &rules.rules {
                 let fix = match (rule.rewrite, rule.applicability) {
                     (recipe::Rewrite::None, _) => "none",
                     (_, fix::Applicability::Safe) => "safe",
                     (_, fix::Applicability::Unsafe) => "unsafe",
                 };
-                writeln!(streams.stdout, "{:<7} {:<28} {:<7} {}", rule.code, rule.name, fix, rule.summary)?;
+                writeln!(streams.stdout, "{:<7} {:<30} {:<7} {}", rule.code, rule.name, fix, rule.summary)?;
             }
             Ok(EXIT_CLEAN)
         }
@@ -183,7 +187,7 @@ fn build_context(args: &FileArgs) -> Result<Context, Failure> {
             }
         }
     }
-    Ok(Context { rules, enabled, unsafe_fixes: args.unsafe_fixes })
+    Ok(Context { rules, index: None, enabled, unsafe_fixes: args.unsafe_fixes })
 }
 
 fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8, Failure> {
@@ -204,6 +208,7 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
     if from_stdin && args.paths.len() > 1 {
         return Err(Failure::Usage("`-` (standard input) cannot be combined with other paths".to_owned()));
     }
+    let mut context = context;
     let mut walk_errors = Vec::new();
     let results: Vec<FileResult> = if from_stdin {
         let mut raw = Vec::new();
@@ -212,15 +217,27 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
             .read_to_end(&mut raw)
             .map_err(|err| Failure::Usage(format!("-: cannot read standard input: {err}")))?;
         let name = args.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("-"));
-        vec![process_source(&name, files::decode(raw), mode, false, &context)]
+        let decoded = files::decode(raw);
+        let project = pool.install(|| {
+            let text = decoded.as_ref().map(|file| file.text.as_str()).unwrap_or_default();
+            Project::load(&[], &args.exclude, &context.rules, Some(&StdinSource { path: &name, text }))
+        });
+        let module = project.module_name(&name);
+        context.index = Some(project.index);
+        vec![process_source(&name, &module, decoded, mode, false, &context)]
     } else {
         let discovered = walk::discover(&args.paths, &args.exclude).map_err(Failure::Usage)?;
         walk_errors = discovered.errors;
+        let project = pool.install(|| Project::load(&args.paths, &args.exclude, &context.rules, None));
+        let modules: Vec<ModuleName> = discovered.files.iter().map(|path| project.module_name(path)).collect();
+        context.index = Some(project.index);
+        let context = &context;
         pool.install(|| {
             discovered
                 .files
                 .par_iter()
-                .map(|path| process_source(path, files::read(path), mode, mode == Mode::Fix, &context))
+                .zip(modules.par_iter())
+                .map(|(path, module)| process_source(path, module, files::read(path), mode, mode == Mode::Fix, context))
                 .collect()
         })
     };
@@ -327,21 +344,9 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
     Ok(code)
 }
 
-/// The dotted module name of a path: `app/models.py` -> `app.models`.
-fn module_name(path: &Path) -> String {
-    let without_extension = path.with_extension("");
-    let parts: Vec<String> = without_extension
-        .components()
-        .filter_map(|component| match component {
-            std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
-            _ => None,
-        })
-        .collect();
-    if parts.is_empty() { "__main__".to_owned() } else { parts.join(".") }
-}
-
 fn process_source(
     path: &Path,
+    module: &ModuleName,
     read: Result<files::SourceFile, String>,
     mode: Mode,
     write: bool,
@@ -377,14 +382,13 @@ fn process_source(
         result.error = Some((FileErrorKind::Syntax, format!("{line}:{column}: syntax error; file left untouched")));
         return result;
     }
-    let module = module_name(path);
     match mode {
         Mode::Check => {
-            let diagnostics = checker::check_tree(&file.text, &tree, &module, context);
+            let diagnostics = checker::check_tree(&file.text, &tree, module, context);
             result.sites = output::locate(&result.display, &file.text, &diagnostics, &context.rules);
         }
         Mode::Diff | Mode::Fix => {
-            let outcome = checker::fix_text(&file.text, &module, context);
+            let outcome = checker::fix_text(&file.text, module, context);
             if !outcome.settled {
                 result
                     .warnings

@@ -13,6 +13,8 @@ pub enum WrapStyle {
     Callee,
     /// `await w(lambda: expr)()`: the whole expression runs in a thread.
     Lambda,
+    /// `await w(list)(expr)`: a builtin evaluates the value in a thread.
+    Builtin(&'static str),
 }
 
 /// Whether the node sits where `await x` needs parentheses: as the object of
@@ -48,6 +50,13 @@ pub fn wrap(node: Node<'_>, style: WrapStyle, wrapper: &str) -> Option<(Vec<Edit
             }
             Some((edits, start..span_end))
         }
+        WrapStyle::Builtin(builtin) => Some((
+            vec![
+                Edit::insert(start, format!("{open}await {wrapper}({builtin})(")),
+                Edit::insert(end, format!("){close}")),
+            ],
+            start..end,
+        )),
         WrapStyle::Lambda => Some((
             vec![
                 Edit::insert(start, format!("{open}await {wrapper}(lambda: ")),

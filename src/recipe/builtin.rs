@@ -1,9 +1,14 @@
 //! The recipes shipped in `recipes/`, embedded in the binary.
 
 /// `(file name, TOML text)` for every built-in recipe, in code order.
-pub const BUILTIN_RECIPES: [(&str, &str); 4] = [
+pub const BUILTIN_RECIPES: [(&str, &str); 9] = [
     ("recipes/django-orm.toml", include_str!("../../recipes/django-orm.toml")),
     ("recipes/jwt-tokens.toml", include_str!("../../recipes/jwt-tokens.toml")),
     ("recipes/django-cache.toml", include_str!("../../recipes/django-cache.toml")),
     ("recipes/django-auth.toml", include_str!("../../recipes/django-auth.toml")),
+    ("recipes/project-helpers.toml", include_str!("../../recipes/project-helpers.toml")),
+    ("recipes/model-instance.toml", include_str!("../../recipes/model-instance.toml")),
+    ("recipes/lazy-relations.toml", include_str!("../../recipes/lazy-relations.toml")),
+    ("recipes/queryset-evaluation.toml", include_str!("../../recipes/queryset-evaluation.toml")),
+    ("recipes/transaction-atomic.toml", include_str!("../../recipes/transaction-atomic.toml")),
 ];

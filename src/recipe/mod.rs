@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use toml::Spanned;
 
 pub use builtin::BUILTIN_RECIPES;
-use raw::{RawApplicability, RawRecipe, RawRewrite};
+use raw::{RawApplicability, RawMatcher, RawRecipe, RawRewrite};
 
 use crate::fix::Applicability;
 use crate::source::Locator;
@@ -70,8 +70,12 @@ pub struct Rule {
 
 impl Rule {
     /// The message with its placeholders filled in.
-    pub fn render_message(&self, callee: &str, method: &str, wrapper: &str) -> String {
-        self.message.replace("{callee}", callee).replace("{method}", method).replace("{wrapper}", wrapper)
+    pub fn render_message(&self, callee: &str, method: &str, wrapper: &str, via: &str) -> String {
+        self.message
+            .replace("{callee}", callee)
+            .replace("{method}", method)
+            .replace("{wrapper}", wrapper)
+            .replace("{via}", via)
     }
 }
 
@@ -90,6 +94,18 @@ pub struct Orm {
     pub model_factories: HashSet<String>,
     pub lazy: HashSet<String>,
     pub evaluating: HashSet<String>,
+    pub fetching: HashSet<String>,
+    pub model_bases: HashSet<String>,
+    /// Relation field classes and their kind.
+    pub relation_fields: HashMap<String, RelationKind>,
+}
+
+/// How a relation field relates two models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    ForeignKey,
+    OneToOne,
+    ManyToMany,
 }
 
 /// Every loaded rule and the lookup tables built from them.
@@ -102,6 +118,17 @@ pub struct RuleSet {
     pub orm: Orm,
     /// Qualified names of wrappers: their arguments run in a thread.
     pub wrappers: HashSet<String>,
+    /// The rules of the built-in matchers that need the project index.
+    pub project_helpers: Option<RuleId>,
+    pub model_instance: Option<RuleId>,
+    pub lazy_relation: Option<RuleId>,
+    pub implicit_evaluation: Option<RuleId>,
+    /// Model instance methods that query (`save`, `delete`, ...).
+    pub instance_methods: HashSet<String>,
+    /// Related-manager methods that write (`add`, `remove`, ...).
+    pub related_manager_methods: HashSet<String>,
+    /// Builtins that evaluate a `QuerySet` (`list`, `len`, `bool`, ...).
+    pub evaluating_functions: HashSet<String>,
 }
 
 /// A recipe that could not be loaded: the file, the position and why.
@@ -115,7 +142,7 @@ pub struct RecipeError {
 }
 
 /// The placeholders a message may use.
-const PLACEHOLDERS: [&str; 3] = ["callee", "method", "wrapper"];
+const PLACEHOLDERS: [&str; 4] = ["callee", "method", "wrapper", "via"];
 
 struct Loader<'a> {
     path: &'a str,
@@ -231,6 +258,30 @@ impl RuleSet {
                 }
                 self.orm.evaluating.insert(method.get_ref().clone());
             }
+            for method in &orm.fetching {
+                check_identifier(loader, method)?;
+                if !self.orm.evaluating.contains(method.get_ref()) {
+                    return Err(loader
+                        .spanned_error(method, format!("`{}` must also be listed as evaluating", method.get_ref())));
+                }
+                self.orm.fetching.insert(method.get_ref().clone());
+            }
+            for base in &orm.model_bases {
+                check_dotted(loader, base, false)?;
+                self.orm.model_bases.insert(base.get_ref().clone());
+            }
+            if let Some(fields) = &orm.relation_fields {
+                for (names, kind) in [
+                    (&fields.foreign_key, RelationKind::ForeignKey),
+                    (&fields.one_to_one, RelationKind::OneToOne),
+                    (&fields.many_to_many, RelationKind::ManyToMany),
+                ] {
+                    for name in names {
+                        check_dotted(loader, name, false)?;
+                        self.orm.relation_fields.insert(name.get_ref().clone(), kind);
+                    }
+                }
+            }
         }
         for callable in &raw.callable {
             let returns = callable.returns.as_ref().map(|tag| self.tag(loader, tag)).transpose()?;
@@ -274,7 +325,39 @@ impl RuleSet {
                 self.methods.insert((TagId(tag), name.get_ref().clone()), rule);
             }
         }
-        if raw.orm.is_none() && raw.callable.is_empty() && raw.method.is_empty() {
+        if let Some(matcher) = raw.matcher {
+            let slot = match matcher {
+                RawMatcher::ProjectHelpers => &mut self.project_helpers,
+                RawMatcher::ModelInstance => &mut self.model_instance,
+                RawMatcher::LazyRelation => &mut self.lazy_relation,
+                RawMatcher::ImplicitEvaluation => &mut self.implicit_evaluation,
+            };
+            if slot.is_some() {
+                return Err(loader.spanned_error(&raw.code, "this `matcher` is already used by another recipe"));
+            }
+            *slot = Some(rule);
+        }
+        let lists = [
+            (&raw.instance_methods, RawMatcher::ModelInstance, "instance-methods"),
+            (&raw.related_manager_methods, RawMatcher::ModelInstance, "related-manager-methods"),
+            (&raw.evaluating_functions, RawMatcher::ImplicitEvaluation, "evaluating-functions"),
+        ];
+        for (list, needs, key) in lists {
+            if let Some(first) = list.first()
+                && raw.matcher != Some(needs)
+            {
+                return Err(
+                    loader.spanned_error(first, format!("`{key}` needs `matcher = \"{}\"`", matcher_name(needs)))
+                );
+            }
+            for name in list {
+                check_identifier(loader, name)?;
+            }
+        }
+        self.instance_methods.extend(raw.instance_methods.iter().map(|name| name.get_ref().clone()));
+        self.related_manager_methods.extend(raw.related_manager_methods.iter().map(|name| name.get_ref().clone()));
+        self.evaluating_functions.extend(raw.evaluating_functions.iter().map(|name| name.get_ref().clone()));
+        if raw.orm.is_none() && raw.callable.is_empty() && raw.method.is_empty() && raw.matcher.is_none() {
             return Err(loader
                 .spanned_error(&raw.code, "the recipe matches nothing: add `[orm]`, `[[callable]]` or `[[method]]`"));
         }
@@ -327,6 +410,15 @@ impl RuleSet {
     }
 }
 
+fn matcher_name(matcher: RawMatcher) -> &'static str {
+    match matcher {
+        RawMatcher::ProjectHelpers => "project-helpers",
+        RawMatcher::ModelInstance => "model-instance",
+        RawMatcher::LazyRelation => "lazy-relation",
+        RawMatcher::ImplicitEvaluation => "implicit-evaluation",
+    }
+}
+
 fn check_placeholders(loader: &Loader<'_>, message: &Spanned<String>) -> Result<(), RecipeError> {
     let text = message.get_ref();
     let mut rest = text.as_str();
@@ -339,7 +431,9 @@ fn check_placeholders(loader: &Loader<'_>, message: &Spanned<String>) -> Result<
         if !PLACEHOLDERS.contains(&name) {
             return Err(loader.spanned_error(
                 message,
-                format!("unknown placeholder `{{{name}}}` in message; known: {{callee}}, {{method}}, {{wrapper}}"),
+                format!(
+                    "unknown placeholder `{{{name}}}` in message; known: {{callee}}, {{method}}, {{wrapper}}, {{via}}"
+                ),
             ));
         }
         rest = &after[close + 1..];

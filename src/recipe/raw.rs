@@ -30,6 +30,18 @@ pub struct RawRecipe {
     /// `database_sync_to_async` in modules that import `channels`).
     #[serde(default)]
     pub wrapper: Option<RawWrapper>,
+    /// A matcher built into asyncfix, for sites that need the project index.
+    #[serde(default)]
+    pub matcher: Option<RawMatcher>,
+    /// With `matcher = "model-instance"`: instance methods that query.
+    #[serde(default)]
+    pub instance_methods: Vec<Spanned<String>>,
+    /// With `matcher = "model-instance"`: related-manager methods that write.
+    #[serde(default)]
+    pub related_manager_methods: Vec<Spanned<String>>,
+    /// With `matcher = "implicit-evaluation"`: builtins that evaluate a `QuerySet`.
+    #[serde(default)]
+    pub evaluating_functions: Vec<Spanned<String>>,
     /// Django ORM chains: managers, lazy and evaluating `QuerySet` methods.
     #[serde(default)]
     pub orm: Option<RawOrm>,
@@ -46,6 +58,19 @@ pub struct RawRecipe {
 pub enum RawApplicability {
     Safe,
     Unsafe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawMatcher {
+    /// Calls of project functions and methods that touch the database.
+    ProjectHelpers,
+    /// `save()`, `delete()`, ... on model instances; related-manager writes.
+    ModelInstance,
+    /// Lazy foreign-key and one-to-one reads on model instances.
+    LazyRelation,
+    /// `for x in qs`, `list(qs)`, `if qs:` and other implicit evaluations.
+    ImplicitEvaluation,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -80,6 +105,26 @@ pub struct RawOrm {
     pub lazy: Vec<Spanned<String>>,
     /// `QuerySet` and manager methods that run a query.
     pub evaluating: Vec<Spanned<String>>,
+    /// The evaluating methods that return one model instance (`get`, `first`).
+    #[serde(default)]
+    pub fetching: Vec<Spanned<String>>,
+    /// Base classes that make a class a Django model.
+    #[serde(default)]
+    pub model_bases: Vec<Spanned<String>>,
+    /// Field classes that relate two models, by kind.
+    #[serde(default)]
+    pub relation_fields: Option<RawRelationFields>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRelationFields {
+    /// Many-to-one: `django.db.models.ForeignKey`.
+    pub foreign_key: Vec<Spanned<String>>,
+    /// One-to-one: `django.db.models.OneToOneField`.
+    pub one_to_one: Vec<Spanned<String>>,
+    /// Many-to-many: `django.db.models.ManyToManyField`.
+    pub many_to_many: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

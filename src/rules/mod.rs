@@ -2,7 +2,11 @@
 //! Rules see a call node with its scope and return a [`Site`]; they never read
 //! files, print or build edits. The recipes say which names each kind matches.
 
+pub mod implicit_evaluation;
+pub mod lazy_relation;
+pub mod model_instance;
 pub mod orm_query;
+pub mod project_helper;
 pub mod sync_callable;
 pub mod sync_method;
 
@@ -28,6 +32,8 @@ pub struct Site<'t> {
     /// Whether `Callee` style is also correct (a lazy chain before the last
     /// call), for when a lambda cannot hold the expression.
     pub callee_fallback: bool,
+    /// How the site reaches the database, for `{via}` in messages.
+    pub via: String,
 }
 
 /// Every call-site rule, in the order they are tried; the first match wins.
@@ -35,6 +41,27 @@ pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
     orm_query::check(call, scope, evaluator)
         .or_else(|| sync_method::check(call, scope, evaluator))
         .or_else(|| sync_callable::check(call, scope, evaluator))
+        .or_else(|| model_instance::check(call, scope, evaluator))
+        .or_else(|| implicit_evaluation::check_call(call, scope, evaluator))
+        .or_else(|| project_helper::check(call, scope, evaluator))
+}
+
+/// Rules for an attribute read (not a method call, not an assignment target).
+pub fn check_attribute<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    lazy_relation::check(attribute, scope, evaluator)
+}
+
+/// The class whose method encloses `scope`, if any.
+pub fn enclosing_class(scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<String> {
+    let mut current = Some(scope);
+    while let Some(id) = current {
+        let data = evaluator.model.scope(id);
+        if let Some(method) = &data.method {
+            return Some(method.class.clone());
+        }
+        current = data.parent;
+    }
+    None
 }
 
 /// The style for wrapping a call: the callee alone when it holds no call.

@@ -19,7 +19,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         return None;
     }
     let receiver = callee.child_by_field_name("object")?;
-    let (Value::Manager(certainty) | Value::QuerySet(certainty)) = evaluator.eval(receiver, scope) else {
+    let (Value::Manager { certainty, .. } | Value::QuerySet { certainty, .. }) = evaluator.eval(receiver, scope) else {
         return None;
     };
     Some(Site {
@@ -31,5 +31,6 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         style: style_for(callee),
         // Everything before the last call is lazy, so `w(chain.method)(args)` is correct too.
         callee_fallback: true,
+        via: String::new(),
     })
 }

@@ -14,7 +14,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let Value::Qualified(name) = evaluator.eval(callee, scope) else {
         return None;
     };
-    let callable = evaluator.rules.callables.get(&name)?;
+    let callable = evaluator.recipe_callable(&name)?;
     let method = name.rsplit('.').next().unwrap_or(&name).to_owned();
     Some(Site {
         rule: callable.rule,
@@ -24,5 +24,6 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         certainty: Certainty::Certain,
         style: style_for(callee),
         callee_fallback: false,
+        via: String::new(),
     })
 }

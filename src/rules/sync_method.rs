@@ -26,5 +26,6 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         certainty: Certainty::Certain,
         style: style_for(callee),
         callee_fallback: false,
+        via: String::new(),
     })
 }

@@ -5,16 +5,19 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, Tree};
 
-use super::{Binding, Scope, ScopeId, ScopeKind, SemanticModel, TopLevelImport};
+use super::{Binding, Method, MethodKind, ModuleName, Scope, ScopeId, ScopeKind, SemanticModel, TopLevelImport};
 
-pub(super) fn build<'t>(source: &'t str, tree: &'t Tree, module_name: String) -> SemanticModel<'t> {
+pub(super) fn build<'t>(source: &'t str, tree: &'t Tree, module: ModuleName) -> SemanticModel<'t> {
     let mut model = SemanticModel {
         source,
         tree,
-        module_name,
+        module,
         scopes: vec![Scope {
             kind: ScopeKind::Module,
             parent: None,
+            class_name: None,
+            method: None,
+            node: Some(tree.root_node()),
             bindings: HashMap::new(),
             declared_outside: HashSet::new(),
         }],
@@ -48,6 +51,9 @@ impl<'t> Builder<'t> {
         self.model.scopes.push(Scope {
             kind,
             parent: Some(parent),
+            class_name: None,
+            method: None,
+            node: Some(node),
             bindings: HashMap::new(),
             declared_outside: HashSet::new(),
         });
@@ -86,6 +92,7 @@ impl<'t> Builder<'t> {
                     }
                     let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
                     let inner = self.open(node, ScopeKind::Function { is_async }, scope);
+                    self.model.scopes[inner.0].method = self.method(node, scope);
                     if let Some(parameters) = node.child_by_field_name("parameters") {
                         self.parameters(parameters, scope, inner, &mut stack);
                     }
@@ -110,6 +117,14 @@ impl<'t> Builder<'t> {
                         self.bind(scope, name, Binding::Class(node));
                     }
                     let inner = self.open(node, ScopeKind::Class, scope);
+                    let name = node.child_by_field_name("name").map_or("", |name| self.text(name));
+                    let outer = match &self.model.scopes[scope.0] {
+                        data if data.kind == ScopeKind::Module => self.model.module.name.clone(),
+                        data => {
+                            data.class_name.clone().unwrap_or_else(|| format!("{}.<locals>", self.model.module.name))
+                        }
+                    };
+                    self.model.scopes[inner.0].class_name = Some(format!("{outer}.{name}"));
                     if let Some(bases) = node.child_by_field_name("superclasses") {
                         stack.push((bases, scope));
                     }
@@ -133,8 +148,12 @@ impl<'t> Builder<'t> {
                     self.assignment(node, scope);
                     push_children(node, scope, &mut stack);
                 }
-                "augmented_assignment" | "for_statement" => {
-                    // `x += 1` and loop targets bind names whose value we do not follow.
+                "for_statement" => {
+                    self.loop_target(node, scope);
+                    push_children(node, scope, &mut stack);
+                }
+                "augmented_assignment" => {
+                    // `x += 1` binds a name whose value we do not follow.
                     if let Some(left) = node.child_by_field_name("left") {
                         self.bind_targets(scope, left, &Binding::Other);
                     }
@@ -184,6 +203,46 @@ impl<'t> Builder<'t> {
                 }
                 _ => push_children(node, scope, &mut stack),
             }
+        }
+    }
+
+    /// For a def directly in a class body: the class and the method kind.
+    fn method(&self, node: Node<'t>, scope: ScopeId) -> Option<Method<'t>> {
+        let class = self.model.scopes[scope.0].class_name.clone()?;
+        let mut kind = MethodKind::Instance;
+        if let Some(decorated) = node.parent().filter(|parent| parent.kind() == "decorated_definition") {
+            let mut cursor = decorated.walk();
+            for decorator in decorated.named_children(&mut cursor).filter(|child| child.kind() == "decorator") {
+                let text = decorator.named_child(0).map_or("", |expression| self.text(expression));
+                match text.rsplit('.').next().unwrap_or(text) {
+                    "classmethod" => kind = MethodKind::Class,
+                    "staticmethod" => kind = MethodKind::Static,
+                    "property" | "cached_property" => kind = MethodKind::Property,
+                    _ => {}
+                }
+            }
+        }
+        let first_parameter = node.child_by_field_name("parameters").and_then(|parameters| {
+            let mut cursor = parameters.walk();
+            let first = parameters.named_children(&mut cursor).next()?;
+            let name = match first.kind() {
+                "identifier" => Some(first),
+                "typed_parameter" => first_identifier(first),
+                "default_parameter" | "typed_default_parameter" => first.child_by_field_name("name"),
+                _ => None,
+            };
+            name.map(|name| self.text(name))
+        });
+        let first_parameter = if kind == MethodKind::Static { None } else { first_parameter };
+        Some(Method { class, kind, first_parameter })
+    }
+
+    /// `for x in iterable`: a plain name is bound to the iterable's items.
+    fn loop_target(&mut self, node: Node<'t>, scope: ScopeId) {
+        let (Some(left), right) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else { return };
+        match (left.kind(), right) {
+            ("identifier", Some(iterable)) => self.bind(scope, left, Binding::Iterate(iterable)),
+            _ => self.bind_targets(scope, left, &Binding::Other),
         }
     }
 

@@ -34,6 +34,8 @@ pub enum Binding<'t> {
     Import(String),
     /// `name = <expression>`: the right-hand side.
     Assign(Node<'t>),
+    /// A `for` target or comprehension variable: the iterable.
+    Iterate(Node<'t>),
     /// A parameter, with its annotation if any.
     Parameter { annotation: Option<Node<'t>> },
     /// `def name`.
@@ -44,10 +46,67 @@ pub enum Binding<'t> {
     Other,
 }
 
+/// How a method receives its first argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodKind {
+    Instance,
+    Class,
+    Static,
+    Property,
+}
+
+/// A function defined directly in a class body.
+#[derive(Debug, Clone)]
+pub struct Method<'t> {
+    /// The class's qualified name.
+    pub class: String,
+    pub kind: MethodKind,
+    /// `self` or `cls`, whatever it is called.
+    pub first_parameter: Option<&'t str>,
+}
+
+/// The module a file is, as the project imports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ModuleName {
+    /// Dotted name: `accounts.models`.
+    pub name: String,
+    /// An `__init__.py`: relative imports start from the module itself.
+    pub is_package: bool,
+}
+
+impl ModuleName {
+    pub fn new(name: impl Into<String>, is_package: bool) -> Self {
+        Self { name: name.into(), is_package }
+    }
+
+    /// `from ..x import y` seen from this module, as an absolute name.
+    pub fn resolve_relative(&self, relative: &str) -> String {
+        let dots = relative.len() - relative.trim_start_matches('.').len();
+        let rest = &relative[dots..];
+        let mut parts: Vec<&str> = self.name.split('.').filter(|part| !part.is_empty()).collect();
+        if !self.is_package {
+            parts.pop();
+        }
+        for _ in 1..dots {
+            parts.pop();
+        }
+        if !rest.is_empty() {
+            parts.push(rest);
+        }
+        parts.join(".")
+    }
+}
+
 #[derive(Debug)]
 pub struct Scope<'t> {
     pub kind: ScopeKind,
     pub parent: Option<ScopeId>,
+    /// For a class scope: the class's qualified name.
+    pub class_name: Option<String>,
+    /// For a function scope directly in a class body.
+    pub method: Option<Method<'t>>,
+    /// The node that opened the scope (the module for scope 0).
+    pub node: Option<Node<'t>>,
     pub bindings: HashMap<&'t str, Vec<Binding<'t>>>,
     /// Names declared `global` or `nonlocal` here: not local to this scope.
     pub declared_outside: HashSet<&'t str>,
@@ -62,8 +121,8 @@ pub struct TopLevelImport<'t> {
 pub struct SemanticModel<'t> {
     pub source: &'t str,
     pub tree: &'t Tree,
-    /// The dotted module name of the file (`app.models`), or `__main__`.
-    pub module_name: String,
+    /// The module the file is (`app.models`).
+    pub module: ModuleName,
     pub scopes: Vec<Scope<'t>>,
     /// The scope each scope-creating node (def, lambda, class, comprehension) opens.
     scope_of_node: HashMap<usize, ScopeId>,
@@ -74,8 +133,8 @@ pub struct SemanticModel<'t> {
 }
 
 impl<'t> SemanticModel<'t> {
-    pub fn build(source: &'t str, tree: &'t Tree, module_name: String) -> Self {
-        builder::build(source, tree, module_name)
+    pub fn build(source: &'t str, tree: &'t Tree, module: ModuleName) -> Self {
+        builder::build(source, tree, module)
     }
 
     /// The scope a def, lambda, class or comprehension node opens.

@@ -1,38 +1,54 @@
 //! What an expression evaluates to, as far as asyncfix cares: a qualified
-//! name, a model class, a manager or `QuerySet`, or a value a recipe callable
+//! name, a model instance, a manager or `QuerySet`, or a value a recipe callable
 //! produced. Flow-insensitive: a local name has a value only when every
 //! assignment to it in its scope agrees.
+//!
+//! The evaluator runs twice: while the project index is built (no index: it
+//! names things, and the index resolves them later) and while checking
+//! (with the index: project classes, models, relations and helpers known).
 
 use tree_sitter::Node;
 
-use super::{Binding, ScopeId, ScopeKind, SemanticModel};
+use super::{Binding, MethodKind, ScopeId, ScopeKind, SemanticModel};
+use crate::index::ProjectIndex;
 use crate::recipe::{RuleSet, TagId};
 
 /// How sure we are that a receiver is what it looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Certainty {
-    /// Resolved through imports, a model factory or a `QuerySet` built from one.
+    /// Resolved through imports, the project index, a model factory or a `QuerySet` built from one.
     Certain,
     /// Only the spelling suggests it (`self.model.objects`, a capitalised local).
     Guess,
 }
 
-impl Certainty {
-    #[must_use]
-    pub fn and(self, other: Self) -> Self {
-        if self == Self::Certain && other == Self::Certain { Self::Certain } else { Self::Guess }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     Unknown,
-    /// An imported or module-level object: `django.core.cache.cache`.
+    /// Something named by a qualified name: a module, function, class or
+    /// module-level object (`django.core.cache.cache`, `accounts.models.User`).
     Qualified(String),
-    /// Certainly a Django model class (`get_user_model()`).
-    ModelClass,
-    Manager(Certainty),
-    QuerySet(Certainty),
+    /// An instance of a class (usually a model), with the relations
+    /// `select_related` already loaded.
+    Instance {
+        class: String,
+        preloaded: Vec<String>,
+    },
+    /// A manager or related manager of a model.
+    Manager {
+        model: Option<String>,
+        certainty: Certainty,
+    },
+    /// A lazy `QuerySet`.
+    QuerySet {
+        model: Option<String>,
+        certainty: Certainty,
+        preloaded: Vec<String>,
+    },
+    /// An evaluated list of model instances (`await sync_to_async(list)(qs)`).
+    InstanceList {
+        class: Option<String>,
+    },
     /// A value returned by a recipe callable with `returns = "tag"`.
     Tagged(TagId),
 }
@@ -40,9 +56,20 @@ pub enum Value {
 /// Deepest chain of names followed before giving up (`a = b`, `b = c`, ...).
 const MAX_DEPTH: usize = 12;
 
+/// The user model when the project does not define one.
+pub const DEFAULT_USER_MODEL: &str = "django.contrib.auth.models.User";
+
+/// The recipe tag for values that are instances of the user model.
+pub const USER_TAG: &str = "django-user";
+
+/// Stands for the user model while the index is built; the index maps it to
+/// the project's user model.
+pub const USER_MODEL: &str = "django.contrib.auth.UserModel";
+
 pub struct Evaluator<'a, 't> {
     pub model: &'a SemanticModel<'t>,
     pub rules: &'a RuleSet,
+    pub index: Option<&'a ProjectIndex>,
 }
 
 impl<'t> Evaluator<'_, 't> {
@@ -52,12 +79,20 @@ impl<'t> Evaluator<'_, 't> {
 
     /// The value a call of `callee` returns.
     pub fn call_result(&self, callee: Node<'t>, scope: ScopeId) -> Value {
-        self.call_result_at(callee, scope, 0)
+        self.call_result_at(callee, None, scope, 0)
     }
 
     /// Whether `callee` is a wrapper whose arguments run in a thread.
     pub fn is_wrapper(&self, callee: Node<'t>, scope: ScopeId) -> bool {
         matches!(self.eval(callee, scope), Value::Qualified(name) if self.rules.wrappers.contains(&name))
+    }
+
+    /// The class of the project's user model.
+    pub fn user_model(&self) -> String {
+        match self.index {
+            Some(index) => index.user_model().unwrap_or(DEFAULT_USER_MODEL).to_owned(),
+            None => USER_MODEL.to_owned(),
+        }
     }
 
     fn eval_at(&self, node: Node<'t>, scope: ScopeId, depth: usize) -> Value {
@@ -66,46 +101,19 @@ impl<'t> Evaluator<'_, 't> {
         }
         match node.kind() {
             "identifier" => self.name(self.model.text(node), scope, depth),
-            "attribute" => {
-                let (Some(object), Some(attribute)) =
-                    (node.child_by_field_name("object"), node.child_by_field_name("attribute"))
-                else {
-                    return Value::Unknown;
-                };
-                let attribute = self.model.text(attribute);
-                let object_value = self.eval_at(object, scope, depth + 1);
-                let is_manager = self.rules.orm.managers.contains(attribute);
-                match object_value {
-                    Value::ModelClass if is_manager => Value::Manager(Certainty::Certain),
-                    Value::Qualified(name) if is_manager && looks_like_class(&name) => {
-                        Value::Manager(Certainty::Certain)
-                    }
-                    Value::Qualified(name) => Value::Qualified(format!("{name}.{attribute}")),
-                    Value::Unknown if is_manager && looks_like_model(self.model.text(object)) => {
-                        Value::Manager(Certainty::Guess)
-                    }
-                    _ => Value::Unknown,
-                }
-            }
+            "attribute" => self.attribute(node, scope, depth),
             "subscript" => match node.child_by_field_name("value").map(|value| self.eval_at(value, scope, depth + 1)) {
                 Some(Value::Qualified(name)) => Value::Qualified(format!("{name}[]")),
+                Some(Value::InstanceList { class: Some(class) }) => Value::Instance { class, preloaded: Vec::new() },
                 _ => Value::Unknown,
             },
-            "call" => match node.child_by_field_name("function") {
-                Some(callee) => self.call_result_at(callee, scope, depth + 1),
-                None => Value::Unknown,
-            },
+            "call" => {
+                let Some(callee) = node.child_by_field_name("function") else { return Value::Unknown };
+                self.call_result_at(callee, node.child_by_field_name("arguments"), scope, depth + 1)
+            }
             "await" => {
-                // `await wrapper(f)(args)` evaluates to what `f(args)` returns.
                 let Some(inner) = node.named_child(0) else { return Value::Unknown };
-                let Some(wrapped) = wrapped_callee(inner) else { return Value::Unknown };
-                if let Some(wrapper_call) = inner.child_by_field_name("function") {
-                    let wrapper_name = wrapper_call.child_by_field_name("function");
-                    if wrapper_name.is_some_and(|wrapper_name| self.is_wrapper(wrapper_name, scope)) {
-                        return self.call_result_at(wrapped, scope, depth + 1);
-                    }
-                }
-                Value::Unknown
+                self.awaited(inner, scope, depth + 1)
             }
             "parenthesized_expression" => match node.named_child(0) {
                 Some(inner) => self.eval_at(inner, scope, depth + 1),
@@ -115,7 +123,89 @@ impl<'t> Evaluator<'_, 't> {
         }
     }
 
-    fn call_result_at(&self, callee: Node<'t>, scope: ScopeId, depth: usize) -> Value {
+    /// `await x`: `await wrapper(f)(args)` is what `f(args)` returns,
+    /// `await wrapper(lambda: e)()` is `e`, and `await qs.aget()` is `qs.get()`.
+    fn awaited(&self, inner: Node<'t>, scope: ScopeId, depth: usize) -> Value {
+        if inner.kind() != "call" {
+            return Value::Unknown;
+        }
+        let Some(callee) = inner.child_by_field_name("function") else { return Value::Unknown };
+        if callee.kind() == "call" {
+            let wrapper = callee.child_by_field_name("function");
+            if !wrapper.is_some_and(|wrapper| self.is_wrapper(wrapper, scope)) {
+                return Value::Unknown;
+            }
+            let Some(wrapped) = callee.child_by_field_name("arguments").and_then(|arguments| arguments.named_child(0))
+            else {
+                return Value::Unknown;
+            };
+            if wrapped.kind() == "lambda" {
+                let body = wrapped.child_by_field_name("body");
+                let lambda_scope = self.model.scope_opened_by(wrapped).unwrap_or(scope);
+                return body.map_or(Value::Unknown, |body| self.eval_at(body, lambda_scope, depth + 1));
+            }
+            return self.call_result_at(wrapped, inner.child_by_field_name("arguments"), scope, depth + 1);
+        }
+        // Native async ORM methods: `aget`, `afirst`, ...
+        if callee.kind() == "attribute" {
+            let method = callee.child_by_field_name("attribute").map_or("", |method| self.model.text(method));
+            if let (Some(sync_name), Some(object)) = (method.strip_prefix('a'), callee.child_by_field_name("object"))
+                && let Value::Manager { model, .. } | Value::QuerySet { model, .. } =
+                    self.eval_at(object, scope, depth + 1)
+                && self.rules.orm.fetching.contains(sync_name)
+            {
+                return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() });
+            }
+        }
+        Value::Unknown
+    }
+
+    fn attribute(&self, node: Node<'t>, scope: ScopeId, depth: usize) -> Value {
+        let (Some(object), Some(attribute)) =
+            (node.child_by_field_name("object"), node.child_by_field_name("attribute"))
+        else {
+            return Value::Unknown;
+        };
+        let attribute = self.model.text(attribute);
+        let is_manager = self.rules.orm.managers.contains(attribute);
+        // `request.user`, `info.context.request.user`.
+        if attribute == "user" && (object.kind() == "identifier" || object.kind() == "attribute") {
+            let object_text = self.model.text(object);
+            if object_text == "request" || object_text.ends_with(".request") {
+                return Value::Instance { class: self.user_model(), preloaded: Vec::new() };
+            }
+        }
+        match self.eval_at(object, scope, depth + 1) {
+            Value::Qualified(name) if is_manager && looks_like_class(&name) => {
+                Value::Manager { model: Some(name), certainty: Certainty::Certain }
+            }
+            Value::Qualified(name) => self.resolve(format!("{name}.{attribute}")),
+            Value::Unknown if is_manager && looks_like_model(self.model.text(object)) => {
+                Value::Manager { model: None, certainty: Certainty::Guess }
+            }
+            Value::Instance { class, .. } => {
+                let Some(index) = self.index else { return Value::Unknown };
+                match index.relation(&class, attribute) {
+                    Some(relation) if relation.many => {
+                        Value::Manager { model: Some(relation.target.clone()), certainty: Certainty::Certain }
+                    }
+                    Some(relation) => Value::Instance { class: relation.target.clone(), preloaded: Vec::new() },
+                    None => Value::Unknown,
+                }
+            }
+            _ => Value::Unknown,
+        }
+    }
+
+    /// A qualified name, through the project index when there is one.
+    fn resolve(&self, name: String) -> Value {
+        match self.index {
+            Some(index) => index.resolve_value(&name).unwrap_or(Value::Qualified(name)),
+            None => Value::Qualified(name),
+        }
+    }
+
+    fn call_result_at(&self, callee: Node<'t>, arguments: Option<Node<'t>>, scope: ScopeId, depth: usize) -> Value {
         if depth > MAX_DEPTH {
             return Value::Unknown;
         }
@@ -125,40 +215,110 @@ impl<'t> Evaluator<'_, 't> {
         {
             let method = self.model.text(method);
             match self.eval_at(object, scope, depth + 1) {
-                Value::Manager(certainty) | Value::QuerySet(certainty) if self.rules.orm.lazy.contains(method) => {
-                    return Value::QuerySet(certainty);
+                Value::Manager { model, certainty } | Value::QuerySet { model, certainty, .. }
+                    if self.rules.orm.lazy.contains(method) =>
+                {
+                    let mut preloaded = match self.eval_at(object, scope, depth + 1) {
+                        Value::QuerySet { preloaded, .. } => preloaded,
+                        _ => Vec::new(),
+                    };
+                    if method == "select_related" {
+                        preloaded.extend(self.string_arguments(arguments));
+                    }
+                    return Value::QuerySet { model, certainty, preloaded };
                 }
-                Value::Manager(_) | Value::QuerySet(_) => return Value::Unknown,
+                Value::Manager { model, .. } | Value::QuerySet { model, .. }
+                    if self.rules.orm.fetching.contains(method) =>
+                {
+                    let preloaded = match self.eval_at(object, scope, depth + 1) {
+                        Value::QuerySet { preloaded, .. } => preloaded,
+                        _ => Vec::new(),
+                    };
+                    return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
+                }
+                Value::Manager { .. } | Value::QuerySet { .. } => return Value::Unknown,
+                Value::Instance { class, .. } => {
+                    let returned = self.index.and_then(|index| index.method_returns(&class, method));
+                    return returned.map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() });
+                }
                 _ => {}
+            }
+        }
+        // `list(qs)` evaluates the QuerySet into instances.
+        if callee.kind() == "identifier" && self.model.lookup(self.model.text(callee), scope).is_none() {
+            let first = arguments.and_then(|arguments| arguments.named_child(0));
+            if matches!(self.model.text(callee), "list" | "sorted" | "tuple")
+                && let Some(Value::QuerySet { model, .. } | Value::Manager { model, .. }) =
+                    first.map(|first| self.eval_at(first, scope, depth + 1))
+            {
+                return Value::InstanceList { class: model };
             }
         }
         match self.eval_at(callee, scope, depth + 1) {
             Value::Qualified(name) => {
                 if self.rules.orm.model_factories.contains(&name) {
-                    return Value::ModelClass;
+                    return Value::Qualified(self.user_model());
                 }
-                match self.rules.callables.get(&name).and_then(|callable| callable.returns) {
-                    Some(tag) => Value::Tagged(tag),
-                    None => Value::Unknown,
+                if let Some(tag) = self.recipe_callable(&name).and_then(|callable| callable.returns) {
+                    // The reserved tag `django-user` is an instance of the user model.
+                    if self.rules.tags[tag.0] == USER_TAG {
+                        return Value::Instance { class: self.user_model(), preloaded: Vec::new() };
+                    }
+                    return Value::Tagged(tag);
                 }
+                let Some(index) = self.index else { return Value::Unknown };
+                if index.is_class(&name) {
+                    return Value::Instance { class: name, preloaded: Vec::new() };
+                }
+                index
+                    .function_returns(&name)
+                    .map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() })
             }
             _ => Value::Unknown,
         }
+    }
+
+    /// A recipe callable by qualified name, directly or inherited by a project class.
+    pub fn recipe_callable(&self, name: &str) -> Option<crate::recipe::Callable> {
+        if let Some(callable) = self.rules.callables.get(name) {
+            return Some(*callable);
+        }
+        self.index.and_then(|index| index.inherited_callable(name, self.rules))
+    }
+
+    fn string_arguments(&self, arguments: Option<Node<'t>>) -> Vec<String> {
+        let Some(arguments) = arguments else { return Vec::new() };
+        let mut cursor = arguments.walk();
+        arguments
+            .named_children(&mut cursor)
+            .filter(|argument| argument.kind() == "string")
+            .map(|argument| {
+                let text = self.model.text(argument).trim_matches(|c| c == '"' || c == '\'');
+                text.split("__").next().unwrap_or(text).to_owned()
+            })
+            .collect()
     }
 
     fn name(&self, name: &str, scope: ScopeId, depth: usize) -> Value {
         let Some((found_in, bindings)) = self.model.lookup(name, scope) else {
             return Value::Unknown;
         };
-        let module_level = self.model.scope(found_in).kind == ScopeKind::Module;
+        let found_scope = self.model.scope(found_in);
+        let module_level = found_scope.kind == ScopeKind::Module;
         let mut agreed: Option<Value> = None;
         for binding in bindings {
             let value = match binding {
-                Binding::Import(qualified) => Value::Qualified(qualified.clone()),
+                Binding::Import(qualified) => self.resolve(qualified.clone()),
                 Binding::Class(_) | Binding::Function if module_level => {
-                    Value::Qualified(format!("{}.{name}", self.model.module_name))
+                    Value::Qualified(format!("{}.{name}", self.model.module.name))
                 }
                 Binding::Assign(value) => self.eval_at(*value, found_in, depth + 1),
+                Binding::Iterate(iterable) => match self.eval_at(*iterable, found_in, depth + 1) {
+                    Value::QuerySet { model: Some(class), preloaded, .. } => Value::Instance { class, preloaded },
+                    Value::InstanceList { class: Some(class) } => Value::Instance { class, preloaded: Vec::new() },
+                    _ => Value::Unknown,
+                },
+                Binding::Parameter { annotation } => self.parameter(name, found_scope, *annotation, found_in, depth),
                 _ => Value::Unknown,
             };
             if value == Value::Unknown {
@@ -170,6 +330,67 @@ impl<'t> Evaluator<'_, 't> {
             }
         }
         agreed.unwrap_or(Value::Unknown)
+    }
+
+    /// `self` and `cls` in a method; a parameter annotated with a class.
+    fn parameter(
+        &self,
+        name: &str,
+        scope: &super::Scope<'t>,
+        annotation: Option<Node<'t>>,
+        scope_id: ScopeId,
+        depth: usize,
+    ) -> Value {
+        if let Some(method) = &scope.method
+            && method.first_parameter == Some(name)
+        {
+            return match method.kind {
+                MethodKind::Class => Value::Qualified(method.class.clone()),
+                MethodKind::Instance | MethodKind::Property => {
+                    Value::Instance { class: method.class.clone(), preloaded: Vec::new() }
+                }
+                MethodKind::Static => Value::Unknown,
+            };
+        }
+        let Some(annotation) = annotation else { return Value::Unknown };
+        let parent = scope.parent.unwrap_or(scope_id);
+        let Some(class_node) = annotated_class(annotation) else { return Value::Unknown };
+        let class = if class_node.kind() == "string" {
+            let text = self.model.text(class_node).trim_matches(|c| c == '"' || c == '\'');
+            self.name(text, parent, depth + 1)
+        } else {
+            self.eval_at(class_node, parent, depth + 1)
+        };
+        match class {
+            Value::Qualified(class) if self.is_model_class(&class) => Value::Instance { class, preloaded: Vec::new() },
+            _ => Value::Unknown,
+        }
+    }
+
+    /// Whether a qualified name is a model class: known to the index, or by its spelling.
+    pub fn is_model_class(&self, class: &str) -> bool {
+        match self.index {
+            Some(index) => index.is_model(class, self.rules),
+            None => looks_like_class(class),
+        }
+    }
+}
+
+/// `User`, `Optional[User]`, `User | None`, `"User"`: the class node.
+fn annotated_class(annotation: Node<'_>) -> Option<Node<'_>> {
+    let mut node = annotation;
+    loop {
+        match node.kind() {
+            "type" => node = node.named_child(0)?,
+            "generic_type" | "subscript" => {
+                // `Optional[X]`: the first type argument.
+                let arguments = node.named_child(1)?;
+                node = if arguments.kind() == "type_parameter" { arguments.named_child(0)? } else { arguments };
+            }
+            "binary_operator" => node = node.child_by_field_name("left")?,
+            "identifier" | "attribute" | "string" => return Some(node),
+            _ => return None,
+        }
     }
 }
 
@@ -187,7 +408,7 @@ pub fn wrapped_callee(call: Node<'_>) -> Option<Node<'_>> {
 }
 
 /// `app.models.User` names a class when its last part is capitalised.
-fn looks_like_class(qualified: &str) -> bool {
+pub fn looks_like_class(qualified: &str) -> bool {
     qualified.rsplit('.').next().is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase()))
 }
 

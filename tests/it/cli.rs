@@ -1,1 +1,1356 @@
-//! CLI behaviour in temp dirs: exact output and exit codes.
+//! The CLI end to end, in-process, on files in temporary directories: exact
+//! output, exact exit codes (0 clean, 1 sites found, changes shown or sites
+//! left, 2 usage, recipe or I/O error) and exact bytes on disk.
+//!
+//! Every path is absolute (inside a temp dir), so no test depends on or
+//! changes the current directory.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::support::{Output, run};
+
+// ---------------------------------------------------------------------------
+// Sources and the lines asyncfix prints about them
+// ---------------------------------------------------------------------------
+
+/// One safe DJ003 site at 5:12.
+const CACHE_VIEW: &str = "\
+from django.core.cache import cache
+
+
+async def view(key):
+    return cache.get(key)
+";
+
+const CACHE_VIEW_FIXED: &str = "\
+from django.core.cache import cache
+from asgiref.sync import sync_to_async
+
+
+async def view(key):
+    return await sync_to_async(cache.get)(key)
+";
+
+/// The DJ003 site in [`CACHE_VIEW`], after `PATH:`.
+const CACHE_SITE: &str = "5:12: DJ003 [*] `cache.get(...)` talks to the cache backend synchronously inside `async def`";
+
+/// One DJ001 site at 5:16 whose fix is unsafe: the receiver only looks like a model.
+const UNSAFE_VIEW: &str = "\
+class ItemView:
+    model = None
+
+    async def get_object(self, pk):
+        return self.model.objects.get(pk=pk)
+";
+
+const UNSAFE_VIEW_FIXED: &str = "\
+from asgiref.sync import sync_to_async
+class ItemView:
+    model = None
+
+    async def get_object(self, pk):
+        return await sync_to_async(self.model.objects.get)(pk=pk)
+";
+
+/// The DJ001 site in [`UNSAFE_VIEW`], after `PATH:`.
+const UNSAFE_SITE: &str =
+    "5:16: DJ001 [?] `self.model.objects.get(...)` runs a database query synchronously inside `async def`";
+
+const UNSAFE_REASON: &str = " (not fixed: unsafe fix; apply with --unsafe-fixes)";
+
+/// Async code, but nothing that reaches the database.
+const CLEAN_VIEW: &str = "\
+from django.core.cache import cache
+
+
+def sync_view(key):
+    return cache.get(key)
+
+
+async def view(key):
+    cache = {}
+    return cache.get(key)
+";
+
+const ONE_SAFE_SUMMARY: &str = "Found 1 site (1 fixable with `asyncfix fix`, 0 more with `--unsafe-fixes`).\n";
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// A temporary project directory. Not hidden (`tempdir()` names start with a
+/// dot), so walking it behaves like walking a real project.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Self {
+        Self { dir: tempfile::Builder::new().prefix("asyncfix-cli-").tempdir().unwrap() }
+    }
+
+    /// The project directory itself, as an absolute path string.
+    fn root(&self) -> String {
+        self.dir.path().display().to_string()
+    }
+
+    fn full(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// The absolute path of `relative`, as printed by asyncfix.
+    fn path(&self, relative: &str) -> String {
+        self.full(relative).display().to_string()
+    }
+
+    /// Writes a file (creating its folders) and returns its absolute path.
+    fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> String {
+        let path = self.full(relative);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    }
+
+    fn read(&self, relative: &str) -> Vec<u8> {
+        fs::read(self.full(relative)).unwrap()
+    }
+
+    fn read_text(&self, relative: &str) -> String {
+        String::from_utf8(self.read(relative)).unwrap()
+    }
+
+    /// Every entry name directly in `relative`, sorted.
+    fn listing(&self, relative: &str) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.full(relative))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Runs the CLI with empty standard input.
+fn cli(args: &[&str]) -> Output {
+    run(args, "")
+}
+
+/// `(exit code, stdout, stderr)`, to compare all three at once.
+fn all(output: &Output) -> (u8, &str, &str) {
+    (output.code, output.stdout.as_str(), output.stderr.as_str())
+}
+
+#[cfg(unix)]
+fn inode(path: &str) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).unwrap().ino()
+}
+
+#[cfg(unix)]
+fn mode(path: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[cfg(unix)]
+fn set_mode(path: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// check
+// ---------------------------------------------------------------------------
+
+#[test]
+fn check_prints_path_line_col_code_and_message_and_exits_1() {
+    let project = Project::new();
+    let views = project.write("app/views.py", CACHE_VIEW);
+
+    let output = cli(&["check", &project.root()]);
+
+    assert_eq!(all(&output), (1, format!("{views}:{CACHE_SITE}\n{ONE_SAFE_SUMMARY}").as_str(), ""));
+    assert_eq!(project.read_text("app/views.py"), CACHE_VIEW, "check must not write");
+}
+
+#[test]
+fn check_on_a_clean_directory_prints_no_sites_found_and_exits_0() {
+    let project = Project::new();
+    project.write("app/views.py", CLEAN_VIEW);
+    project.write("app/models.py", "class Item:\n    pass\n");
+
+    let output = cli(&["check", &project.root()]);
+
+    assert_eq!(all(&output), (0, "No sites found.\n", ""));
+}
+
+#[test]
+fn check_summary_counts_safe_and_unsafe_fixes_separately() {
+    let project = Project::new();
+    let views = project.write("app/views.py", CACHE_VIEW);
+    let items = project.write("app/items.py", UNSAFE_VIEW);
+
+    let output = cli(&["check", &project.root()]);
+
+    let expected = format!(
+        "{items}:{UNSAFE_SITE}\n{views}:{CACHE_SITE}\n\
+         Found 2 sites (1 fixable with `asyncfix fix`, 1 more with `--unsafe-fixes`).\n"
+    );
+    assert_eq!(all(&output), (1, expected.as_str(), ""));
+}
+
+#[test]
+fn check_colours_the_path_and_code_only_with_color_always() {
+    let project = Project::new();
+    let views = project.write("views.py", CACHE_VIEW);
+
+    let plain = cli(&["check", &views, "--color", "never"]);
+    let coloured = cli(&["check", &views, "--color", "always"]);
+
+    assert_eq!(all(&plain), (1, format!("{views}:{CACHE_SITE}\n{ONE_SAFE_SUMMARY}").as_str(), ""));
+    let expected = format!(
+        "\x1b[1m{views}\x1b[0m:5:12: \x1b[31mDJ003\x1b[0m [*] `cache.get(...)` talks to the cache backend \
+         synchronously inside `async def`\n{ONE_SAFE_SUMMARY}"
+    );
+    assert_eq!(all(&coloured), (1, expected.as_str(), ""));
+}
+
+// ---------------------------------------------------------------------------
+// diff
+// ---------------------------------------------------------------------------
+
+#[test]
+fn diff_prints_a_unified_diff_writes_nothing_and_exits_1() {
+    let project = Project::new();
+    let views = project.write("app/views.py", CACHE_VIEW);
+    #[cfg(unix)]
+    let before = inode(&views);
+
+    let output = cli(&["diff", &project.root()]);
+
+    let expected = format!(
+        "--- a/{views}\n\
+         +++ b/{views}\n\
+         @@ -1,5 +1,6 @@\n \
+         from django.core.cache import cache\n\
+         +from asgiref.sync import sync_to_async\n \n \n \
+         async def view(key):\n\
+         -    return cache.get(key)\n\
+         +    return await sync_to_async(cache.get)(key)\n"
+    );
+    assert_eq!(all(&output), (1, expected.as_str(), "Would fix 1 site in 1 file.\n"));
+    assert_eq!(project.read("app/views.py"), CACHE_VIEW.as_bytes());
+    #[cfg(unix)]
+    assert_eq!(inode(&views), before, "diff must not replace the file");
+    assert_eq!(project.listing("app"), ["views.py"]);
+}
+
+#[test]
+fn diff_with_nothing_to_change_prints_no_diff_and_exits_0() {
+    let project = Project::new();
+    project.write("app/views.py", CLEAN_VIEW);
+
+    let output = cli(&["diff", &project.root()]);
+
+    assert_eq!(all(&output), (0, "", "Would fix 0 sites in 0 files.\n"));
+}
+
+#[test]
+fn diff_marks_a_missing_final_newline() {
+    let project = Project::new();
+    let views = project.write("views.py", CACHE_VIEW.trim_end());
+
+    let output = cli(&["diff", &views]);
+
+    let expected = format!(
+        "--- a/{views}\n\
+         +++ b/{views}\n\
+         @@ -1,5 +1,6 @@\n \
+         from django.core.cache import cache\n\
+         +from asgiref.sync import sync_to_async\n \n \n \
+         async def view(key):\n\
+         -    return cache.get(key)\n\
+         \\ No newline at end of file\n\
+         +    return await sync_to_async(cache.get)(key)\n\
+         \\ No newline at end of file\n"
+    );
+    assert_eq!(all(&output), (1, expected.as_str(), "Would fix 1 site in 1 file.\n"));
+}
+
+/// `diff` is the dry run of `fix`, and `fix` exits 1 on this tree; the
+/// documented status says 1 for "sites left".
+#[test]
+#[ignore = "bug: diff exits 0 when the only sites are left unfixed (fix and check exit 1 on the same tree)"]
+fn diff_exits_1_when_sites_are_left_unfixed() {
+    let project = Project::new();
+    let items = project.write("items.py", UNSAFE_VIEW);
+
+    let output = cli(&["diff", &items]);
+
+    let stderr = format!("{items}:{UNSAFE_SITE}{UNSAFE_REASON}\nWould fix 0 sites in 0 files; 1 site left.\n");
+    assert_eq!(all(&output), (1, "", stderr.as_str()));
+}
+
+// ---------------------------------------------------------------------------
+// fix
+// ---------------------------------------------------------------------------
+
+#[test]
+fn fix_rewrites_files_in_place_reports_the_count_and_exits_0() {
+    let project = Project::new();
+    project.write("app/views.py", CACHE_VIEW);
+    project.write(
+        "app/rate.py",
+        "from django.core.cache import cache\n\n\nasync def hit(key):\n    cache.incr(key)\n    return cache.get(key)\n",
+    );
+    project.write("app/clean.py", CLEAN_VIEW);
+
+    let output = cli(&["fix", &project.root()]);
+
+    assert_eq!(all(&output), (0, "Fixed 3 sites in 2 files.\n", ""));
+    assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED);
+    assert_eq!(
+        project.read_text("app/rate.py"),
+        "from django.core.cache import cache\nfrom asgiref.sync import sync_to_async\n\n\nasync def hit(key):\n    \
+         await sync_to_async(cache.incr)(key)\n    return await sync_to_async(cache.get)(key)\n"
+    );
+    assert_eq!(project.read_text("app/clean.py"), CLEAN_VIEW);
+    assert_eq!(project.listing("app"), ["clean.py", "rate.py", "views.py"], "no temporary file is left behind");
+}
+
+#[test]
+fn fix_run_twice_changes_nothing_the_second_time() {
+    let project = Project::new();
+    let views = project.write("app/views.py", CACHE_VIEW);
+    assert_eq!(cli(&["fix", &project.root()]).code, 0);
+    #[cfg(unix)]
+    let before = inode(&views);
+
+    let output = cli(&["fix", &project.root()]);
+
+    assert_eq!(all(&output), (0, "Fixed 0 sites in 0 files.\n", ""));
+    assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED);
+    #[cfg(unix)]
+    assert_eq!(inode(&views), before, "an unchanged file is not rewritten");
+}
+
+#[test]
+fn fix_leaves_an_unsafe_site_says_why_and_exits_1() {
+    let project = Project::new();
+    let items = project.write("app/items.py", UNSAFE_VIEW);
+    #[cfg(unix)]
+    let before = inode(&items);
+
+    let output = cli(&["fix", &project.root()]);
+
+    let expected = format!("{items}:{UNSAFE_SITE}{UNSAFE_REASON}\nFixed 0 sites in 0 files; 1 site left.\n");
+    assert_eq!(all(&output), (1, expected.as_str(), ""));
+    assert_eq!(project.read_text("app/items.py"), UNSAFE_VIEW);
+    #[cfg(unix)]
+    assert_eq!(inode(&items), before);
+}
+
+#[test]
+fn fix_with_unsafe_fixes_applies_the_unsafe_site_and_exits_0() {
+    let project = Project::new();
+    project.write("app/items.py", UNSAFE_VIEW);
+
+    let output = cli(&["fix", "--unsafe-fixes", &project.root()]);
+
+    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(project.read_text("app/items.py"), UNSAFE_VIEW_FIXED);
+}
+
+#[test]
+fn fix_applies_what_it_can_and_lists_the_sites_left_with_their_reason() {
+    let project = Project::new();
+    let taken = project.write(
+        "app/taken.py",
+        "from django.core.cache import cache\n\n\ndef sync_to_async(value):\n    return value\n\n\n\
+         async def view(key):\n    return cache.get(key)\n",
+    );
+    project.write("app/views.py", CACHE_VIEW);
+
+    let output = cli(&["fix", &project.root()]);
+
+    let expected = format!(
+        "{taken}:9:12: DJ003 `cache.get(...)` talks to the cache backend synchronously inside `async def` \
+         (not fixed: `sync_to_async` is bound to something else in this module)\n\
+         Fixed 1 site in 1 file; 1 site left.\n"
+    );
+    assert_eq!(all(&output), (1, expected.as_str(), ""));
+    assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED);
+}
+
+// ---------------------------------------------------------------------------
+// Bytes outside the edits
+// ---------------------------------------------------------------------------
+
+#[test]
+fn fix_keeps_bom_crlf_tabs_comments_and_odd_quotes_byte_for_byte() {
+    let project = Project::new();
+    let before: &[u8] = b"\xef\xbb\xbf# -*- coding: utf-8 -*-\r\n\
+        \"\"\"Module doc: cache.get(key) here is text.\"\"\"\r\n\
+        from django.core.cache import cache  # the cache\r\n\
+        \r\n\
+        X = '''it's \"quoted\" \\' cache.get(key)'''\r\n\
+        \r\n\
+        \r\n\
+        async def view(key):\r\n\
+        \t# cache.get(key) in a comment\r\n\
+        \tvalue = cache.get(key, 'd\"efault')  # trailing  \r\n\
+        \tlabel = f\"{key!r:>10}\" + r'\\d' + b\"\\xff\".decode(\"latin-1\")\r\n\
+        \treturn value, label\r\n";
+    let after: &[u8] = b"\xef\xbb\xbf# -*- coding: utf-8 -*-\r\n\
+        \"\"\"Module doc: cache.get(key) here is text.\"\"\"\r\n\
+        from django.core.cache import cache  # the cache\r\n\
+        from asgiref.sync import sync_to_async\r\n\
+        \r\n\
+        X = '''it's \"quoted\" \\' cache.get(key)'''\r\n\
+        \r\n\
+        \r\n\
+        async def view(key):\r\n\
+        \t# cache.get(key) in a comment\r\n\
+        \tvalue = await sync_to_async(cache.get)(key, 'd\"efault')  # trailing  \r\n\
+        \tlabel = f\"{key!r:>10}\" + r'\\d' + b\"\\xff\".decode(\"latin-1\")\r\n\
+        \treturn value, label\r\n";
+    let path = project.write("odd.py", before);
+
+    let check = cli(&["check", &path]);
+    let output = cli(&["fix", &path]);
+
+    // The BOM is not a column: the call starts at the second character of line 10.
+    assert_eq!(
+        all(&check),
+        (
+            1,
+            format!(
+                "{path}:10:10: DJ003 [*] `cache.get(...)` talks to the cache backend synchronously inside \
+                 `async def`\n{ONE_SAFE_SUMMARY}"
+            )
+            .as_str(),
+            ""
+        )
+    );
+    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(String::from_utf8_lossy(&project.read("odd.py")), String::from_utf8_lossy(after));
+    assert_eq!(project.read("odd.py"), after);
+}
+
+#[test]
+fn fix_keeps_crlf_inside_a_multiline_rewrite() {
+    let project = Project::new();
+    let before = "from app.models import Item\r\n\r\n\r\nasync def view(pk):\r\n    return (Item.objects\r\n            \
+                  .filter(pk=pk)\r\n            .exists())\r\n";
+    let after = "from app.models import Item\r\nfrom asgiref.sync import sync_to_async\r\n\r\n\r\nasync def view(pk):\r\n    \
+                 return (await sync_to_async(lambda: Item.objects\r\n            .filter(pk=pk)\r\n            \
+                 .exists())())\r\n";
+    let path = project.write("views.py", before);
+
+    let output = cli(&["fix", &path]);
+
+    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(project.read_text("views.py"), after);
+}
+
+#[test]
+fn fix_keeps_a_missing_final_newline_missing() {
+    let project = Project::new();
+    let path = project.write("views.py", CACHE_VIEW.trim_end());
+
+    let output = cli(&["fix", &path]);
+
+    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(project.read_text("views.py"), CACHE_VIEW_FIXED.trim_end());
+}
+
+// ---------------------------------------------------------------------------
+// Permissions, read-only files, symlinks
+// ---------------------------------------------------------------------------
+
+#[cfg(unix)]
+#[test]
+fn fix_keeps_file_permissions() {
+    let project = Project::new();
+    let private = project.write("app/private.py", CACHE_VIEW);
+    let script = project.write("app/script.py", CACHE_VIEW);
+    set_mode(&private, 0o640);
+    set_mode(&script, 0o755);
+
+    let output = cli(&["fix", &project.root()]);
+
+    assert_eq!(all(&output), (0, "Fixed 2 sites in 2 files.\n", ""));
+    assert_eq!(project.read_text("app/private.py"), CACHE_VIEW_FIXED);
+    assert_eq!(project.read_text("app/script.py"), CACHE_VIEW_FIXED);
+    assert_eq!(format!("{:o}", mode(&private)), "640");
+    assert_eq!(format!("{:o}", mode(&script)), "755");
+}
+
+#[cfg(unix)]
+#[test]
+fn fix_leaves_a_read_only_file_untouched_reports_it_and_exits_2() {
+    let project = Project::new();
+    let locked = project.write("app/locked.py", CACHE_VIEW);
+    project.write("app/views.py", CACHE_VIEW);
+    set_mode(&locked, 0o444);
+
+    let output = cli(&["fix", &project.root()]);
+
+    let stderr =
+        format!("asyncfix: {locked}: file is read-only; left untouched\nasyncfix: 1 file could not be processed.\n");
+    assert_eq!(all(&output), (2, "Fixed 1 site in 1 file.\n", stderr.as_str()));
+    assert_eq!(project.read_text("app/locked.py"), CACHE_VIEW);
+    assert_eq!(format!("{:o}", mode(&locked)), "444");
+    assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED, "other files are still fixed");
+    assert_eq!(project.listing("app"), ["locked.py", "views.py"], "no temporary file is left behind");
+}
+
+#[cfg(unix)]
+#[test]
+fn fix_does_not_complain_about_a_read_only_file_with_nothing_to_fix() {
+    let project = Project::new();
+    let locked = project.write("locked.py", CLEAN_VIEW);
+    set_mode(&locked, 0o444);
+
+    let output = cli(&["fix", &project.root()]);
+
+    assert_eq!(all(&output), (0, "Fixed 0 sites in 0 files.\n", ""));
+}
+
+#[cfg(unix)]
+#[test]
+fn fix_through_a_symlink_rewrites_the_target_and_keeps_the_link() {
+    let project = Project::new();
+    let target = project.write("real/views.py", CACHE_VIEW);
+    let link = project.path("link.py");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+
+    let output = cli(&["fix", &link]);
+
+    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(fs::read_link(&link).unwrap(), Path::new(&target));
+    assert_eq!(project.read_text("real/views.py"), CACHE_VIEW_FIXED);
+}
+
+// ---------------------------------------------------------------------------
+// Files that cannot be processed
+// ---------------------------------------------------------------------------
+
+#[test]
+fn non_utf8_file_is_reported_with_its_position_and_others_are_still_fixed() {
+    let project = Project::new();
+    let latin: &[u8] = b"x = 1\ny = 'caf\xe9'\n\n\nasync def f():\n    pass\n";
+    let bad = project.write("app/latin.py", latin);
+    project.write("app/views.py", CACHE_VIEW);
+
+    let output = cli(&["fix", &project.root()]);
+
+    let stderr = format!(
+        "asyncfix: {bad}: 2:9: not valid UTF-8; file left untouched\nasyncfix: 1 file could not be processed.\n"
+    );
+    assert_eq!(all(&output), (2, "Fixed 1 site in 1 file.\n", stderr.as_str()));
+    assert_eq!(project.read("app/latin.py"), latin);
+    assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED);
+}
+
+/// Columns elsewhere do not count the BOM (see the byte-preservation test).
+#[test]
+#[ignore = "bug: the column of an invalid UTF-8 byte counts a leading BOM as a character (1:7, not 1:6)"]
+fn non_utf8_position_does_not_count_the_bom() {
+    let project = Project::new();
+    let bad = project.write("bom.py", b"\xef\xbb\xbfx = '\xe9'\n");
+
+    let output = cli(&["check", &bad]);
+
+    let stderr = format!(
+        "asyncfix: {bad}: 1:6: not valid UTF-8; file left untouched\nasyncfix: 1 file could not be processed.\n"
+    );
+    assert_eq!(all(&output), (2, "No sites found.\n", stderr.as_str()));
+}
+
+#[test]
+fn syntax_error_file_is_reported_with_its_position_left_untouched_and_exits_1() {
+    let project = Project::new();
+    let broken_source = "from django.core.cache import cache\n\n\nasync def view(key):\n    x = = cache.get(key)\n";
+    let broken = project.write("app/broken.py", broken_source);
+    project.write("app/views.py", CACHE_VIEW);
+
+    let fix = cli(&["fix", &project.root()]);
+
+    let stderr = format!(
+        "asyncfix: {broken}: 5:9: syntax error; file left untouched\nasyncfix: 1 file could not be processed.\n"
+    );
+    assert_eq!(all(&fix), (1, "Fixed 1 site in 1 file.\n", stderr.as_str()));
+    assert_eq!(project.read_text("app/broken.py"), broken_source);
+    assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED, "other files are still fixed");
+
+    let check = cli(&["check", &broken]);
+    assert_eq!(all(&check), (1, "No sites found.\n", stderr.as_str()));
+}
+
+#[test]
+fn syntax_error_without_async_is_not_parsed_or_reported() {
+    let project = Project::new();
+    project.write("legacy.py", "print 'python 2'\nx = = 1\n");
+
+    let output = cli(&["fix", &project.root()]);
+
+    assert_eq!(all(&output), (0, "Fixed 0 sites in 0 files.\n", ""));
+}
+
+#[test]
+fn nonexistent_path_is_reported_and_other_paths_are_still_processed() {
+    let project = Project::new();
+    let views = project.write("app/views.py", CACHE_VIEW);
+    let missing = project.path("missing.py");
+    let missing_dir = project.path("missing_dir");
+
+    let output = cli(&["check", &missing, &project.path("app"), &missing_dir]);
+
+    let stderr = format!(
+        "asyncfix: {missing}: no such file or directory\nasyncfix: {missing_dir}: no such file or directory\n\
+         asyncfix: 2 files could not be processed.\n"
+    );
+    assert_eq!(all(&output), (2, format!("{views}:{CACHE_SITE}\n{ONE_SAFE_SUMMARY}").as_str(), stderr.as_str()));
+
+    let fix = cli(&["fix", &missing, &project.path("app")]);
+    assert_eq!(fix.code, 2);
+    assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED);
+}
+
+// ---------------------------------------------------------------------------
+// Walking directories
+// ---------------------------------------------------------------------------
+
+/// Walks `project` with `check` and returns the files it reported, relative
+/// to the project, asserting the output is one [`CACHE_SITE`] per file.
+fn reported_files(project: &Project, extra: &[&str]) -> Vec<String> {
+    let root = project.root();
+    let mut args = vec!["check", root.as_str()];
+    args.extend_from_slice(extra);
+    let output = cli(&args);
+    assert_eq!(output.stderr, "");
+    let prefix = format!("{root}/");
+    let mut files = Vec::new();
+    for line in output.stdout.lines() {
+        if let Some(rest) = line.strip_prefix(&prefix) {
+            let file = rest.strip_suffix(&format!(":{CACHE_SITE}")).unwrap_or_else(|| panic!("odd line {line:?}"));
+            files.push(file.to_owned());
+        }
+    }
+    files
+}
+
+#[test]
+fn walk_skips_gitignored_files_inside_a_git_repository() {
+    let project = Project::new();
+    // The `ignore` crate honours `.gitignore` only inside a git repository.
+    fs::create_dir(project.full(".git")).unwrap();
+    project.write(".gitignore", "build/\n/generated.py\n*_pb2.py\n");
+    project.write("app/views.py", CACHE_VIEW);
+    project.write("build/lib/app/views.py", CACHE_VIEW);
+    project.write("generated.py", CACHE_VIEW);
+    project.write("app/generated.py", CACHE_VIEW);
+    project.write("app/messages_pb2.py", CACHE_VIEW);
+
+    assert_eq!(reported_files(&project, &[]), ["app/generated.py", "app/views.py"]);
+}
+
+#[test]
+fn walk_honours_a_nested_gitignore() {
+    let project = Project::new();
+    fs::create_dir(project.full(".git")).unwrap();
+    project.write("app/.gitignore", "scratch.py\n");
+    project.write("app/views.py", CACHE_VIEW);
+    project.write("app/scratch.py", CACHE_VIEW);
+    project.write("scratch.py", CACHE_VIEW);
+
+    assert_eq!(reported_files(&project, &[]), ["app/views.py", "scratch.py"]);
+}
+
+#[test]
+fn walk_skips_hidden_directories_and_files() {
+    let project = Project::new();
+    project.write("app/views.py", CACHE_VIEW);
+    project.write(".tox/py312/app.py", CACHE_VIEW);
+    project.write("app/.scratch/views.py", CACHE_VIEW);
+    project.write("app/.hidden.py", CACHE_VIEW);
+
+    assert_eq!(reported_files(&project, &[]), ["app/views.py"]);
+}
+
+#[test]
+fn walk_skips_virtualenvs_by_their_pyvenv_cfg_and_the_usual_folders() {
+    let project = Project::new();
+    project.write("app/views.py", CACHE_VIEW);
+    project.write("env312/pyvenv.cfg", "home = /usr/bin\n");
+    project.write("env312/lib/python3.12/django/views.py", CACHE_VIEW);
+    project.write("tools/myenv/pyvenv.cfg", "home = /usr/bin\n");
+    project.write("tools/myenv/lib/x.py", CACHE_VIEW);
+    project.write("venv/lib/x.py", CACHE_VIEW);
+    project.write("lib/site-packages/x.py", CACHE_VIEW);
+    project.write("web/node_modules/x.py", CACHE_VIEW);
+    project.write("app/__pycache__/x.py", CACHE_VIEW);
+
+    assert_eq!(reported_files(&project, &[]), ["app/views.py"]);
+}
+
+#[test]
+fn walk_only_picks_up_py_files() {
+    let project = Project::new();
+    project.write("app/views.py", CACHE_VIEW);
+    project.write("app/views.pyi", CACHE_VIEW);
+    project.write("app/views.txt", CACHE_VIEW);
+    project.write("app/script", CACHE_VIEW);
+
+    assert_eq!(reported_files(&project, &[]), ["app/views.py"]);
+}
+
+#[test]
+fn exclude_glob_skips_matching_files_and_directories() {
+    let project = Project::new();
+    project.write("app/views.py", CACHE_VIEW);
+    project.write("app/test_views.py", CACHE_VIEW);
+    project.write("legacy/old.py", CACHE_VIEW);
+    project.write("app/legacy/older.py", CACHE_VIEW);
+    project.write("app/migrations/0001_initial.py", CACHE_VIEW);
+
+    assert_eq!(
+        reported_files(&project, &["--exclude", "legacy", "--exclude", "test_*.py", "--exclude", "**/migrations"]),
+        ["app/views.py"]
+    );
+}
+
+#[test]
+#[ignore = "bug: --exclude globs are anchored at the current directory, so an absolute glob never matches"]
+fn exclude_accepts_an_absolute_glob() {
+    let project = Project::new();
+    project.write("app/views.py", CACHE_VIEW);
+    project.write("legacy/old.py", CACHE_VIEW);
+    let legacy = project.path("legacy");
+
+    assert_eq!(reported_files(&project, &["--exclude", &legacy]), ["app/views.py"]);
+}
+
+#[test]
+fn invalid_exclude_glob_is_a_usage_error() {
+    let project = Project::new();
+    let views = project.write("views.py", CACHE_VIEW);
+
+    let output = cli(&["fix", &project.root(), "--exclude", "["]);
+
+    assert_eq!((output.code, output.stdout.as_str()), (2, ""));
+    assert!(output.stderr.starts_with("asyncfix: invalid --exclude glob `[`: "), "{}", output.stderr);
+    assert!(output.stderr.ends_with("unclosed character class; missing ']'\n"), "{}", output.stderr);
+    assert_eq!(fs::read_to_string(views).unwrap(), CACHE_VIEW);
+}
+
+#[test]
+fn explicitly_named_files_are_processed_even_if_excluded_ignored_or_hidden() {
+    let project = Project::new();
+    fs::create_dir(project.full(".git")).unwrap();
+    project.write(".gitignore", "build/\n");
+    let built = project.write("build/views.py", CACHE_VIEW);
+    let hidden = project.write(".hidden/views.py", CACHE_VIEW);
+    let legacy = project.write("legacy/views.py", CACHE_VIEW);
+    let venv = project.write("env/lib/views.py", CACHE_VIEW);
+    project.write("env/pyvenv.cfg", "");
+    let text = project.write("notes.txt", CACHE_VIEW);
+
+    let output = cli(&["fix", &legacy, &built, &venv, &hidden, &text, "--exclude", "legacy", "--exclude", "*.py"]);
+
+    assert_eq!(all(&output), (0, "Fixed 5 sites in 5 files.\n", ""));
+    for file in ["build/views.py", ".hidden/views.py", "legacy/views.py", "env/lib/views.py", "notes.txt"] {
+        assert_eq!(project.read_text(file), CACHE_VIEW_FIXED, "{file}");
+    }
+}
+
+#[test]
+fn output_is_sorted_by_path_whatever_the_argument_order() {
+    let project = Project::new();
+    let a = project.write("a.py", CACHE_VIEW);
+    let b_c = project.write("b/c.py", CACHE_VIEW);
+    let b_d = project.write("b/d.py", CACHE_VIEW);
+    let e = project.write("e.py", CACHE_VIEW);
+
+    let output = cli(&["check", &e, &project.path("b"), &a]);
+
+    let expected = format!(
+        "{a}:{CACHE_SITE}\n{b_c}:{CACHE_SITE}\n{b_d}:{CACHE_SITE}\n{e}:{CACHE_SITE}\n\
+         Found 4 sites (4 fixable with `asyncfix fix`, 0 more with `--unsafe-fixes`).\n"
+    );
+    assert_eq!(all(&output), (1, expected.as_str(), ""));
+}
+
+#[test]
+fn a_file_named_twice_is_processed_once() {
+    let project = Project::new();
+    let views = project.write("app/views.py", CACHE_VIEW);
+
+    let check = cli(&["check", &project.path("app"), &views, &project.path("app/./views.py")]);
+    let fix = cli(&["fix", &views, &project.path("app")]);
+
+    assert_eq!(all(&check), (1, format!("{views}:{CACHE_SITE}\n{ONE_SAFE_SUMMARY}").as_str(), ""));
+    assert_eq!(all(&fix), (0, "Fixed 1 site in 1 file.\n", ""));
+}
+
+/// With `fix`, the two spellings race in parallel on one file: the count is
+/// doubled or one of them fails with "file changed while asyncfix was working on it".
+#[test]
+#[ignore = "bug: a file named through `..` (or a symlink) and through its directory is processed twice"]
+fn a_file_named_twice_through_dotdot_is_processed_once() {
+    let project = Project::new();
+    project.write("app/views.py", CACHE_VIEW);
+    let roundabout = project.path("app/../app/views.py");
+
+    let output = cli(&["check", &roundabout, &project.path("app")]);
+
+    assert_eq!(output.code, 1);
+    assert_eq!(output.stdout.lines().count(), 2, "one site and the summary, got:\n{}", output.stdout);
+    assert!(output.stdout.ends_with(ONE_SAFE_SUMMARY), "{}", output.stdout);
+}
+
+// ---------------------------------------------------------------------------
+// Standard input
+// ---------------------------------------------------------------------------
+
+#[test]
+fn check_stdin_reports_under_the_stdin_filename() {
+    let output = run(&["check", "-", "--stdin-filename", "app/views.py"], CACHE_VIEW);
+
+    assert_eq!(all(&output), (1, format!("app/views.py:{CACHE_SITE}\n{ONE_SAFE_SUMMARY}").as_str(), ""));
+}
+
+#[test]
+fn check_stdin_without_a_filename_reports_as_dash() {
+    let output = run(&["check", "-"], CACHE_VIEW);
+
+    assert_eq!(all(&output), (1, format!("-:{CACHE_SITE}\n{ONE_SAFE_SUMMARY}").as_str(), ""));
+}
+
+#[test]
+fn fix_stdin_prints_the_fixed_source_and_the_summary_on_stderr() {
+    let output = run(&["fix", "-", "--stdin-filename", "app/views.py"], CACHE_VIEW);
+
+    assert_eq!(all(&output), (0, CACHE_VIEW_FIXED, "Fixed 1 site in 1 file.\n"));
+}
+
+#[test]
+fn fix_stdin_with_nothing_to_fix_echoes_the_source() {
+    let output = run(&["fix", "-"], CLEAN_VIEW);
+
+    assert_eq!(all(&output), (0, CLEAN_VIEW, "Fixed 0 sites in 0 files.\n"));
+}
+
+#[test]
+fn fix_stdin_with_a_site_left_echoes_the_source_and_exits_1() {
+    let output = run(&["fix", "-", "--stdin-filename", "app/items.py"], UNSAFE_VIEW);
+
+    let stderr = format!("app/items.py:{UNSAFE_SITE}{UNSAFE_REASON}\nFixed 0 sites in 0 files; 1 site left.\n");
+    assert_eq!(all(&output), (1, UNSAFE_VIEW, stderr.as_str()));
+}
+
+#[test]
+fn diff_stdin_prints_the_diff_under_the_stdin_filename() {
+    let output = run(&["diff", "-", "--stdin-filename", "app/views.py"], CACHE_VIEW);
+
+    let expected = "--- a/app/views.py\n\
+                    +++ b/app/views.py\n\
+                    @@ -1,5 +1,6 @@\n \
+                    from django.core.cache import cache\n\
+                    +from asgiref.sync import sync_to_async\n \n \n \
+                    async def view(key):\n\
+                    -    return cache.get(key)\n\
+                    +    return await sync_to_async(cache.get)(key)\n";
+    assert_eq!(all(&output), (1, expected, "Would fix 1 site in 1 file.\n"));
+}
+
+#[test]
+fn stdin_cannot_be_combined_with_other_paths() {
+    let project = Project::new();
+    let views = project.write("views.py", CACHE_VIEW);
+
+    let output = run(&["fix", "-", &views], CACHE_VIEW);
+
+    assert_eq!(all(&output), (2, "", "asyncfix: `-` (standard input) cannot be combined with other paths\n"));
+    assert_eq!(project.read_text("views.py"), CACHE_VIEW);
+}
+
+/// The in-process `run` takes stdin as text, so the BOM is the `U+FEFF` character.
+#[test]
+#[ignore = "bug: `fix -` drops a leading UTF-8 BOM from the source it prints, even when nothing changes"]
+fn fix_stdin_keeps_a_bom() {
+    let clean = run(&["fix", "-"], "\u{feff}x = 1\n");
+    let fixed = run(&["fix", "-"], &format!("\u{feff}{CACHE_VIEW}"));
+
+    assert_eq!(all(&clean), (0, "\u{feff}x = 1\n", "Fixed 0 sites in 0 files.\n"));
+    assert_eq!(all(&fixed), (0, format!("\u{feff}{CACHE_VIEW_FIXED}").as_str(), "Fixed 1 site in 1 file.\n"));
+}
+
+/// Exit 1 also means "sites left, here is the source"; a caller that takes
+/// stdout as the new buffer would empty it.
+#[test]
+#[ignore = "bug: `fix -` prints nothing on stdout for source with a syntax error (exit 1), instead of echoing it"]
+fn fix_stdin_echoes_source_with_a_syntax_error() {
+    let source = "async def view(key):\n    x = = 1\n";
+
+    let output = run(&["fix", "-", "--stdin-filename", "app/views.py"], source);
+
+    let stderr = "asyncfix: app/views.py: 2:9: syntax error; file left untouched\nFixed 0 sites in 0 files.\n\
+                  asyncfix: 1 file could not be processed.\n";
+    assert_eq!(all(&output), (1, source, stderr));
+}
+
+// ---------------------------------------------------------------------------
+// Recipes, explain, user recipes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn recipes_lists_the_builtin_rules() {
+    let output = cli(&["recipes"]);
+
+    let expected = "\
+CODE    NAME                           FIX     SUMMARY
+DJ001   django-orm-query-in-async      safe    Django ORM query run synchronously inside `async def`
+DJ002   jwt-token-db-in-async          safe    JWT token built or checked against the blacklist table inside `async def`
+DJ003   django-cache-in-async          safe    Django cache call made synchronously inside `async def`
+DJ004   django-auth-db-in-async        safe    Django auth or shortcut function that queries the database inside `async def`
+DJ101   project-db-helper-in-async     safe    Project function or method that touches the database, called inside `async def`
+DJ102   model-instance-query-in-async  safe    Model instance method that queries, called inside `async def`
+DJ103   lazy-relation-in-async         safe    Foreign key or one-to-one relation loaded lazily inside `async def`
+DJ104   queryset-evaluated-in-async    safe    QuerySet evaluated implicitly (iterated, tested, indexed) inside `async def`
+DJ105   transaction-atomic-in-async    none    `transaction.atomic()` used inside `async def`
+";
+    assert_eq!(all(&output), (0, expected, ""));
+}
+
+/// A valid user recipe: `message.utils.jwt.validate_token` hits the cache.
+const USER_RECIPE: &str = r#"code = "MSG001"
+name = "message-jwt-helper"
+summary = "Project JWT helper called inside `async def`"
+message = "`{callee}` reads the token cache; wrap it in `{wrapper}`"
+doc = "Finds `validate_token`."
+applicability = "unsafe"
+
+[[callable]]
+names = ["message.utils.jwt"]
+members = ["validate_token"]
+"#;
+
+#[test]
+fn recipes_lists_a_user_recipe_after_the_builtin_ones() {
+    let project = Project::new();
+    let recipe = project.write("recipes/msg.toml", USER_RECIPE);
+
+    let output = cli(&["recipes", "--recipe", &recipe]);
+
+    assert_eq!(output.code, 0);
+    assert_eq!(output.stderr, "");
+    assert_eq!(
+        output.stdout.lines().last().unwrap(),
+        "MSG001  message-jwt-helper             unsafe  Project JWT helper called inside `async def`"
+    );
+    assert_eq!(output.stdout.lines().count(), 11);
+}
+
+#[test]
+fn user_recipe_sites_are_reported_with_its_message_and_fixed_with_unsafe_fixes() {
+    let project = Project::new();
+    let recipe = project.write("recipes/msg.toml", USER_RECIPE);
+    let source =
+        "from message.utils.jwt import validate_token\n\n\nasync def auth(token):\n    return validate_token(token)\n";
+    let auth = project.write("app/auth.py", source);
+
+    let check = cli(&["check", &auth, "--recipe", &recipe]);
+    let fix = cli(&["fix", &auth, "--recipe", &recipe, "--unsafe-fixes"]);
+
+    let expected = format!(
+        "{auth}:5:12: MSG001 [?] `validate_token(...)` reads the token cache; wrap it in `sync_to_async`\n\
+         Found 1 site (0 fixable with `asyncfix fix`, 1 more with `--unsafe-fixes`).\n"
+    );
+    assert_eq!(all(&check), (1, expected.as_str(), ""));
+    assert_eq!(all(&fix), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(
+        project.read_text("app/auth.py"),
+        "from message.utils.jwt import validate_token\nfrom asgiref.sync import sync_to_async\n\n\n\
+         async def auth(token):\n    return await sync_to_async(validate_token)(token)\n"
+    );
+}
+
+#[test]
+fn explain_prints_the_rule_documentation() {
+    let output = cli(&["explain", "DJ003"]);
+
+    let expected = r#"# django-cache-in-async (DJ003)
+
+Django cache call made synchronously inside `async def`
+
+## What it does
+Finds calls of the synchronous Django cache API inside `async def`:
+`django.core.cache.cache.get(...)`, `caches["name"].set(...)` and the other
+methods that reach the backend (`get set add delete has_key get_many set_many
+get_or_set incr decr touch delete_many clear`), however the module imports
+them (`from django.core.cache import cache as c` included).
+
+## Why is this bad?
+The database cache backend raises `SynchronousOnlyOperation`; the others
+block the event loop on network I/O. Django ships `aget`, `aset` and friends
+for async code.
+
+## Example
+```python
+async def check_rate_limit(key):
+    hits = cache.get(key, [])
+    cache.set(key, hits, timeout=60)
+```
+
+Use instead:
+```python
+async def check_rate_limit(key):
+    hits = await sync_to_async(cache.get)(key, [])
+    await sync_to_async(cache.set)(key, hits, timeout=60)
+```
+
+## Fix safety
+Safe: the receiver resolves through the module's imports to Django's cache.
+A local variable or parameter named `cache` is something else and is not
+reported.
+
+Recipe: builtin:recipes/django-cache.toml
+"#;
+    assert_eq!(all(&output), (0, expected, ""));
+}
+
+#[test]
+fn explain_accepts_a_lowercase_code() {
+    let lower = cli(&["explain", "dj003"]);
+    let upper = cli(&["explain", "DJ003"]);
+
+    assert_eq!(all(&lower), all(&upper));
+}
+
+#[test]
+fn explain_of_an_unknown_code_exits_2() {
+    let output = cli(&["explain", "NOPE"]);
+
+    assert_eq!(all(&output), (2, "", "asyncfix: unknown rule code `NOPE`; `asyncfix recipes` lists them\n"));
+}
+
+#[test]
+fn explain_shows_a_user_recipe_and_where_it_came_from() {
+    let project = Project::new();
+    let recipe = project.write("recipes/msg.toml", USER_RECIPE);
+
+    let output = cli(&["explain", "MSG001", "--recipe", &recipe]);
+
+    let expected = format!(
+        "# message-jwt-helper (MSG001)\n\nProject JWT helper called inside `async def`\n\n\
+         Finds `validate_token`.\n\nRecipe: {recipe}\n"
+    );
+    assert_eq!(all(&output), (0, expected.as_str(), ""));
+}
+
+/// Asserts that the recipe `text` is rejected with `asyncfix: invalid recipe:
+/// PATH:LOCATION_AND_MESSAGE` by `recipes`, `check` and `fix`, exit 2, and
+/// that `fix` touches no file.
+fn assert_recipe_rejected(text: &str, location_and_message: &str) {
+    let project = Project::new();
+    let recipe = project.write("recipe.toml", text);
+    project.write("app/views.py", CACHE_VIEW);
+    let expected = format!("asyncfix: invalid recipe: {recipe}:{location_and_message}\n");
+    let app = project.path("app");
+
+    let recipes = cli(&["recipes", "--recipe", &recipe]);
+    let check = cli(&["check", &app, "--recipe", &recipe]);
+    let fix = cli(&["fix", &app, "--recipe", &recipe]);
+
+    assert_eq!(all(&recipes), (2, "", expected.as_str()), "recipes");
+    assert_eq!(all(&check), (2, "", expected.as_str()), "check");
+    assert_eq!(all(&fix), (2, "", expected.as_str()), "fix");
+    assert_eq!(project.read_text("app/views.py"), CACHE_VIEW, "fix with a broken recipe must touch nothing");
+    assert_eq!(project.listing("app"), ["views.py"]);
+}
+
+/// [`USER_RECIPE`] with `from` (a whole line) replaced by `to`.
+fn user_recipe_with(from: &str, to: &str) -> String {
+    assert!(USER_RECIPE.contains(from), "{from:?} is not in the recipe");
+    USER_RECIPE.replacen(from, to, 1)
+}
+
+#[test]
+fn recipe_with_an_unknown_key_is_rejected_at_the_key() {
+    let text = user_recipe_with("applicability = \"unsafe\"\n", "applicability = \"unsafe\"\ncolour = \"red\"\n");
+    assert_recipe_rejected(
+        &text,
+        "7:1: unknown field `colour`, expected one of `code`, `name`, `summary`, `message`, `doc`, `applicability`, \
+         `rewrite`, `wrapper`, `matcher`, `instance-methods`, `related-manager-methods`, `evaluating-functions`, `orm`, `callable`, `method`",
+    );
+}
+
+#[test]
+fn recipe_with_an_unknown_key_in_a_table_is_rejected_at_the_key() {
+    let text =
+        user_recipe_with("members = [\"validate_token\"]\n", "members = [\"validate_token\"]\nreturn = \"tok\"\n");
+    assert_recipe_rejected(&text, "11:1: unknown field `return`, expected one of `names`, `members`, `returns`");
+}
+
+#[test]
+fn recipe_with_a_wrong_type_is_rejected_at_the_value() {
+    let text = user_recipe_with("names = [\"message.utils.jwt\"]", "names = \"message.utils.jwt\"");
+    assert_recipe_rejected(&text, "9:9: invalid type: string \"message.utils.jwt\", expected a sequence");
+}
+
+#[test]
+fn recipe_with_a_wrong_scalar_type_is_rejected_at_the_value() {
+    let text = user_recipe_with("doc = \"Finds `validate_token`.\"", "doc = 3");
+    assert_recipe_rejected(&text, "5:7: invalid type: integer `3`, expected a string");
+}
+
+#[test]
+fn recipe_with_an_unknown_enum_value_is_rejected_at_the_value() {
+    let text = user_recipe_with("applicability = \"unsafe\"", "applicability = \"maybe\"");
+    assert_recipe_rejected(&text, "6:17: unknown variant `maybe`, expected `safe` or `unsafe`");
+}
+
+#[test]
+fn recipe_with_a_bad_code_is_rejected_at_the_code() {
+    let text = user_recipe_with("code = \"MSG001\"", "code = \"msg-1\"");
+    assert_recipe_rejected(&text, "1:8: rule code `msg-1` must be capital letters then digits, like `DJ001`");
+}
+
+#[test]
+fn recipe_reusing_a_builtin_code_is_rejected_at_the_code() {
+    let text = user_recipe_with("code = \"MSG001\"", "code = \"DJ003\"");
+    assert_recipe_rejected(&text, "1:8: rule code `DJ003` is already used by builtin:recipes/django-cache.toml");
+}
+
+#[test]
+fn recipe_with_a_bad_name_is_rejected_at_the_name() {
+    let text = user_recipe_with("name = \"message-jwt-helper\"", "name = \"message_jwt\"");
+    assert_recipe_rejected(&text, "2:8: rule name `message_jwt` must be kebab-case, like `django-cache-in-async`");
+}
+
+#[test]
+fn recipe_with_an_unknown_receiver_is_rejected_at_the_receiver() {
+    let text = format!("{USER_RECIPE}\n[[method]]\nreceiver = \"token\"\nnames = [\"verify\"]\n");
+    assert_recipe_rejected(&text, "13:12: receiver `token` is not returned by any `[[callable]]` loaded so far");
+}
+
+#[test]
+fn recipe_with_an_unknown_placeholder_is_rejected_at_the_message() {
+    let text = user_recipe_with(
+        "message = \"`{callee}` reads the token cache; wrap it in `{wrapper}`\"",
+        "message = \"`{callee}` reads the token cache; wrap it in `{wrap}`\"",
+    );
+    assert_recipe_rejected(
+        &text,
+        "4:11: unknown placeholder `{wrap}` in message; known: {callee}, {method}, {wrapper}, {via}",
+    );
+}
+
+#[test]
+fn recipe_with_a_bad_member_is_rejected_at_the_member() {
+    let text = user_recipe_with("members = [\"validate_token\"]", "members = [\"validate_token\", \"1st\"]");
+    assert_recipe_rejected(&text, "10:30: `1st` is not a Python identifier");
+}
+
+#[test]
+fn recipe_that_matches_nothing_is_rejected_at_the_code() {
+    let text = USER_RECIPE.split("[[callable]]").next().unwrap();
+    assert_recipe_rejected(text, "1:8: the recipe matches nothing: add `[orm]`, `[[callable]]` or `[[method]]`");
+}
+
+#[test]
+fn recipe_that_is_not_toml_is_rejected_where_parsing_stopped() {
+    let text = user_recipe_with("summary = \"Project JWT helper called inside `async def`\"", "summary = \"unclosed");
+    assert_recipe_rejected(&text, "3:20: invalid basic string, expected `\"`");
+}
+
+#[test]
+fn recipe_error_positions_are_right_with_crlf_and_non_ascii_text() {
+    let text = format!("# Récipé für «MSG»\r\n{}", USER_RECIPE.replace('\n', "\r\n"))
+        .replace("name = \"message-jwt-helper\"", "name = \"Message\"");
+    assert_recipe_rejected(&text, "3:8: rule name `Message` must be kebab-case, like `django-cache-in-async`");
+}
+
+#[test]
+fn missing_recipe_file_is_an_error() {
+    let project = Project::new();
+    let missing = project.path("missing.toml");
+
+    let output = cli(&["recipes", "--recipe", &missing]);
+
+    let stderr = format!(
+        "asyncfix: invalid recipe: {missing}:1:1: cannot read recipe: No such file or directory (os error 2)\n"
+    );
+    assert_eq!(all(&output), (2, "", stderr.as_str()));
+}
+
+// ---------------------------------------------------------------------------
+// --select, --ignore, --output-format
+// ---------------------------------------------------------------------------
+
+/// A DJ001 site at 6:12 and a DJ003 site at 7:5, both safe.
+const ORM_AND_CACHE: &str = "\
+from django.core.cache import cache
+from app.models import Item
+
+
+async def view(pk):
+    item = Item.objects.get(pk=pk)
+    cache.set(pk, item)
+";
+
+const ORM_SITE: &str = "6:12: DJ001 [*] `Item.objects.get(...)` runs a database query synchronously inside `async def`";
+const CACHE_SET_SITE: &str =
+    "7:5: DJ003 [*] `cache.set(...)` talks to the cache backend synchronously inside `async def`";
+
+#[test]
+fn select_and_ignore_take_codes_and_prefixes() {
+    let project = Project::new();
+    let path = project.write("views.py", ORM_AND_CACHE);
+    let both = format!(
+        "{path}:{ORM_SITE}\n{path}:{CACHE_SET_SITE}\n\
+         Found 2 sites (2 fixable with `asyncfix fix`, 0 more with `--unsafe-fixes`).\n"
+    );
+    let orm_only = format!("{path}:{ORM_SITE}\n{ONE_SAFE_SUMMARY}");
+    let cache_only = format!("{path}:{CACHE_SET_SITE}\n{ONE_SAFE_SUMMARY}");
+    let none = "No sites found.\n".to_owned();
+
+    for (extra, code, expected) in [
+        (&[][..], 1, &both),
+        (&["--select", "DJ"][..], 1, &both),
+        (&["--select", "dj00"][..], 1, &both),
+        (&["--select", "DJ001,DJ003"][..], 1, &both),
+        (&["--select", "DJ003"][..], 1, &cache_only),
+        (&["--select", "DJ003", "--select", "DJ001"][..], 1, &both),
+        (&["--ignore", "DJ003"][..], 1, &orm_only),
+        (&["--select", "DJ", "--ignore", "DJ001"][..], 1, &cache_only),
+        (&["--ignore", "DJ00"][..], 0, &none),
+    ] {
+        let mut args = vec!["check", path.as_str()];
+        args.extend_from_slice(extra);
+        let output = cli(&args);
+        assert_eq!(all(&output), (code, expected.as_str(), ""), "{extra:?}");
+    }
+}
+
+#[test]
+fn select_applies_to_fix_too() {
+    let project = Project::new();
+    let path = project.write("views.py", ORM_AND_CACHE);
+
+    let output = cli(&["fix", &path, "--select", "DJ003"]);
+
+    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(
+        project.read_text("views.py"),
+        "from django.core.cache import cache\nfrom app.models import Item\nfrom asgiref.sync import sync_to_async\n\n\n\
+         async def view(pk):\n    item = Item.objects.get(pk=pk)\n    await sync_to_async(cache.set)(pk, item)\n"
+    );
+}
+
+#[test]
+fn unknown_code_in_select_or_ignore_exits_2_and_touches_nothing() {
+    let project = Project::new();
+    let path = project.write("views.py", ORM_AND_CACHE);
+
+    for extra in [&["--select", "DJ003,NOPE"][..], &["--ignore", "DJ9"][..]] {
+        let bad = extra[1].rsplit(',').next().unwrap();
+        let mut args = vec!["fix", path.as_str()];
+        args.extend_from_slice(extra);
+
+        let output = cli(&args);
+
+        let stderr = format!("asyncfix: unknown rule code `{bad}`; `asyncfix recipes` lists them\n");
+        assert_eq!(all(&output), (2, "", stderr.as_str()), "{extra:?}");
+        assert_eq!(project.read_text("views.py"), ORM_AND_CACHE);
+    }
+}
+
+#[test]
+fn json_output_lists_code_location_end_and_fix_of_every_site() {
+    let project = Project::new();
+    let views = project.write("app/views.py", CACHE_VIEW);
+    let taken = project.write(
+        "app/taken.py",
+        "from django.core.cache import cache\n\n\ndef sync_to_async(value):\n    return value\n\n\n\
+         async def view(key):\n    return cache.get(key)\n",
+    );
+    let items = project.write("app/items.py", UNSAFE_VIEW);
+
+    let output = cli(&["check", &project.root(), "--output-format", "json"]);
+
+    assert_eq!((output.code, output.stderr.as_str()), (1, ""));
+    assert!(output.stdout.ends_with("]\n"));
+    let value: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    let cache_message = "`cache.get(...)` talks to the cache backend synchronously inside `async def`";
+    let expected = serde_json::json!([
+        {
+            "path": items,
+            "code": "DJ001",
+            "name": "django-orm-query-in-async",
+            "message": "`self.model.objects.get(...)` runs a database query synchronously inside `async def`",
+            "location": { "line": 5, "column": 16 },
+            "end_location": { "line": 5, "column": 45 },
+            "fix": "unsafe",
+            "no_fix_reason": null,
+        },
+        {
+            "path": taken,
+            "code": "DJ003",
+            "name": "django-cache-in-async",
+            "message": cache_message,
+            "location": { "line": 9, "column": 12 },
+            "end_location": { "line": 9, "column": 26 },
+            "fix": null,
+            "no_fix_reason": "`sync_to_async` is bound to something else in this module",
+        },
+        {
+            "path": views,
+            "code": "DJ003",
+            "name": "django-cache-in-async",
+            "message": cache_message,
+            "location": { "line": 5, "column": 12 },
+            "end_location": { "line": 5, "column": 26 },
+            "fix": "safe",
+            "no_fix_reason": null,
+        },
+    ]);
+    assert_eq!(value, expected);
+}
+
+#[test]
+fn json_output_for_a_clean_tree_is_an_empty_array_and_exits_0() {
+    let project = Project::new();
+    project.write("views.py", CLEAN_VIEW);
+
+    let output = cli(&["check", &project.root(), "--output-format", "json"]);
+
+    assert_eq!(all(&output), (0, "[]\n", ""));
+}
+
+// ---------------------------------------------------------------------------
+// Usage
+// ---------------------------------------------------------------------------
+
+#[test]
+fn missing_paths_is_a_usage_error() {
+    let output = cli(&["check"]);
+
+    assert_eq!((output.code, output.stdout.as_str()), (2, ""));
+    assert!(
+        output.stderr.starts_with("error: the following required arguments were not provided:\n  <PATH>...\n"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn version_prints_on_stdout_and_exits_0() {
+    let output = cli(&["--version"]);
+
+    assert_eq!(all(&output), (0, format!("asyncfix {}\n", env!("CARGO_PKG_VERSION")).as_str(), ""));
+}

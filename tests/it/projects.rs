@@ -99,18 +99,23 @@ fn run_project(project: &Path, update: bool) -> Result<(), String> {
         let expected = fs::read_to_string(expected_root.join(relative_path)).unwrap_or_default();
         let input = fs::read_to_string(project.join("input").join(relative_path)).unwrap_or_default();
         if actual != expected {
-            let diff = similar::TextDiff::from_lines(&expected, &actual).unified_diff().header("expected", "actual").to_string();
+            let diff = similar::TextDiff::from_lines(&expected, &actual)
+                .unified_diff()
+                .header("expected", "actual")
+                .to_string();
             problems.push(format!("{}:\n{diff}", relative_path.display()));
         }
-        if actual != input {
-            if let Some(Err(error)) = python_compiles(&actual) {
-                problems.push(format!("{} does not compile after fix:\n{error}", relative_path.display()));
-            }
+        if actual != input
+            && let Some(Err(error)) = python_compiles(&actual)
+        {
+            problems.push(format!("{} does not compile after fix:\n{error}", relative_path.display()));
         }
     }
-    let before_second: Vec<String> = actual_files.iter().map(|path| fs::read_to_string(work.join(path)).unwrap()).collect();
+    let before_second: Vec<String> =
+        actual_files.iter().map(|path| fs::read_to_string(work.join(path)).unwrap()).collect();
     let again = run(&as_refs(&args("fix")), "");
-    let after_second: Vec<String> = actual_files.iter().map(|path| fs::read_to_string(work.join(path)).unwrap()).collect();
+    let after_second: Vec<String> =
+        actual_files.iter().map(|path| fs::read_to_string(work.join(path)).unwrap()).collect();
     if before_second != after_second {
         problems.push(format!("a second fix changed files:\n{}", again.stdout));
     }

@@ -1,0 +1,562 @@
+//! The project index: what asyncfix knows about the project beyond one file.
+//! Built once per run, shared read-only: module summaries, Django models and
+//! their relations (forward and reverse), the user model, and which project
+//! functions touch the database, through any chain of project calls (a fixed
+//! point over the call graph).
+//!
+//! Demand-driven: parsing starts from the files that can hold a site (those
+//! with `async`) and the model modules (those declaring relation fields),
+//! then follows the names they use, module by module, each parsed once.
+
+pub mod roots;
+pub mod summary;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::recipe::{Callable, RelationKind, RuleSet};
+use crate::semantic::value::{DEFAULT_USER_MODEL, USER_MODEL, Value};
+use crate::semantic::{MethodKind, ModuleName};
+use summary::{CallTarget, FieldTarget, FunctionSummary, ModuleSummary};
+
+/// A file the index may read.
+#[derive(Debug, Clone)]
+pub struct IndexedFile {
+    pub path: PathBuf,
+    pub module: ModuleName,
+    /// The text, when it does not come from the disk (standard input).
+    pub source: Option<String>,
+}
+
+/// A related object or manager reached from a model attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    pub target: String,
+    /// A manager (reverse foreign key, many-to-many) rather than one object.
+    pub many: bool,
+}
+
+/// What a qualified name resolves to in the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Symbol {
+    Module,
+    Class(String),
+    Function(String),
+    Value(Value),
+}
+
+/// How a call target resolves once the index is complete.
+enum Resolution {
+    /// Certainly touches the database; the reason, for messages.
+    Database(String),
+    /// A project function or method, by qualified name.
+    Function(String),
+    Nothing,
+}
+
+/// Deepest chain of re-exports and bases followed.
+const MAX_DEPTH: usize = 16;
+
+#[derive(Debug, Default)]
+pub struct ProjectIndex {
+    modules: HashMap<String, ModuleSummary>,
+    models: HashSet<String>,
+    relations: HashMap<String, HashMap<String, Relation>>,
+    /// Touching functions by qualified name, with the reason.
+    touching: HashMap<String, String>,
+    user_model: Option<String>,
+    /// Counts, for `--statistics` and the README.
+    pub parsed_files: usize,
+}
+
+/// Whether a file's bytes suggest it declares model relations.
+pub fn declares_relations(text: &str) -> bool {
+    ["ForeignKey", "OneToOneField", "ManyToManyField"]
+        .iter()
+        .any(|needle| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some())
+}
+
+impl ProjectIndex {
+    /// Builds the index from `files`, starting at `seeds` (indexes into `files`).
+    pub fn build(files: &[IndexedFile], seeds: &[usize], rules: &RuleSet) -> Self {
+        let mut by_name: HashMap<&str, usize> = HashMap::new();
+        for (id, file) in files.iter().enumerate() {
+            by_name.entry(file.module.name.as_str()).or_insert(id);
+        }
+        let mut index = Self::default();
+        let mut requested: HashSet<usize> = seeds.iter().copied().collect();
+        let mut frontier: Vec<usize> = seeds.to_vec();
+        frontier.sort_unstable();
+        frontier.dedup();
+        let mut pending: Vec<String> = Vec::new();
+        while !frontier.is_empty() {
+            let summaries: Vec<ModuleSummary> = frontier
+                .par_iter()
+                .filter_map(|&id| {
+                    let file = &files[id];
+                    let text = match &file.source {
+                        Some(text) => text.clone(),
+                        None => std::fs::read_to_string(&file.path).ok()?,
+                    };
+                    let tree = crate::parse::parse(&text)?;
+                    Some(summary::summarize(&text, &tree, file.module.clone(), rules))
+                })
+                .collect();
+            index.parsed_files += summaries.len();
+            for summary in summaries {
+                pending.extend(references(&summary));
+                index.modules.insert(summary.module.name.clone(), summary);
+            }
+            // Follow every name to the module that defines it, through re-exports.
+            let mut next = Vec::new();
+            let mut still_pending = Vec::new();
+            let mut seen_names: HashSet<String> = HashSet::new();
+            while let Some(name) = pending.pop() {
+                if !seen_names.insert(name.clone()) {
+                    continue;
+                }
+                let Some((module, rest)) = longest_module(&name, |candidate| by_name.contains_key(candidate)) else {
+                    continue;
+                };
+                if let Some(summary) = index.modules.get(module) {
+                    if let Some(first) = rest.first()
+                        && let Some(target) = summary.imports.get(*first)
+                    {
+                        let mut followed = target.clone();
+                        for part in &rest[1..] {
+                            followed.push('.');
+                            followed.push_str(part);
+                        }
+                        pending.push(followed);
+                    }
+                } else {
+                    let id = by_name[module];
+                    if requested.insert(id) {
+                        next.push(id);
+                    }
+                    still_pending.push(name);
+                }
+            }
+            pending = still_pending;
+            frontier = next;
+        }
+        index.derive(rules);
+        index
+    }
+
+    fn derive(&mut self, rules: &RuleSet) {
+        let classes: Vec<String> = self
+            .modules
+            .iter()
+            .flat_map(|(module, summary)| summary.classes.keys().map(move |class| format!("{module}.{class}")))
+            .collect();
+        for class in &classes {
+            if self.mro(class).iter().any(|base| rules.orm.model_bases.contains(base)) {
+                self.models.insert(class.clone());
+            }
+        }
+        let users: Vec<&String> = classes
+            .iter()
+            .filter(|class| {
+                self.mro(class).iter().any(|base| base.ends_with("AbstractUser") || base.ends_with("AbstractBaseUser"))
+            })
+            .collect();
+        if let [user] = users.as_slice() {
+            self.user_model = Some((*user).clone());
+        }
+        self.derive_relations(&classes);
+        self.derive_touching(rules);
+    }
+
+    fn derive_relations(&mut self, classes: &[String]) {
+        let mut relations: HashMap<String, HashMap<String, Relation>> = HashMap::new();
+        for class in classes.iter().filter(|class| self.models.contains(*class)) {
+            let Some(summary) = self.class(class) else { continue };
+            for (field, data) in &summary.fields {
+                let target = match &data.target {
+                    FieldTarget::SelfReference => Some(class.clone()),
+                    FieldTarget::Class(name) => Some(self.canonical_class(name).unwrap_or_else(|| name.clone())),
+                    FieldTarget::Label(label) => self.model_by_label(label, class),
+                    FieldTarget::UserModel => self.user_model.clone(),
+                };
+                let Some(target) = target else { continue };
+                let many = data.kind == RelationKind::ManyToMany;
+                relations
+                    .entry(class.clone())
+                    .or_default()
+                    .insert(field.clone(), Relation { target: target.clone(), many });
+                let short = class.rsplit('.').next().unwrap_or(class).to_lowercase();
+                let accessor = match &data.related_name {
+                    Some(name) if name.ends_with('+') => continue,
+                    Some(name) => name.clone(),
+                    None if data.kind == RelationKind::OneToOne => short,
+                    None => format!("{short}_set"),
+                };
+                let reverse = Relation { target: class.clone(), many: data.kind != RelationKind::OneToOne };
+                relations.entry(target).or_default().insert(accessor, reverse);
+            }
+        }
+        self.relations = relations;
+    }
+
+    fn derive_touching(&mut self, rules: &RuleSet) {
+        let mut functions: Vec<(String, &FunctionSummary)> = Vec::new();
+        for (module, summary) in &self.modules {
+            for (name, function) in &summary.functions {
+                functions.push((format!("{module}.{name}"), function));
+            }
+            for (class, data) in &summary.classes {
+                for (name, function) in &data.methods {
+                    functions.push((format!("{module}.{class}.{name}"), function));
+                }
+            }
+        }
+        functions.retain(|(_, function)| !function.is_async && !function.wrapped);
+        functions.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut touching: HashMap<String, String> = HashMap::new();
+        for (name, function) in &functions {
+            if let Some(direct) = &function.direct {
+                touching.insert(name.clone(), format!("`{direct}`"));
+            }
+        }
+        // Resolve every call once; then propagate to a fixed point.
+        let resolved: Vec<Vec<Resolution>> = functions
+            .iter()
+            .map(|(_, function)| function.calls.iter().map(|target| self.resolve_target(target, rules)).collect())
+            .collect();
+        loop {
+            let mut changed = false;
+            for ((name, _), resolutions) in functions.iter().zip(&resolved) {
+                if touching.contains_key(name) {
+                    continue;
+                }
+                let reason = resolutions.iter().find_map(|resolution| match resolution {
+                    Resolution::Database(reason) => Some(reason.clone()),
+                    Resolution::Function(callee) if touching.contains_key(callee) => {
+                        Some(format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee)))
+                    }
+                    _ => None,
+                });
+                if let Some(reason) = reason {
+                    touching.insert(name.clone(), reason);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        self.touching = touching;
+    }
+
+    fn resolve_target(&self, target: &CallTarget, rules: &RuleSet) -> Resolution {
+        match target {
+            CallTarget::Name(name) => match self.symbol(name) {
+                Some(Symbol::Function(function)) => Resolution::Function(function),
+                Some(Symbol::Class(class)) => match self.inherited_callable(&class, rules) {
+                    Some(_) => Resolution::Database(format!("constructs `{}`", short(&class))),
+                    None => Resolution::Nothing,
+                },
+                _ => match self.inherited_callable(name, rules) {
+                    Some(_) => Resolution::Database(format!("`{}`", short_member(name))),
+                    None => Resolution::Nothing,
+                },
+            },
+            CallTarget::Method { class, method } => self.resolve_method(class, method, false, rules),
+            CallTarget::Super { class, method } => self.resolve_method(class, method, true, rules),
+            CallTarget::Attribute { class, attribute } => {
+                if let Some(relation) = self.relation(class, attribute)
+                    && !relation.many
+                {
+                    return Resolution::Database(format!("the lazy relation `.{attribute}`"));
+                }
+                match self.find_method(class, attribute, false) {
+                    Some((owner, function)) if function.kind == Some(MethodKind::Property) => {
+                        Resolution::Function(format!("{owner}.{attribute}"))
+                    }
+                    _ => Resolution::Nothing,
+                }
+            }
+        }
+    }
+
+    fn resolve_method(&self, class: &str, method: &str, skip_self: bool, rules: &RuleSet) -> Resolution {
+        if let Some((owner, _)) = self.find_method(class, method, skip_self) {
+            return Resolution::Function(format!("{owner}.{method}"));
+        }
+        if self.is_model(class, rules) && rules.instance_methods.contains(method) {
+            return Resolution::Database(format!("`.{method}()` on a model instance"));
+        }
+        let mro = self.mro(class);
+        let bases = if skip_self { &mro[1.min(mro.len())..] } else { &mro[..] };
+        for base in bases {
+            if rules.callables.contains_key(&format!("{base}.{method}")) {
+                return Resolution::Database(format!("`{}.{method}`", short(base)));
+            }
+        }
+        Resolution::Nothing
+    }
+
+    /// The summary of a project class by qualified name.
+    fn class(&self, class: &str) -> Option<&summary::ClassSummary> {
+        let (module, name) = class.rsplit_once('.')?;
+        self.modules.get(module)?.classes.get(name)
+    }
+
+    /// A method in the class or its project bases: the owner and its summary.
+    fn find_method(&self, class: &str, method: &str, skip_self: bool) -> Option<(String, &FunctionSummary)> {
+        let mro = self.mro(class);
+        let start = usize::from(skip_self);
+        for owner in mro.iter().skip(start) {
+            if let Some(function) = self.class(owner).and_then(|data| data.methods.get(method)) {
+                return Some((owner.clone(), function));
+            }
+        }
+        None
+    }
+
+    /// The class and its bases, depth first, as canonical qualified names.
+    pub fn mro(&self, class: &str) -> Vec<String> {
+        let mut order = Vec::new();
+        let mut stack = vec![(self.canonical_class(class).unwrap_or_else(|| class.to_owned()), 0)];
+        while let Some((current, depth)) = stack.pop() {
+            if order.contains(&current) || depth > MAX_DEPTH {
+                continue;
+            }
+            if let Some(data) = self.class(&current) {
+                for base in data.bases.iter().rev() {
+                    let base = self.canonical_class(base).unwrap_or_else(|| base.clone());
+                    stack.push((base, depth + 1));
+                }
+            }
+            order.push(current);
+        }
+        order
+    }
+
+    fn canonical_class(&self, name: &str) -> Option<String> {
+        match self.symbol(name) {
+            Some(Symbol::Class(class)) => Some(class),
+            _ => None,
+        }
+    }
+
+    /// The user model stand-in replaced by the project's user model.
+    fn unsentinel(&self, name: &str) -> String {
+        match name.strip_prefix(USER_MODEL) {
+            Some(rest) => format!("{}{rest}", self.user_model.as_deref().unwrap_or(DEFAULT_USER_MODEL)),
+            None => name.to_owned(),
+        }
+    }
+
+    /// Resolves a qualified name through modules, classes and re-exports.
+    fn symbol(&self, name: &str) -> Option<Symbol> {
+        let mut name = self.unsentinel(name);
+        for _ in 0..MAX_DEPTH {
+            let (module, rest) = longest_module(&name, |candidate| self.modules.contains_key(candidate))?;
+            let summary = &self.modules[module];
+            let Some((first, tail)) = rest.split_first() else { return Some(Symbol::Module) };
+            if let Some(class) = summary.classes.get(*first) {
+                let class_name = format!("{module}.{first}");
+                return match tail {
+                    [] => Some(Symbol::Class(class_name)),
+                    [method] => {
+                        if class.methods.contains_key(*method) {
+                            return Some(Symbol::Function(format!("{class_name}.{method}")));
+                        }
+                        self.find_method(&class_name, method, true)
+                            .map(|(owner, _)| Symbol::Function(format!("{owner}.{method}")))
+                    }
+                    _ => None,
+                };
+            }
+            if summary.functions.contains_key(*first) {
+                return tail.is_empty().then(|| Symbol::Function(format!("{module}.{first}")));
+            }
+            if let Some(value) = summary.values.get(*first) {
+                return match (tail, value) {
+                    ([], _) => Some(Symbol::Value(value.clone())),
+                    (_, Value::Qualified(target)) => {
+                        name = format!("{target}.{}", tail.join("."));
+                        continue;
+                    }
+                    _ => None,
+                };
+            }
+            let target = summary.imports.get(*first)?;
+            name = if tail.is_empty() { target.clone() } else { format!("{target}.{}", tail.join(".")) };
+        }
+        None
+    }
+
+    fn model_by_label(&self, label: &str, from: &str) -> Option<String> {
+        let (app, model) = match label.rsplit_once('.') {
+            Some((app, model)) => (Some(app), model),
+            None => (None, label),
+        };
+        let mut candidates: Vec<&String> =
+            self.models.iter().filter(|class| class.rsplit('.').next() == Some(model)).collect();
+        candidates.sort();
+        if let Some(app) = app
+            && let Some(found) = candidates.iter().find(|class| class.split('.').any(|part| part == app))
+        {
+            return Some((*found).clone());
+        }
+        // Without an app label, a model of the same module first.
+        let module = from.rsplit_once('.').map_or("", |(module, _)| module);
+        candidates
+            .iter()
+            .find(|class| class.starts_with(&format!("{module}.")))
+            .or(candidates.first())
+            .map(|class| (*class).clone())
+    }
+
+    // ---- Queries for the checker --------------------------------------------------------
+
+    pub fn user_model(&self) -> Option<&str> {
+        self.user_model.as_deref()
+    }
+
+    /// What a qualified name evaluates to, when the project defines it.
+    pub fn resolve_value(&self, name: &str) -> Option<Value> {
+        match self.symbol(name) {
+            Some(Symbol::Class(class)) => Some(Value::Qualified(class)),
+            Some(Symbol::Function(function)) => Some(Value::Qualified(function)),
+            Some(Symbol::Value(Value::Qualified(value))) => Some(Value::Qualified(self.unsentinel(&value))),
+            Some(Symbol::Value(Value::Instance { class, preloaded })) => {
+                Some(Value::Instance { class: self.unsentinel(&class), preloaded })
+            }
+            Some(Symbol::Value(value)) => Some(value),
+            Some(Symbol::Module) => None,
+            None if name.starts_with(USER_MODEL) => Some(Value::Qualified(self.unsentinel(name))),
+            None => None,
+        }
+    }
+
+    pub fn is_class(&self, name: &str) -> bool {
+        matches!(self.symbol(name), Some(Symbol::Class(_)))
+    }
+
+    pub fn is_model(&self, class: &str, rules: &RuleSet) -> bool {
+        let class = self.unsentinel(class);
+        let class = class.as_str();
+        rules.orm.model_bases.contains(class)
+            || self.canonical_class(class).is_some_and(|class| self.models.contains(&class))
+    }
+
+    pub fn relation(&self, class: &str, attribute: &str) -> Option<&Relation> {
+        let class = self.canonical_class(class).unwrap_or_else(|| self.unsentinel(class));
+        self.relations.get(&class)?.get(attribute)
+    }
+
+    pub fn method_returns(&self, class: &str, method: &str) -> Option<String> {
+        self.find_method(class, method, false).and_then(|(_, function)| function.returns.clone())
+    }
+
+    pub fn function_returns(&self, name: &str) -> Option<String> {
+        let Some(Symbol::Function(function)) = self.symbol(name) else { return None };
+        let (owner, method) = function.rsplit_once('.')?;
+        match self.modules.get(owner) {
+            Some(module) => module.functions.get(method)?.returns.clone(),
+            None => self.class(owner)?.methods.get(method)?.returns.clone(),
+        }
+    }
+
+    /// A recipe callable a project class inherits: `CustomRefreshToken` and
+    /// `CustomRefreshToken.for_user` inherit from `RefreshToken`.
+    pub fn inherited_callable(&self, name: &str, rules: &RuleSet) -> Option<Callable> {
+        if let Some(class) = self.canonical_class(name) {
+            return self.mro(&class).iter().skip(1).find_map(|base| rules.callables.get(base).copied());
+        }
+        let (class, member) = name.rsplit_once('.')?;
+        let class = self.canonical_class(class)?;
+        if self.find_method(&class, member, false).is_some_and(|(owner, _)| owner == class) {
+            // The class overrides it: a project method, judged by its body.
+            return None;
+        }
+        self.mro(&class).iter().skip(1).find_map(|base| rules.callables.get(&format!("{base}.{member}")).copied())
+    }
+
+    /// Whether a call target is a sync project function that touches the
+    /// database: its qualified name and why.
+    pub fn touching_call(&self, target: &CallTarget, rules: &RuleSet) -> Option<(String, String)> {
+        match self.resolve_target(target, rules) {
+            Resolution::Function(function) => {
+                let reason = self.touching.get(&function)?;
+                Some((function, reason.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// A touching method of some project class with this name, for guesses.
+    pub fn touching_method_named(&self, method: &str) -> Option<&str> {
+        self.touching
+            .keys()
+            .filter(|name| {
+                name.rsplit('.').next() == Some(method)
+                    && self.class(name.rsplit_once('.').map_or("", |(c, _)| c)).is_some()
+            })
+            .min()
+            .map(String::as_str)
+    }
+}
+
+/// Every qualified name a summary refers to.
+fn references(summary: &ModuleSummary) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let add_function = |function: &FunctionSummary, names: &mut Vec<String>| {
+        for target in &function.calls {
+            names.extend(target.names().into_iter().map(str::to_owned));
+        }
+        names.extend(function.returns.iter().cloned());
+    };
+    for function in summary.functions.values() {
+        add_function(function, &mut names);
+    }
+    for class in summary.classes.values() {
+        names.extend(class.bases.iter().cloned());
+        for field in class.fields.values() {
+            if let FieldTarget::Class(target) = &field.target {
+                names.push(target.clone());
+            }
+        }
+        for method in class.methods.values() {
+            add_function(method, &mut names);
+        }
+    }
+    for value in summary.values.values() {
+        if let Value::Qualified(name) = value {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
+/// The longest dotted prefix of `name` that is a module, and the rest.
+fn longest_module(name: &str, is_module: impl Fn(&str) -> bool) -> Option<(&str, Vec<&str>)> {
+    let parts: Vec<&str> = name.split('.').collect();
+    for end in (1..=parts.len()).rev() {
+        let length = parts[..end].iter().map(|part| part.len()).sum::<usize>() + end - 1;
+        let candidate = &name[..length];
+        if is_module(candidate) {
+            return Some((candidate, parts[end..].to_vec()));
+        }
+    }
+    None
+}
+
+fn short(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+fn short_member(name: &str) -> String {
+    let mut parts = name.rsplit('.');
+    let member = parts.next().unwrap_or(name);
+    match parts.next() {
+        Some(owner) => format!("{owner}.{member}"),
+        None => member.to_owned(),
+    }
+}

@@ -1,0 +1,340 @@
+//! What the index keeps of one module: its imports, module-level values,
+//! classes (bases, relation fields, methods) and functions, each function
+//! with the database evidence found in its body and the calls it makes,
+//! named but not yet resolved. Made from one parse; the tree is dropped.
+
+use std::collections::HashMap;
+
+use tree_sitter::{Node, Tree};
+
+use crate::recipe::{RelationKind, RuleSet};
+use crate::rules;
+use crate::semantic::value::{Evaluator, Value};
+use crate::semantic::{Binding, MethodKind, ModuleName, ScopeId, SemanticModel};
+
+#[derive(Debug, Default)]
+pub struct ModuleSummary {
+    pub module: ModuleName,
+    /// Module-level names bound by imports, to qualified names.
+    pub imports: HashMap<String, String>,
+    /// Module-level names bound by one assignment, to what they evaluate to.
+    pub values: HashMap<String, Value>,
+    pub classes: HashMap<String, ClassSummary>,
+    pub functions: HashMap<String, FunctionSummary>,
+}
+
+#[derive(Debug, Default)]
+pub struct ClassSummary {
+    /// Base classes as qualified names, as this module imports them.
+    pub bases: Vec<String>,
+    pub fields: HashMap<String, FieldSummary>,
+    pub methods: HashMap<String, FunctionSummary>,
+}
+
+/// A relation field: `user = models.ForeignKey(User, related_name="posts")`.
+#[derive(Debug, Clone)]
+pub struct FieldSummary {
+    pub kind: RelationKind,
+    pub target: FieldTarget,
+    pub related_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldTarget {
+    /// A class named through the module's imports.
+    Class(String),
+    /// `"self"`.
+    SelfReference,
+    /// `"app_label.Model"` or `"Model"`.
+    Label(String),
+    /// `settings.AUTH_USER_MODEL`.
+    UserModel,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct FunctionSummary {
+    pub is_async: bool,
+    pub kind: Option<MethodKind>,
+    /// Decorated with a wrapper: calling it returns an awaitable.
+    pub wrapped: bool,
+    /// The first direct database access in the body, for messages.
+    pub direct: Option<String>,
+    pub calls: Vec<CallTarget>,
+    /// The model class it returns, from its annotation or a `return`.
+    pub returns: Option<String>,
+}
+
+/// Something a function calls or reads, to resolve once the index is complete.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CallTarget {
+    /// A qualified name: a function, a class, `Class.method`.
+    Name(String),
+    /// `x.method()` on an instance of `class`.
+    Method { class: String, method: String },
+    /// `super().method()` inside `class`.
+    Super { class: String, method: String },
+    /// `x.attribute` read on an instance of `class`.
+    Attribute { class: String, attribute: String },
+}
+
+impl CallTarget {
+    /// The qualified names this target refers to, to load their modules.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Self::Name(name) => vec![name],
+            Self::Method { class, .. } | Self::Super { class, .. } | Self::Attribute { class, .. } => vec![class],
+        }
+    }
+}
+
+pub fn summarize(source: &str, tree: &Tree, module: ModuleName, rules: &RuleSet) -> ModuleSummary {
+    let model = SemanticModel::build(source, tree, module.clone());
+    let evaluator = Evaluator { model: &model, rules, index: None };
+    let mut summary = ModuleSummary { module, ..ModuleSummary::default() };
+    for (name, bindings) in &model.scope(ScopeId::MODULE).bindings {
+        match bindings.as_slice() {
+            [Binding::Import(target)] => {
+                summary.imports.insert((*name).to_owned(), target.clone());
+            }
+            [Binding::Assign(value)] => {
+                let value = evaluator.eval(*value, ScopeId::MODULE);
+                if value != Value::Unknown {
+                    summary.values.insert((*name).to_owned(), value);
+                }
+            }
+            _ => {}
+        }
+    }
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    for statement in root.named_children(&mut cursor) {
+        let definition = definition_of(statement);
+        match definition.kind() {
+            "class_definition" => {
+                if let Some((name, class)) = class_summary(definition, &evaluator) {
+                    summary.classes.insert(name, class);
+                }
+            }
+            "function_definition" => {
+                if let Some(name) = definition.child_by_field_name("name") {
+                    let function = function_summary(definition, &evaluator);
+                    summary.functions.insert(model.text(name).to_owned(), function);
+                }
+            }
+            _ => {}
+        }
+    }
+    summary
+}
+
+/// The def or class inside a decorated definition.
+fn definition_of(statement: Node<'_>) -> Node<'_> {
+    if statement.kind() == "decorated_definition" {
+        statement.child_by_field_name("definition").unwrap_or(statement)
+    } else {
+        statement
+    }
+}
+
+fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(String, ClassSummary)> {
+    let model = evaluator.model;
+    let name = model.text(node.child_by_field_name("name")?).to_owned();
+    let mut class = ClassSummary::default();
+    if let Some(bases) = node.child_by_field_name("superclasses") {
+        let mut cursor = bases.walk();
+        for base in bases.named_children(&mut cursor) {
+            if let Value::Qualified(qualified) = evaluator.eval(base, ScopeId::MODULE) {
+                class.bases.push(qualified);
+            }
+        }
+    }
+    let body = node.child_by_field_name("body")?;
+    let mut cursor = body.walk();
+    for statement in body.named_children(&mut cursor) {
+        let definition = definition_of(statement);
+        if definition.kind() == "function_definition" {
+            if let Some(method) = definition.child_by_field_name("name") {
+                class.methods.insert(model.text(method).to_owned(), function_summary(definition, evaluator));
+            }
+            continue;
+        }
+        // `user = models.ForeignKey(...)`
+        let Some(assignment) = statement.named_child(0).filter(|child| child.kind() == "assignment") else { continue };
+        let (Some(left), Some(right)) =
+            (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+        else {
+            continue;
+        };
+        if left.kind() != "identifier" || right.kind() != "call" {
+            continue;
+        }
+        if let Some(field) = relation_field(right, evaluator) {
+            class.fields.insert(model.text(left).to_owned(), field);
+        }
+    }
+    Some((name, class))
+}
+
+fn relation_field(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<FieldSummary> {
+    let model = evaluator.model;
+    let callee = call.child_by_field_name("function")?;
+    let Value::Qualified(field_class) = evaluator.eval(callee, ScopeId::MODULE) else { return None };
+    let kind = *evaluator.rules.orm.relation_fields.get(&field_class)?;
+    let arguments = call.child_by_field_name("arguments")?;
+    let mut target = None;
+    let mut related_name = None;
+    let mut cursor = arguments.walk();
+    for argument in arguments.named_children(&mut cursor) {
+        if argument.kind() == "keyword_argument" {
+            let key = argument.child_by_field_name("name").map_or("", |key| model.text(key));
+            let Some(value) = argument.child_by_field_name("value") else { continue };
+            match key {
+                "related_name" if value.kind() == "string" => related_name = Some(string_value(model.text(value))),
+                "to" => target = Some(value),
+                _ => {}
+            }
+        } else if target.is_none() {
+            target = Some(argument);
+        }
+    }
+    let target = target?;
+    let target = if target.kind() == "string" {
+        match string_value(model.text(target)).as_str() {
+            "self" => FieldTarget::SelfReference,
+            label => FieldTarget::Label(label.to_owned()),
+        }
+    } else if model.text(target).ends_with("AUTH_USER_MODEL") {
+        FieldTarget::UserModel
+    } else {
+        match evaluator.eval(target, ScopeId::MODULE) {
+            Value::Qualified(class) => FieldTarget::Class(class),
+            _ => return None,
+        }
+    };
+    Some(FieldSummary { kind, target, related_name })
+}
+
+fn string_value(text: &str) -> String {
+    text.trim_start_matches(|c: char| c.is_ascii_alphabetic()).trim_matches(|c| c == '"' || c == '\'').to_owned()
+}
+
+fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSummary {
+    let model = evaluator.model;
+    let scope = model.scope_opened_by(node).unwrap_or(ScopeId::MODULE);
+    let data = model.scope(scope);
+    let mut summary = FunctionSummary {
+        is_async: node.child(0).is_some_and(|first| first.kind() == "async"),
+        kind: data.method.as_ref().map(|method| method.kind),
+        ..FunctionSummary::default()
+    };
+    if let Some(decorated) = node.parent().filter(|parent| parent.kind() == "decorated_definition") {
+        let mut cursor = decorated.walk();
+        summary.wrapped =
+            decorated.named_children(&mut cursor).filter(|child| child.kind() == "decorator").any(|decorator| {
+                let expression = decorator.named_child(0);
+                let callee = expression.map(|expression| match expression.kind() {
+                    "call" => expression.child_by_field_name("function").unwrap_or(expression),
+                    _ => expression,
+                });
+                callee.is_some_and(|callee| evaluator.is_wrapper(callee, ScopeId::MODULE))
+            });
+    }
+    let class = data.method.as_ref().map(|method| method.class.clone());
+    if let Some(returns) = node.child_by_field_name("return_type")
+        && let Some(Value::Qualified(name)) = returns.named_child(0).map(|name| evaluator.eval(name, ScopeId::MODULE))
+    {
+        summary.returns = Some(name);
+    }
+    let Some(body) = node.child_by_field_name("body") else { return summary };
+    // Walk the body, not nested defs, lambdas or classes: they run only if called.
+    // The first evidence in source order explains the function.
+    let mut first_direct: Option<(usize, String)> = None;
+    let mut note = |offset: usize, text: String| {
+        if first_direct.as_ref().is_none_or(|(first, _)| offset < *first) {
+            first_direct = Some((offset, text));
+        }
+    };
+    let mut stack = vec![(body, scope)];
+    while let Some((current, current_scope)) = stack.pop() {
+        match current.kind() {
+            "function_definition" | "lambda" | "class_definition" | "decorated_definition" => continue,
+            "call" => {
+                if let Some(site) = rules::check_call(current, current_scope, evaluator) {
+                    note(current.start_byte(), site.callee);
+                }
+                if let Some(target) = call_target(current, current_scope, evaluator, class.as_deref())
+                    && !summary.calls.contains(&target)
+                {
+                    summary.calls.push(target);
+                }
+            }
+            "attribute" => {
+                let is_callee = current.parent().is_some_and(|parent| {
+                    parent.kind() == "call"
+                        && parent.child_by_field_name("function").is_some_and(|f| f.id() == current.id())
+                });
+                if !is_callee
+                    && let (Some(object), Some(attribute)) =
+                        (current.child_by_field_name("object"), current.child_by_field_name("attribute"))
+                    && let Value::Instance { class, .. } = evaluator.eval(object, current_scope)
+                {
+                    let target = CallTarget::Attribute { class, attribute: model.text(attribute).to_owned() };
+                    if !summary.calls.contains(&target) {
+                        summary.calls.push(target);
+                    }
+                }
+            }
+            "return_statement" if summary.returns.is_none() => {
+                if let Some(Value::Instance { class, .. }) =
+                    current.named_child(0).map(|value| evaluator.eval(value, current_scope))
+                {
+                    summary.returns = Some(class);
+                }
+            }
+            "for_statement" | "for_in_clause" => {
+                if let Some(iterable) = current.child_by_field_name("right")
+                    && let Value::QuerySet { .. } = evaluator.eval(iterable, current_scope)
+                {
+                    note(iterable.start_byte(), format!("for ... in {}", rules::summarize(iterable, model.source)));
+                }
+            }
+            _ => {}
+        }
+        let child_scope = model.scope_opened_by(current).unwrap_or(current_scope);
+        let mut cursor = current.walk();
+        for child in current.named_children(&mut cursor) {
+            stack.push((child, child_scope));
+        }
+    }
+    summary.direct = first_direct.map(|(_, text)| text);
+    summary
+}
+
+/// The named target of a call, for resolving once the index is complete.
+pub fn call_target(
+    call: Node<'_>,
+    scope: ScopeId,
+    evaluator: &Evaluator<'_, '_>,
+    class: Option<&str>,
+) -> Option<CallTarget> {
+    let model = evaluator.model;
+    let callee = call.child_by_field_name("function")?;
+    if callee.kind() == "attribute" {
+        let object = callee.child_by_field_name("object")?;
+        let method = model.text(callee.child_by_field_name("attribute")?).to_owned();
+        let is_super = object.kind() == "call"
+            && object.child_by_field_name("function").is_some_and(|function| model.text(function) == "super");
+        if is_super {
+            return class.map(|class| CallTarget::Super { class: class.to_owned(), method });
+        }
+        return match evaluator.eval(object, scope) {
+            Value::Qualified(name) => Some(CallTarget::Name(format!("{name}.{method}"))),
+            Value::Instance { class, .. } => Some(CallTarget::Method { class, method }),
+            _ => None,
+        };
+    }
+    match evaluator.eval(callee, scope) {
+        Value::Qualified(name) => Some(CallTarget::Name(name)),
+        _ => None,
+    }
+}

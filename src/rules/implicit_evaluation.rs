@@ -1,0 +1,94 @@
+//! DJ104 `queryset-evaluated-in-async`: a `QuerySet` evaluated without a
+//! method call: iterated (`for x in qs`, comprehensions), passed to `list`,
+//! `len`, `bool` and friends, tested (`if qs:`), searched (`x in qs`) or
+//! indexed (`qs[0]`). The builtins are listed in
+//! `recipes/queryset-evaluation.toml`.
+
+use tree_sitter::Node;
+
+use super::{Site, summarize};
+use crate::fix::rewrite::WrapStyle;
+use crate::semantic::ScopeId;
+use crate::semantic::value::{Certainty, Evaluator, Value};
+
+/// How the value is used, which decides the rewrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Iterated or searched: becomes `await w(list)(qs)`.
+    Iterated,
+    /// Tested for truth: becomes `await w(bool)(qs)`.
+    Tested,
+}
+
+fn queryset(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<Certainty> {
+    match evaluator.eval(node, scope) {
+        Value::QuerySet { certainty, .. } => Some(certainty),
+        _ => None,
+    }
+}
+
+/// `list(qs)`, `len(qs)`, `bool(qs)`, ...
+pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let rule = evaluator.rules.implicit_evaluation?;
+    let callee = call.child_by_field_name("function")?;
+    if callee.kind() != "identifier" {
+        return None;
+    }
+    let name = evaluator.model.text(callee);
+    // A builtin only while no binding shadows it.
+    if !evaluator.rules.evaluating_functions.contains(name) || evaluator.model.lookup(name, scope).is_some() {
+        return None;
+    }
+    let argument = call.child_by_field_name("arguments")?.named_child(0)?;
+    let certainty = queryset(argument, scope, evaluator)?;
+    Some(Site {
+        rule,
+        node: call,
+        callee: summarize(call, evaluator.model.source),
+        method: name.to_owned(),
+        certainty,
+        style: WrapStyle::Callee,
+        callee_fallback: false,
+        via: String::new(),
+    })
+}
+
+/// An expression used as an iterable or a condition.
+pub fn check_use<'t>(node: Node<'t>, used: Use, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let rule = evaluator.rules.implicit_evaluation?;
+    let certainty = queryset(node, scope, evaluator)?;
+    let builtin = match used {
+        Use::Iterated => "list",
+        Use::Tested => "bool",
+    };
+    Some(Site {
+        rule,
+        node,
+        callee: summarize(node, evaluator.model.source),
+        method: builtin.to_owned(),
+        certainty,
+        style: WrapStyle::Builtin(builtin),
+        callee_fallback: false,
+        via: String::new(),
+    })
+}
+
+/// `qs[0]`: indexing (not slicing) runs a query.
+pub fn check_subscript<'t>(subscript: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let rule = evaluator.rules.implicit_evaluation?;
+    let index = subscript.child_by_field_name("subscript")?;
+    if index.kind() == "slice" {
+        return None;
+    }
+    let certainty = queryset(subscript.child_by_field_name("value")?, scope, evaluator)?;
+    Some(Site {
+        rule,
+        node: subscript,
+        callee: summarize(subscript, evaluator.model.source),
+        method: "__getitem__".to_owned(),
+        certainty,
+        style: WrapStyle::Lambda,
+        callee_fallback: false,
+        via: String::new(),
+    })
+}

@@ -1,0 +1,33 @@
+//! DJ103 `lazy-relation-in-async`: reading a foreign key or one-to-one
+//! relation (forward or reverse) on a model instance loads it with a query,
+//! unless `select_related` loaded it with the instance. Relations come from
+//! the project index.
+
+use tree_sitter::Node;
+
+use super::{Site, summarize};
+use crate::fix::rewrite::WrapStyle;
+use crate::semantic::ScopeId;
+use crate::semantic::value::{Certainty, Evaluator, Value};
+
+pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let rule = evaluator.rules.lazy_relation?;
+    let index = evaluator.index?;
+    let object = attribute.child_by_field_name("object")?;
+    let name = evaluator.model.text(attribute.child_by_field_name("attribute")?);
+    let Value::Instance { class, preloaded } = evaluator.eval(object, scope) else { return None };
+    let relation = index.relation(&class, name)?;
+    if relation.many || preloaded.iter().any(|loaded| loaded == name) {
+        return None;
+    }
+    Some(Site {
+        rule,
+        node: attribute,
+        callee: summarize(attribute, evaluator.model.source),
+        method: name.to_owned(),
+        certainty: Certainty::Certain,
+        style: WrapStyle::Lambda,
+        callee_fallback: false,
+        via: relation.target.rsplit('.').next().unwrap_or(&relation.target).to_owned(),
+    })
+}

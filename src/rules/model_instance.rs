@@ -1,0 +1,41 @@
+//! DJ102 `model-instance-query-in-async`: `save()`, `delete()`,
+//! `refresh_from_db()`, `full_clean()`, `validate_unique()` on a value known
+//! to be a model instance, and writes through a related manager
+//! (`user.groups.add(group)`). The method lists are in
+//! `recipes/model-instance.toml`.
+
+use tree_sitter::Node;
+
+use super::{Site, style_for, summarize};
+use crate::semantic::ScopeId;
+use crate::semantic::value::{Certainty, Evaluator, Value};
+
+pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let rule = evaluator.rules.model_instance?;
+    // Which classes are models is known only once the index is complete.
+    evaluator.index?;
+    let callee = call.child_by_field_name("function")?;
+    if callee.kind() != "attribute" {
+        return None;
+    }
+    let method = evaluator.model.text(callee.child_by_field_name("attribute")?);
+    let matches = match evaluator.eval(callee.child_by_field_name("object")?, scope) {
+        Value::Instance { class, .. } => {
+            evaluator.rules.instance_methods.contains(method) && evaluator.is_model_class(&class)
+        }
+        Value::Manager { model: Some(_), certainty: Certainty::Certain } => {
+            evaluator.rules.related_manager_methods.contains(method)
+        }
+        _ => false,
+    };
+    matches.then(|| Site {
+        rule,
+        node: call,
+        callee: summarize(call, evaluator.model.source),
+        method: method.to_owned(),
+        certainty: Certainty::Certain,
+        style: style_for(callee),
+        callee_fallback: false,
+        via: String::new(),
+    })
+}

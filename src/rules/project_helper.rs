@@ -1,0 +1,50 @@
+//! DJ101 `project-db-helper-in-async`: a call of a sync function or method
+//! of the project that touches the database, directly or through other
+//! project functions (`OTP.create_otp(...)`, `validate_token(...)`,
+//! `self.get_user_sync()`). The project index knows which ones do.
+
+use tree_sitter::Node;
+
+use super::{Site, enclosing_class, style_for, summarize};
+use crate::index::summary::call_target;
+use crate::semantic::ScopeId;
+use crate::semantic::value::{Certainty, Evaluator, Value};
+
+/// Method names too common to guess from: on an unknown receiver they are
+/// more likely a form's, a file's or a dict's than a model's.
+const TOO_COMMON: [&str; 12] =
+    ["get", "save", "delete", "update", "create", "set", "add", "remove", "clear", "run", "process", "validate"];
+
+pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let rule = evaluator.rules.project_helpers?;
+    let index = evaluator.index?;
+    let callee = call.child_by_field_name("function")?;
+    let class = enclosing_class(scope, evaluator);
+    let (certainty, via) = if let Some(target) = call_target(call, scope, evaluator, class.as_deref()) {
+        let (_, reason) = index.touching_call(&target, evaluator.rules)?;
+        (Certainty::Certain, reason)
+    } else {
+        // An unknown receiver calling a method only the project's touching classes define.
+        let object = callee.child_by_field_name("object")?;
+        let method = evaluator.model.text(callee.child_by_field_name("attribute")?);
+        if TOO_COMMON.contains(&method) || evaluator.eval(object, scope) != Value::Unknown {
+            return None;
+        }
+        let owner = index.touching_method_named(method)?;
+        (Certainty::Guess, format!("if it is a `{}`", owner.rsplit('.').nth(1).unwrap_or(owner)))
+    };
+    let method = match callee.kind() {
+        "attribute" => evaluator.model.text(callee.child_by_field_name("attribute")?),
+        _ => evaluator.model.text(callee),
+    };
+    Some(Site {
+        rule,
+        node: call,
+        callee: summarize(call, evaluator.model.source),
+        method: method.to_owned(),
+        certainty,
+        style: style_for(callee),
+        callee_fallback: false,
+        via,
+    })
+}
