@@ -30,6 +30,7 @@ pub fn decode(raw: Vec<u8>) -> Result<SourceFile, String> {
         Err(err) => {
             let valid = &raw[..err.valid_up_to()];
             let valid = std::str::from_utf8(valid).unwrap_or_default();
+            let valid = valid.strip_prefix(BOM).unwrap_or(valid);
             let (line, column) = Locator::new(valid).line_col(valid.len());
             Err(format!("{line}:{column}: not valid UTF-8; file left untouched"))
         }

@@ -171,6 +171,8 @@ struct FileResult {
     after: Option<String>,
     error: Option<(FileErrorKind, String)>,
     warnings: Vec<String>,
+    /// The file started with a UTF-8 BOM.
+    bom: bool,
 }
 
 fn build_context(args: &FileArgs) -> Result<Context, Failure> {
@@ -178,7 +180,7 @@ fn build_context(args: &FileArgs) -> Result<Context, Failure> {
     let mut enabled = vec![args.select.is_empty(); rules.rules.len()];
     for (codes, on) in [(&args.select, true), (&args.ignore, false)] {
         for code in codes {
-            let matched = rules.matching(code.trim());
+            let matched = if code.trim().is_empty() { Vec::new() } else { rules.matching(code.trim()) };
             if matched.is_empty() {
                 return Err(Failure::Usage(format!("unknown rule code `{code}`; `asyncfix recipes` lists them")));
             }
@@ -254,6 +256,13 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
         for warning in &result.warnings {
             writeln!(streams.stderr, "asyncfix: {}: {warning}", result.display)?;
         }
+        if mode == Mode::Fix && from_stdin {
+            // An editor replaces its buffer with this: always the whole source.
+            if result.bom {
+                streams.stdout.write_all("\u{feff}".as_bytes())?;
+            }
+            streams.stdout.write_all(result.after.as_deref().unwrap_or(&result.before).as_bytes())?;
+        }
         if let Some((kind, message)) = &result.error {
             writeln!(streams.stderr, "asyncfix: {}: {message}", result.display)?;
             match kind {
@@ -275,11 +284,7 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
                         .write_all(output::diff::unified(&result.display, &result.before, after, painter).as_bytes())?;
                 }
             }
-            Mode::Fix => {
-                if from_stdin {
-                    streams.stdout.write_all(result.after.as_deref().unwrap_or(&result.before).as_bytes())?;
-                }
-            }
+            Mode::Fix => {}
         }
     }
 
@@ -293,7 +298,9 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
                 }
                 let safe = all_sites.iter().filter(|site| site.fix == FixState::Safe).count();
                 let unsafe_only = all_sites.iter().filter(|site| site.fix == FixState::Unsafe).count();
-                if all_sites.is_empty() {
+                if all_sites.is_empty() && syntax_errors > 0 {
+                    writeln!(streams.stdout, "No sites found in the files that parsed.")?;
+                } else if all_sites.is_empty() {
                     writeln!(streams.stdout, "No sites found.")?;
                 } else {
                     writeln!(
@@ -337,7 +344,8 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
     } else {
         let findings = match mode {
             Mode::Check | Mode::Fix => !all_sites.is_empty(),
-            Mode::Diff => files_changed > 0,
+            // Sites `fix` would leave are findings too.
+            Mode::Diff => files_changed > 0 || !all_sites.is_empty(),
         };
         if findings || syntax_errors > 0 { EXIT_FINDINGS } else { EXIT_CLEAN }
     };
@@ -361,6 +369,7 @@ fn process_source(
         after: None,
         error: None,
         warnings: Vec::new(),
+        bom: false,
     };
     let file = match read {
         Ok(file) => file,
@@ -369,8 +378,9 @@ fn process_source(
             return result;
         }
     };
+    result.bom = file.bom;
+    result.before.clone_from(&file.text);
     if !checker::may_have_sites(&file.text) {
-        result.before = file.text;
         return result;
     }
     let Some(tree) = parse::parse(&file.text) else {
@@ -417,6 +427,5 @@ fn process_source(
             result.after = Some(outcome.text);
         }
     }
-    result.before = file.text;
     result
 }

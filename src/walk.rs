@@ -1,10 +1,13 @@
-//! File discovery: `ignore` walks directories (respecting `.gitignore`,
-//! skipping hidden folders and virtualenvs); explicit files are always kept.
+//! File discovery: `ignore` walks directories (respecting `.gitignore`, in a
+//! git checkout or not, skipping hidden folders and virtualenvs); files named
+//! on the command line are always kept. A file reached twice (through `..`,
+//! a symlink, or a folder and its own name) is processed once.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::WalkBuilder;
-use ignore::overrides::OverrideBuilder;
 
 /// Folders never worth walking into, beyond hidden ones.
 const SKIPPED_DIRS: [&str; 4] = ["__pycache__", "node_modules", "site-packages", "venv"];
@@ -15,16 +18,51 @@ pub struct Discovered {
     pub errors: Vec<String>,
 }
 
+/// `--exclude` globs, matched against absolute paths: a glob without `/`
+/// matches a file or folder name anywhere; a relative glob with `/` matches
+/// below the current directory or at any depth; an absolute glob as written.
+pub struct Excludes {
+    set: GlobSet,
+}
+
+impl Excludes {
+    pub fn new(globs: &[String]) -> Result<Self, String> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let mut builder = GlobSetBuilder::new();
+        for glob in globs {
+            let trimmed = glob.trim_end_matches('/');
+            let patterns: Vec<String> = if !trimmed.contains('/') {
+                vec![format!("**/{trimmed}"), format!("**/{trimmed}/**")]
+            } else if Path::new(trimmed).is_absolute() {
+                vec![trimmed.to_owned(), format!("{trimmed}/**")]
+            } else {
+                let relative = trimmed.trim_start_matches("./");
+                let anchored = cwd.join(relative).display().to_string();
+                vec![anchored.clone(), format!("{anchored}/**"), format!("**/{relative}"), format!("**/{relative}/**")]
+            };
+            for pattern in patterns {
+                let compiled =
+                    Glob::new(&pattern).map_err(|err| format!("invalid --exclude glob `{glob}`: {}", err.kind()))?;
+                builder.add(compiled);
+            }
+        }
+        let set = builder.build().map_err(|err| format!("invalid --exclude globs: {err}"))?;
+        Ok(Self { set })
+    }
+
+    pub fn matches(&self, path: &Path) -> bool {
+        if self.set.is_empty() {
+            return false;
+        }
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        self.set.is_match(&absolute)
+    }
+}
+
 pub fn discover(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, String> {
+    let excludes = Excludes::new(excludes)?;
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    let overrides = {
-        let mut builder = OverrideBuilder::new(std::env::current_dir().unwrap_or_default());
-        for glob in excludes {
-            builder.add(&format!("!{glob}")).map_err(|err| format!("invalid --exclude glob `{glob}`: {err}"))?;
-        }
-        builder.build().map_err(|err| format!("invalid --exclude globs: {err}"))?
-    };
     for path in paths {
         if path.is_file() {
             files.push(path.clone());
@@ -35,17 +73,23 @@ pub fn discover(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, St
             continue;
         }
         let walker = WalkBuilder::new(path)
-            .overrides(overrides.clone())
-            .filter_entry(|entry| {
+            .require_git(false)
+            .filter_entry(move |entry| {
                 let is_dir = entry.file_type().is_some_and(|kind| kind.is_dir());
-                !(is_dir && entry.depth() > 0 && is_skipped_dir(entry.path()))
+                if entry.depth() == 0 {
+                    return true;
+                }
+                !(is_dir && is_skipped_dir(entry.path()))
             })
             .build();
         for entry in walker {
             match entry {
                 Ok(entry) => {
                     let is_file = entry.file_type().is_some_and(|kind| kind.is_file());
-                    if is_file && entry.path().extension().is_some_and(|ext| ext == "py") {
+                    if is_file
+                        && entry.path().extension().is_some_and(|ext| ext == "py")
+                        && !excludes.matches(entry.path())
+                    {
                         files.push(entry.into_path());
                     }
                 }
@@ -54,7 +98,8 @@ pub fn discover(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, St
         }
     }
     files.sort();
-    files.dedup();
+    let mut seen = HashSet::new();
+    files.retain(|path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())));
     Ok(Discovered { files, errors })
 }
 

@@ -6,6 +6,7 @@ use super::Painter;
 
 pub fn unified(path: &str, before: &str, after: &str, painter: Painter) -> String {
     let diff = TextDiff::from_lines(before, after);
+    let path = path.trim_start_matches('/');
     let text = diff.unified_diff().context_radius(3).header(&format!("a/{path}"), &format!("b/{path}")).to_string();
     if !painter.enabled {
         return text;

@@ -172,7 +172,11 @@ impl RuleSet {
                 path: path.display().to_string(),
                 line: 1,
                 column: 1,
-                message: format!("cannot read recipe: {err}"),
+                message: match err.kind() {
+                    std::io::ErrorKind::NotFound => "cannot read recipe: no such file or directory".to_owned(),
+                    std::io::ErrorKind::PermissionDenied => "cannot read recipe: permission denied".to_owned(),
+                    _ => format!("cannot read recipe: {err}"),
+                },
             })?;
             set.add(&path.display().to_string(), &text)?;
         }

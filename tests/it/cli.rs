@@ -230,8 +230,8 @@ fn diff_prints_a_unified_diff_writes_nothing_and_exits_1() {
     let output = cli(&["diff", &project.root()]);
 
     let expected = format!(
-        "--- a/{views}\n\
-         +++ b/{views}\n\
+        "--- a{views}\n\
+         +++ b{views}\n\
          @@ -1,5 +1,6 @@\n \
          from django.core.cache import cache\n\
          +from asgiref.sync import sync_to_async\n \n \n \
@@ -264,8 +264,8 @@ fn diff_marks_a_missing_final_newline() {
     let output = cli(&["diff", &views]);
 
     let expected = format!(
-        "--- a/{views}\n\
-         +++ b/{views}\n\
+        "--- a{views}\n\
+         +++ b{views}\n\
          @@ -1,5 +1,6 @@\n \
          from django.core.cache import cache\n\
          +from asgiref.sync import sync_to_async\n \n \n \
@@ -281,7 +281,7 @@ fn diff_marks_a_missing_final_newline() {
 /// `diff` is the dry run of `fix`, and `fix` exits 1 on this tree; the
 /// documented status says 1 for "sites left".
 #[test]
-#[ignore = "bug: diff exits 0 when the only sites are left unfixed (fix and check exit 1 on the same tree)"]
+
 fn diff_exits_1_when_sites_are_left_unfixed() {
     let project = Project::new();
     let items = project.write("items.py", UNSAFE_VIEW);
@@ -557,7 +557,7 @@ fn non_utf8_file_is_reported_with_its_position_and_others_are_still_fixed() {
 
 /// Columns elsewhere do not count the BOM (see the byte-preservation test).
 #[test]
-#[ignore = "bug: the column of an invalid UTF-8 byte counts a leading BOM as a character (1:7, not 1:6)"]
+
 fn non_utf8_position_does_not_count_the_bom() {
     let project = Project::new();
     let bad = project.write("bom.py", b"\xef\xbb\xbfx = '\xe9'\n");
@@ -587,7 +587,7 @@ fn syntax_error_file_is_reported_with_its_position_left_untouched_and_exits_1() 
     assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED, "other files are still fixed");
 
     let check = cli(&["check", &broken]);
-    assert_eq!(all(&check), (1, "No sites found.\n", stderr.as_str()));
+    assert_eq!(all(&check), (1, "No sites found in the files that parsed.\n", stderr.as_str()));
 }
 
 #[test]
@@ -724,7 +724,7 @@ fn exclude_glob_skips_matching_files_and_directories() {
 }
 
 #[test]
-#[ignore = "bug: --exclude globs are anchored at the current directory, so an absolute glob never matches"]
+
 fn exclude_accepts_an_absolute_glob() {
     let project = Project::new();
     project.write("app/views.py", CACHE_VIEW);
@@ -799,7 +799,7 @@ fn a_file_named_twice_is_processed_once() {
 /// With `fix`, the two spellings race in parallel on one file: the count is
 /// doubled or one of them fails with "file changed while asyncfix was working on it".
 #[test]
-#[ignore = "bug: a file named through `..` (or a symlink) and through its directory is processed twice"]
+
 fn a_file_named_twice_through_dotdot_is_processed_once() {
     let project = Project::new();
     project.write("app/views.py", CACHE_VIEW);
@@ -880,7 +880,7 @@ fn stdin_cannot_be_combined_with_other_paths() {
 
 /// The in-process `run` takes stdin as text, so the BOM is the `U+FEFF` character.
 #[test]
-#[ignore = "bug: `fix -` drops a leading UTF-8 BOM from the source it prints, even when nothing changes"]
+
 fn fix_stdin_keeps_a_bom() {
     let clean = run(&["fix", "-"], "\u{feff}x = 1\n");
     let fixed = run(&["fix", "-"], &format!("\u{feff}{CACHE_VIEW}"));
@@ -892,7 +892,7 @@ fn fix_stdin_keeps_a_bom() {
 /// Exit 1 also means "sites left, here is the source"; a caller that takes
 /// stdout as the new buffer would empty it.
 #[test]
-#[ignore = "bug: `fix -` prints nothing on stdout for source with a syntax error (exit 1), instead of echoing it"]
+
 fn fix_stdin_echoes_source_with_a_syntax_error() {
     let source = "async def view(key):\n    x = = 1\n";
 
@@ -1182,9 +1182,7 @@ fn missing_recipe_file_is_an_error() {
 
     let output = cli(&["recipes", "--recipe", &missing]);
 
-    let stderr = format!(
-        "asyncfix: invalid recipe: {missing}:1:1: cannot read recipe: No such file or directory (os error 2)\n"
-    );
+    let stderr = format!("asyncfix: invalid recipe: {missing}:1:1: cannot read recipe: no such file or directory\n");
     assert_eq!(all(&output), (2, "", stderr.as_str()));
 }
 
