@@ -21,8 +21,6 @@ use crate::source::Locator;
 /// What every file is checked against: built once, shared read-only.
 pub struct Context {
     pub rules: RuleSet,
-    /// The project index; `None` checks each file on its own.
-    pub index: Option<ProjectIndex>,
     /// Per rule: reported or not (`--select`, `--ignore`).
     pub enabled: Vec<bool>,
     pub unsafe_fixes: bool,
@@ -32,6 +30,13 @@ impl Context {
     pub fn allows(&self, fix: &Fix) -> bool {
         fix.applicability == Applicability::Safe || self.unsafe_fixes
     }
+}
+
+/// What the run knows about one file: its module name and its project's index.
+#[derive(Clone, Copy)]
+pub struct FileInfo<'a> {
+    pub module: &'a ModuleName,
+    pub index: Option<&'a ProjectIndex>,
 }
 
 /// One site found in one file.
@@ -96,9 +101,9 @@ pub fn may_have_sites(text: &str) -> bool {
 }
 
 /// Every site in a parsed, error-free file.
-pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, module: &ModuleName, context: &Context) -> Vec<Diagnostic> {
-    let model = SemanticModel::build(text, tree, module.clone());
-    let evaluator = Evaluator { model: &model, rules: &context.rules, index: context.index.as_ref() };
+pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context: &Context) -> Vec<Diagnostic> {
+    let model = SemanticModel::build(text, tree, file.module.clone());
+    let evaluator = Evaluator { model: &model, rules: &context.rules, index: file.index };
     let locator = Locator::new(text);
     let importer = Importer::new(&model, &locator);
     let default_wrapper = if model.imports_channels {
@@ -252,6 +257,9 @@ fn push_children_with_roles<'t>(node: Node<'t>, scope: ScopeId, mode: Mode, stac
         return;
     }
     let kind = node.kind();
+    // `async for` iterates natively: the iterable is not evaluated in bulk.
+    let is_async_for =
+        matches!(kind, "for_statement" | "for_in_clause") && node.child(0).is_some_and(|first| first.kind() == "async");
     let mut after_in = false;
     loop {
         let child = cursor.node();
@@ -263,7 +271,7 @@ fn push_children_with_roles<'t>(node: Node<'t>, scope: ScopeId, mode: Mode, stac
             let role = match (kind, field) {
                 ("assignment" | "augmented_assignment" | "for_statement", Some("left")) => Role::Target,
                 ("delete_statement", _) => Role::Target,
-                ("for_statement" | "for_in_clause", Some("right")) => Role::Iterated,
+                ("for_statement" | "for_in_clause", Some("right")) if !is_async_for => Role::Iterated,
                 ("if_statement" | "elif_clause" | "while_statement", Some("condition")) => Role::Tested,
                 ("conditional_expression", _)
                     if child.prev_named_sibling().is_some() && child.next_named_sibling().is_some() =>
@@ -364,7 +372,7 @@ const MAX_ROUNDS: usize = 10;
 
 /// Applies fixes until none is left, re-parsing after each round and never
 /// keeping a round's output that does not parse.
-pub fn fix_text(original: &str, module: &ModuleName, context: &Context) -> FixOutcome {
+pub fn fix_text(original: &str, file: FileInfo<'_>, context: &Context) -> FixOutcome {
     let mut text = original.to_owned();
     let mut fixed = 0;
     // Sites whose fix broke the syntax, by (offset in `text`, rule).
@@ -372,7 +380,7 @@ pub fn fix_text(original: &str, module: &ModuleName, context: &Context) -> FixOu
     let mut rounds = Vec::new();
     for _ in 0..MAX_ROUNDS {
         let Some(tree) = parse::parse(&text) else { break };
-        let mut diagnostics = check_tree(&text, &tree, module, context);
+        let mut diagnostics = check_tree(&text, &tree, file, context);
         for diagnostic in &mut diagnostics {
             if rejected.contains(&(diagnostic.range.start, diagnostic.rule)) {
                 diagnostic.fix = None;
@@ -410,7 +418,7 @@ pub fn fix_text(original: &str, module: &ModuleName, context: &Context) -> FixOu
         rounds.push(round.edits);
         text = round.text;
     }
-    let remaining = parse::parse(&text).map(|tree| check_tree(&text, &tree, module, context)).unwrap_or_default();
+    let remaining = parse::parse(&text).map(|tree| check_tree(&text, &tree, file, context)).unwrap_or_default();
     FixOutcome { text, fixed, remaining, settled: false, rounds }
 }
 

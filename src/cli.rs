@@ -34,6 +34,14 @@ pub enum Command {
         #[command(flatten)]
         recipes: RecipeArgs,
     },
+    /// Print what the project index knows about the project holding PATH:
+    /// models, relations, and functions that touch the database, with why.
+    Index {
+        /// A file or folder of the project.
+        path: PathBuf,
+        #[command(flatten)]
+        recipes: RecipeArgs,
+    },
     /// Print the tree-sitter tree of a Python file, for recipe authors.
     DumpTree {
         /// The file (`-` for standard input).

@@ -27,12 +27,11 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use rayon::prelude::*;
 
-use checker::Context;
+use checker::{Context, FileInfo};
 use cli::{Cli, ColorChoice, Command, FileArgs, OutputFormat};
 use output::{FixState, Located, Painter};
 use project::{Project, StdinSource};
 use recipe::RuleSet;
-use semantic::ModuleName;
 
 /// Exit status: nothing found, or everything fixed.
 pub const EXIT_CLEAN: u8 = 0;
@@ -125,6 +124,15 @@ fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
             )?;
             Ok(EXIT_CLEAN)
         }
+        Command::Index { path, recipes } => {
+            let rules = load_rules(&recipes.recipes)?;
+            if !path.exists() {
+                return Err(Failure::Usage(format!("{}: no such file or directory", path.display())));
+            }
+            let project = Project::load(std::slice::from_ref(&path), &[], &rules, None);
+            streams.stdout.write_all(project.describe().as_bytes())?;
+            Ok(EXIT_CLEAN)
+        }
         Command::DumpTree { path } => {
             let text = if path.as_os_str() == "-" {
                 let mut text = String::new();
@@ -189,7 +197,7 @@ fn build_context(args: &FileArgs) -> Result<Context, Failure> {
             }
         }
     }
-    Ok(Context { rules, index: None, enabled, unsafe_fixes: args.unsafe_fixes })
+    Ok(Context { rules, enabled, unsafe_fixes: args.unsafe_fixes })
 }
 
 fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8, Failure> {
@@ -210,7 +218,6 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
     if from_stdin && args.paths.len() > 1 {
         return Err(Failure::Usage("`-` (standard input) cannot be combined with other paths".to_owned()));
     }
-    let mut context = context;
     let mut walk_errors = Vec::new();
     let results: Vec<FileResult> = if from_stdin {
         let mut raw = Vec::new();
@@ -224,22 +231,22 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
             let text = decoded.as_ref().map(|file| file.text.as_str()).unwrap_or_default();
             Project::load(&[], &args.exclude, &context.rules, Some(&StdinSource { path: &name, text }))
         });
-        let module = project.module_name(&name);
-        context.index = Some(project.index);
-        vec![process_source(&name, &module, decoded, mode, false, &context)]
+        let (module, index) = project.file(&name);
+        vec![process_source(&name, FileInfo { module: &module, index }, decoded, mode, false, &context)]
     } else {
         let discovered = walk::discover(&args.paths, &args.exclude).map_err(Failure::Usage)?;
         walk_errors = discovered.errors;
         let project = pool.install(|| Project::load(&args.paths, &args.exclude, &context.rules, None));
-        let modules: Vec<ModuleName> = discovered.files.iter().map(|path| project.module_name(path)).collect();
-        context.index = Some(project.index);
         let context = &context;
         pool.install(|| {
             discovered
                 .files
                 .par_iter()
-                .zip(modules.par_iter())
-                .map(|(path, module)| process_source(path, module, files::read(path), mode, mode == Mode::Fix, context))
+                .map(|path| {
+                    let (module, index) = project.file(path);
+                    let file = FileInfo { module: &module, index };
+                    process_source(path, file, files::read(path), mode, mode == Mode::Fix, context)
+                })
                 .collect()
         })
     };
@@ -354,7 +361,7 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
 
 fn process_source(
     path: &Path,
-    module: &ModuleName,
+    file_info: FileInfo<'_>,
     read: Result<files::SourceFile, String>,
     mode: Mode,
     write: bool,
@@ -394,11 +401,11 @@ fn process_source(
     }
     match mode {
         Mode::Check => {
-            let diagnostics = checker::check_tree(&file.text, &tree, module, context);
+            let diagnostics = checker::check_tree(&file.text, &tree, file_info, context);
             result.sites = output::locate(&result.display, &file.text, &diagnostics, &context.rules);
         }
         Mode::Diff | Mode::Fix => {
-            let outcome = checker::fix_text(&file.text, module, context);
+            let outcome = checker::fix_text(&file.text, file_info, context);
             if !outcome.settled {
                 result
                     .warnings

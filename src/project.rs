@@ -1,6 +1,7 @@
 //! The project around the files being processed: where it starts, what its
-//! modules are called, and its index. Running on one file still sees the
-//! models and helpers of its project.
+//! modules are called, and an index per import root. Running on one file
+//! still sees the models and helpers of its project; services side by side
+//! in one tree (each with its own `manage.py`) each get their own index.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -15,10 +16,9 @@ use crate::semantic::ModuleName;
 use crate::walk;
 
 pub struct Project {
-    pub index: ProjectIndex,
-    names: HashMap<PathBuf, ModuleName>,
-    /// Python files in the project, for statistics.
-    pub files: usize,
+    indexes: HashMap<PathBuf, ProjectIndex>,
+    /// Module name and import root of every known file.
+    files: HashMap<PathBuf, (ModuleName, PathBuf)>,
 }
 
 /// Source read from standard input, with the name it stands for.
@@ -32,7 +32,6 @@ impl Project {
     pub fn load(targets: &[PathBuf], excludes: &[String], rules: &RuleSet, stdin: Option<&StdinSource<'_>>) -> Self {
         let mut roots: Vec<PathBuf> = targets.iter().map(|target| project_root(target)).collect();
         let stdin_on_disk = stdin
-            .as_ref()
             .filter(|source| source.path.parent().is_some_and(|parent| parent.is_dir() && parent != Path::new("")));
         if let Some(source) = stdin_on_disk {
             roots.push(project_root(source.path));
@@ -50,13 +49,8 @@ impl Project {
                 paths.extend(found.files.iter().map(|path| canonical(path)));
             }
         }
-        let stdin_path = stdin.as_ref().map(|source| {
-            if source.path.is_absolute() {
-                source.path.to_path_buf()
-            } else {
-                std::env::current_dir().unwrap_or_default().join(source.path)
-            }
-        });
+        let stdin_path =
+            stdin.map(|source| std::path::absolute(source.path).unwrap_or_else(|_| source.path.to_path_buf()));
         if let Some(path) = &stdin_path {
             paths.insert(path.clone());
         }
@@ -65,42 +59,78 @@ impl Project {
         sorted.sort();
         let mut files: Vec<IndexedFile> = sorted
             .iter()
-            .map(|path| IndexedFile { path: (*path).clone(), module: namer.name(path), source: None })
+            .map(|path| {
+                let module = namer.name(path);
+                let root = import_root(path, &module);
+                IndexedFile { path: (*path).clone(), module, source: None, root }
+            })
             .collect();
-        if let (Some(source), Some(path)) = (&stdin, &stdin_path)
+        if let (Some(source), Some(path)) = (stdin, &stdin_path)
             && let Some(file) = files.iter_mut().find(|file| &file.path == path)
         {
             file.source = Some(source.text.to_owned());
         }
         // Start from the files that can hold a site and the ones declaring model relations.
-        let seeds: Vec<usize> = files
+        let flags: Vec<(bool, bool)> = files
             .par_iter()
-            .enumerate()
-            .filter_map(|(id, file)| {
+            .map(|file| {
                 let text = match &file.source {
                     Some(text) => text.clone(),
-                    None => std::fs::read_to_string(&file.path).ok()?,
+                    None => std::fs::read_to_string(&file.path).unwrap_or_default(),
                 };
-                (may_have_sites(&text) || declares_relations(&text)).then_some(id)
+                (may_have_sites(&text), declares_relations(&text))
             })
             .collect();
-        let index = ProjectIndex::build(&files, &seeds, rules);
-        let names = files.into_iter().map(|file| (file.path, file.module)).collect::<HashMap<_, _>>();
-        Self { index, files: names.len(), names }
+        let mut import_roots: Vec<&PathBuf> = files.iter().map(|file| &file.root).collect();
+        import_roots.sort();
+        import_roots.dedup();
+        // Only roots with async code need an index.
+        let indexes: HashMap<PathBuf, ProjectIndex> = import_roots
+            .into_iter()
+            .filter(|root| files.iter().zip(&flags).any(|(file, (is_async, _))| *is_async && &file.root == *root))
+            .map(|root| {
+                let seeds: Vec<usize> =
+                    (0..files.len()).filter(|&id| &files[id].root == root && (flags[id].0 || flags[id].1)).collect();
+                (root.clone(), ProjectIndex::build(&files, &seeds, root, rules))
+            })
+            .collect();
+        let files = files.into_iter().map(|file| (file.path, (file.module, file.root))).collect();
+        Self { indexes, files }
     }
 
-    /// The module a file is, as its project imports it.
-    pub fn module_name(&self, path: &Path) -> ModuleName {
-        let absolute = if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(path)
-        };
-        self.names.get(&canonical(path)).or_else(|| self.names.get(&absolute)).cloned().unwrap_or_else(|| {
-            let stem = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or("__main__");
-            ModuleName::new(stem, stem == "__init__")
-        })
+    /// What every index knows, root by root.
+    pub fn describe(&self) -> String {
+        let mut roots: Vec<&PathBuf> = self.indexes.keys().collect();
+        roots.sort();
+        let mut out = String::new();
+        for root in roots {
+            out.push_str("import root ");
+            out.push_str(&root.display().to_string());
+            out.push('\n');
+            out.push_str(&self.indexes[root].describe());
+        }
+        out
     }
+
+    /// The module a file is, as its project imports it, and its project's index.
+    pub fn file(&self, path: &Path) -> (ModuleName, Option<&ProjectIndex>) {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some((module, root)) = self.files.get(&canonical(path)).or_else(|| self.files.get(&absolute)) {
+            return (module.clone(), self.indexes.get(root));
+        }
+        let stem = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or("__main__");
+        (ModuleName::new(stem, stem == "__init__"), None)
+    }
+}
+
+/// The folder a module's dotted name is relative to.
+fn import_root(path: &Path, module: &ModuleName) -> PathBuf {
+    let depth = module.name.split('.').filter(|part| !part.is_empty()).count() + usize::from(module.is_package);
+    let mut root = path.to_path_buf();
+    for _ in 0..depth.max(1) {
+        root.pop();
+    }
+    root
 }
 
 fn canonical(path: &Path) -> PathBuf {

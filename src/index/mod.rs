@@ -12,6 +12,7 @@ pub mod roots;
 pub mod summary;
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -28,6 +29,8 @@ pub struct IndexedFile {
     pub module: ModuleName,
     /// The text, when it does not come from the disk (standard input).
     pub source: Option<String>,
+    /// The folder the module's name is relative to (its import root).
+    pub root: PathBuf,
 }
 
 /// A related object or manager reached from a model attribute.
@@ -79,11 +82,19 @@ pub fn declares_relations(text: &str) -> bool {
 }
 
 impl ProjectIndex {
-    /// Builds the index from `files`, starting at `seeds` (indexes into `files`).
-    pub fn build(files: &[IndexedFile], seeds: &[usize], rules: &RuleSet) -> Self {
+    /// Builds the index of one import root from `files`, starting at `seeds`
+    /// (indexes into `files`). A module name defined under several roots
+    /// (services side by side) resolves to the one under `root` first.
+    pub fn build(files: &[IndexedFile], seeds: &[usize], root: &std::path::Path, rules: &RuleSet) -> Self {
         let mut by_name: HashMap<&str, usize> = HashMap::new();
         for (id, file) in files.iter().enumerate() {
-            by_name.entry(file.module.name.as_str()).or_insert(id);
+            let name = file.module.name.as_str();
+            match by_name.get(name) {
+                Some(&existing) if files[existing].root == root || file.root != root => {}
+                _ => {
+                    by_name.insert(name, id);
+                }
+            }
         }
         let mut index = Self::default();
         let mut requested: HashSet<usize> = seeds.iter().copied().collect();
@@ -179,7 +190,9 @@ impl ProjectIndex {
                     FieldTarget::SelfReference => Some(class.clone()),
                     FieldTarget::Class(name) => Some(self.canonical_class(name).unwrap_or_else(|| name.clone())),
                     FieldTarget::Label(label) => self.model_by_label(label, class),
-                    FieldTarget::UserModel => self.user_model.clone(),
+                    FieldTarget::UserModel => {
+                        Some(self.user_model.clone().unwrap_or_else(|| DEFAULT_USER_MODEL.to_owned()))
+                    }
                 };
                 let Some(target) = target else { continue };
                 let many = data.kind == RelationKind::ManyToMany;
@@ -214,6 +227,7 @@ impl ProjectIndex {
             }
         }
         functions.retain(|(_, function)| !function.is_async && !function.wrapped);
+
         functions.sort_by(|a, b| a.0.cmp(&b.0));
         let mut touching: HashMap<String, String> = HashMap::new();
         for (name, function) in &functions {
@@ -411,6 +425,38 @@ impl ProjectIndex {
             .find(|class| class.starts_with(&format!("{module}.")))
             .or(candidates.first())
             .map(|class| (*class).clone())
+    }
+
+    /// A readable listing of what the index knows, for `asyncfix index`.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        let mut modules: Vec<&String> = self.modules.keys().collect();
+        modules.sort();
+        let _ = writeln!(out, "modules parsed: {}", modules.len());
+        for module in modules {
+            let _ = writeln!(out, "  {module}");
+        }
+        let mut models: Vec<&String> = self.models.iter().collect();
+        models.sort();
+        let _ = writeln!(out, "models: {}", models.len());
+        for model in models {
+            let _ = writeln!(out, "  {model}");
+            let mut relations: Vec<(&String, &Relation)> =
+                self.relations.get(model).map(|map| map.iter().collect()).unwrap_or_default();
+            relations.sort_by_key(|(name, _)| *name);
+            for (name, relation) in relations {
+                let kind = if relation.many { "manager of" } else { "loads" };
+                let _ = writeln!(out, "    .{name} {kind} {}", relation.target);
+            }
+        }
+        let _ = writeln!(out, "user model: {}", self.user_model.as_deref().unwrap_or(DEFAULT_USER_MODEL));
+        let mut touching: Vec<(&String, &String)> = self.touching.iter().collect();
+        touching.sort();
+        let _ = writeln!(out, "functions that touch the database: {}", touching.len());
+        for (name, reason) in touching {
+            let _ = writeln!(out, "  {name}: {reason}");
+        }
+        out
     }
 
     // ---- Queries for the checker --------------------------------------------------------

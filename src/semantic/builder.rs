@@ -316,11 +316,12 @@ impl<'t> Builder<'t> {
 
     fn import_from(&mut self, node: Node<'t>, scope: ScopeId) {
         let Some(module) = node.child_by_field_name("module_name") else { return };
-        let module = compact(self.text(module));
+        let mut module = compact(self.text(module));
+        if module.starts_with('.') {
+            module = self.model.module.resolve_relative(&module);
+        }
         self.note_channels(&module);
-        let join = |name: &str| {
-            if module.ends_with('.') { format!("{module}{name}") } else { format!("{module}.{name}") }
-        };
+        let join = |name: &str| if module.is_empty() { name.to_owned() } else { format!("{module}.{name}") };
         let mut cursor = node.walk();
         for name in node.children_by_field_name("name", &mut cursor) {
             match name.kind() {
