@@ -37,9 +37,14 @@ pub fn decode(raw: Vec<u8>) -> Result<SourceFile, String> {
     }
 }
 
-pub fn read(path: &Path) -> Result<SourceFile, String> {
+/// Reads a file; `Ok(None)` for a file that is not UTF-8 but cannot hold a
+/// site either (no `async` in its bytes), such as a PEP 263 Latin-1 module.
+pub fn read(path: &Path) -> Result<Option<SourceFile>, String> {
     let raw = fs::read(path).map_err(|err| format!("cannot read: {}", io_reason(&err)))?;
-    decode(raw)
+    if std::str::from_utf8(&raw).is_err() && memchr::memmem::find(&raw, b"async").is_none() {
+        return Ok(None);
+    }
+    decode(raw).map(Some)
 }
 
 /// Writes `text` (with the BOM if the file had one) in place of `path`,

@@ -142,8 +142,10 @@ fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
                     .map_err(|err| Failure::Usage(format!("-: cannot read: {err}")))?;
                 text
             } else {
+                let raw = std::fs::read(&path)
+                    .map_err(|err| Failure::Usage(format!("{}: cannot read: {err}", path.display())))?;
                 let file =
-                    files::read(&path).map_err(|reason| Failure::Usage(format!("{}: {reason}", path.display())))?;
+                    files::decode(raw).map_err(|reason| Failure::Usage(format!("{}: {reason}", path.display())))?;
                 file.text
             };
             let tree = parse::parse(&text).ok_or_else(|| Failure::Usage("parsing was cancelled".to_owned()))?;
@@ -232,7 +234,7 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
             Project::load(&[], &args.exclude, &context.rules, Some(&StdinSource { path: &name, text }))
         });
         let (module, index) = project.file(&name);
-        vec![process_source(&name, FileInfo { module: &module, index }, decoded, mode, false, &context)]
+        vec![process_source(&name, FileInfo { module: &module, index }, decoded.map(Some), mode, false, &context)]
     } else {
         let discovered = walk::discover(&args.paths, &args.exclude).map_err(Failure::Usage)?;
         walk_errors = discovered.errors;
@@ -362,7 +364,7 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
 fn process_source(
     path: &Path,
     file_info: FileInfo<'_>,
-    read: Result<files::SourceFile, String>,
+    read: Result<Option<files::SourceFile>, String>,
     mode: Mode,
     write: bool,
     context: &Context,
@@ -379,7 +381,8 @@ fn process_source(
         bom: false,
     };
     let file = match read {
-        Ok(file) => file,
+        Ok(Some(file)) => file,
+        Ok(None) => return result,
         Err(reason) => {
             result.error = Some((FileErrorKind::Io, reason));
             return result;

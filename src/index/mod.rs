@@ -537,16 +537,22 @@ impl ProjectIndex {
         }
     }
 
-    /// A touching method of some project class with this name, for guesses.
-    pub fn touching_method_named(&self, method: &str) -> Option<&str> {
-        self.touching
-            .keys()
-            .filter(|name| {
-                name.rsplit('.').next() == Some(method)
-                    && self.class(name.rsplit_once('.').map_or("", |(c, _)| c)).is_some()
-            })
-            .min()
-            .map(String::as_str)
+    /// The touching method with this name, when exactly one project class
+    /// defines a method of that name: the basis of an unsafe guess.
+    pub fn touching_method_named(&self, method: &str) -> Option<String> {
+        let mut owners = self.modules.iter().flat_map(|(module, summary)| {
+            summary
+                .classes
+                .iter()
+                .filter(|(_, class)| class.methods.contains_key(method))
+                .map(move |(name, _)| format!("{module}.{name}"))
+        });
+        let owner = owners.next()?;
+        if owners.next().is_some() {
+            return None;
+        }
+        let function = format!("{owner}.{method}");
+        self.touching.contains_key(&function).then_some(function)
     }
 }
 

@@ -29,6 +29,37 @@ pub struct ClassSummary {
     pub bases: Vec<String>,
     pub fields: HashMap<String, FieldSummary>,
     pub methods: HashMap<String, FunctionSummary>,
+    /// SQLAlchemy: `__tablename__`.
+    pub table: Option<String>,
+    /// SQLAlchemy: mapped columns.
+    pub columns: HashMap<String, ColumnSummary>,
+    /// SQLAlchemy: `relationship()` attributes.
+    pub relationships: HashMap<String, RelationshipSummary>,
+}
+
+/// A SQLAlchemy column: `user_id = mapped_column(ForeignKey("users.id"))`.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnSummary {
+    /// `"users.id"` from `ForeignKey("users.id")`.
+    pub foreign_key: Option<String>,
+    pub primary_key: bool,
+}
+
+/// A SQLAlchemy `relationship()`.
+#[derive(Debug, Clone, Default)]
+pub struct RelationshipSummary {
+    /// The target class: a qualified name, or a bare class name from a string.
+    pub target: Option<String>,
+    /// The `lazy=` strategy; `None` is the default, `"select"`.
+    pub lazy: Option<String>,
+    /// `secondary=` given: many-to-many.
+    pub secondary: bool,
+    /// `primaryjoin=` given: a join asyncfix does not rewrite.
+    pub custom_join: bool,
+    /// `Mapped[list[...]]` (`Some(true)`), `Mapped[X]` (`Some(false)`), or `uselist=`.
+    pub collection: Option<bool>,
+    /// Column names given by `foreign_keys=`.
+    pub foreign_keys: Vec<String>,
 }
 
 /// A relation field: `user = models.ForeignKey(User, related_name="posts")`.
@@ -158,18 +189,36 @@ fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(Strin
             }
             continue;
         }
-        // `user = models.ForeignKey(...)`
+        // `user = models.ForeignKey(...)`, `user_id: Mapped[int] = mapped_column(...)`
         let Some(assignment) = statement.named_child(0).filter(|child| child.kind() == "assignment") else { continue };
         let (Some(left), Some(right)) =
             (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
         else {
             continue;
         };
-        if left.kind() != "identifier" || right.kind() != "call" {
+        if left.kind() != "identifier" {
+            continue;
+        }
+        let attribute = model.text(left).to_owned();
+        if attribute == "__tablename__" && right.kind() == "string" {
+            class.table = Some(string_value(model.text(right)));
+            continue;
+        }
+        if right.kind() != "call" {
             continue;
         }
         if let Some(field) = relation_field(right, evaluator) {
-            class.fields.insert(model.text(left).to_owned(), field);
+            class.fields.insert(attribute.clone(), field);
+        }
+        let annotation = assignment.child_by_field_name("type");
+        match sqlalchemy_attribute(right, annotation, evaluator) {
+            Some(SqlAlchemyAttribute::Column(column)) => {
+                class.columns.insert(attribute, column);
+            }
+            Some(SqlAlchemyAttribute::Relationship(relationship)) => {
+                class.relationships.insert(attribute, relationship);
+            }
+            None => {}
         }
     }
     Some((name, class))
@@ -212,6 +261,107 @@ fn relation_field(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<Field
         }
     };
     Some(FieldSummary { kind, target, related_name })
+}
+
+enum SqlAlchemyAttribute {
+    Column(ColumnSummary),
+    Relationship(RelationshipSummary),
+}
+
+/// `mapped_column(...)`, `Column(...)` or `relationship(...)` in a class body.
+fn sqlalchemy_attribute(
+    call: Node<'_>,
+    annotation: Option<Node<'_>>,
+    evaluator: &Evaluator<'_, '_>,
+) -> Option<SqlAlchemyAttribute> {
+    let model = evaluator.model;
+    let callee = call.child_by_field_name("function")?;
+    let Value::Qualified(name) = evaluator.eval(callee, ScopeId::MODULE) else { return None };
+    let short = name.rsplit('.').next().unwrap_or(&name);
+    if !name.starts_with("sqlalchemy") {
+        return None;
+    }
+    let arguments = call.child_by_field_name("arguments")?;
+    let mut cursor = arguments.walk();
+    let arguments: Vec<Node<'_>> = arguments.named_children(&mut cursor).collect();
+    let keyword = |key: &str| {
+        arguments.iter().find_map(|argument| {
+            (argument.kind() == "keyword_argument"
+                && argument.child_by_field_name("name").is_some_and(|name| model.text(name) == key))
+            .then(|| argument.child_by_field_name("value"))
+            .flatten()
+        })
+    };
+    match short {
+        "mapped_column" | "Column" => {
+            let mut column = ColumnSummary {
+                primary_key: keyword("primary_key").is_some_and(|value| model.text(value) == "True"),
+                ..ColumnSummary::default()
+            };
+            for argument in &arguments {
+                if argument.kind() != "call" {
+                    continue;
+                }
+                let is_foreign_key = argument.child_by_field_name("function").is_some_and(|function| {
+                    matches!(evaluator.eval(function, ScopeId::MODULE), Value::Qualified(name) if name.ends_with("ForeignKey"))
+                });
+                let target = argument.child_by_field_name("arguments").and_then(|arguments| arguments.named_child(0));
+                if let (true, Some(target)) = (is_foreign_key, target) {
+                    column.foreign_key = Some(string_value(model.text(target)));
+                }
+            }
+            Some(SqlAlchemyAttribute::Column(column))
+        }
+        "relationship" | "relation" => {
+            let mut relationship = RelationshipSummary {
+                lazy: keyword("lazy").map(|value| string_value(model.text(value))),
+                secondary: keyword("secondary").is_some(),
+                custom_join: keyword("primaryjoin").is_some(),
+                collection: keyword("uselist").map(|value| model.text(value) == "True"),
+                ..RelationshipSummary::default()
+            };
+            if let Some(keys) = keyword("foreign_keys") {
+                relationship.foreign_keys = model
+                    .text(keys)
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                    .filter_map(|part| part.rsplit('.').next())
+                    .filter(|part| !part.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            let positional = arguments.iter().find(|argument| argument.kind() != "keyword_argument");
+            relationship.target = match positional {
+                Some(target) if target.kind() == "string" => Some(string_value(model.text(*target))),
+                Some(target) => match evaluator.eval(*target, ScopeId::MODULE) {
+                    Value::Qualified(name) => Some(name),
+                    _ => None,
+                },
+                None => None,
+            };
+            // `Mapped[list["Target"]]` says both the target and that it is a collection.
+            if let Some(annotation) = annotation {
+                let text: String = model.text(annotation).chars().filter(|c| !c.is_whitespace()).collect();
+                let inner = text.trim_start_matches("Mapped[").trim_end_matches(']');
+                let is_collection = ["list[", "List[", "set[", "Set["].iter().any(|prefix| inner.starts_with(prefix));
+                relationship.collection = relationship.collection.or(Some(is_collection));
+                if relationship.target.is_none() {
+                    let name = inner
+                        .rsplit('[')
+                        .next()
+                        .unwrap_or("")
+                        .split(['|', ']', ','])
+                        .next()
+                        .unwrap_or("")
+                        .trim_matches(|c| c == '"' || c == '\'');
+                    if !name.is_empty() && name != "None" {
+                        relationship.target = Some(name.to_owned());
+                    }
+                }
+            }
+            Some(SqlAlchemyAttribute::Relationship(relationship))
+        }
+        _ => None,
+    }
 }
 
 fn string_value(text: &str) -> String {

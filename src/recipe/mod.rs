@@ -84,6 +84,8 @@ impl Rule {
 pub struct Callable {
     pub rule: RuleId,
     pub returns: Option<TagId>,
+    /// A site only where a `with` statement enters it.
+    pub with_only: bool,
 }
 
 /// Django ORM vocabulary.
@@ -311,7 +313,7 @@ impl RuleSet {
                     .collect()
             };
             for full_name in full_names {
-                self.callables.insert(full_name, Callable { rule, returns });
+                self.callables.insert(full_name, Callable { rule, returns, with_only: callable.with_only });
             }
         }
         for method in &raw.method {

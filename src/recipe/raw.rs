@@ -139,6 +139,9 @@ pub struct RawCallable {
     /// A tag for the value the call returns, for `[[method]]` entries.
     #[serde(default)]
     pub returns: Option<Spanned<String>>,
+    /// A context manager: a site only where a `with` statement enters it.
+    #[serde(default)]
+    pub with_only: bool,
 }
 
 #[derive(Debug, Deserialize)]

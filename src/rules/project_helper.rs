@@ -25,13 +25,17 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         (Certainty::Certain, reason)
     } else {
         // An unknown receiver calling a method only the project's touching classes define.
+        // Only a plain name: `self.client.post()` is too far from anything we know.
         let object = callee.child_by_field_name("object")?;
         let method = evaluator.model.text(callee.child_by_field_name("attribute")?);
-        if TOO_COMMON.contains(&method) || evaluator.eval(object, scope) != Value::Unknown {
+        if object.kind() != "identifier"
+            || TOO_COMMON.contains(&method)
+            || evaluator.eval(object, scope) != Value::Unknown
+        {
             return None;
         }
         let owner = index.touching_method_named(method)?;
-        (Certainty::Guess, format!("if it is a `{}`", owner.rsplit('.').nth(1).unwrap_or(owner)))
+        (Certainty::Guess, format!("if it is a `{}`", owner.rsplit('.').nth(1).unwrap_or(&owner)))
     };
     let method = match callee.kind() {
         "attribute" => evaluator.model.text(callee.child_by_field_name("attribute")?),

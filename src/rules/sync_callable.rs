@@ -15,6 +15,9 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         return None;
     };
     let callable = evaluator.recipe_callable(&name)?;
+    if callable.with_only && !entered_by_with(call) {
+        return None;
+    }
     let method = name.rsplit('.').next().unwrap_or(&name).to_owned();
     Some(Site {
         rule: callable.rule,
@@ -26,4 +29,13 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         callee_fallback: false,
         via: String::new(),
     })
+}
+
+/// `with call():` or `with call() as name:`.
+fn entered_by_with(call: Node<'_>) -> bool {
+    let mut parent = call.parent();
+    if parent.is_some_and(|node| node.kind() == "as_pattern") {
+        parent = parent.and_then(|node| node.parent());
+    }
+    parent.is_some_and(|node| node.kind() == "with_item")
 }

@@ -555,12 +555,22 @@ fn non_utf8_file_is_reported_with_its_position_and_others_are_still_fixed() {
     assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED);
 }
 
+/// A PEP 263 module in another encoding cannot hold a site without `async`: skipped, not an error.
+#[test]
+fn non_utf8_file_without_async_is_skipped_quietly() {
+    let project = Project::new();
+    project.write("latin.py", b"# -*- coding: latin-1 -*-\nname = 'caf\xe9'\n");
+
+    let output = cli(&["check", &project.root()]);
+
+    assert_eq!(all(&output), (0, "No sites found.\n", ""));
+}
+
 /// Columns elsewhere do not count the BOM (see the byte-preservation test).
 #[test]
-
 fn non_utf8_position_does_not_count_the_bom() {
     let project = Project::new();
-    let bad = project.write("bom.py", b"\xef\xbb\xbfx = '\xe9'\n");
+    let bad = project.write("bom.py", b"\xef\xbb\xbfx = '\xe9'\nasync def f():\n    pass\n");
 
     let output = cli(&["check", &bad]);
 
@@ -1093,7 +1103,10 @@ fn recipe_with_an_unknown_key_is_rejected_at_the_key() {
 fn recipe_with_an_unknown_key_in_a_table_is_rejected_at_the_key() {
     let text =
         user_recipe_with("members = [\"validate_token\"]\n", "members = [\"validate_token\"]\nreturn = \"tok\"\n");
-    assert_recipe_rejected(&text, "11:1: unknown field `return`, expected one of `names`, `members`, `returns`");
+    assert_recipe_rejected(
+        &text,
+        "11:1: unknown field `return`, expected one of `names`, `members`, `returns`, `with-only`",
+    );
 }
 
 #[test]
