@@ -29,15 +29,15 @@ pub struct ClassSummary {
     pub bases: Vec<String>,
     pub fields: HashMap<String, FieldSummary>,
     pub methods: HashMap<String, FunctionSummary>,
-    /// SQLAlchemy: `__tablename__`.
+    /// `SQLAlchemy`: `__tablename__`.
     pub table: Option<String>,
-    /// SQLAlchemy: mapped columns.
+    /// `SQLAlchemy`: mapped columns.
     pub columns: HashMap<String, ColumnSummary>,
-    /// SQLAlchemy: `relationship()` attributes.
+    /// `SQLAlchemy`: `relationship()` attributes.
     pub relationships: HashMap<String, RelationshipSummary>,
 }
 
-/// A SQLAlchemy column: `user_id = mapped_column(ForeignKey("users.id"))`.
+/// A `SQLAlchemy` column: `user_id = mapped_column(ForeignKey("users.id"))`.
 #[derive(Debug, Clone, Default)]
 pub struct ColumnSummary {
     /// `"users.id"` from `ForeignKey("users.id")`.
@@ -45,7 +45,7 @@ pub struct ColumnSummary {
     pub primary_key: bool,
 }
 
-/// A SQLAlchemy `relationship()`.
+/// A `SQLAlchemy` `relationship()`.
 #[derive(Debug, Clone, Default)]
 pub struct RelationshipSummary {
     /// The target class: a qualified name, or a bare class name from a string.
