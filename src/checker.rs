@@ -13,6 +13,7 @@ use crate::index::ProjectIndex;
 use crate::parse;
 use crate::recipe::{Rewrite, RuleId, RuleSet, Wrapper};
 use crate::rules::implicit_evaluation::Use;
+use crate::rules::sqlalchemy::{self, FixStyle, SqlAlchemySite};
 use crate::rules::{self, Site, contains_kind};
 use crate::semantic::value::{Certainty, Evaluator};
 use crate::semantic::{ModuleName, ScopeId, SemanticModel};
@@ -24,6 +25,8 @@ pub struct Context {
     /// Per rule: reported or not (`--select`, `--ignore`).
     pub enabled: Vec<bool>,
     pub unsafe_fixes: bool,
+    /// How `SQLAlchemy` lazy loads are rewritten.
+    pub sqlalchemy_fix: FixStyle,
 }
 
 impl Context {
@@ -112,6 +115,11 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context
         Wrapper::new("asgiref.sync", "sync_to_async")
     };
     let mut sites: Vec<(Site<'_>, ScopeId, Mode)> = Vec::new();
+    let mut sqlalchemy_sites: Vec<SqlAlchemySite<'_>> = Vec::new();
+    let sqlalchemy_rules = sqlalchemy::Rules {
+        lazy_load: context.rules.sqlalchemy_lazy_load.filter(|rule| context.enabled[rule.0]),
+        expired: context.rules.sqlalchemy_expired.filter(|rule| context.enabled[rule.0]),
+    };
     let mut stack = vec![Frame {
         node: tree.root_node(),
         scope: ScopeId::MODULE,
@@ -201,6 +209,16 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context
                 }
                 let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
                 let body_mode = if is_async && !wrapped { Mode::Async } else { Mode::Sync };
+                if body_mode == Mode::Async && node.kind() == "function_definition" {
+                    sqlalchemy_sites.extend(sqlalchemy::check_function(
+                        node,
+                        &evaluator,
+                        &sqlalchemy_rules,
+                        context.sqlalchemy_fix,
+                        &importer,
+                        &locator,
+                    ));
+                }
                 if let Some(body) = node.child_by_field_name("body") {
                     push(&mut stack, body, inner, body_mode);
                 }
@@ -245,6 +263,13 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context
         .iter()
         .map(|(site, scope, mode)| diagnose(site, *scope, *mode, context, &importer, &default_wrapper))
         .collect();
+    diagnostics.extend(sqlalchemy_sites.into_iter().map(|site| {
+        let (fix, no_fix) = match site.fix {
+            Ok(fix) => (Some(fix), None),
+            Err(reason) => (None, Some(reason)),
+        };
+        Diagnostic { rule: site.rule, range: site.node.byte_range(), message: site.message, fix, no_fix }
+    }));
     diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.rule));
     diagnostics.dedup_by_key(|diagnostic| diagnostic.range.clone());
     diagnostics
@@ -344,7 +369,7 @@ fn build_fix(
     }
     let plan = importer.import(wrapper, scope)?;
     let (edits, span) = rewrite::wrap(site.node, style, &plan.expression).ok_or("the call has no callee to wrap")?;
-    Ok(Fix { edits, imports: plan.edit.into_iter().collect(), span, applicability: Applicability::Safe })
+    Ok(Fix { edits, shared: plan.edit.into_iter().collect(), span, applicability: Applicability::Safe })
 }
 
 /// The result of fixing one text.

@@ -84,6 +84,9 @@ pub struct FileArgs {
     /// The file name to report for source read from standard input.
     #[arg(long, value_name = "PATH")]
     pub stdin_filename: Option<PathBuf>,
+    /// How `SQLAlchemy` lazy relationship reads are rewritten.
+    #[arg(long, value_enum, default_value_t = crate::rules::sqlalchemy::FixStyle::Explicit)]
+    pub sqlalchemy_fix: crate::rules::sqlalchemy::FixStyle,
     /// How `check` prints its findings.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,

@@ -199,7 +199,7 @@ fn build_context(args: &FileArgs) -> Result<Context, Failure> {
             }
         }
     }
-    Ok(Context { rules, enabled, unsafe_fixes: args.unsafe_fixes })
+    Ok(Context { rules, enabled, unsafe_fixes: args.unsafe_fixes, sqlalchemy_fix: args.sqlalchemy_fix })
 }
 
 fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8, Failure> {

@@ -19,9 +19,14 @@ pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> Applied {
     let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
     let mut applied = Vec::new();
     let mut edits: Vec<(usize, &Edit)> = Vec::new();
-    let mut imports: Vec<&Edit> = Vec::new();
+    let mut shared: Vec<&Edit> = Vec::new();
     for i in order {
         let fix = fixes[i];
+        // Several sites can share one fix (reads of one relationship): applied once, counted for each.
+        if applied.iter().any(|&other| fixes[other] == fix) {
+            applied.push(i);
+            continue;
+        }
         let overlaps = taken.iter().any(|span| span.start < fix.span.end && fix.span.start < span.end);
         if overlaps {
             continue;
@@ -31,15 +36,15 @@ pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> Applied {
         for edit in &fix.edits {
             edits.push((edits.len(), edit));
         }
-        for import in &fix.imports {
-            if !imports.contains(&import) {
-                imports.push(import);
+        for edit in &fix.shared {
+            if !shared.contains(&edit) {
+                shared.push(edit);
             }
         }
     }
     let mut all: Vec<(usize, usize, &Edit)> = edits.into_iter().map(|(order, edit)| (1, order, edit)).collect();
-    all.extend(imports.into_iter().enumerate().map(|(order, edit)| (0, order, edit)));
-    // By position; at one position, imports first, then in the order taken.
+    all.extend(shared.into_iter().enumerate().map(|(order, edit)| (0, order, edit)));
+    // By position; at one position, shared edits first, then in the order taken.
     all.sort_by_key(|(group, order, edit)| (edit.range.start, edit.range.end, *group, *order));
     let mut output =
         String::with_capacity(text.len() + all.iter().map(|(_, _, edit)| edit.content.len()).sum::<usize>());
@@ -64,7 +69,7 @@ pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> Applied {
 pub fn map_offset(offset: usize, fixes: &[&Fix]) -> usize {
     let mut shift: isize = 0;
     for fix in fixes {
-        for edit in fix.edits.iter().chain(&fix.imports) {
+        for edit in fix.edits.iter().chain(&fix.shared) {
             if edit.range.end <= offset {
                 shift += edit.content.len().cast_signed() - (edit.range.end - edit.range.start).cast_signed();
             }
@@ -95,8 +100,8 @@ mod tests {
     use super::*;
     use crate::fix::Applicability;
 
-    fn fix(span: std::ops::Range<usize>, edits: Vec<Edit>, imports: Vec<Edit>) -> Fix {
-        Fix { edits, imports, span, applicability: Applicability::Safe }
+    fn fix(span: std::ops::Range<usize>, edits: Vec<Edit>, shared: Vec<Edit>) -> Fix {
+        Fix { edits, shared, span, applicability: Applicability::Safe }
     }
 
     #[test]

@@ -85,9 +85,13 @@ impl<'a, 't> Importer<'a, 't> {
     fn extend_from_import(&self, wrapper: &Wrapper) -> Option<Edit> {
         let statement = self.model.top_level_imports.iter().map(|import| import.node).find(|node| {
             node.kind() == "import_from_statement"
-                && node
-                    .child_by_field_name("module_name")
-                    .is_some_and(|module| self.model.text(module) == wrapper.module)
+                && node.child_by_field_name("module_name").is_some_and(|module| {
+                    let text = self.model.text(module);
+                    // `from ..models import User` extends as well as `from app.models import User`.
+                    let absolute =
+                        if text.starts_with('.') { self.model.module.resolve_relative(text) } else { text.to_owned() };
+                    absolute == wrapper.module
+                })
                 && !has_kind(*node, "wildcard_import")
         })?;
         let mut cursor = statement.walk();

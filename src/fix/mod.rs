@@ -43,8 +43,9 @@ impl Edit {
 pub struct Fix {
     /// Edits at the site itself; they lie inside `span`.
     pub edits: Vec<Edit>,
-    /// Import edits; identical ones from several fixes are applied once.
-    pub imports: Vec<Edit>,
+    /// Edits several fixes may need alike (an import, a refresh after a
+    /// commit); identical ones are applied once.
+    pub shared: Vec<Edit>,
     /// The region this fix owns: another fix that overlaps it waits for the next round.
     pub span: Range<usize>,
     pub applicability: Applicability,

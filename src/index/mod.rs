@@ -50,6 +50,39 @@ enum Symbol {
     Value(Value),
 }
 
+/// The bases that make a class a `SQLAlchemy` mapped class.
+const SQLALCHEMY_BASES: [&str; 4] = [
+    summary::DECLARATIVE_BASE,
+    "sqlalchemy.orm.DeclarativeBaseNoMeta",
+    "sqlalchemy.orm.decl_api.DeclarativeBase",
+    "sqlalchemy.ext.declarative.declarative_base",
+];
+
+/// A `relationship()` as the rewrite needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlAlchemyRelationship {
+    pub target: Option<String>,
+    /// `lazy=`; `None` is the default, `select`.
+    pub lazy: Option<String>,
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Direction {
+    /// The target has a foreign key `column` to this class.
+    OneToMany {
+        column: String,
+        collection: bool,
+    },
+    /// This class has a foreign key `column` to the target.
+    ManyToOne {
+        column: String,
+    },
+    ManyToMany,
+    /// A join asyncfix does not rewrite as a query.
+    Complex,
+}
+
 /// How a call target resolves once the index is complete.
 enum Resolution {
     /// Certainly touches the database; the reason, for messages.
@@ -341,7 +374,12 @@ impl ProjectIndex {
             }
             if let Some(data) = self.class(&current) {
                 for base in data.bases.iter().rev() {
-                    let base = self.canonical_class(base).unwrap_or_else(|| base.clone());
+                    // A base may be a class, or a value standing for one (`Base = declarative_base()`).
+                    let base = match self.symbol(base) {
+                        Some(Symbol::Class(class)) => class,
+                        Some(Symbol::Value(Value::Qualified(name))) => name,
+                        _ => base.clone(),
+                    };
                     stack.push((base, depth + 1));
                 }
             }
@@ -425,6 +463,99 @@ impl ProjectIndex {
             .find(|class| class.starts_with(&format!("{module}.")))
             .or(candidates.first())
             .map(|class| (*class).clone())
+    }
+
+    // ---- SQLAlchemy ------------------------------------------------------------------------
+
+    /// Whether a class is mapped by `SQLAlchemy`'s declarative system.
+    pub fn is_sqlalchemy_model(&self, class: &str) -> bool {
+        self.canonical_class(class)
+            .is_some_and(|class| self.mro(&class).iter().skip(1).any(|base| SQLALCHEMY_BASES.contains(&base.as_str())))
+    }
+
+    /// The mapped class a relationship target names: a qualified name, or a bare class name.
+    fn sqlalchemy_class(&self, target: &str, from: &str) -> Option<String> {
+        if let Some(class) = self.canonical_class(target) {
+            return Some(class);
+        }
+        let name = target.rsplit('.').next().unwrap_or(target);
+        let module = from.rsplit_once('.').map_or("", |(module, _)| module);
+        let mut candidates: Vec<String> = self
+            .modules
+            .iter()
+            .filter(|(_, summary)| summary.classes.contains_key(name))
+            .map(|(module, _)| format!("{module}.{name}"))
+            .filter(|class| self.is_sqlalchemy_model(class))
+            .collect();
+        candidates.sort();
+        candidates.iter().find(|class| class.starts_with(&format!("{module}."))).or(candidates.first()).cloned()
+    }
+
+    /// The primary key column of a mapped class (`id` when none is marked).
+    pub fn primary_key(&self, class: &str) -> String {
+        self.mro(class)
+            .iter()
+            .filter_map(|owner| self.class(owner))
+            .flat_map(|data| data.columns.iter())
+            .find(|(_, column)| column.primary_key)
+            .map_or_else(|| "id".to_owned(), |(name, _)| name.clone())
+    }
+
+    /// A column of `class` with a foreign key to `target`'s table.
+    fn foreign_key_to(&self, class: &str, target: &str, allowed: &[String]) -> Option<String> {
+        let table =
+            self.mro(target).iter().filter_map(|owner| self.class(owner)).find_map(|data| data.table.clone())?;
+        let mut columns: Vec<(&String, &summary::ColumnSummary)> =
+            self.mro(class).iter().filter_map(|owner| self.class(owner)).flat_map(|data| data.columns.iter()).collect();
+        columns.sort_by_key(|(name, _)| *name);
+        columns
+            .into_iter()
+            .filter(|(name, _)| allowed.is_empty() || allowed.contains(name))
+            .find(|(_, column)| {
+                column.foreign_key.as_deref().is_some_and(|key| key.split('.').next() == Some(table.as_str()))
+            })
+            .map(|(name, _)| name.clone())
+    }
+
+    /// A `relationship()` of a mapped class, with its direction worked out.
+    pub fn sqlalchemy_relationship(&self, class: &str, attribute: &str) -> Option<SqlAlchemyRelationship> {
+        let class = self.canonical_class(class)?;
+        let (owner, data) = self.mro(&class).into_iter().find_map(|owner| {
+            self.class(&owner).and_then(|data| data.relationships.get(attribute)).map(|data| (owner, data.clone()))
+        })?;
+        let target = data.target.as_deref().and_then(|target| self.sqlalchemy_class(target, &owner));
+        let direction = match &target {
+            _ if data.secondary => Direction::ManyToMany,
+            _ if data.custom_join => Direction::Complex,
+            None => Direction::Complex,
+            Some(target) => {
+                if let Some(column) = self.foreign_key_to(&class, target, &data.foreign_keys) {
+                    Direction::ManyToOne { column }
+                } else if let Some(column) = self.foreign_key_to(target, &class, &data.foreign_keys) {
+                    Direction::OneToMany { column, collection: data.collection.unwrap_or(true) }
+                } else {
+                    Direction::Complex
+                }
+            }
+        };
+        Some(SqlAlchemyRelationship { target, lazy: data.lazy.clone(), direction })
+    }
+
+    /// Whether sessions from this factory expire objects on commit.
+    pub fn session_factory(&self, name: &str) -> Option<bool> {
+        let (module, factory) = name.rsplit_once('.')?;
+        if let Some(expire) = self.modules.get(module).and_then(|summary| summary.session_factories.get(factory)) {
+            return Some(*expire);
+        }
+        let target = self.modules.get(module)?.imports.get(factory)?;
+        let (module, factory) = target.rsplit_once('.')?;
+        self.modules.get(module).and_then(|summary| summary.session_factories.get(factory)).copied()
+    }
+
+    /// Whether every session factory of the project keeps objects on commit.
+    pub fn sessions_never_expire(&self) -> bool {
+        let mut factories = self.modules.values().flat_map(|summary| summary.session_factories.values()).peekable();
+        factories.peek().is_some() && factories.all(|expire| !expire)
     }
 
     /// A readable listing of what the index knows, for `asyncfix index`.

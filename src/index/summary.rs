@@ -21,6 +21,9 @@ pub struct ModuleSummary {
     pub values: HashMap<String, Value>,
     pub classes: HashMap<String, ClassSummary>,
     pub functions: HashMap<String, FunctionSummary>,
+    /// `SQLAlchemy` session factories (`async_sessionmaker(...)`) and whether
+    /// their sessions expire objects on commit.
+    pub session_factories: HashMap<String, bool>,
 }
 
 #[derive(Debug, Default)]
@@ -128,6 +131,18 @@ pub fn summarize(source: &str, tree: &Tree, module: ModuleName, rules: &RuleSet)
                 summary.imports.insert((*name).to_owned(), target.clone());
             }
             [Binding::Assign(value)] => {
+                if let Some(factory) = session_factory(*value, &evaluator) {
+                    summary.session_factories.insert((*name).to_owned(), factory);
+                    continue;
+                }
+                let is_declarative_base = value.kind() == "call"
+                    && value.child_by_field_name("function").is_some_and(|function| {
+                        matches!(evaluator.eval(function, ScopeId::MODULE), Value::Qualified(name) if name.ends_with("declarative_base"))
+                    });
+                if is_declarative_base {
+                    summary.values.insert((*name).to_owned(), Value::Qualified(DECLARATIVE_BASE.to_owned()));
+                    continue;
+                }
                 let value = evaluator.eval(*value, ScopeId::MODULE);
                 if value != Value::Unknown {
                     summary.values.insert((*name).to_owned(), value);
@@ -261,6 +276,30 @@ fn relation_field(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<Field
         }
     };
     Some(FieldSummary { kind, target, related_name })
+}
+
+/// The base every `declarative_base()` class stands for.
+pub const DECLARATIVE_BASE: &str = "sqlalchemy.orm.DeclarativeBase";
+
+/// `async_sessionmaker(engine, expire_on_commit=False)` and friends:
+/// `Some(expire_on_commit)`. `declarative_base()` is recorded as a value.
+fn session_factory(value: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<bool> {
+    if value.kind() != "call" {
+        return None;
+    }
+    let model = evaluator.model;
+    let Value::Qualified(name) = evaluator.eval(value.child_by_field_name("function")?, ScopeId::MODULE) else {
+        return None;
+    };
+    let arguments = value.child_by_field_name("arguments")?;
+    let text = model.text(arguments);
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let is_factory = match name.as_str() {
+        "sqlalchemy.ext.asyncio.async_sessionmaker" | "sqlalchemy.ext.asyncio.AsyncSession" => true,
+        "sqlalchemy.orm.sessionmaker" => compact.contains("class_=AsyncSession"),
+        _ => false,
+    };
+    is_factory.then(|| !compact.contains("expire_on_commit=False"))
 }
 
 enum SqlAlchemyAttribute {

@@ -125,6 +125,8 @@ pub struct RuleSet {
     pub model_instance: Option<RuleId>,
     pub lazy_relation: Option<RuleId>,
     pub implicit_evaluation: Option<RuleId>,
+    pub sqlalchemy_lazy_load: Option<RuleId>,
+    pub sqlalchemy_expired: Option<RuleId>,
     /// Model instance methods that query (`save`, `delete`, ...).
     pub instance_methods: HashSet<String>,
     /// Related-manager methods that write (`add`, `remove`, ...).
@@ -337,6 +339,8 @@ impl RuleSet {
                 RawMatcher::ModelInstance => &mut self.model_instance,
                 RawMatcher::LazyRelation => &mut self.lazy_relation,
                 RawMatcher::ImplicitEvaluation => &mut self.implicit_evaluation,
+                RawMatcher::SqlalchemyLazyLoad => &mut self.sqlalchemy_lazy_load,
+                RawMatcher::SqlalchemyExpired => &mut self.sqlalchemy_expired,
             };
             if slot.is_some() {
                 return Err(loader.spanned_error(&raw.code, "this `matcher` is already used by another recipe"));
@@ -422,6 +426,8 @@ fn matcher_name(matcher: RawMatcher) -> &'static str {
         RawMatcher::ModelInstance => "model-instance",
         RawMatcher::LazyRelation => "lazy-relation",
         RawMatcher::ImplicitEvaluation => "implicit-evaluation",
+        RawMatcher::SqlalchemyLazyLoad => "sqlalchemy-lazy-load",
+        RawMatcher::SqlalchemyExpired => "sqlalchemy-expired",
     }
 }
 

@@ -71,6 +71,10 @@ pub enum RawMatcher {
     LazyRelation,
     /// `for x in qs`, `list(qs)`, `if qs:` and other implicit evaluations.
     ImplicitEvaluation,
+    /// `SQLAlchemy`: lazy relationships read on objects from an `AsyncSession`.
+    SqlalchemyLazyLoad,
+    /// `SQLAlchemy`: attributes read on objects a commit or rollback expired.
+    SqlalchemyExpired,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -7,6 +7,7 @@ pub mod lazy_relation;
 pub mod model_instance;
 pub mod orm_query;
 pub mod project_helper;
+pub mod sqlalchemy;
 pub mod sync_callable;
 pub mod sync_method;
 

@@ -932,6 +932,8 @@ DJ102   model-instance-query-in-async  safe    Model instance method that querie
 DJ103   lazy-relation-in-async         safe    Foreign key or one-to-one relation loaded lazily inside `async def`
 DJ104   queryset-evaluated-in-async    safe    QuerySet evaluated implicitly (iterated, tested, indexed) inside `async def`
 DJ105   transaction-atomic-in-async    none    `transaction.atomic()` used inside `async def`
+SA001   sqlalchemy-lazy-load-in-async  safe    SQLAlchemy lazy relationship read on an AsyncSession object inside `async def`
+SA002   sqlalchemy-expired-attribute-in-async safe    Attribute read after `commit()`/`rollback()` expired the object, inside `async def`
 ";
     assert_eq!(all(&output), (0, expected, ""));
 }
@@ -962,7 +964,7 @@ fn recipes_lists_a_user_recipe_after_the_builtin_ones() {
         output.stdout.lines().last().unwrap(),
         "MSG001  message-jwt-helper             unsafe  Project JWT helper called inside `async def`"
     );
-    assert_eq!(output.stdout.lines().count(), 11);
+    assert_eq!(output.stdout.lines().count(), 13);
 }
 
 #[test]

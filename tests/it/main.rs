@@ -6,4 +6,5 @@ mod cli;
 mod docs;
 mod fixtures;
 mod projects;
+mod sqlalchemy;
 mod support;
