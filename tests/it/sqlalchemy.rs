@@ -1,6 +1,6 @@
 //! Seed 004 end to end: the `SQLAlchemy` project in
 //! `fixtures/projects/sqlalchemy_seed` is fixed with each `--sqlalchemy-fix`
-//! style, compared with `expected-STYLE/`, and run against `SQLite` through
+//! style, compared with `expected/` (explicit) or `expected-STYLE/`, and run against `SQLite` through
 //! `aiosqlite`: before the fix signup and login raise `MissingGreenlet`,
 //! after it they return the role profiles.
 //!
@@ -86,7 +86,9 @@ fn seed_004_is_fixed_in_every_style_and_the_fixed_code_runs() {
         copy_tree(&fixture().join("input"), &project);
         let output = run(&["fix", project.to_str().unwrap(), "--sqlalchemy-fix", style], "");
         assert_eq!(output.code, 0, "{style}: {}{}", output.stdout, output.stderr);
-        let expected = fixture().join(format!("expected-{style}"));
+        // The default style's output is the project fixture's own `expected/`.
+        let expected =
+            if style == "explicit" { fixture().join("expected") } else { fixture().join(format!("expected-{style}")) };
         if update {
             let _ = fs::remove_dir_all(&expected);
             fs::create_dir_all(&expected).unwrap();
