@@ -34,6 +34,12 @@ impl<'a, 't> Importer<'a, 't> {
             Some((_, bindings)) if only_imports(bindings, &qualified) => {
                 return Ok(ImportPlan { expression: wrapper.name.clone(), edit: None });
             }
+            // Defined in this very module.
+            Some((ScopeId::MODULE, [Binding::Class(_) | Binding::Function]))
+                if wrapper.module == self.model.module.name =>
+            {
+                return Ok(ImportPlan { expression: wrapper.name.clone(), edit: None });
+            }
             Some(_) => {
                 return Err(format!("`{}` is bound to something else in this module", wrapper.name));
             }

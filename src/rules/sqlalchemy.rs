@@ -312,7 +312,10 @@ impl<'t> Walker<'_, 't> {
             return None;
         }
         let callee = value.child_by_field_name("function")?;
-        let Value::Qualified(name) = self.evaluator.eval(callee, scope) else { return None };
+        let name = match self.evaluator.eval(callee, scope) {
+            Value::Qualified(name) => name,
+            _ => self.evaluator.qualified_name(callee, scope)?,
+        };
         if name.ends_with("AsyncSession") {
             let arguments: String = self.text(value).chars().filter(|c| !c.is_whitespace()).collect();
             return Some(!arguments.contains("expire_on_commit=False"));

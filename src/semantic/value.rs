@@ -367,6 +367,28 @@ impl<'t> Evaluator<'_, 't> {
         }
     }
 
+    /// The qualified name a name or attribute chain refers to, without
+    /// evaluating assignments: `Session` bound by `Session = sessionmaker(...)`
+    /// at module level is `module.Session`.
+    pub fn qualified_name(&self, node: Node<'t>, scope: ScopeId) -> Option<String> {
+        match node.kind() {
+            "identifier" => {
+                let name = self.model.text(node);
+                let (found, bindings) = self.model.lookup(name, scope)?;
+                match bindings {
+                    [Binding::Import(qualified)] => Some(qualified.clone()),
+                    [_] if found == ScopeId::MODULE => Some(format!("{}.{name}", self.model.module.name)),
+                    _ => None,
+                }
+            }
+            "attribute" => {
+                let object = self.qualified_name(node.child_by_field_name("object")?, scope)?;
+                Some(format!("{object}.{}", self.model.text(node.child_by_field_name("attribute")?)))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether a qualified name is a model class: known to the index, or by its spelling.
     pub fn is_model_class(&self, class: &str) -> bool {
         match self.index {
