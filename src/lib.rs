@@ -177,8 +177,13 @@ struct FileResult {
     /// `check`: the sites found; `diff` and `fix`: the sites left.
     sites: Vec<Located>,
     fixed: usize,
-    before: String,
-    after: Option<String>,
+    /// The file would change (`diff`) or changed (`fix`).
+    changed: bool,
+    /// `diff`: the text before and after, when it changes. Kept only then, so
+    /// memory does not grow with the tree.
+    diff: Option<(String, String)>,
+    /// `fix -`: the whole source to print, fixed or not.
+    echo: Option<String>,
     error: Option<(FileErrorKind, String)>,
     warnings: Vec<String>,
     /// The file started with a UTF-8 BOM.
@@ -270,7 +275,7 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
             if result.bom {
                 streams.stdout.write_all("\u{feff}".as_bytes())?;
             }
-            streams.stdout.write_all(result.after.as_deref().unwrap_or(&result.before).as_bytes())?;
+            streams.stdout.write_all(result.echo.as_deref().unwrap_or_default().as_bytes())?;
         }
         if let Some((kind, message)) = &result.error {
             writeln!(streams.stderr, "asyncfix: {}: {message}", result.display)?;
@@ -282,15 +287,15 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
         }
         all_sites.extend(result.sites.iter().cloned());
         fixed += result.fixed;
-        let changed = result.after.as_ref().is_some_and(|after| *after != result.before);
+        let changed = result.changed;
         files_changed += usize::from(changed);
         match mode {
             Mode::Check => {}
             Mode::Diff => {
-                if let Some(after) = result.after.as_ref().filter(|_| changed) {
+                if let Some((before, after)) = &result.diff {
                     streams
                         .stdout
-                        .write_all(output::diff::unified(&result.display, &result.before, after, painter).as_bytes())?;
+                        .write_all(output::diff::unified(&result.display, before, after, painter).as_bytes())?;
                 }
             }
             Mode::Fix => {}
@@ -369,13 +374,16 @@ fn process_source(
     write: bool,
     context: &Context,
 ) -> FileResult {
+    // Standard input: `fix -` prints the whole source back.
+    let echo = !write && mode == Mode::Fix;
     let display = path.display().to_string();
     let mut result = FileResult {
         display,
         sites: Vec::new(),
         fixed: 0,
-        before: String::new(),
-        after: None,
+        changed: false,
+        diff: None,
+        echo: None,
         error: None,
         warnings: Vec::new(),
         bom: false,
@@ -389,7 +397,9 @@ fn process_source(
         }
     };
     result.bom = file.bom;
-    result.before.clone_from(&file.text);
+    if echo {
+        result.echo = Some(file.text.clone());
+    }
     if !checker::may_have_sites(&file.text) {
         return result;
     }
@@ -427,14 +437,19 @@ fn process_source(
                 result.sites = output::locate(&result.display, &outcome.text, &outcome.remaining, &context.rules);
             }
             result.fixed = outcome.fixed;
+            result.changed = outcome.text != file.text;
             if write
-                && outcome.text != file.text
+                && result.changed
                 && let Err(reason) = files::write(path, &file, &outcome.text)
             {
                 result.error = Some((FileErrorKind::Io, reason));
                 return result;
             }
-            result.after = Some(outcome.text);
+            if echo {
+                result.echo = Some(outcome.text);
+            } else if mode == Mode::Diff && result.changed {
+                result.diff = Some((file.text, outcome.text));
+            }
         }
     }
     result
