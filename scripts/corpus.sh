@@ -209,6 +209,12 @@ for name in django stdlib packages; do
     codes=$RC
     sites=$(grep -Eo '^Found [0-9]+' "$RESULTS/$name.check.out" | grep -Eo '[0-9]+' || echo 0)
 
+    # Demand-driven parsing must find exactly what parsing every module finds.
+    run_tool "$name" check-full "$SCRATCH/orig" check "$name" --full-index
+    if ! cmp -s "$RESULTS/$name.check.out" "$RESULTS/$name.check-full.out"; then
+        fail "check --full-index differs from check (see $RESULTS/$name.check-full.out)"
+    fi
+
     run_tool "$name" fix1 "$SCRATCH/pass1" fix "$name"
     fix_seconds=$ELAPSED
     codes+=/$RC

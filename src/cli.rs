@@ -87,6 +87,10 @@ pub struct FileArgs {
     /// How `SQLAlchemy` lazy relationship reads are rewritten.
     #[arg(long, value_enum, default_value_t = crate::rules::sqlalchemy::FixStyle::Explicit)]
     pub sqlalchemy_fix: crate::rules::sqlalchemy::FixStyle,
+    /// Parse every module of the project for the index, not only the ones
+    /// async code reaches (for testing that both give the same result).
+    #[arg(long, hide = true)]
+    pub full_index: bool,
     /// How `check` prints its findings.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,

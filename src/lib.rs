@@ -129,7 +129,7 @@ fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
             if !path.exists() {
                 return Err(Failure::Usage(format!("{}: no such file or directory", path.display())));
             }
-            let project = Project::load(std::slice::from_ref(&path), &[], &rules, None);
+            let project = Project::load(std::slice::from_ref(&path), &[], &rules, None, false);
             streams.stdout.write_all(project.describe().as_bytes())?;
             Ok(EXIT_CLEAN)
         }
@@ -236,14 +236,14 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
         let decoded = files::decode(raw);
         let project = pool.install(|| {
             let text = decoded.as_ref().map(|file| file.text.as_str()).unwrap_or_default();
-            Project::load(&[], &args.exclude, &context.rules, Some(&StdinSource { path: &name, text }))
+            Project::load(&[], &args.exclude, &context.rules, Some(&StdinSource { path: &name, text }), args.full_index)
         });
         let (module, index) = project.file(&name);
         vec![process_source(&name, FileInfo { module: &module, index }, decoded.map(Some), mode, false, &context)]
     } else {
         let discovered = walk::discover(&args.paths, &args.exclude).map_err(Failure::Usage)?;
         walk_errors = discovered.errors;
-        let project = pool.install(|| Project::load(&args.paths, &args.exclude, &context.rules, None));
+        let project = pool.install(|| Project::load(&args.paths, &args.exclude, &context.rules, None, args.full_index));
         let context = &context;
         pool.install(|| {
             discovered

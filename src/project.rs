@@ -29,7 +29,15 @@ pub struct StdinSource<'a> {
 
 impl Project {
     /// Indexes the projects holding `targets` (and the standard input source).
-    pub fn load(targets: &[PathBuf], excludes: &[String], rules: &RuleSet, stdin: Option<&StdinSource<'_>>) -> Self {
+    /// With `full_index`, every module of a root is parsed, not only the ones
+    /// async code reaches: slower, and the results must be the same.
+    pub fn load(
+        targets: &[PathBuf],
+        excludes: &[String],
+        rules: &RuleSet,
+        stdin: Option<&StdinSource<'_>>,
+        full_index: bool,
+    ) -> Self {
         let mut roots: Vec<PathBuf> = targets.iter().map(|target| project_root(target)).collect();
         let stdin_on_disk = stdin
             .filter(|source| source.path.parent().is_some_and(|parent| parent.is_dir() && parent != Path::new("")));
@@ -89,8 +97,9 @@ impl Project {
             .into_iter()
             .filter(|root| files.iter().zip(&flags).any(|(file, (is_async, _))| *is_async && &file.root == *root))
             .map(|root| {
-                let seeds: Vec<usize> =
-                    (0..files.len()).filter(|&id| &files[id].root == root && (flags[id].0 || flags[id].1)).collect();
+                let seeds: Vec<usize> = (0..files.len())
+                    .filter(|&id| &files[id].root == root && (full_index || flags[id].0 || flags[id].1))
+                    .collect();
                 (root.clone(), ProjectIndex::build(&files, &seeds, root, rules))
             })
             .collect();

@@ -2,7 +2,8 @@
 //! a temp dir, `check` must print `check.txt` (paths relative to the
 //! project), `fix` must turn it into `expected/` file for file, a second
 //! `fix` must change nothing, and every file `fix` wrote must compile.
-//! An optional `args.txt` holds extra arguments.
+//! `check --full-index` (every module parsed) must print the same as the
+//! demand-driven index. An optional `args.txt` holds extra arguments.
 //!
 //! `UPDATE_FIXTURES=1 cargo test` rewrites `check.txt` and `expected/`.
 
@@ -79,6 +80,13 @@ fn run_project(project: &Path, update: bool) -> Result<(), String> {
     let mut problems = Vec::new();
     if check_text != fs::read_to_string(&check_path).unwrap_or_default() {
         problems.push(format!("check output differs from check.txt:\n{check_text}"));
+    }
+    // Parsing only what async code reaches must find what parsing everything finds.
+    let mut full_args = args("check");
+    full_args.push("--full-index".to_owned());
+    let full = run(&as_refs(&full_args), "");
+    if full.stdout != check.stdout {
+        problems.push(format!("--full-index finds something else:\n{}", relative(&full.stdout)));
     }
 
     let fix = run(&as_refs(&args("fix")), "");
