@@ -91,6 +91,10 @@ pub struct FileArgs {
     /// async code reaches (for testing that both give the same result).
     #[arg(long, hide = true)]
     pub full_index: bool,
+    /// Check each file on its own, without the project index (for measuring
+    /// what the index costs).
+    #[arg(long, hide = true, conflicts_with = "full_index")]
+    pub no_index: bool,
     /// How `check` prints its findings.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,

@@ -243,7 +243,11 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
     } else {
         let discovered = walk::discover(&args.paths, &args.exclude).map_err(Failure::Usage)?;
         walk_errors = discovered.errors;
-        let project = pool.install(|| Project::load(&args.paths, &args.exclude, &context.rules, None, args.full_index));
+        let project = if args.no_index {
+            Project::empty()
+        } else {
+            pool.install(|| Project::load(&args.paths, &args.exclude, &context.rules, None, args.full_index))
+        };
         let context = &context;
         pool.install(|| {
             discovered

@@ -86,7 +86,11 @@ impl Project {
                     Some(text) => text.clone(),
                     None => std::fs::read_to_string(&file.path).unwrap_or_default(),
                 };
-                (may_have_sites(&text), declares_relations(&text))
+                // Django keeps models in `models.py` or a `models` package: only
+                // those are read for relations nothing else points to.
+                let is_models_module = file.path.file_name().is_some_and(|name| name == "models.py")
+                    || file.path.components().any(|part| part.as_os_str() == "models");
+                (may_have_sites(&text), is_models_module && declares_relations(&text))
             })
             .collect();
         let mut import_roots: Vec<&PathBuf> = files.iter().map(|file| &file.root).collect();
@@ -105,6 +109,11 @@ impl Project {
             .collect();
         let files = files.into_iter().map(|file| (file.path, (file.module, file.root))).collect();
         Self { indexes, files }
+    }
+
+    /// No project: every file is checked on its own.
+    pub fn empty() -> Self {
+        Self { indexes: HashMap::new(), files: HashMap::new() }
     }
 
     /// What every index knows, root by root.
