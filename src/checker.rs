@@ -244,7 +244,7 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context
                     push(&mut stack, child, inner, inner_mode);
                 }
             }
-            _ => push_children_with_roles(node, scope, mode, &mut stack),
+            _ => push_children_with_roles(node, role, scope, mode, &mut stack),
         }
     }
     // A callee that holds another site must run in the thread too: wrap the whole call.
@@ -276,7 +276,7 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context
 }
 
 /// Children of an ordinary node, with what the node does with each.
-fn push_children_with_roles<'t>(node: Node<'t>, scope: ScopeId, mode: Mode, stack: &mut Vec<Frame<'t>>) {
+fn push_children_with_roles<'t>(node: Node<'t>, role: Role, scope: ScopeId, mode: Mode, stack: &mut Vec<Frame<'t>>) {
     let mut cursor = node.walk();
     if !cursor.goto_first_child() {
         return;
@@ -303,7 +303,9 @@ fn push_children_with_roles<'t>(node: Node<'t>, scope: ScopeId, mode: Mode, stac
                 {
                     Role::Tested
                 }
-                ("boolean_operator", Some("left" | "right")) => Role::Tested,
+                // `a or qs` returns `qs` itself: its operands are only tested
+                // when the whole expression is.
+                ("boolean_operator", Some("left" | "right")) if role == Role::Tested => Role::Tested,
                 ("not_operator", Some("argument")) => Role::Tested,
                 ("comparison_operator", _) if after_in => Role::Iterated,
                 _ => Role::Plain,
