@@ -1,6 +1,7 @@
 //! Every `fixtures/projects/NAME/` is a whole project: `input/` is copied to
 //! a temp dir, `check` must print `check.txt` (paths relative to the
-//! project), `fix` must turn it into `expected/` file for file, a second
+//! project), `fix` must turn it into `input/` with the files in `expected/`
+//! (only the files it changes are kept there), a second
 //! `fix` must change nothing, and every file `fix` wrote must compile.
 //! `check --full-index` (every module parsed) must print the same as the
 //! demand-driven index. An optional `args.txt` holds extra arguments.
@@ -10,24 +11,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::support::{as_refs, python_compiles, run};
-
-fn files_under(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                found.push(path.strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    found.sort();
-    found
-}
+use super::support::{as_refs, compare_fixed_tree, files_under, run};
 
 fn copy_tree(from: &Path, to: &Path) {
     for relative in files_under(from) {
@@ -93,32 +77,8 @@ fn run_project(project: &Path, update: bool) -> Result<(), String> {
     if fix.code == 2 {
         return Err(format!("fix failed: {}", fix.stderr));
     }
-    let expected_root = project.join("expected");
-    if update {
-        let _ = fs::remove_dir_all(&expected_root);
-        copy_tree(&work, &expected_root);
-    }
     let actual_files = files_under(&work);
-    if actual_files != files_under(&expected_root) {
-        problems.push("the files after fix are not those in expected/".to_owned());
-    }
-    for relative_path in &actual_files {
-        let actual = fs::read_to_string(work.join(relative_path)).unwrap();
-        let expected = fs::read_to_string(expected_root.join(relative_path)).unwrap_or_default();
-        let input = fs::read_to_string(project.join("input").join(relative_path)).unwrap_or_default();
-        if actual != expected {
-            let diff = similar::TextDiff::from_lines(&expected, &actual)
-                .unified_diff()
-                .header("expected", "actual")
-                .to_string();
-            problems.push(format!("{}:\n{diff}", relative_path.display()));
-        }
-        if actual != input
-            && let Some(Err(error)) = python_compiles(&actual)
-        {
-            problems.push(format!("{} does not compile after fix:\n{error}", relative_path.display()));
-        }
-    }
+    problems.extend(compare_fixed_tree(&work, &project.join("input"), &project.join("expected"), update));
     let before_second: Vec<String> =
         actual_files.iter().map(|path| fs::read_to_string(work.join(path)).unwrap()).collect();
     let again = run(&as_refs(&args("fix")), "");

@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::support::run;
+use super::support::{compare_fixed_tree, run};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/sqlalchemy_seed")
@@ -29,24 +29,6 @@ fn copy_tree(from: &Path, to: &Path) {
             fs::copy(&path, &target).unwrap();
         }
     }
-}
-
-fn tree_text(root: &Path) -> Vec<(String, String)> {
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let relative = path.strip_prefix(root).unwrap().display().to_string();
-                files.push((relative, fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 /// The interpreter for the runtime check, or `None` to skip it.
@@ -89,12 +71,8 @@ fn seed_004_is_fixed_in_every_style_and_the_fixed_code_runs() {
         // The default style's output is the project fixture's own `expected/`.
         let expected =
             if style == "explicit" { fixture().join("expected") } else { fixture().join(format!("expected-{style}")) };
-        if update {
-            let _ = fs::remove_dir_all(&expected);
-            fs::create_dir_all(&expected).unwrap();
-            copy_tree(&project, &expected);
-        }
-        assert_eq!(tree_text(&project), tree_text(&expected), "{style}: output differs from {}", expected.display());
+        let problems = compare_fixed_tree(&project, &fixture().join("input"), &expected, update);
+        assert!(problems.is_empty(), "{style}:\n{}", problems.join("\n"));
         let again = run(&["fix", project.to_str().unwrap(), "--sqlalchemy-fix", style], "");
         assert_eq!(again.stdout, "Fixed 0 sites in 0 files.\n", "{style}: a second fix changed something");
         if let Some(python) = &python {

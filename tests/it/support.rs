@@ -38,3 +38,69 @@ pub fn python_compiles(text: &str) -> Option<Result<(), String>> {
 pub fn as_refs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
+
+/// Every file below `root`, relative to it, sorted.
+pub fn files_under(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                found.push(path.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Compares a fixed tree with its input and an `expected` tree that holds
+/// only the files the fix changes; with `update`, rewrites `expected`.
+/// Returns the differences found.
+pub fn compare_fixed_tree(
+    work: &std::path::Path,
+    input: &std::path::Path,
+    expected: &std::path::Path,
+    update: bool,
+) -> Vec<String> {
+    let read = |path: std::path::PathBuf| std::fs::read_to_string(path).unwrap_or_default();
+    if update {
+        let _ = std::fs::remove_dir_all(expected);
+        for relative in files_under(work) {
+            let fixed = read(work.join(&relative));
+            if fixed != read(input.join(&relative)) {
+                let target = expected.join(&relative);
+                std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                std::fs::write(target, fixed).unwrap();
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    if files_under(work) != files_under(input) {
+        problems.push("fix added or removed files".to_owned());
+    }
+    for relative in files_under(expected) {
+        if !work.join(&relative).exists() {
+            problems.push(format!("{}: expected a fixed file that fix did not produce", relative.display()));
+        }
+    }
+    for relative in files_under(work) {
+        let actual = read(work.join(&relative));
+        let expected_path = expected.join(&relative);
+        let wanted = if expected_path.exists() { read(expected_path) } else { read(input.join(&relative)) };
+        if actual != wanted {
+            let diff = similar::TextDiff::from_lines(&wanted, &actual).unified_diff().header("expected", "actual").to_string();
+            problems.push(format!("{}:\n{diff}", relative.display()));
+        }
+        if actual != read(input.join(&relative))
+            && let Some(Err(error)) = python_compiles(&actual)
+        {
+            problems.push(format!("{} does not compile after fix:\n{error}", relative.display()));
+        }
+    }
+    problems
+}
