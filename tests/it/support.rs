@@ -93,7 +93,8 @@ pub fn compare_fixed_tree(
         let expected_path = expected.join(&relative);
         let wanted = if expected_path.exists() { read(expected_path) } else { read(input.join(&relative)) };
         if actual != wanted {
-            let diff = similar::TextDiff::from_lines(&wanted, &actual).unified_diff().header("expected", "actual").to_string();
+            let diff =
+                similar::TextDiff::from_lines(&wanted, &actual).unified_diff().header("expected", "actual").to_string();
             problems.push(format!("{}:\n{diff}", relative.display()));
         }
         if actual != read(input.join(&relative))
