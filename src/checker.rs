@@ -197,15 +197,18 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context
                     // Defaults and annotations are evaluated where the def runs.
                     let mut cursor = parameters.walk();
                     for parameter in parameters.named_children(&mut cursor) {
-                        for field in ["type", "value"] {
-                            if let Some(child) = parameter.child_by_field_name(field) {
-                                push(&mut stack, child, scope, mode);
-                            }
+                        // Annotations may never be evaluated (`from __future__ import
+                        // annotations`): not a place for `await`.
+                        if let Some(annotation) = parameter.child_by_field_name("type") {
+                            push(&mut stack, annotation, scope, Mode::Sync);
+                        }
+                        if let Some(default) = parameter.child_by_field_name("value") {
+                            push(&mut stack, default, scope, mode);
                         }
                     }
                 }
                 if let Some(returns) = node.child_by_field_name("return_type") {
-                    push(&mut stack, returns, scope, mode);
+                    push(&mut stack, returns, scope, Mode::Sync);
                 }
                 let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
                 let body_mode = if is_async && !wrapped { Mode::Async } else { Mode::Sync };
@@ -248,12 +251,16 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context
         }
     }
     // A callee that holds another site must run in the thread too: wrap the whole call.
-    let ranges: Vec<Range<usize>> = sites.iter().map(|(site, _, _)| site.node.byte_range()).collect();
+    let mut ranges: Vec<Range<usize>> = sites.iter().map(|(site, _, _)| site.node.byte_range()).collect();
+    ranges.sort_by_key(|range| range.start);
     for (site, _, _) in &mut sites {
         if site.style == WrapStyle::Callee {
             let callee = site.node.child_by_field_name("function").map_or(0..0, |callee| callee.byte_range());
-            let holds_site =
-                ranges.iter().any(|range| callee.start <= range.start && range.end <= callee.end && *range != callee);
+            let first = ranges.partition_point(|range| range.start < callee.start);
+            let holds_site = ranges[first..]
+                .iter()
+                .take_while(|range| range.start < callee.end)
+                .any(|range| range.end <= callee.end && *range != callee);
             if holds_site {
                 site.style = WrapStyle::Lambda;
             }
@@ -310,7 +317,9 @@ fn push_children_with_roles<'t>(node: Node<'t>, role: Role, scope: ScopeId, mode
                 ("comparison_operator", _) if after_in => Role::Iterated,
                 _ => Role::Plain,
             };
-            push_role(stack, child, scope, mode, role);
+            // A variable annotation (`x: T = v`) is never evaluated inside a function.
+            let child_mode = if kind == "assignment" && field == Some("type") { Mode::Sync } else { mode };
+            push_role(stack, child, scope, child_mode, role);
         }
         if !cursor.goto_next_sibling() {
             break;
@@ -344,6 +353,19 @@ fn diagnose(
     diagnostic
 }
 
+/// `[x async for x in xs]` inside `node`: allowed only directly in `async def`.
+fn holds_async_comprehension(node: Node<'_>) -> bool {
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        if current.kind() == "for_in_clause" && current.child(0).is_some_and(|first| first.kind() == "async") {
+            return true;
+        }
+        let mut cursor = current.walk();
+        stack.extend(current.named_children(&mut cursor));
+    }
+    false
+}
+
 fn build_fix(
     site: &Site<'_>,
     scope: ScopeId,
@@ -360,13 +382,16 @@ fn build_fix(
     if mode == Mode::AsyncNoAwait {
         return Err("inside a generator expression, `await` would make it an async generator".to_owned());
     }
-    if style == WrapStyle::Lambda
-        && ["await", "yield", "named_expression"].iter().any(|kind| contains_kind(site.node, kind))
-    {
+    let holds_async = ["await", "yield", "named_expression"].iter().any(|kind| contains_kind(site.node, kind))
+        || holds_async_comprehension(site.node);
+    if style == WrapStyle::Lambda && holds_async {
         if site.callee_fallback {
             style = WrapStyle::Callee;
         } else {
-            return Err("the expression holds `await`, `yield` or `:=`, which cannot move into a lambda".to_owned());
+            return Err(
+                "the expression holds `await`, `yield`, `:=` or an async comprehension, which cannot move into a lambda"
+                    .to_owned(),
+            );
         }
     }
     let plan = importer.import(wrapper, scope)?;

@@ -16,22 +16,26 @@ pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> Applied {
     let mut order: Vec<usize> = (0..fixes.len()).collect();
     // Outer sites first: by start, then the longer span.
     order.sort_by_key(|&i| (fixes[i].span.start, std::cmp::Reverse(fixes[i].span.end)));
-    let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
+    // Spans come in start order, so a span overlaps a taken one exactly when
+    // it starts before the furthest end taken so far.
+    let mut furthest_end = 0;
+    let mut taken_by_span: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
     let mut applied = Vec::new();
     let mut edits: Vec<(usize, &Edit)> = Vec::new();
     let mut shared: Vec<&Edit> = Vec::new();
     for i in order {
         let fix = fixes[i];
         // Several sites can share one fix (reads of one relationship): applied once, counted for each.
-        if applied.iter().any(|&other| fixes[other] == fix) {
+        if taken_by_span.get(&(fix.span.start, fix.span.end)).is_some_and(|&other| fixes[other] == fix) {
             applied.push(i);
             continue;
         }
-        let overlaps = taken.iter().any(|span| span.start < fix.span.end && fix.span.start < span.end);
+        let overlaps = fix.span.start < furthest_end && !fix.span.is_empty();
         if overlaps {
             continue;
         }
-        taken.push(fix.span.clone());
+        furthest_end = furthest_end.max(fix.span.end);
+        taken_by_span.insert((fix.span.start, fix.span.end), i);
         applied.push(i);
         for edit in &fix.edits {
             edits.push((edits.len(), edit));

@@ -19,11 +19,23 @@ pub struct ImportPlan {
 pub struct Importer<'a, 't> {
     model: &'a SemanticModel<'t>,
     locator: &'a Locator<'t>,
+    /// Module-level names bound by one import, sorted: candidates for reuse.
+    imported: Vec<(&'t str, String)>,
 }
 
 impl<'a, 't> Importer<'a, 't> {
     pub fn new(model: &'a SemanticModel<'t>, locator: &'a Locator<'t>) -> Self {
-        Self { model, locator }
+        let mut imported: Vec<(&'t str, String)> = model
+            .scope(ScopeId::MODULE)
+            .bindings
+            .iter()
+            .filter_map(|(name, bindings)| match bindings.as_slice() {
+                [Binding::Import(qualified)] => Some((*name, qualified.clone())),
+                _ => None,
+            })
+            .collect();
+        imported.sort();
+        Self { model, locator, imported }
     }
 
     /// How to refer to `wrapper` from `scope`, or why it cannot be done.
@@ -46,11 +58,7 @@ impl<'a, 't> Importer<'a, 't> {
             None => {}
         }
         // An alias (`as s2a`) or a module import (`import asgiref.sync`).
-        let module_scope = self.model.scope(ScopeId::MODULE);
-        let mut names: Vec<_> = module_scope.bindings.iter().collect();
-        names.sort_by_key(|(name, _)| **name);
-        for (name, bindings) in names {
-            let [Binding::Import(imported)] = bindings.as_slice() else { continue };
+        for (name, imported) in &self.imported {
             let expression = if *imported == qualified {
                 (*name).to_owned()
             } else if let Some(rest) = qualified.strip_prefix(imported.as_str()).and_then(|rest| rest.strip_prefix('.'))

@@ -62,7 +62,8 @@ impl<'a> ModuleNamer<'a> {
 }
 
 /// The project a path belongs to: the nearest folder above it holding a
-/// project marker, or the path itself.
+/// project marker, or the path itself (a loose file in `/tmp` is its own
+/// project, not the whole of `/tmp`).
 pub fn project_root(path: &Path) -> PathBuf {
     let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let start =
@@ -74,7 +75,7 @@ pub fn project_root(path: &Path) -> PathBuf {
         }
         dir = current.parent();
     }
-    start
+    absolute
 }
 
 #[cfg(test)]

@@ -53,8 +53,9 @@ pub enum Value {
     Tagged(TagId),
 }
 
-/// Deepest chain of names followed before giving up (`a = b`, `b = c`, ...).
-const MAX_DEPTH: usize = 12;
+/// Deepest evaluation before giving up: each link of a chain counts twice
+/// (`qs.filter(...)` is a call and an attribute), each name followed once.
+const MAX_DEPTH: usize = 80;
 
 /// The user model when the project does not define one.
 pub const DEFAULT_USER_MODEL: &str = "django.contrib.auth.models.User";
@@ -214,26 +215,23 @@ impl<'t> Evaluator<'_, 't> {
                 (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
         {
             let method = self.model.text(method);
+            // Evaluated once: evaluating it again per branch would be exponential in the chain's length.
             match self.eval_at(object, scope, depth + 1) {
-                Value::Manager { model, certainty } | Value::QuerySet { model, certainty, .. }
-                    if self.rules.orm.lazy.contains(method) =>
-                {
-                    let mut preloaded = match self.eval_at(object, scope, depth + 1) {
-                        Value::QuerySet { preloaded, .. } => preloaded,
-                        _ => Vec::new(),
-                    };
+                Value::Manager { model, certainty } if self.rules.orm.lazy.contains(method) => {
+                    let preloaded =
+                        if method == "select_related" { self.string_arguments(arguments) } else { Vec::new() };
+                    return Value::QuerySet { model, certainty, preloaded };
+                }
+                Value::QuerySet { model, certainty, mut preloaded } if self.rules.orm.lazy.contains(method) => {
                     if method == "select_related" {
                         preloaded.extend(self.string_arguments(arguments));
                     }
                     return Value::QuerySet { model, certainty, preloaded };
                 }
-                Value::Manager { model, .. } | Value::QuerySet { model, .. }
-                    if self.rules.orm.fetching.contains(method) =>
-                {
-                    let preloaded = match self.eval_at(object, scope, depth + 1) {
-                        Value::QuerySet { preloaded, .. } => preloaded,
-                        _ => Vec::new(),
-                    };
+                Value::Manager { model, .. } if self.rules.orm.fetching.contains(method) => {
+                    return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() });
+                }
+                Value::QuerySet { model, preloaded, .. } if self.rules.orm.fetching.contains(method) => {
                     return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
                 }
                 Value::Manager { .. } | Value::QuerySet { .. } => return Value::Unknown,

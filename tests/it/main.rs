@@ -5,6 +5,8 @@
 mod cli;
 mod docs;
 mod fixtures;
+mod fuzz;
 mod projects;
 mod sqlalchemy;
 mod support;
+mod torture;
