@@ -106,7 +106,7 @@ pub fn may_have_sites(text: &str) -> bool {
 /// Every site in a parsed, error-free file.
 pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context: &Context) -> Vec<Diagnostic> {
     let model = SemanticModel::build(text, tree, file.module.clone());
-    let evaluator = Evaluator { model: &model, rules: &context.rules, index: file.index };
+    let evaluator = Evaluator::new(&model, &context.rules, file.index);
     let locator = Locator::new(text);
     let importer = Importer::new(&model, &locator);
     let default_wrapper = if model.imports_channels {

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::checker::may_have_sites;
 use crate::index::roots::{ModuleNamer, project_root};
-use crate::index::{IndexedFile, ProjectIndex, declares_relations};
+use crate::index::{IndexedFile, ProjectIndex, SummaryCache, declares_relations};
 use crate::recipe::RuleSet;
 use crate::semantic::ModuleName;
 use crate::walk;
@@ -97,14 +97,16 @@ impl Project {
         import_roots.sort();
         import_roots.dedup();
         // Only roots with async code need an index.
+        // Roots in parallel, each module parsed once for all of them.
+        let cache = SummaryCache::new(files.len());
         let indexes: HashMap<PathBuf, ProjectIndex> = import_roots
-            .into_iter()
+            .into_par_iter()
             .filter(|root| files.iter().zip(&flags).any(|(file, (is_async, _))| *is_async && &file.root == *root))
             .map(|root| {
                 let seeds: Vec<usize> = (0..files.len())
                     .filter(|&id| &files[id].root == root && (full_index || flags[id].0 || flags[id].1))
                     .collect();
-                (root.clone(), ProjectIndex::build(&files, &seeds, root, rules))
+                (root.clone(), ProjectIndex::build(&files, &seeds, root, rules, &cache))
             })
             .collect();
         let files = files.into_iter().map(|file| (file.path, (file.module, file.root))).collect();

@@ -15,6 +15,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::path::PathBuf;
 
+use std::sync::{Arc, OnceLock};
+
 use rayon::prelude::*;
 
 use crate::recipe::{Callable, RelationKind, RuleSet};
@@ -97,7 +99,7 @@ const MAX_DEPTH: usize = 16;
 
 #[derive(Debug, Default)]
 pub struct ProjectIndex {
-    modules: HashMap<String, ModuleSummary>,
+    modules: HashMap<String, Arc<ModuleSummary>>,
     models: HashSet<String>,
     relations: HashMap<String, HashMap<String, Relation>>,
     /// Touching functions by qualified name, with the reason.
@@ -105,6 +107,38 @@ pub struct ProjectIndex {
     user_model: Option<String>,
     /// Counts, for `--statistics` and the README.
     pub parsed_files: usize,
+}
+
+/// Module summaries by file, made at most once per run and shared by the
+/// indexes of every import root (they all read the standard library copy,
+/// the shared packages...).
+pub struct SummaryCache {
+    slots: Vec<OnceLock<Option<Arc<ModuleSummary>>>>,
+}
+
+impl SummaryCache {
+    pub fn new(files: usize) -> Self {
+        Self { slots: (0..files).map(|_| OnceLock::new()).collect() }
+    }
+
+    fn summary(&self, files: &[IndexedFile], id: usize, rules: &RuleSet) -> Option<Arc<ModuleSummary>> {
+        self.slots[id]
+            .get_or_init(|| {
+                let file = &files[id];
+                let text = match &file.source {
+                    Some(text) => text.clone(),
+                    None => std::fs::read_to_string(&file.path).ok()?,
+                };
+                let tree = crate::parse::parse(&text)?;
+                Some(Arc::new(summary::summarize(&text, &tree, file.module.clone(), rules)))
+            })
+            .clone()
+    }
+
+    /// How many modules were parsed, over all roots.
+    pub fn parsed(&self) -> usize {
+        self.slots.iter().filter(|slot| slot.get().is_some_and(Option::is_some)).count()
+    }
 }
 
 /// Whether a file's bytes suggest it declares model relations.
@@ -118,7 +152,13 @@ impl ProjectIndex {
     /// Builds the index of one import root from `files`, starting at `seeds`
     /// (indexes into `files`). A module name defined under several roots
     /// (services side by side) resolves to the one under `root` first.
-    pub fn build(files: &[IndexedFile], seeds: &[usize], root: &std::path::Path, rules: &RuleSet) -> Self {
+    pub fn build(
+        files: &[IndexedFile],
+        seeds: &[usize],
+        root: &std::path::Path,
+        rules: &RuleSet,
+        cache: &SummaryCache,
+    ) -> Self {
         let mut by_name: HashMap<&str, usize> = HashMap::new();
         for (id, file) in files.iter().enumerate() {
             let name = file.module.name.as_str();
@@ -136,18 +176,8 @@ impl ProjectIndex {
         frontier.dedup();
         let mut pending: Vec<String> = Vec::new();
         while !frontier.is_empty() {
-            let summaries: Vec<ModuleSummary> = frontier
-                .par_iter()
-                .filter_map(|&id| {
-                    let file = &files[id];
-                    let text = match &file.source {
-                        Some(text) => text.clone(),
-                        None => std::fs::read_to_string(&file.path).ok()?,
-                    };
-                    let tree = crate::parse::parse(&text)?;
-                    Some(summary::summarize(&text, &tree, file.module.clone(), rules))
-                })
-                .collect();
+            let summaries: Vec<Arc<ModuleSummary>> =
+                frontier.par_iter().filter_map(|&id| cache.summary(files, id, rules)).collect();
             index.parsed_files += summaries.len();
             for summary in summaries {
                 pending.extend(references(&summary));

@@ -123,7 +123,7 @@ impl CallTarget {
 
 pub fn summarize(source: &str, tree: &Tree, module: ModuleName, rules: &RuleSet) -> ModuleSummary {
     let model = SemanticModel::build(source, tree, module.clone());
-    let evaluator = Evaluator { model: &model, rules, index: None };
+    let evaluator = Evaluator::new(&model, rules, None);
     let mut summary = ModuleSummary { module, ..ModuleSummary::default() };
     for (name, bindings) in &model.scope(ScopeId::MODULE).bindings {
         match bindings.as_slice() {

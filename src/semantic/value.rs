@@ -7,6 +7,9 @@
 //! names things, and the index resolves them later) and while checking
 //! (with the index: project classes, models, relations and helpers known).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use tree_sitter::Node;
 
 use super::{Binding, MethodKind, ScopeId, ScopeKind, SemanticModel};
@@ -71,6 +74,16 @@ pub struct Evaluator<'a, 't> {
     pub model: &'a SemanticModel<'t>,
     pub rules: &'a RuleSet,
     pub index: Option<&'a ProjectIndex>,
+    /// What each name evaluates to, by the scope that binds it: flow-insensitive,
+    /// so computed once. An entry in progress reads as `Unknown`, which cuts cycles
+    /// (`x = x.strip()`) and keeps evaluation linear.
+    names: RefCell<HashMap<(ScopeId, String), Value>>,
+}
+
+impl<'a, 't> Evaluator<'a, 't> {
+    pub fn new(model: &'a SemanticModel<'t>, rules: &'a RuleSet, index: Option<&'a ProjectIndex>) -> Self {
+        Self { model, rules, index, names: RefCell::new(HashMap::new()) }
+    }
 }
 
 impl<'t> Evaluator<'_, 't> {
@@ -168,7 +181,6 @@ impl<'t> Evaluator<'_, 't> {
             return Value::Unknown;
         };
         let attribute = self.model.text(attribute);
-        let is_manager = self.rules.orm.managers.contains(attribute);
         // `request.user`, `info.context.request.user`.
         if attribute == "user" && (object.kind() == "identifier" || object.kind() == "attribute") {
             let object_text = self.model.text(object);
@@ -176,7 +188,14 @@ impl<'t> Evaluator<'_, 't> {
                 return Value::Instance { class: self.user_model(), preloaded: Vec::new() };
             }
         }
-        match self.eval_at(object, scope, depth + 1) {
+        let object_value = self.eval_at(object, scope, depth + 1);
+        self.attribute_of(object, object_value, attribute)
+    }
+
+    /// `object.attribute`, given what `object` evaluates to.
+    fn attribute_of(&self, object: Node<'t>, object_value: Value, attribute: &str) -> Value {
+        let is_manager = self.rules.orm.managers.contains(attribute);
+        match object_value {
             Value::Qualified(name) if is_manager && looks_like_class(&name) => {
                 Value::Manager { model: Some(name), certainty: Certainty::Certain }
             }
@@ -210,13 +229,15 @@ impl<'t> Evaluator<'_, 't> {
         if depth > MAX_DEPTH {
             return Value::Unknown;
         }
+        let mut callee_value = None;
         if callee.kind() == "attribute"
             && let (Some(object), Some(method)) =
                 (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
         {
             let method = self.model.text(method);
             // Evaluated once: evaluating it again per branch would be exponential in the chain's length.
-            match self.eval_at(object, scope, depth + 1) {
+            let object_value = self.eval_at(object, scope, depth + 1);
+            match object_value.clone() {
                 Value::Manager { model, certainty } if self.rules.orm.lazy.contains(method) => {
                     let preloaded =
                         if method == "select_related" { self.string_arguments(arguments) } else { Vec::new() };
@@ -239,7 +260,7 @@ impl<'t> Evaluator<'_, 't> {
                     let returned = self.index.and_then(|index| index.method_returns(&class, method));
                     return returned.map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() });
                 }
-                _ => {}
+                _ => callee_value = Some(self.attribute_of(object, object_value, method)),
             }
         }
         // `list(qs)` evaluates the QuerySet into instances.
@@ -252,7 +273,8 @@ impl<'t> Evaluator<'_, 't> {
                 return Value::InstanceList { class: model };
             }
         }
-        match self.eval_at(callee, scope, depth + 1) {
+        let callee_value = callee_value.unwrap_or_else(|| self.eval_at(callee, scope, depth + 1));
+        match callee_value {
             Value::Qualified(name) => {
                 if self.rules.orm.model_factories.contains(&name) {
                     return Value::Qualified(self.user_model());
@@ -298,6 +320,20 @@ impl<'t> Evaluator<'_, 't> {
     }
 
     fn name(&self, name: &str, scope: ScopeId, depth: usize) -> Value {
+        let Some((found_in, _)) = self.model.lookup(name, scope) else {
+            return Value::Unknown;
+        };
+        let key = (found_in, name.to_owned());
+        if let Some(known) = self.names.borrow().get(&key) {
+            return known.clone();
+        }
+        self.names.borrow_mut().insert(key.clone(), Value::Unknown);
+        let value = self.name_uncached(name, scope, depth);
+        self.names.borrow_mut().insert(key, value.clone());
+        value
+    }
+
+    fn name_uncached(&self, name: &str, scope: ScopeId, depth: usize) -> Value {
         let Some((found_in, bindings)) = self.model.lookup(name, scope) else {
             return Value::Unknown;
         };
