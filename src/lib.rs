@@ -226,6 +226,7 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
         return Err(Failure::Usage("`-` (standard input) cannot be combined with other paths".to_owned()));
     }
     let mut walk_errors = Vec::new();
+    let mut stdin_raw: Option<Vec<u8>> = None;
     let results: Vec<FileResult> = if from_stdin {
         let mut raw = Vec::new();
         streams
@@ -233,6 +234,8 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
             .read_to_end(&mut raw)
             .map_err(|err| Failure::Usage(format!("-: cannot read standard input: {err}")))?;
         let name = args.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("-"));
+        // Undecodable input is echoed back byte for byte by `fix -`.
+        stdin_raw = Some(raw.clone());
         let decoded = files::decode(raw);
         let project = pool.install(|| {
             let text = decoded.as_ref().map(|file| file.text.as_str()).unwrap_or_default();
@@ -279,7 +282,11 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
             if result.bom {
                 streams.stdout.write_all("\u{feff}".as_bytes())?;
             }
-            streams.stdout.write_all(result.echo.as_deref().unwrap_or_default().as_bytes())?;
+            match (&result.echo, &stdin_raw) {
+                (Some(text), _) => streams.stdout.write_all(text.as_bytes())?,
+                (None, Some(raw)) => streams.stdout.write_all(raw)?,
+                (None, None) => {}
+            }
         }
         if let Some((kind, message)) = &result.error {
             writeln!(streams.stderr, "asyncfix: {}: {message}", result.display)?;
