@@ -105,8 +105,6 @@ pub struct ProjectIndex {
     /// Touching functions by qualified name, with the reason.
     touching: HashMap<String, String>,
     user_model: Option<String>,
-    /// Counts, for `--statistics` and the README.
-    pub parsed_files: usize,
 }
 
 /// Module summaries by file, made at most once per run and shared by the
@@ -133,11 +131,6 @@ impl SummaryCache {
                 Some(Arc::new(summary::summarize(&text, &tree, file.module.clone(), rules)))
             })
             .clone()
-    }
-
-    /// How many modules were parsed, over all roots.
-    pub fn parsed(&self) -> usize {
-        self.slots.iter().filter(|slot| slot.get().is_some_and(Option::is_some)).count()
     }
 }
 
@@ -178,7 +171,6 @@ impl ProjectIndex {
         while !frontier.is_empty() {
             let summaries: Vec<Arc<ModuleSummary>> =
                 frontier.par_iter().filter_map(|&id| cache.summary(files, id, rules)).collect();
-            index.parsed_files += summaries.len();
             for summary in summaries {
                 pending.extend(references(&summary));
                 index.modules.insert(summary.module.name.clone(), summary);
