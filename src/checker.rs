@@ -99,8 +99,24 @@ fn push_role<'t>(stack: &mut Vec<Frame<'t>>, node: Node<'t>, scope: ScopeId, mod
 }
 
 /// Whether a file can hold a site at all: sites live in `async def`.
-pub fn may_have_sites(text: &str) -> bool {
-    memchr::memmem::find(text.as_bytes(), b"async").is_some()
+pub fn may_have_sites(text: &[u8]) -> bool {
+    // Every site is inside `async def`; `async` alone (`async with`, a word in
+    // a docstring) is not enough. Between the two words only white space and
+    // line continuations can stand.
+    memchr::memmem::find_iter(text, b"async").any(|start| {
+        let before = start.checked_sub(1).map(|at| text[at]);
+        if before.is_some_and(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80) {
+            return false;
+        }
+        let mut at = start + "async".len();
+        let gap = at;
+        while at < text.len() && matches!(text[at], b' ' | b'\t' | b'\x0c' | b'\\' | b'\r' | b'\n') {
+            at += 1;
+        }
+        at > gap
+            && text[at..].starts_with(b"def")
+            && text.get(at + 3).is_none_or(|&byte| !(byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80))
+    })
 }
 
 /// Every site in a parsed, error-free file.

@@ -39,6 +39,11 @@ pub enum Command {
     Index {
         /// A file or folder of the project.
         path: PathBuf,
+        /// Print the files the index parsed instead, one per line: the
+        /// async files, the model modules, and what they reach that can
+        /// matter to the database (see README, "The project index").
+        #[arg(long)]
+        files: bool,
         #[command(flatten)]
         recipes: RecipeArgs,
     },

@@ -38,10 +38,10 @@ pub fn decode(raw: Vec<u8>) -> Result<SourceFile, String> {
 }
 
 /// Reads a file; `Ok(None)` for a file that is not UTF-8 but cannot hold a
-/// site either (no `async` in its bytes), such as a PEP 263 Latin-1 module.
+/// site either (no `async def` in its bytes), such as a PEP 263 Latin-1 module.
 pub fn read(path: &Path) -> Result<Option<SourceFile>, String> {
     let raw = fs::read(path).map_err(|err| format!("cannot read: {}", io_reason(&err)))?;
-    if std::str::from_utf8(&raw).is_err() && memchr::memmem::find(&raw, b"async").is_none() {
+    if std::str::from_utf8(&raw).is_err() && !crate::checker::may_have_sites(&raw) {
         return Ok(None);
     }
     decode(raw).map(Some)

@@ -124,13 +124,19 @@ fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
             )?;
             Ok(EXIT_CLEAN)
         }
-        Command::Index { path, recipes } => {
+        Command::Index { path, files, recipes } => {
             let rules = load_rules(&recipes.recipes)?;
             if !path.exists() {
                 return Err(Failure::Usage(format!("{}: no such file or directory", path.display())));
             }
             let project = Project::load(std::slice::from_ref(&path), &[], &rules, None, false);
-            streams.stdout.write_all(project.describe().as_bytes())?;
+            if files {
+                for file in project.parsed_files() {
+                    writeln!(streams.stdout, "{}", file.display())?;
+                }
+            } else {
+                streams.stdout.write_all(project.describe().as_bytes())?;
+            }
             Ok(EXIT_CLEAN)
         }
         Command::DumpTree { path } => {
@@ -411,7 +417,7 @@ fn process_source(
     if echo {
         result.echo = Some(file.text.clone());
     }
-    if !checker::may_have_sites(&file.text) {
+    if !checker::may_have_sites(file.text.as_bytes()) {
         return result;
     }
     let Some(tree) = parse::parse(&file.text) else {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::checker::may_have_sites;
+use crate::index::reach::{self, ModuleScan, Vocabulary};
 use crate::index::roots::{ModuleNamer, project_root};
 use crate::index::{IndexedFile, ProjectIndex, SummaryCache, declares_relations};
 use crate::recipe::RuleSet;
@@ -79,18 +80,20 @@ impl Project {
             file.source = Some(source.text.to_owned());
         }
         // Start from the files that can hold a site and the ones declaring model relations.
-        let flags: Vec<(bool, bool)> = files
+        let vocabulary = Vocabulary::new(rules);
+        let flags: Vec<(bool, bool, ModuleScan)> = files
             .par_iter()
             .map(|file| {
-                let text = match &file.source {
-                    Some(text) => text.clone(),
-                    None => std::fs::read_to_string(&file.path).unwrap_or_default(),
+                let raw = match &file.source {
+                    Some(text) => text.as_bytes().to_vec(),
+                    None => std::fs::read(&file.path).unwrap_or_default(),
                 };
                 // Django keeps models in `models.py` or a `models` package: only
                 // those are read for relations nothing else points to.
                 let is_models_module = file.path.file_name().is_some_and(|name| name == "models.py")
                     || file.path.components().any(|part| part.as_os_str() == "models");
-                (may_have_sites(&text), is_models_module && declares_relations(&text))
+                let scan = reach::scan(&raw, &file.module, &vocabulary);
+                (may_have_sites(&raw), is_models_module && declares_relations(&raw), scan)
             })
             .collect();
         let mut import_roots: Vec<&PathBuf> = files.iter().map(|file| &file.root).collect();
@@ -98,7 +101,9 @@ impl Project {
         import_roots.dedup();
         // Only roots with async code need an index.
         // Roots in parallel, each module parsed once for all of them.
-        let cache = SummaryCache::new(files.len());
+        let (flags, scans): (Vec<(bool, bool)>, Vec<ModuleScan>) =
+            flags.into_iter().map(|(sites, relations, scan)| ((sites, relations), scan)).unzip();
+        let cache = SummaryCache::new(files.len(), (!full_index).then_some(scans));
         let indexes: HashMap<PathBuf, ProjectIndex> = import_roots
             .into_par_iter()
             .filter(|root| files.iter().zip(&flags).any(|(file, (is_async, _))| *is_async && &file.root == *root))
@@ -106,7 +111,7 @@ impl Project {
                 let seeds: Vec<usize> = (0..files.len())
                     .filter(|&id| &files[id].root == root && (full_index || flags[id].0 || flags[id].1))
                     .collect();
-                (root.clone(), ProjectIndex::build(&files, &seeds, root, rules, &cache))
+                (root.clone(), ProjectIndex::build(&files, &seeds, root, rules, &vocabulary, &cache))
             })
             .collect();
         let files = files.into_iter().map(|file| (file.path, (file.module, file.root))).collect();
@@ -130,6 +135,14 @@ impl Project {
             out.push_str(&self.indexes[root].describe());
         }
         out
+    }
+
+    /// Every file some index parsed, sorted.
+    pub fn parsed_files(&self) -> Vec<&Path> {
+        let mut parsed: Vec<&Path> = self.indexes.values().flat_map(ProjectIndex::files).collect();
+        parsed.sort();
+        parsed.dedup();
+        parsed
     }
 
     /// The module a file is, as its project imports it, and its project's index.

@@ -8,6 +8,7 @@
 //! with `async`) and the model modules (those declaring relation fields),
 //! then follows the names they use, module by module, each parsed once.
 
+pub mod reach;
 pub mod roots;
 pub mod summary;
 
@@ -22,6 +23,7 @@ use rayon::prelude::*;
 use crate::recipe::{Callable, RelationKind, RuleSet};
 use crate::semantic::value::{DEFAULT_USER_MODEL, USER_MODEL, Value};
 use crate::semantic::{MethodKind, ModuleName};
+use reach::{ModuleScan, Vocabulary};
 use summary::{CallTarget, FieldTarget, FunctionSummary, ModuleSummary};
 
 /// A file the index may read.
@@ -105,6 +107,8 @@ pub struct ProjectIndex {
     /// Touching functions by qualified name, with the reason.
     touching: HashMap<String, String>,
     user_model: Option<String>,
+    /// The files parsed, for `asyncfix index --files`.
+    files: Vec<PathBuf>,
 }
 
 /// Module summaries by file, made at most once per run and shared by the
@@ -112,11 +116,14 @@ pub struct ProjectIndex {
 /// the shared packages...).
 pub struct SummaryCache {
     slots: Vec<OnceLock<Option<Arc<ModuleSummary>>>>,
+    /// Every file's byte scan, made while the files were first read; `None`
+    /// parses every module reached (`--full-index`).
+    scans: Option<Vec<ModuleScan>>,
 }
 
 impl SummaryCache {
-    pub fn new(files: usize) -> Self {
-        Self { slots: (0..files).map(|_| OnceLock::new()).collect() }
+    pub fn new(files: usize, scans: Option<Vec<ModuleScan>>) -> Self {
+        Self { slots: (0..files).map(|_| OnceLock::new()).collect(), scans }
     }
 
     fn summary(&self, files: &[IndexedFile], id: usize, rules: &RuleSet) -> Option<Arc<ModuleSummary>> {
@@ -134,11 +141,58 @@ impl SummaryCache {
     }
 }
 
+/// Which modules can matter, from their byte scans (see [`reach`]), per
+/// import root: the same module name may be a different file elsewhere.
+struct Relevance<'a> {
+    scans: Option<&'a [ModuleScan]>,
+    known: HashMap<usize, bool>,
+}
+
+impl Relevance<'_> {
+    /// Whether module `id`, or a project module it may import (at any
+    /// depth), can define something the index keeps.
+    fn can_matter(&mut self, id: usize, by_name: &HashMap<&str, usize>) -> bool {
+        let Some(scans) = self.scans else { return true };
+        if let Some(&known) = self.known.get(&id) {
+            return known;
+        }
+        let mut seen: HashSet<usize> = HashSet::from([id]);
+        let mut stack = vec![id];
+        while let Some(current) = stack.pop() {
+            if scans[current].direct || self.known.get(&current) == Some(&true) {
+                self.known.insert(id, true);
+                return true;
+            }
+            for name in &scans[current].imports {
+                // `import a.b.c` runs `a`, `a.b` and `a.b.c`; `from a import b` may name a module `a.b`.
+                let mut end = name.len();
+                loop {
+                    if let Some(&imported) = by_name.get(&name[..end])
+                        && self.known.get(&imported) != Some(&false)
+                        && seen.insert(imported)
+                    {
+                        stack.push(imported);
+                    }
+                    match name[..end].rfind('.') {
+                        Some(dot) => end = dot,
+                        None => break,
+                    }
+                }
+            }
+        }
+        // Nothing reachable from `id` can matter, so nothing reachable from any of them can.
+        for module in seen {
+            self.known.insert(module, false);
+        }
+        false
+    }
+}
+
 /// Whether a file's bytes suggest it declares model relations.
-pub fn declares_relations(text: &str) -> bool {
+pub fn declares_relations(text: &[u8]) -> bool {
     ["ForeignKey", "OneToOneField", "ManyToManyField"]
         .iter()
-        .any(|needle| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some())
+        .any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some())
 }
 
 impl ProjectIndex {
@@ -150,11 +204,15 @@ impl ProjectIndex {
         seeds: &[usize],
         root: &std::path::Path,
         rules: &RuleSet,
+        vocabulary: &Vocabulary,
         cache: &SummaryCache,
     ) -> Self {
         let mut by_name: HashMap<&str, usize> = HashMap::new();
         for (id, file) in files.iter().enumerate() {
             let name = file.module.name.as_str();
+            if vocabulary.describes(name) {
+                continue;
+            }
             match by_name.get(name) {
                 Some(&existing) if files[existing].root == root || file.root != root => {}
                 _ => {
@@ -163,14 +221,18 @@ impl ProjectIndex {
             }
         }
         let mut index = Self::default();
+        let mut relevance = Relevance { scans: cache.scans.as_deref(), known: HashMap::new() };
+        let seeds: Vec<usize> =
+            seeds.iter().copied().filter(|&id| !vocabulary.describes(&files[id].module.name)).collect();
         let mut requested: HashSet<usize> = seeds.iter().copied().collect();
-        let mut frontier: Vec<usize> = seeds.to_vec();
+        let mut frontier: Vec<usize> = seeds.clone();
         frontier.sort_unstable();
         frontier.dedup();
         let mut pending: Vec<String> = Vec::new();
         while !frontier.is_empty() {
             let summaries: Vec<Arc<ModuleSummary>> =
                 frontier.par_iter().filter_map(|&id| cache.summary(files, id, rules)).collect();
+            index.files.extend(frontier.iter().map(|&id| files[id].path.clone()));
             for summary in summaries {
                 pending.extend(references(&summary));
                 index.modules.insert(summary.module.name.clone(), summary);
@@ -199,7 +261,7 @@ impl ProjectIndex {
                     }
                 } else {
                     let id = by_name[module];
-                    if requested.insert(id) {
+                    if requested.insert(id) && relevance.can_matter(id, &by_name) {
                         next.push(id);
                     }
                     still_pending.push(name);
@@ -578,6 +640,11 @@ impl ProjectIndex {
     pub fn sessions_never_expire(&self) -> bool {
         let mut factories = self.modules.values().flat_map(|summary| summary.session_factories.values()).peekable();
         factories.peek().is_some() && factories.all(|expire| !expire)
+    }
+
+    /// The files parsed to build this index.
+    pub fn files(&self) -> impl Iterator<Item = &std::path::Path> {
+        self.files.iter().map(PathBuf::as_path)
     }
 
     /// A readable listing of what the index knows, for `asyncfix index`.

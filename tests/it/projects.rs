@@ -4,7 +4,9 @@
 //! (only the files it changes are kept there), a second
 //! `fix` must change nothing, and every file `fix` wrote must compile.
 //! `check --full-index` (every module parsed) must print the same as the
-//! demand-driven index. An optional `args.txt` holds extra arguments.
+//! demand-driven index, and `asyncfix index --files` must list what
+//! `index-files.txt` lists: the modules the index read, so a test shows
+//! what it skips. An optional `args.txt` holds extra arguments.
 //!
 //! `UPDATE_FIXTURES=1 cargo test` rewrites `check.txt` and `expected/`.
 
@@ -71,6 +73,16 @@ fn run_project(project: &Path, update: bool) -> Result<(), String> {
     let full = run(&as_refs(&full_args), "");
     if full.stdout != check.stdout {
         problems.push(format!("--full-index finds something else:\n{}", relative(&full.stdout)));
+    }
+    let read = run(&["index", "--files", &work_text], "");
+    let canonical_work = format!("{}/", fs::canonicalize(&work).unwrap().display());
+    let read_text = relative(&read.stdout).replace(&canonical_work, "");
+    let read_path = project.join("index-files.txt");
+    if update {
+        fs::write(&read_path, &read_text).unwrap();
+    }
+    if read_text != fs::read_to_string(&read_path).unwrap_or_default() {
+        problems.push(format!("the index read other files than index-files.txt lists:\n{read_text}"));
     }
 
     let fix = run(&as_refs(&args("fix")), "");

@@ -1,0 +1,338 @@
+//! Which modules can matter to the index, decided from their bytes alone.
+//!
+//! Everything the index learns comes, in the end, from a name the recipes
+//! know (`django...`, `sqlalchemy...`) or from a spelling a rule matches
+//! without resolving it (`X.objects`, `request.user`, a class ending in
+//! `AbstractUser`). A module that holds neither, and cannot import (directly
+//! or through other project modules) one that does, defines no model, no
+//! function that touches the database, no session factory and no relation:
+//! the index need not parse it. On code that never touches a database (the
+//! standard library, a web framework's own async plumbing), this skips most
+//! of what async code imports.
+//!
+//! The scan over-approximates on purpose: `import` and the spellings count
+//! wherever they appear, strings and comments included, so a real import is
+//! never missed; a false one only costs a parse. `--full-index` parses
+//! everything, and the tests compare the two.
+
+use std::collections::HashSet;
+
+use aho_corasick::AhoCorasick;
+
+use crate::recipe::RuleSet;
+use crate::semantic::ModuleName;
+
+/// Top-level packages asyncfix itself knows, beyond the recipes' names.
+const KNOWN_PACKAGES: [&str; 4] = ["django", "sqlalchemy", "channels", "asgiref"];
+
+/// Spellings the rules and the index act on by name, not by resolved import.
+/// A rule that matches a spelling must add it here, or the index may skip
+/// the module holding it (the `--full-index` comparison tests catch that).
+const SPELLINGS: [&str; 9] = [
+    // `base.ends_with(...)`: the user model.
+    "AbstractUser",
+    "AbstractBaseUser",
+    // `SQLAlchemy`: sessions, bases and foreign keys matched by suffix.
+    "AsyncSession",
+    "declarative_base",
+    "ForeignKey",
+    // Django relation fields and the user model setting.
+    "OneToOneField",
+    "ManyToManyField",
+    "AUTH_USER_MODEL",
+    // `request.user` is the user model without any import.
+    "request",
+];
+
+/// What the rules know, turned into byte patterns.
+pub struct Vocabulary {
+    /// Top-level packages of every qualified name the recipes use.
+    packages: HashSet<String>,
+    /// A recipe names a builtin: every module can reach it without an import.
+    everything: bool,
+    spellings: AhoCorasick,
+    /// How many of the patterns are `SPELLINGS`; the rest are manager names.
+    fixed: usize,
+}
+
+impl Vocabulary {
+    pub fn new(rules: &RuleSet) -> Self {
+        let names = rules
+            .callables
+            .keys()
+            .chain(&rules.orm.model_factories)
+            .chain(&rules.orm.model_bases)
+            .chain(rules.orm.relation_fields.keys())
+            .chain(&rules.wrappers);
+        let mut packages: HashSet<String> = KNOWN_PACKAGES.iter().map(|&package| package.to_owned()).collect();
+        for name in names {
+            let package = name.split(['.', '[']).next().unwrap_or(name);
+            packages.insert(package.to_owned());
+        }
+        let everything = packages.contains("builtins");
+        let mut patterns: Vec<&str> = SPELLINGS.to_vec();
+        let fixed = patterns.len();
+        let mut managers: Vec<&String> = rules.orm.managers.iter().collect();
+        managers.sort();
+        patterns.extend(managers.iter().map(|manager| manager.as_str()));
+        let spellings = AhoCorasick::new(&patterns).expect("a few short literal patterns always build");
+        Self { packages, everything, spellings, fixed }
+    }
+}
+
+impl Vocabulary {
+    /// Whether `module` belongs to a package the recipes describe. The index
+    /// never reads those modules, in the tree or not: the recipes are what
+    /// asyncfix knows of `django.*`, so a vendored Django gives the same
+    /// results as an installed one.
+    pub fn describes(&self, module: &str) -> bool {
+        self.packages.contains(module.split('.').next().unwrap_or(module))
+    }
+}
+
+/// What the bytes of one module say.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleScan {
+    /// Absolute dotted names the module may import (modules, or names inside them).
+    pub imports: Vec<String>,
+    /// It imports a package the recipes name, or spells something a rule matches.
+    pub direct: bool,
+}
+
+pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> ModuleScan {
+    let mut imports = Vec::new();
+    for position in memchr::memmem::find_iter(text, b"import") {
+        if !is_word(text, position, position + "import".len()) {
+            continue;
+        }
+        let names = imported_names(text, position + "import".len());
+        match from_clause(text, position) {
+            Some(base) => {
+                let base = if base.starts_with('.') { module.resolve_relative(&base) } else { base };
+                for name in &names {
+                    if name != "*" && !base.is_empty() {
+                        imports.push(format!("{base}.{name}"));
+                    }
+                }
+                if !base.is_empty() {
+                    imports.push(base);
+                }
+            }
+            None => imports.extend(names),
+        }
+    }
+    let direct = vocabulary.everything
+        || imports.iter().any(|name| vocabulary.describes(name))
+        || spells_a_rule_word(text, vocabulary);
+    ModuleScan { imports, direct }
+}
+
+fn spells_a_rule_word(text: &[u8], vocabulary: &Vocabulary) -> bool {
+    vocabulary.spellings.find_overlapping_iter(text).any(|found| {
+        let (start, end) = (found.start(), found.end());
+        let pattern = found.pattern().as_usize();
+        if pattern < vocabulary.fixed && &text[start..end] != b"request" {
+            return true;
+        }
+        if !is_word(text, start, end) {
+            return false;
+        }
+        if pattern < vocabulary.fixed {
+            // `request.user`; a chain may break the line before the dot.
+            let after = skip_space(text, end, true);
+            return text.get(after) == Some(&b'.') && {
+                let user = skip_space(text, after + 1, false);
+                text[user..].starts_with(b"user") && is_word(text, user, user + "user".len())
+            };
+        }
+        // A manager is read as an attribute: `X.objects`, or `X\n    .objects`
+        // in a chain; a line break right after the dot is too rare to count,
+        // and counting it would match prose ("... of the opener.\n\nobjects").
+        // `self.objects` is never a manager: `self` is an instance, and
+        // managers are read from classes.
+        let Some(dot) = skip_space_backward(text, start).checked_sub(1).filter(|&dot| text[dot] == b'.') else {
+            return false;
+        };
+        let receiver_end = skip_space_backward(text, dot);
+        !(text[..receiver_end].ends_with(b"self") && is_word(text, receiver_end - "self".len(), receiver_end))
+    })
+}
+
+/// The dotted names after `import`: `a.b as c, d` or `(a as b, c)`; stops at
+/// anything else.
+fn imported_names(text: &[u8], mut at: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_parens = false;
+    loop {
+        at = skip_space(text, at, in_parens);
+        if !in_parens && text.get(at) == Some(&b'(') {
+            in_parens = true;
+            at += 1;
+            continue;
+        }
+        if text.get(at) == Some(&b'*') {
+            names.push("*".to_owned());
+            return names;
+        }
+        let (name, after) = dotted_name(text, at, in_parens);
+        if name.is_empty() {
+            return names;
+        }
+        names.push(name);
+        at = skip_space(text, after, in_parens);
+        if text[at..].starts_with(b"as") && is_word(text, at, at + 2) {
+            let (_, after_alias) = dotted_name(text, skip_space(text, at + 2, in_parens), in_parens);
+            at = skip_space(text, after_alias, in_parens);
+        }
+        if text.get(at) != Some(&b',') {
+            return names;
+        }
+        at += 1;
+    }
+}
+
+/// `a . b.c` from `at`, spaces around the dots dropped.
+fn dotted_name(text: &[u8], mut at: usize, in_parens: bool) -> (String, usize) {
+    let mut name = String::new();
+    loop {
+        let start = at;
+        while at < text.len() && is_identifier_byte(text[at]) {
+            at += 1;
+        }
+        if at == start {
+            return (name, start);
+        }
+        name.push_str(&String::from_utf8_lossy(&text[start..at]));
+        let after = skip_space(text, at, in_parens);
+        if text.get(after) != Some(&b'.') {
+            return (name, at);
+        }
+        name.push('.');
+        at = skip_space(text, after + 1, in_parens);
+    }
+}
+
+/// The module of `from X import` ending just before `import` at `position`:
+/// `X` with its leading dots, or `None` for a plain `import`.
+fn from_clause(text: &[u8], position: usize) -> Option<String> {
+    // Back over the module name and the white space (and line continuations)
+    // around it, to the start of the clause.
+    let mut start = position;
+    while start > 0 {
+        let byte = text[start - 1];
+        if is_identifier_byte(byte) || matches!(byte, b'.' | b' ' | b'\t' | b'\x0c') {
+            start -= 1;
+        } else if byte == b'\n' && start >= 2 && text[start - 2] == b'\\' {
+            start -= 2;
+        } else if byte == b'\n' && start >= 3 && text[start - 2] == b'\r' && text[start - 3] == b'\\' {
+            start -= 3;
+        } else {
+            break;
+        }
+    }
+    let clause: String = String::from_utf8_lossy(&text[start..position]).replace('\\', " ");
+    let mut words = clause.split_whitespace();
+    // The last `from` word, then everything after it, white space removed.
+    let mut module: Option<String> = None;
+    while let Some(word) = words.next() {
+        if word == "from" {
+            module = Some(words.clone().collect::<String>());
+        }
+    }
+    module.filter(|module| !module.is_empty())
+}
+
+/// Past spaces, tabs and line continuations; with `newlines`, past line
+/// breaks and comments too (inside brackets).
+fn skip_space(text: &[u8], mut at: usize, newlines: bool) -> usize {
+    while at < text.len() {
+        match text[at] {
+            b' ' | b'\t' | b'\x0c' => at += 1,
+            b'\\' if text[at + 1..].starts_with(b"\n") => at += 2,
+            b'\\' if text[at + 1..].starts_with(b"\r\n") => at += 3,
+            b'\r' | b'\n' if newlines => at += 1,
+            b'#' if newlines => {
+                while at < text.len() && text[at] != b'\n' {
+                    at += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    at
+}
+
+/// Back over spaces, tabs and line continuations (not bare line breaks).
+fn skip_space_backward(text: &[u8], mut at: usize) -> usize {
+    while at > 0 {
+        match text[at - 1] {
+            b' ' | b'\t' | b'\x0c' => at -= 1,
+            b'\n' if at >= 2 && text[at - 2] == b'\\' => at -= 2,
+            b'\n' if at >= 3 && text[at - 2] == b'\r' && text[at - 3] == b'\\' => at -= 3,
+            _ => break,
+        }
+    }
+    at
+}
+
+/// Non-ASCII bytes count: Python identifiers may be Unicode.
+fn is_identifier_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80
+}
+
+fn is_word(text: &[u8], start: usize, end: usize) -> bool {
+    (start == 0 || !is_identifier_byte(text[start - 1])) && text.get(end).is_none_or(|&byte| !is_identifier_byte(byte))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn imports(source: &str, module: &str, is_package: bool) -> Vec<String> {
+        let rules = RuleSet::load(&[]).expect("the built-in recipes load");
+        let mut found = scan(source.as_bytes(), &ModuleName::new(module, is_package), &Vocabulary::new(&rules)).imports;
+        found.sort();
+        found
+    }
+
+    fn direct(source: &str) -> bool {
+        let rules = RuleSet::load(&[]).expect("the built-in recipes load");
+        scan(source.as_bytes(), &ModuleName::new("m", false), &Vocabulary::new(&rules)).direct
+    }
+
+    #[test]
+    fn import_shapes() {
+        let cases: [(&str, &[&str]); 10] = [
+            ("import a.b as c, d\n", &["a.b", "d"]),
+            ("from a.b import (c,\n  d as e,  # why\n  f)\n", &["a.b", "a.b.c", "a.b.d", "a.b.f"]),
+            ("from . import x\n", &["pkg", "pkg.x"]),
+            ("from ..up import *\n", &["up"]),
+            ("from .sib import y\n", &["pkg.sib", "pkg.sib.y"]),
+            ("x = 1; import os\n", &["os"]),
+            ("if t: from a import b\n", &["a", "a.b"]),
+            ("from a \\\n    import b\n", &["a", "a.b"]),
+            ("import a . b\n", &["a.b"]),
+            ("reimport = importlib.import_module('x')\n", &[]),
+        ];
+        for (source, expected) in cases {
+            assert_eq!(imports(source, "pkg.mod", false), expected, "{source:?}");
+        }
+        assert_eq!(imports("from . import x\n", "pkg", true), ["pkg", "pkg.x"]);
+    }
+
+    #[test]
+    fn what_counts_by_itself() {
+        assert!(direct("from django.db import models\n"));
+        assert!(direct("import sqlalchemy as sa\n"));
+        assert!(direct("def f(Model):\n    return Model.objects.get(pk=1)\n"));
+        assert!(direct("def f(request):\n    return request . user\n"));
+        assert!(direct("class U(AbstractUser): pass\n"));
+        assert!(!direct("import asyncio\nfrom urllib.request import urlopen\n"));
+        assert!(!direct("class C:\n    def f(self):\n        return self.objects\n"));
+        assert!(direct("class C:\n    @classmethod\n    def f(cls):\n        return cls.objects.all()\n"));
+        assert!(!direct("def f(gc):\n    return gc.get_objects(), 'list of objects'\n"));
+        assert!(!direct("user = request_user\n"));
+        assert!(direct("qs = (User\n    .objects\n    .all())\n"));
+        assert!(!direct("\"\"\"Open the opener.\n\nobjects of interest: none\"\"\"\n"));
+    }
+}
