@@ -439,15 +439,17 @@ impl FixOutcome {
 const MAX_ROUNDS: usize = 10;
 
 /// Applies fixes until none is left, re-parsing after each round and never
-/// keeping a round's output that does not parse.
-pub fn fix_text(original: &str, file: FileInfo<'_>, context: &Context) -> FixOutcome {
+/// keeping a round's output that does not parse. `tree` is `original` parsed.
+pub fn fix_text(original: &str, tree: Tree, file: FileInfo<'_>, context: &Context) -> FixOutcome {
     let mut text = original.to_owned();
+    // The tree of `text`: the round that checks a text has parsed it already.
+    let mut current = Some(tree);
     let mut fixed = 0;
     // Sites whose fix broke the syntax, by (offset in `text`, rule).
     let mut rejected: Vec<(usize, RuleId)> = Vec::new();
     let mut rounds = Vec::new();
     for _ in 0..MAX_ROUNDS {
-        let Some(tree) = parse::parse(&text) else { break };
+        let Some(tree) = current.take().or_else(|| parse::parse(&text)) else { break };
         let mut diagnostics = check_tree(&text, &tree, file, context);
         for diagnostic in &mut diagnostics {
             if rejected.contains(&(diagnostic.range.start, diagnostic.rule)) {
@@ -464,7 +466,8 @@ pub fn fix_text(original: &str, file: FileInfo<'_>, context: &Context) -> FixOut
             return FixOutcome { text, fixed, remaining: diagnostics, settled: true, rounds };
         }
         let mut round = apply_fixes(&text, &candidates);
-        if parses(&round.text) {
+        if let Some(tree) = parse_clean(&round.text) {
+            current = Some(tree);
             let applied: Vec<&Fix> = round.applied.iter().map(|&i| candidates[i]).collect();
             rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
             fixed += applied.len();
@@ -491,7 +494,11 @@ pub fn fix_text(original: &str, file: FileInfo<'_>, context: &Context) -> FixOut
 }
 
 fn parses(text: &str) -> bool {
-    parse::parse(text).is_some_and(|tree| !tree.root_node().has_error())
+    parse_clean(text).is_some()
+}
+
+fn parse_clean(text: &str) -> Option<Tree> {
+    parse::parse(text).filter(|tree| !tree.root_node().has_error())
 }
 
 fn rule_of(diagnostics: &[Diagnostic], fix: &Fix) -> RuleId {

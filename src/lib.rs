@@ -129,7 +129,9 @@ fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
             if !path.exists() {
                 return Err(Failure::Usage(format!("{}: no such file or directory", path.display())));
             }
-            let project = Project::load(std::slice::from_ref(&path), &[], &rules, None, false);
+            let targets = std::slice::from_ref(&path);
+            let discovered = walk::discover(targets, &[]).map_err(Failure::Usage)?;
+            let project = Project::load(targets, &discovered.files, &[], &rules, None, false);
             if files {
                 for file in project.parsed_files() {
                     writeln!(streams.stdout, "{}", file.display())?;
@@ -245,7 +247,14 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
         let decoded = files::decode(raw);
         let project = pool.install(|| {
             let text = decoded.as_ref().map(|file| file.text.as_str()).unwrap_or_default();
-            Project::load(&[], &args.exclude, &context.rules, Some(&StdinSource { path: &name, text }), args.full_index)
+            Project::load(
+                &[],
+                &[],
+                &args.exclude,
+                &context.rules,
+                Some(&StdinSource { path: &name, text }),
+                args.full_index,
+            )
         });
         let (module, index) = project.file(&name);
         vec![process_source(&name, FileInfo { module: &module, index }, decoded.map(Some), mode, false, &context)]
@@ -255,7 +264,9 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
         let project = if args.no_index {
             Project::empty()
         } else {
-            pool.install(|| Project::load(&args.paths, &args.exclude, &context.rules, None, args.full_index))
+            pool.install(|| {
+                Project::load(&args.paths, &discovered.files, &args.exclude, &context.rules, None, args.full_index)
+            })
         };
         let context = &context;
         pool.install(|| {
@@ -263,9 +274,11 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
                 .files
                 .par_iter()
                 .map(|path| {
-                    let (module, index) = project.file(path);
-                    let file = FileInfo { module: &module, index };
-                    process_source(path, file, files::read(path), mode, mode == Mode::Fix, context)
+                    let view = project.view(path);
+                    let file = FileInfo { module: &view.module, index: view.index };
+                    // Read once already while loading the project, and no `async def`.
+                    let read = if view.cannot_hold_sites { Ok(None) } else { files::read(path) };
+                    process_source(path, file, read, mode, mode == Mode::Fix, context)
                 })
                 .collect()
         })
@@ -435,7 +448,7 @@ fn process_source(
             result.sites = output::locate(&result.display, &file.text, &diagnostics, &context.rules);
         }
         Mode::Diff | Mode::Fix => {
-            let outcome = checker::fix_text(&file.text, file_info, context);
+            let outcome = checker::fix_text(&file.text, tree, file_info, context);
             if !outcome.settled {
                 result
                     .warnings

@@ -18,8 +18,26 @@ use crate::walk;
 
 pub struct Project {
     indexes: HashMap<PathBuf, ProjectIndex>,
-    /// Module name and import root of every known file.
-    files: HashMap<PathBuf, (ModuleName, PathBuf)>,
+    /// Every known file, by path (canonical, or absolute for standard input).
+    ids: HashMap<PathBuf, usize>,
+    entries: Vec<Entry>,
+}
+
+struct Entry {
+    module: ModuleName,
+    /// The import root, whose index the file uses.
+    root: PathBuf,
+    /// Read while loading, and no `async def` in its bytes.
+    cannot_hold_sites: bool,
+}
+
+/// What the project knows of one file, for its check.
+pub struct FileView<'a> {
+    pub module: ModuleName,
+    pub index: Option<&'a ProjectIndex>,
+    /// The file was read while loading and holds no `async def`: the check
+    /// can skip it without reading it again.
+    pub cannot_hold_sites: bool,
 }
 
 /// Source read from standard input, with the name it stands for.
@@ -32,8 +50,10 @@ impl Project {
     /// Indexes the projects holding `targets` (and the standard input source).
     /// With `full_index`, every module of a root is parsed, not only the ones
     /// async code reaches: slower, and the results must be the same.
+    /// `discovered`: the files the run found under `targets`.
     pub fn load(
         targets: &[PathBuf],
+        discovered: &[PathBuf],
         excludes: &[String],
         rules: &RuleSet,
         stdin: Option<&StdinSource<'_>>,
@@ -47,17 +67,26 @@ impl Project {
         }
         roots.sort();
         roots.dedup();
+        // A target's files are known; only roots above the targets are walked.
+        let targets: Vec<(&PathBuf, PathBuf)> = targets.iter().map(|target| (target, canonical(target))).collect();
+        roots.retain(|root| !targets.iter().any(|(_, target)| target == root));
         let mut paths: HashSet<PathBuf> = HashSet::new();
         if !roots.is_empty()
             && let Ok(found) = walk::discover(&roots, excludes)
         {
             paths.extend(found.files.iter().map(|path| canonical(path)));
         }
-        for target in targets {
-            if let Ok(found) = walk::discover(std::slice::from_ref(target), excludes) {
-                paths.extend(found.files.iter().map(|path| canonical(path)));
-            }
-        }
+        paths.extend(discovered.iter().map(|path| {
+            // Under a canonical folder, a walk that follows no link finds
+            // canonical paths: one `canonicalize` per target, not per file.
+            targets
+                .iter()
+                .find_map(|(target, canonical_target)| {
+                    let rest = path.strip_prefix(target).ok().filter(|rest| !rest.as_os_str().is_empty())?;
+                    Some(canonical_target.join(rest))
+                })
+                .unwrap_or_else(|| canonical(path))
+        }));
         let stdin_path =
             stdin.map(|source| std::path::absolute(source.path).unwrap_or_else(|_| source.path.to_path_buf()));
         if let Some(path) = &stdin_path {
@@ -81,46 +110,62 @@ impl Project {
         }
         // Start from the files that can hold a site and the ones declaring model relations.
         let vocabulary = Vocabulary::new(rules);
-        let flags: Vec<(bool, bool, ModuleScan)> = files
+        let reads: Vec<FirstRead> = files
             .par_iter()
             .map(|file| {
                 let raw = match &file.source {
                     Some(text) => text.as_bytes().to_vec(),
-                    None => std::fs::read(&file.path).unwrap_or_default(),
+                    None => match std::fs::read(&file.path) {
+                        Ok(raw) => raw,
+                        // Reported by the check, which reads it again.
+                        Err(_) => return FirstRead { readable: false, ..FirstRead::default() },
+                    },
                 };
                 // Django keeps models in `models.py` or a `models` package: only
                 // those are read for relations nothing else points to.
                 let is_models_module = file.path.file_name().is_some_and(|name| name == "models.py")
                     || file.path.components().any(|part| part.as_os_str() == "models");
-                let scan = reach::scan(&raw, &file.module, &vocabulary);
-                (may_have_sites(&raw), is_models_module && declares_relations(&raw), scan)
+                FirstRead {
+                    readable: true,
+                    sites: may_have_sites(&raw),
+                    relations: is_models_module && declares_relations(&raw),
+                    scan: reach::scan(&raw, &file.module, &vocabulary),
+                }
             })
             .collect();
         let mut import_roots: Vec<&PathBuf> = files.iter().map(|file| &file.root).collect();
         import_roots.sort();
         import_roots.dedup();
-        // Only roots with async code need an index.
+        let scans = (!full_index).then(|| reads.iter().map(|read| read.scan.clone()).collect());
         // Roots in parallel, each module parsed once for all of them.
-        let (flags, scans): (Vec<(bool, bool)>, Vec<ModuleScan>) =
-            flags.into_iter().map(|(sites, relations, scan)| ((sites, relations), scan)).unzip();
-        let cache = SummaryCache::new(files.len(), (!full_index).then_some(scans));
+        let cache = SummaryCache::new(files.len(), scans);
         let indexes: HashMap<PathBuf, ProjectIndex> = import_roots
             .into_par_iter()
-            .filter(|root| files.iter().zip(&flags).any(|(file, (is_async, _))| *is_async && &file.root == *root))
+            // Only roots with async code need an index.
+            .filter(|root| files.iter().zip(&reads).any(|(file, read)| read.sites && &file.root == *root))
             .map(|root| {
                 let seeds: Vec<usize> = (0..files.len())
-                    .filter(|&id| &files[id].root == root && (full_index || flags[id].0 || flags[id].1))
+                    .filter(|&id| &files[id].root == root && (full_index || reads[id].sites || reads[id].relations))
                     .collect();
                 (root.clone(), ProjectIndex::build(&files, &seeds, root, rules, &vocabulary, &cache))
             })
             .collect();
-        let files = files.into_iter().map(|file| (file.path, (file.module, file.root))).collect();
-        Self { indexes, files }
+        let ids = files.iter().enumerate().map(|(id, file)| (file.path.clone(), id)).collect();
+        let entries = files
+            .into_iter()
+            .zip(&reads)
+            .map(|(file, read)| Entry {
+                module: file.module,
+                root: file.root,
+                cannot_hold_sites: read.readable && !read.sites,
+            })
+            .collect();
+        Self { indexes, ids, entries }
     }
 
     /// No project: every file is checked on its own.
     pub fn empty() -> Self {
-        Self { indexes: HashMap::new(), files: HashMap::new() }
+        Self { indexes: HashMap::new(), ids: HashMap::new(), entries: Vec::new() }
     }
 
     /// What every index knows, root by root.
@@ -147,13 +192,36 @@ impl Project {
 
     /// The module a file is, as its project imports it, and its project's index.
     pub fn file(&self, path: &Path) -> (ModuleName, Option<&ProjectIndex>) {
+        let view = self.view(path);
+        (view.module, view.index)
+    }
+
+    /// What the project knows of `path`.
+    pub fn view(&self, path: &Path) -> FileView<'_> {
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        if let Some((module, root)) = self.files.get(&canonical(path)).or_else(|| self.files.get(&absolute)) {
-            return (module.clone(), self.indexes.get(root));
+        let id = self.ids.get(&absolute).or_else(|| self.ids.get(&canonical(path)));
+        if let Some(&id) = id {
+            let entry = &self.entries[id];
+            return FileView {
+                module: entry.module.clone(),
+                index: self.indexes.get(&entry.root),
+                cannot_hold_sites: entry.cannot_hold_sites,
+            };
         }
         let stem = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or("__main__");
-        (ModuleName::new(stem, stem == "__init__"), None)
+        FileView { module: ModuleName::new(stem, stem == "__init__"), index: None, cannot_hold_sites: false }
     }
+}
+
+/// What loading learnt from a file's bytes.
+#[derive(Default)]
+struct FirstRead {
+    readable: bool,
+    /// It holds `async def`.
+    sites: bool,
+    /// A models module declaring relation fields.
+    relations: bool,
+    scan: ModuleScan,
 }
 
 /// The folder a module's dotted name is relative to.

@@ -98,8 +98,12 @@ pub fn discover(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, St
         }
     }
     files.sort();
-    let mut seen = HashSet::new();
-    files.retain(|path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())));
+    // One folder walked without following links yields each file once; only
+    // several paths can name a file twice.
+    if paths.len() > 1 {
+        let mut seen = HashSet::new();
+        files.retain(|path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())));
+    }
     Ok(Discovered { files, errors })
 }
 
