@@ -256,8 +256,9 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
                 args.full_index,
             )
         });
-        let (module, index) = project.file(&name);
-        vec![process_source(&name, FileInfo { module: &module, index }, decoded.map(Some), mode, false, &context)]
+        let view = project.view(&name);
+        let file = FileInfo { module: &view.module, index: view.index };
+        vec![process_source(&name, file, view.self_contained, decoded.map(Some), mode, false, &context)]
     } else {
         let discovered = walk::discover(&args.paths, &args.exclude).map_err(Failure::Usage)?;
         walk_errors = discovered.errors;
@@ -278,7 +279,7 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
                     let file = FileInfo { module: &view.module, index: view.index };
                     // Read once already while loading the project, and no `async def`.
                     let read = if view.cannot_hold_sites { Ok(None) } else { files::read(path) };
-                    process_source(path, file, read, mode, mode == Mode::Fix, context)
+                    process_source(path, file, view.self_contained, read, mode, mode == Mode::Fix, context)
                 })
                 .collect()
         })
@@ -399,6 +400,7 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
 fn process_source(
     path: &Path,
     file_info: FileInfo<'_>,
+    self_contained: bool,
     read: Result<Option<files::SourceFile>, String>,
     mode: Mode,
     write: bool,
@@ -442,6 +444,12 @@ fn process_source(
         result.error = Some((FileErrorKind::Syntax, format!("{line}:{column}: syntax error; file left untouched")));
         return result;
     }
+    // A self-contained module joins its index here, from this parse.
+    let own_index = file_info.index.filter(|_| self_contained).map(|index| {
+        let summary = index::summary::summarize(&file.text, &tree, file_info.module.clone(), &context.rules);
+        index.with_own_module(summary, &context.rules)
+    });
+    let file_info = FileInfo { module: file_info.module, index: own_index.as_ref().or(file_info.index) };
     match mode {
         Mode::Check => {
             let diagnostics = checker::check_tree(&file.text, &tree, file_info, context);

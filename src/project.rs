@@ -29,6 +29,7 @@ struct Entry {
     root: PathBuf,
     /// Read while loading, and no `async def` in its bytes.
     cannot_hold_sites: bool,
+    self_contained: bool,
 }
 
 /// What the project knows of one file, for its check.
@@ -38,6 +39,9 @@ pub struct FileView<'a> {
     /// The file was read while loading and holds no `async def`: the check
     /// can skip it without reading it again.
     pub cannot_hold_sites: bool,
+    /// The index has not read it: its check summarises it from its own
+    /// parse (see [`self_contained`]).
+    pub self_contained: bool,
 }
 
 /// Source read from standard input, with the name it stands for.
@@ -117,18 +121,19 @@ impl Project {
                     Some(text) => text.as_bytes().to_vec(),
                     None => match std::fs::read(&file.path) {
                         Ok(raw) => raw,
-                        // Reported by the check, which reads it again.
-                        Err(_) => return FirstRead { readable: false, ..FirstRead::default() },
+                        // Unknown, so it may hold sites: the check reads it again and reports why not.
+                        Err(_) => return FirstRead { sites: true, ..FirstRead::default() },
                     },
                 };
                 // Django keeps models in `models.py` or a `models` package: only
                 // those are read for relations nothing else points to.
                 let is_models_module = file.path.file_name().is_some_and(|name| name == "models.py")
                     || file.path.components().any(|part| part.as_os_str() == "models");
+                let relations = declares_relations(&raw);
                 FirstRead {
-                    readable: true,
                     sites: may_have_sites(&raw),
-                    relations: is_models_module && declares_relations(&raw),
+                    relations: is_models_module && relations,
+                    models: is_models_module || relations,
                     scan: reach::scan(&raw, &file.module, &vocabulary),
                 }
             })
@@ -136,6 +141,7 @@ impl Project {
         let mut import_roots: Vec<&PathBuf> = files.iter().map(|file| &file.root).collect();
         import_roots.sort();
         import_roots.dedup();
+        let own = self_contained(&files, &reads);
         let scans = (!full_index).then(|| reads.iter().map(|read| read.scan.clone()).collect());
         // Roots in parallel, each module parsed once for all of them.
         let cache = SummaryCache::new(files.len(), scans);
@@ -144,20 +150,30 @@ impl Project {
             // Only roots with async code need an index.
             .filter(|root| files.iter().zip(&reads).any(|(file, read)| read.sites && &file.root == *root))
             .map(|root| {
+                let in_root = |id: &usize| &files[*id].root == root;
                 let seeds: Vec<usize> = (0..files.len())
-                    .filter(|&id| &files[id].root == root && (full_index || reads[id].sites || reads[id].relations))
+                    .filter(in_root)
+                    .filter(|&id| !own[id] && (full_index || reads[id].sites || reads[id].relations))
                     .collect();
-                (root.clone(), ProjectIndex::build(&files, &seeds, root, rules, &vocabulary, &cache))
+                let imported_by_own: Vec<String> = (0..files.len())
+                    .filter(in_root)
+                    .filter(|&id| own[id])
+                    .flat_map(|id| reads[id].scan.imports.iter().cloned())
+                    .collect();
+                let index = ProjectIndex::build(&files, &seeds, root, rules, &vocabulary, &cache, &imported_by_own);
+                (root.clone(), index)
             })
             .collect();
         let ids = files.iter().enumerate().map(|(id, file)| (file.path.clone(), id)).collect();
         let entries = files
             .into_iter()
             .zip(&reads)
-            .map(|(file, read)| Entry {
+            .zip(own)
+            .map(|((file, read), self_contained)| Entry {
                 module: file.module,
                 root: file.root,
-                cannot_hold_sites: read.readable && !read.sites,
+                cannot_hold_sites: !read.sites,
+                self_contained,
             })
             .collect();
         Self { indexes, ids, entries }
@@ -206,22 +222,67 @@ impl Project {
                 module: entry.module.clone(),
                 index: self.indexes.get(&entry.root),
                 cannot_hold_sites: entry.cannot_hold_sites,
+                self_contained: entry.self_contained,
             };
         }
         let stem = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or("__main__");
-        FileView { module: ModuleName::new(stem, stem == "__init__"), index: None, cannot_hold_sites: false }
+        FileView {
+            module: ModuleName::new(stem, stem == "__init__"),
+            index: None,
+            cannot_hold_sites: false,
+            self_contained: false,
+        }
     }
 }
 
 /// What loading learnt from a file's bytes.
 #[derive(Default)]
 struct FirstRead {
-    readable: bool,
     /// It holds `async def`.
     sites: bool,
     /// A models module declaring relation fields.
     relations: bool,
+    /// A models module, or one spelling relation fields.
+    models: bool,
     scan: ModuleScan,
+}
+
+/// The async files no other module can import, whose facts matter only to
+/// their own check: the index does not parse them, their check summarises
+/// them from its own parse, so each is parsed once. Most async code is such
+/// a leaf (views, consumers, resolvers, tests).
+///
+/// Self-contained: it holds `async def`; no file of the run imports it, as
+/// far as the byte scans tell (any dotted prefix counts); it is not a models
+/// module and spells no relation field; and it defines nothing every module
+/// depends on without importing it (the user model, a session factory). What
+/// it defines stays its own: string labels (`"app.Model"`) and unsafe method
+/// guesses in other modules never resolve to it, as nothing can import it.
+fn self_contained(files: &[IndexedFile], reads: &[FirstRead]) -> Vec<bool> {
+    let mut imported: HashSet<&str> = HashSet::new();
+    for read in reads {
+        for name in &read.scan.imports {
+            let mut end = name.len();
+            loop {
+                imported.insert(&name[..end]);
+                match name[..end].rfind('.') {
+                    Some(dot) => end = dot,
+                    None => break,
+                }
+            }
+        }
+    }
+    files
+        .iter()
+        .zip(reads)
+        .map(|(file, read)| {
+            read.sites
+                && !read.models
+                && !read.scan.project_wide
+                && !file.module.name.is_empty()
+                && !imported.contains(file.module.name.as_str())
+        })
+        .collect()
 }
 
 /// The folder a module's dotted name is relative to.

@@ -99,8 +99,18 @@ enum Resolution {
 /// Deepest chain of re-exports and bases followed.
 const MAX_DEPTH: usize = 16;
 
-#[derive(Debug, Default)]
+/// The index of one import root, as one file's check sees it: what the
+/// whole root shares, plus that file's own module when the file is
+/// self-contained (no other module can import it; see `Project::load`).
+/// Cloning is cheap: the shared part is reference-counted.
+#[derive(Debug, Default, Clone)]
 pub struct ProjectIndex {
+    shared: Arc<Shared>,
+    own: Option<Arc<OwnModule>>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
     modules: HashMap<String, Arc<ModuleSummary>>,
     models: HashSet<String>,
     relations: HashMap<String, HashMap<String, Relation>>,
@@ -109,6 +119,14 @@ pub struct ProjectIndex {
     user_model: Option<String>,
     /// The files parsed, for `asyncfix index --files`.
     files: Vec<PathBuf>,
+}
+
+/// A self-contained module, summarised from the check's own parse.
+#[derive(Debug)]
+struct OwnModule {
+    summary: Arc<ModuleSummary>,
+    models: HashSet<String>,
+    touching: HashMap<String, String>,
 }
 
 /// Module summaries by file, made at most once per run and shared by the
@@ -206,6 +224,7 @@ impl ProjectIndex {
         rules: &RuleSet,
         vocabulary: &Vocabulary,
         cache: &SummaryCache,
+        imported_by_own: &[String],
     ) -> Self {
         let mut by_name: HashMap<&str, usize> = HashMap::new();
         for (id, file) in files.iter().enumerate() {
@@ -220,7 +239,7 @@ impl ProjectIndex {
                 }
             }
         }
-        let mut index = Self::default();
+        let mut index = Shared::default();
         let mut relevance = Relevance { scans: cache.scans.as_deref(), known: HashMap::new() };
         let seeds: Vec<usize> =
             seeds.iter().copied().filter(|&id| !vocabulary.describes(&files[id].module.name)).collect();
@@ -228,8 +247,10 @@ impl ProjectIndex {
         let mut frontier: Vec<usize> = seeds.clone();
         frontier.sort_unstable();
         frontier.dedup();
-        let mut pending: Vec<String> = Vec::new();
-        while !frontier.is_empty() {
+        // What self-contained modules import: their checks will ask about it.
+        let mut pending: Vec<String> = imported_by_own.to_vec();
+        let mut first_round = true;
+        while !frontier.is_empty() || std::mem::take(&mut first_round) {
             let summaries: Vec<Arc<ModuleSummary>> =
                 frontier.par_iter().filter_map(|&id| cache.summary(files, id, rules)).collect();
             index.files.extend(frontier.iter().map(|&id| files[id].path.clone()));
@@ -249,9 +270,10 @@ impl ProjectIndex {
                     continue;
                 };
                 if let Some(summary) = index.modules.get(module) {
-                    if let Some(first) = rest.first()
-                        && let Some(target) = summary.imports.get(*first)
-                    {
+                    if rest.is_empty() {
+                        // A whole module (`import helpers`): any name it imports may be used through it.
+                        pending.extend(summary.imports.values().cloned());
+                    } else if let Some(target) = summary.imports.get(rest[0]) {
                         let mut followed = target.clone();
                         for part in &rest[1..] {
                             followed.push('.');
@@ -270,21 +292,73 @@ impl ProjectIndex {
             pending = still_pending;
             frontier = next;
         }
+        let mut index = Self { shared: Arc::new(index), own: None };
         index.derive(rules);
         index
     }
 
+    /// This index as the check of a self-contained module sees it: with the
+    /// module's own classes, models and touching functions.
+    #[must_use]
+    pub fn with_own_module(&self, summary: ModuleSummary, rules: &RuleSet) -> Self {
+        let module = Arc::new(summary);
+        let own = OwnModule { summary: Arc::clone(&module), models: HashSet::new(), touching: HashMap::new() };
+        let mut view = Self { shared: Arc::clone(&self.shared), own: Some(Arc::new(own)) };
+        let classes: Vec<String> =
+            module.classes.keys().map(|class| format!("{}.{class}", module.module.name)).collect();
+        let functions = functions_of(&module.module.name, &module);
+        let models: HashSet<String> = classes.into_iter().filter(|class| view.derives_a_model(class, rules)).collect();
+        view.set_own(|own| own.models = models);
+        let touching = view.touching_fixed_point(&functions, rules);
+        view.set_own(|own| own.touching = touching);
+        view
+    }
+
+    fn set_own(&mut self, change: impl FnOnce(&mut OwnModule)) {
+        if let Some(own) = self.own.as_mut().and_then(Arc::get_mut) {
+            change(own);
+        }
+    }
+
+    fn shared_mut(&mut self) -> &mut Shared {
+        Arc::get_mut(&mut self.shared).expect("the index is not shared while it is built")
+    }
+
+    fn derives_a_model(&self, class: &str, rules: &RuleSet) -> bool {
+        self.mro(class).iter().any(|base| rules.orm.model_bases.contains(base))
+    }
+
+    /// A module by name: the own module first, then the shared ones.
+    fn module(&self, name: &str) -> Option<&ModuleSummary> {
+        match &self.own {
+            Some(own) if own.summary.module.name == name => Some(&own.summary),
+            _ => self.shared.modules.get(name).map(AsRef::as_ref),
+        }
+    }
+
+    /// Every module this view sees.
+    fn modules(&self) -> impl Iterator<Item = &ModuleSummary> {
+        self.shared.modules.values().map(AsRef::as_ref).chain(self.own.iter().map(|own| own.summary.as_ref()))
+    }
+
+    fn is_model_class(&self, class: &str) -> bool {
+        self.shared.models.contains(class) || self.own.as_ref().is_some_and(|own| own.models.contains(class))
+    }
+
+    fn touching_reason(&self, function: &str) -> Option<&String> {
+        self.own.as_ref().and_then(|own| own.touching.get(function)).or_else(|| self.shared.touching.get(function))
+    }
+
     fn derive(&mut self, rules: &RuleSet) {
         let classes: Vec<String> = self
+            .shared
             .modules
             .iter()
             .flat_map(|(module, summary)| summary.classes.keys().map(move |class| format!("{module}.{class}")))
             .collect();
-        for class in &classes {
-            if self.mro(class).iter().any(|base| rules.orm.model_bases.contains(base)) {
-                self.models.insert(class.clone());
-            }
-        }
+        let models: HashSet<String> =
+            classes.iter().filter(|class| self.derives_a_model(class, rules)).cloned().collect();
+        self.shared_mut().models = models;
         let users: Vec<&String> = classes
             .iter()
             .filter(|class| {
@@ -292,15 +366,21 @@ impl ProjectIndex {
             })
             .collect();
         if let [user] = users.as_slice() {
-            self.user_model = Some((*user).clone());
+            let user = (*user).clone();
+            self.shared_mut().user_model = Some(user);
         }
         self.derive_relations(&classes);
-        self.derive_touching(rules);
+        let mut functions: Vec<(String, &FunctionSummary)> = Vec::new();
+        for (module, summary) in &self.shared.modules {
+            functions.extend(functions_of(module, summary));
+        }
+        let touching = self.touching_fixed_point(&functions, rules);
+        self.shared_mut().touching = touching;
     }
 
     fn derive_relations(&mut self, classes: &[String]) {
         let mut relations: HashMap<String, HashMap<String, Relation>> = HashMap::new();
-        for class in classes.iter().filter(|class| self.models.contains(*class)) {
+        for class in classes.iter().filter(|class| self.is_model_class(class)) {
             let Some(summary) = self.class(class) else { continue };
             for (field, data) in &summary.fields {
                 let target = match &data.target {
@@ -308,7 +388,7 @@ impl ProjectIndex {
                     FieldTarget::Class(name) => Some(self.canonical_class(name).unwrap_or_else(|| name.clone())),
                     FieldTarget::Label(label) => self.model_by_label(label, class),
                     FieldTarget::UserModel => {
-                        Some(self.user_model.clone().unwrap_or_else(|| DEFAULT_USER_MODEL.to_owned()))
+                        Some(self.shared.user_model.clone().unwrap_or_else(|| DEFAULT_USER_MODEL.to_owned()))
                     }
                 };
                 let Some(target) = target else { continue };
@@ -328,23 +408,17 @@ impl ProjectIndex {
                 relations.entry(target).or_default().insert(accessor, reverse);
             }
         }
-        self.relations = relations;
+        self.shared_mut().relations = relations;
     }
 
-    fn derive_touching(&mut self, rules: &RuleSet) {
-        let mut functions: Vec<(String, &FunctionSummary)> = Vec::new();
-        for (module, summary) in &self.modules {
-            for (name, function) in &summary.functions {
-                functions.push((format!("{module}.{name}"), function));
-            }
-            for (class, data) in &summary.classes {
-                for (name, function) in &data.methods {
-                    functions.push((format!("{module}.{class}.{name}"), function));
-                }
-            }
-        }
-        functions.retain(|(_, function)| !function.is_async && !function.wrapped);
-
+    /// Which of `functions` touch the database, directly or through calls
+    /// (to each other or to functions this view already knows touch).
+    fn touching_fixed_point(
+        &self,
+        functions: &[(String, &FunctionSummary)],
+        rules: &RuleSet,
+    ) -> HashMap<String, String> {
+        let mut functions = functions.to_vec();
         functions.sort_by(|a, b| a.0.cmp(&b.0));
         let mut touching: HashMap<String, String> = HashMap::new();
         for (name, function) in &functions {
@@ -365,7 +439,9 @@ impl ProjectIndex {
                 }
                 let reason = resolutions.iter().find_map(|resolution| match resolution {
                     Resolution::Database(reason) => Some(reason.clone()),
-                    Resolution::Function(callee) if touching.contains_key(callee) => {
+                    Resolution::Function(callee)
+                        if touching.contains_key(callee) || self.touching_reason(callee).is_some() =>
+                    {
                         Some(format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee)))
                     }
                     _ => None,
@@ -379,7 +455,7 @@ impl ProjectIndex {
                 break;
             }
         }
-        self.touching = touching;
+        touching
     }
 
     fn resolve_target(&self, target: &CallTarget, rules: &RuleSet) -> Resolution {
@@ -433,7 +509,7 @@ impl ProjectIndex {
     /// The summary of a project class by qualified name.
     fn class(&self, class: &str) -> Option<&summary::ClassSummary> {
         let (module, name) = class.rsplit_once('.')?;
-        self.modules.get(module)?.classes.get(name)
+        self.module(module)?.classes.get(name)
     }
 
     /// A method in the class or its project bases: the owner and its summary.
@@ -482,7 +558,7 @@ impl ProjectIndex {
     /// The user model stand-in replaced by the project's user model.
     fn unsentinel(&self, name: &str) -> String {
         match name.strip_prefix(USER_MODEL) {
-            Some(rest) => format!("{}{rest}", self.user_model.as_deref().unwrap_or(DEFAULT_USER_MODEL)),
+            Some(rest) => format!("{}{rest}", self.shared.user_model.as_deref().unwrap_or(DEFAULT_USER_MODEL)),
             None => name.to_owned(),
         }
     }
@@ -491,8 +567,8 @@ impl ProjectIndex {
     fn symbol(&self, name: &str) -> Option<Symbol> {
         let mut name = self.unsentinel(name);
         for _ in 0..MAX_DEPTH {
-            let (module, rest) = longest_module(&name, |candidate| self.modules.contains_key(candidate))?;
-            let summary = &self.modules[module];
+            let (module, rest) = longest_module(&name, |candidate| self.module(candidate).is_some())?;
+            let summary = self.module(module)?;
             let Some((first, tail)) = rest.split_first() else { return Some(Symbol::Module) };
             if let Some(class) = summary.classes.get(*first) {
                 let class_name = format!("{module}.{first}");
@@ -533,7 +609,7 @@ impl ProjectIndex {
             None => (None, label),
         };
         let mut candidates: Vec<&String> =
-            self.models.iter().filter(|class| class.rsplit('.').next() == Some(model)).collect();
+            self.shared.models.iter().filter(|class| class.rsplit('.').next() == Some(model)).collect();
         candidates.sort();
         if let Some(app) = app
             && let Some(found) = candidates.iter().find(|class| class.split('.').any(|part| part == app))
@@ -565,10 +641,9 @@ impl ProjectIndex {
         let name = target.rsplit('.').next().unwrap_or(target);
         let module = from.rsplit_once('.').map_or("", |(module, _)| module);
         let mut candidates: Vec<String> = self
-            .modules
-            .iter()
-            .filter(|(_, summary)| summary.classes.contains_key(name))
-            .map(|(module, _)| format!("{module}.{name}"))
+            .modules()
+            .filter(|summary| summary.classes.contains_key(name))
+            .map(|summary| format!("{}.{name}", summary.module.name))
             .filter(|class| self.is_sqlalchemy_model(class))
             .collect();
         candidates.sort();
@@ -628,49 +703,49 @@ impl ProjectIndex {
     /// Whether sessions from this factory expire objects on commit.
     pub fn session_factory(&self, name: &str) -> Option<bool> {
         let (module, factory) = name.rsplit_once('.')?;
-        if let Some(expire) = self.modules.get(module).and_then(|summary| summary.session_factories.get(factory)) {
+        if let Some(expire) = self.module(module).and_then(|summary| summary.session_factories.get(factory)) {
             return Some(*expire);
         }
-        let target = self.modules.get(module)?.imports.get(factory)?;
+        let target = self.module(module)?.imports.get(factory)?;
         let (module, factory) = target.rsplit_once('.')?;
-        self.modules.get(module).and_then(|summary| summary.session_factories.get(factory)).copied()
+        self.module(module).and_then(|summary| summary.session_factories.get(factory)).copied()
     }
 
     /// Whether every session factory of the project keeps objects on commit.
     pub fn sessions_never_expire(&self) -> bool {
-        let mut factories = self.modules.values().flat_map(|summary| summary.session_factories.values()).peekable();
+        let mut factories = self.modules().flat_map(|summary| summary.session_factories.values()).peekable();
         factories.peek().is_some() && factories.all(|expire| !expire)
     }
 
     /// The files parsed to build this index.
     pub fn files(&self) -> impl Iterator<Item = &std::path::Path> {
-        self.files.iter().map(PathBuf::as_path)
+        self.shared.files.iter().map(PathBuf::as_path)
     }
 
     /// A readable listing of what the index knows, for `asyncfix index`.
     pub fn describe(&self) -> String {
         let mut out = String::new();
-        let mut modules: Vec<&String> = self.modules.keys().collect();
+        let mut modules: Vec<&String> = self.shared.modules.keys().collect();
         modules.sort();
         let _ = writeln!(out, "modules parsed: {}", modules.len());
         for module in modules {
             let _ = writeln!(out, "  {module}");
         }
-        let mut models: Vec<&String> = self.models.iter().collect();
+        let mut models: Vec<&String> = self.shared.models.iter().collect();
         models.sort();
         let _ = writeln!(out, "models: {}", models.len());
         for model in models {
             let _ = writeln!(out, "  {model}");
             let mut relations: Vec<(&String, &Relation)> =
-                self.relations.get(model).map(|map| map.iter().collect()).unwrap_or_default();
+                self.shared.relations.get(model).map(|map| map.iter().collect()).unwrap_or_default();
             relations.sort_by_key(|(name, _)| *name);
             for (name, relation) in relations {
                 let kind = if relation.many { "manager of" } else { "loads" };
                 let _ = writeln!(out, "    .{name} {kind} {}", relation.target);
             }
         }
-        let _ = writeln!(out, "user model: {}", self.user_model.as_deref().unwrap_or(DEFAULT_USER_MODEL));
-        let mut touching: Vec<(&String, &String)> = self.touching.iter().collect();
+        let _ = writeln!(out, "user model: {}", self.shared.user_model.as_deref().unwrap_or(DEFAULT_USER_MODEL));
+        let mut touching: Vec<(&String, &String)> = self.shared.touching.iter().collect();
         touching.sort();
         let _ = writeln!(out, "functions that touch the database: {}", touching.len());
         for (name, reason) in touching {
@@ -682,7 +757,7 @@ impl ProjectIndex {
     // ---- Queries for the checker --------------------------------------------------------
 
     pub fn user_model(&self) -> Option<&str> {
-        self.user_model.as_deref()
+        self.shared.user_model.as_deref()
     }
 
     /// What a qualified name evaluates to, when the project defines it.
@@ -709,12 +784,12 @@ impl ProjectIndex {
         let class = self.unsentinel(class);
         let class = class.as_str();
         rules.orm.model_bases.contains(class)
-            || self.canonical_class(class).is_some_and(|class| self.models.contains(&class))
+            || self.canonical_class(class).is_some_and(|class| self.is_model_class(&class))
     }
 
     pub fn relation(&self, class: &str, attribute: &str) -> Option<&Relation> {
         let class = self.canonical_class(class).unwrap_or_else(|| self.unsentinel(class));
-        self.relations.get(&class)?.get(attribute)
+        self.shared.relations.get(&class)?.get(attribute)
     }
 
     pub fn method_returns(&self, class: &str, method: &str) -> Option<String> {
@@ -724,7 +799,7 @@ impl ProjectIndex {
     pub fn function_returns(&self, name: &str) -> Option<String> {
         let Some(Symbol::Function(function)) = self.symbol(name) else { return None };
         let (owner, method) = function.rsplit_once('.')?;
-        match self.modules.get(owner) {
+        match self.module(owner) {
             Some(module) => module.functions.get(method)?.returns.clone(),
             None => self.class(owner)?.methods.get(method)?.returns.clone(),
         }
@@ -750,8 +825,8 @@ impl ProjectIndex {
     pub fn touching_call(&self, target: &CallTarget, rules: &RuleSet) -> Option<(String, String)> {
         match self.resolve_target(target, rules) {
             Resolution::Function(function) => {
-                let reason = self.touching.get(&function)?;
-                Some((function, reason.clone()))
+                let reason = self.touching_reason(&function)?.clone();
+                Some((function, reason))
             }
             _ => None,
         }
@@ -760,20 +835,36 @@ impl ProjectIndex {
     /// The touching method with this name, when exactly one project class
     /// defines a method of that name: the basis of an unsafe guess.
     pub fn touching_method_named(&self, method: &str) -> Option<String> {
-        let mut owners = self.modules.iter().flat_map(|(module, summary)| {
+        let mut owners = self.modules().flat_map(|summary| {
             summary
                 .classes
                 .iter()
                 .filter(|(_, class)| class.methods.contains_key(method))
-                .map(move |(name, _)| format!("{module}.{name}"))
+                .map(move |(name, _)| format!("{}.{name}", summary.module.name))
         });
         let owner = owners.next()?;
         if owners.next().is_some() {
             return None;
         }
         let function = format!("{owner}.{method}");
-        self.touching.contains_key(&function).then_some(function)
+        self.touching_reason(&function).is_some().then_some(function)
     }
+}
+
+/// The sync functions and methods of a module that may touch the database,
+/// by qualified name.
+fn functions_of<'s>(module: &str, summary: &'s ModuleSummary) -> Vec<(String, &'s FunctionSummary)> {
+    let mut functions: Vec<(String, &FunctionSummary)> = Vec::new();
+    for (name, function) in &summary.functions {
+        functions.push((format!("{module}.{name}"), function));
+    }
+    for (class, data) in &summary.classes {
+        for (name, function) in &data.methods {
+            functions.push((format!("{module}.{class}.{name}"), function));
+        }
+    }
+    functions.retain(|(_, function)| !function.is_async && !function.wrapped);
+    functions
 }
 
 /// Every qualified name a summary refers to.

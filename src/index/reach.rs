@@ -97,7 +97,13 @@ pub struct ModuleScan {
     pub imports: Vec<String>,
     /// It imports a package the recipes name, or spells something a rule matches.
     pub direct: bool,
+    /// It may define what every module's check depends on, import or not:
+    /// the user model, or a `SQLAlchemy` session factory.
+    pub project_wide: bool,
 }
+
+/// Spellings of what [`ModuleScan::project_wide`] stands for.
+const PROJECT_WIDE: [&str; 3] = ["AbstractUser", "AbstractBaseUser", "sessionmaker"];
 
 pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> ModuleScan {
     let mut imports = Vec::new();
@@ -124,7 +130,8 @@ pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> Module
     let direct = vocabulary.everything
         || imports.iter().any(|name| vocabulary.describes(name))
         || spells_a_rule_word(text, vocabulary);
-    ModuleScan { imports, direct }
+    let project_wide = PROJECT_WIDE.iter().any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some());
+    ModuleScan { imports, direct, project_wide }
 }
 
 fn spells_a_rule_word(text: &[u8], vocabulary: &Vocabulary) -> bool {
