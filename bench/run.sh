@@ -17,17 +17,18 @@
 #      untimed warm-up round (so every tool reads from the page cache), and
 #      prints a Markdown table of the medians;
 #   4. compares asyncfix check with a bare tree-sitter parse of the files it
-#      must parse (those holding the bytes `async`), on the whole tree and on
-#      each project alone (one `asyncfix check PROJECT` per project, as a user
-#      runs it; on the whole tree asyncfix also resolves imports across the
-#      projects, the standard library included).
+#      must parse: those holding `async def` (only they can hold a site) and
+#      the modules its index reads (`asyncfix index --files`), on the whole
+#      tree and on each project alone (one `asyncfix check PROJECT` per
+#      project, as a user runs it; on the whole tree asyncfix also resolves
+#      imports across the projects, the standard library included).
 #
 # Rows:
 #   asyncfix check / diff   target/release/asyncfix on the whole tree
 #   parse all               examples/parse_all: walk (as asyncfix walks), read, parse every .py
 #   walk+read               examples/parse_all --read-only: walk and read every .py, parse nothing
-#   walk+read, parse async  examples/parse_all --containing async: read all, parse those holding `async`
-#   parse async files       examples/parse_all --files-from: parse only the files holding `async`, no walk
+#   walk+read, parse needed examples/parse_all --parse-only: read all, parse the files asyncfix must parse
+#   parse needed files      examples/parse_all --files-from: parse only the files asyncfix must parse, no walk
 #   ruff ASYNC              ruff check --select ASYNC (ruff's flake8-async rules), no cache, no config
 #   ast-grep                ast-grep scan with bench/orm-get-in-async.yml (`X.objects.get(...)` in async def)
 #
@@ -175,11 +176,19 @@ if ((REPLICAS > 1)); then
 fi
 
 # --- the file lists -----------------------------------------------------------
-# What asyncfix walks (parse_all walks the same way), and the part of it that
-# holds the bytes `async`: the files asyncfix must parse.
+# What asyncfix walks (parse_all walks the same way), and what it must parse:
+# the files holding `async def` (the words may be split by white space or a
+# line continuation) and the modules its index reads for them.
 cd "$CORPUS"
 "$PARSE_ALL" --list tree >"$OUT/files.all"
-tr '\n' '\0' <"$OUT/files.all" | xargs -0 grep -l --null -F async | tr '\0' '\n' >"$OUT/files.async" || true
+# needed_files TARGET: the files `asyncfix check TARGET` must parse, as paths under tree/
+needed_files() {
+    {
+        grep -F "$1/" "$OUT/files.all" | tr '\n' '\0' | xargs -0 grep -lzP --null 'async[\s\\]+def\b' | tr '\0' '\n'
+        "$ASYNCFIX" index --files "$1" | sed "s|^$CORPUS/||"
+    } | sort -u
+}
+needed_files tree >"$OUT/files.async"
 # bytes of the files in a list
 list_bytes() { tr '\n' '\0' <"$1" | du -cb --files0-from=- | tail -n1 | cut -f1; }
 
@@ -215,8 +224,8 @@ TOOLS=(
     "asyncfix diff|all|$ASYNCFIX diff --jobs $THREADS --color never tree"
     "parse all (tree-sitter)|all|$PARSE_ALL --threads $THREADS tree"
     "walk+read|all|$PARSE_ALL --threads $THREADS --read-only tree"
-    "walk+read, parse async|all|$PARSE_ALL --threads $THREADS --containing async tree"
-    "parse async files only|async|$PARSE_ALL --threads $THREADS --files-from $OUT/files.async"
+    "walk+read, parse needed|all|$PARSE_ALL --threads $THREADS --parse-only $OUT/files.async tree"
+    "parse needed files only|async|$PARSE_ALL --threads $THREADS --files-from $OUT/files.async"
     "ruff --select ASYNC|ruff|$RUFF_BIN check --isolated --no-cache --select ASYNC --exit-zero --output-format concise tree"
     "ast-grep scan|all|$SG_BIN scan --threads $THREADS --rule $BENCH/orm-get-in-async.yml tree"
 )
@@ -248,7 +257,7 @@ median_of() { cut -d' ' -f1 "$OUT/$1.samples" | median; }
 PROJECTS=(tree/packages/* tree/stdlib)
 for project in "${PROJECTS[@]}"; do
     name=$(basename "$project")
-    grep -F "$project/" "$OUT/files.async" >"$OUT/files.async.$name" || true
+    needed_files "$project" >"$OUT/files.async.$name"
 done
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -308,20 +317,20 @@ REPORT=$OUT/report.md
     done
     echo
     echo "files/MB: .py files asyncfix walks (ruff's row: what \`ruff --show-files\` lists)."
-    echo "Files holding \`async\`: $count_async of $count_all ($(awk -v a="$bytes_async" 'BEGIN { printf "%.1f", a / 1e6 }') MB)."
+    echo "Files asyncfix must parse (holding \`async def\`, or read by its index): $count_async of $count_all ($(awk -v a="$bytes_async" 'BEGIN { printf "%.1f", a / 1e6 }') MB)."
     echo
     echo "### asyncfix check vs a bare parse of the files it must parse"
     echo
     check=$(<"$OUT/tool0.median")
-    for pair in "4|walk+read all, parse the async files" "5|parse the async files only (no walk)" "2|parse every file"; do
+    for pair in "4|walk+read all, parse the needed files" "5|parse the needed files only (no walk)" "2|parse every file"; do
         IFS='|' read -r index label <<<"$pair"
         awk -v label="$label" -v c="$check" -v b="$(<"$OUT/tool$index.median")" \
             'BEGIN { printf "- asyncfix check / %s: %.3f s / %.3f s = **%.2fx**\n", label, c, b, c / b }'
     done
     echo
-    echo "Each project alone (\`asyncfix check PROJECT\` vs \`parse_all --files-from\` its files holding \`async\`):"
+    echo "Each project alone (\`asyncfix check PROJECT\` vs \`parse_all --files-from\` the files it must parse):"
     echo
-    echo "| project | files | async files | async MB | check s | parse async s | ratio |"
+    echo "| project | files | needed files | needed MB | check s | parse needed s | ratio |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     sum_check=0 sum_parse=0
     for project in "${PROJECTS[@]}"; do

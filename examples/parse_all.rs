@@ -9,7 +9,7 @@
 //!   --threads N          worker threads (default: one per core)
 //!   --read-only          walk and read every file, parse nothing ("walk+read")
 //!   --files-from LIST    take the files from LIST (one path a line) instead of walking
-//!   --containing TEXT    parse only the files whose bytes hold TEXT (read all of them)
+//!   --parse-only LIST    read every file, parse only those listed in LIST (one path a line)
 //!   --list               print each file walked (or read from LIST) to stdout, then stop
 //!   --slowest N          also print the N files that took longest to parse, to stderr
 //! ```
@@ -44,7 +44,7 @@ struct Options {
     threads: usize,
     read_only: bool,
     files_from: Option<PathBuf>,
-    containing: Option<String>,
+    parse_only: Option<PathBuf>,
     list: bool,
     slowest: usize,
     paths: Vec<PathBuf>,
@@ -53,7 +53,7 @@ struct Options {
 fn usage(message: &str) -> ! {
     eprintln!("parse_all: {message}");
     eprintln!(
-        "usage: parse_all [--threads N] [--read-only] [--files-from LIST] [--containing TEXT] [--list] [--slowest N] PATH..."
+        "usage: parse_all [--threads N] [--read-only] [--files-from LIST] [--parse-only LIST] [--list] [--slowest N] PATH..."
     );
     std::process::exit(2);
 }
@@ -63,7 +63,7 @@ fn options() -> Options {
         threads: 0,
         read_only: false,
         files_from: None,
-        containing: None,
+        parse_only: None,
         list: false,
         slowest: 0,
         paths: Vec::new(),
@@ -79,8 +79,8 @@ fn options() -> Options {
             "--files-from" => {
                 options.files_from = Some(args.next().unwrap_or_else(|| usage("--files-from needs a file")).into());
             }
-            "--containing" => {
-                options.containing = Some(args.next().unwrap_or_else(|| usage("--containing needs a string")));
+            "--parse-only" => {
+                options.parse_only = Some(args.next().unwrap_or_else(|| usage("--parse-only needs a file")).into());
             }
             "--list" => options.list = true,
             "--slowest" => {
@@ -130,20 +130,20 @@ fn walk(paths: &[PathBuf]) -> Vec<PathBuf> {
     files
 }
 
+/// The paths listed in a file, one a line.
+fn read_list(list: &Path) -> Vec<PathBuf> {
+    let handle = std::fs::File::open(list).unwrap_or_else(|err| usage(&format!("{}: {err}", list.display())));
+    std::io::BufReader::new(handle)
+        .lines()
+        .map_while(Result::ok)
+        .filter(|line| !line.is_empty())
+        .map(PathBuf::from)
+        .collect()
+}
+
 fn main() {
     let options = options();
-    let mut files = match &options.files_from {
-        Some(list) => {
-            let handle = std::fs::File::open(list).unwrap_or_else(|err| usage(&format!("{}: {err}", list.display())));
-            std::io::BufReader::new(handle)
-                .lines()
-                .map_while(Result::ok)
-                .filter(|line| !line.is_empty())
-                .map(PathBuf::from)
-                .collect()
-        }
-        None => Vec::new(),
-    };
+    let mut files = options.files_from.as_deref().map(read_list).unwrap_or_default();
     files.extend(walk(&options.paths));
     if options.list {
         let stdout = std::io::stdout();
@@ -159,7 +159,8 @@ fn main() {
     let parsed = AtomicUsize::new(0);
     let parse_errors = AtomicUsize::new(0);
     let read_errors = AtomicUsize::new(0);
-    let needle = options.containing.as_deref().map(str::as_bytes);
+    let parse_only: Option<std::collections::HashSet<PathBuf>> =
+        options.parse_only.as_deref().map(|list| read_list(list).into_iter().collect());
     // Parse time per file, kept only with --slowest.
     let timings: Vec<(Duration, &PathBuf)> = pool.install(|| {
         files
@@ -173,9 +174,7 @@ fn main() {
                 if options.read_only {
                     return None;
                 }
-                if let Some(needle) = needle
-                    && memchr::memmem::find(&source, needle).is_none()
-                {
+                if parse_only.as_ref().is_some_and(|only| !only.contains(path)) {
                     return None;
                 }
                 let start = Instant::now();
