@@ -48,6 +48,9 @@ const SPELLINGS: [&str; 9] = [
 pub struct Vocabulary {
     /// Top-level packages of every qualified name the recipes use.
     packages: HashSet<String>,
+    /// The packages the built-in recipes describe. A user recipe may name
+    /// the project's own functions: its packages stay indexed.
+    described: HashSet<String>,
     /// A recipe names a builtin: every module can reach it without an import.
     everything: bool,
     spellings: AhoCorasick,
@@ -57,18 +60,11 @@ pub struct Vocabulary {
 
 impl Vocabulary {
     pub fn new(rules: &RuleSet) -> Self {
-        let names = rules
-            .callables
-            .keys()
-            .chain(&rules.orm.model_factories)
-            .chain(&rules.orm.model_bases)
-            .chain(rules.orm.relation_fields.keys())
-            .chain(&rules.wrappers);
-        let mut packages: HashSet<String> = KNOWN_PACKAGES.iter().map(|&package| package.to_owned()).collect();
-        for name in names {
-            let package = name.split(['.', '[']).next().unwrap_or(name);
-            packages.insert(package.to_owned());
-        }
+        let packages = packages_named(rules);
+        let described = match RuleSet::load(&[]) {
+            Ok(builtin) => packages_named(&builtin),
+            Err(_) => KNOWN_PACKAGES.iter().map(|&package| package.to_owned()).collect(),
+        };
         let everything = packages.contains("builtins");
         let mut patterns: Vec<&str> = SPELLINGS.to_vec();
         let fixed = patterns.len();
@@ -76,17 +72,34 @@ impl Vocabulary {
         managers.sort();
         patterns.extend(managers.iter().map(|manager| manager.as_str()));
         let spellings = AhoCorasick::new(&patterns).expect("a few short literal patterns always build");
-        Self { packages, everything, spellings, fixed }
+        Self { packages, described, everything, spellings, fixed }
     }
 }
 
+/// The top-level packages of every qualified name `rules` use, and the ones
+/// asyncfix knows itself.
+fn packages_named(rules: &RuleSet) -> HashSet<String> {
+    let names = rules
+        .callables
+        .keys()
+        .chain(&rules.orm.model_factories)
+        .chain(&rules.orm.model_bases)
+        .chain(rules.orm.relation_fields.keys())
+        .chain(&rules.wrappers);
+    let mut packages: HashSet<String> = KNOWN_PACKAGES.iter().map(|&package| package.to_owned()).collect();
+    for name in names {
+        packages.insert(name.split(['.', '[']).next().unwrap_or(name).to_owned());
+    }
+    packages
+}
+
 impl Vocabulary {
-    /// Whether `module` belongs to a package the recipes describe. The index
+    /// Whether `module` belongs to a package the built-in recipes describe. The index
     /// never reads those modules, in the tree or not: the recipes are what
     /// asyncfix knows of `django.*`, so a vendored Django gives the same
     /// results as an installed one.
     pub fn describes(&self, module: &str) -> bool {
-        self.packages.contains(module.split('.').next().unwrap_or(module))
+        self.described.contains(module.split('.').next().unwrap_or(module))
     }
 }
 
@@ -128,7 +141,7 @@ pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> Module
         }
     }
     let direct = vocabulary.everything
-        || imports.iter().any(|name| vocabulary.describes(name))
+        || imports.iter().any(|name| vocabulary.packages.contains(name.split('.').next().unwrap_or(name)))
         || spells_a_rule_word(text, vocabulary);
     let project_wide = PROJECT_WIDE.iter().any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some());
     ModuleScan { imports, direct, project_wide }

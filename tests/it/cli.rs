@@ -973,6 +973,35 @@ members = ["validate_token"]
 "#;
 
 #[test]
+fn a_user_recipe_naming_project_code_keeps_that_code_in_the_index() {
+    // Only the built-in recipes' packages (django, sqlalchemy...) are left to
+    // the recipes; a user recipe about the project's own `message.utils.jwt`
+    // must not hide the project's `message` package from the index.
+    let project = Project::new();
+    let recipe = project.write("recipes/msg.toml", USER_RECIPE);
+    project.write("manage.py", "");
+    project.write("message/__init__.py", "");
+    project.write("message/utils/__init__.py", "");
+    project.write("message/utils/jwt.py", "def validate_token(token):\n    return token\n");
+    project.write(
+        "message/service.py",
+        "from message.utils.jwt import validate_token\n\n\ndef check(token):\n    return validate_token(token)\n",
+    );
+    let view = project.write(
+        "app/views.py",
+        "from message import service\n\n\nasync def view(token):\n    return service.check(token)\n",
+    );
+
+    let check = cli(&["check", &view, "--recipe", &recipe]);
+
+    let expected = format!(
+        "{view}:5:12: DJ101 [*] `service.check(...)` touches the database synchronously (`validate_token(...)`) inside `async def`\n\
+         Found 1 site (1 fixable with `asyncfix fix`, 0 more with `--unsafe-fixes`).\n"
+    );
+    assert_eq!(all(&check), (1, expected.as_str(), ""));
+}
+
+#[test]
 fn recipes_lists_a_user_recipe_after_the_builtin_ones() {
     let project = Project::new();
     let recipe = project.write("recipes/msg.toml", USER_RECIPE);
