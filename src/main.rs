@@ -14,6 +14,8 @@ fn main() -> ExitCode {
     let mut streams = asyncfix::Streams {
         stdin: &mut std::io::stdin().lock(),
         stdout: &mut std::io::BufWriter::new(stdout.lock()),
+        // Held for the whole run: an `eprintln!` from a worker thread would
+        // wait for it forever. Report through `Streams` or results instead.
         stderr: &mut std::io::stderr().lock(),
         stdout_is_terminal: is_terminal,
     };
