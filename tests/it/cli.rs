@@ -6,9 +6,9 @@
 //! changes the current directory.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::support::{Output, run};
+use super::support::{Output, Project, run};
 
 // ---------------------------------------------------------------------------
 // Sources and the lines asyncfix prints about them
@@ -78,58 +78,6 @@ const ONE_SAFE_SUMMARY: &str = "Found 1 site (1 fixable with `asyncfix fix`, 0 m
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// A temporary project directory. Not hidden (`tempdir()` names start with a
-/// dot), so walking it behaves like walking a real project.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new() -> Self {
-        Self { dir: tempfile::Builder::new().prefix("asyncfix-cli-").tempdir().unwrap() }
-    }
-
-    /// The project directory itself, as an absolute path string.
-    fn root(&self) -> String {
-        self.dir.path().display().to_string()
-    }
-
-    fn full(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    /// The absolute path of `relative`, as printed by asyncfix.
-    fn path(&self, relative: &str) -> String {
-        self.full(relative).display().to_string()
-    }
-
-    /// Writes a file (creating its folders) and returns its absolute path.
-    fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> String {
-        let path = self.full(relative);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, contents).unwrap();
-        path.display().to_string()
-    }
-
-    fn read(&self, relative: &str) -> Vec<u8> {
-        fs::read(self.full(relative)).unwrap()
-    }
-
-    fn read_text(&self, relative: &str) -> String {
-        String::from_utf8(self.read(relative)).unwrap()
-    }
-
-    /// Every entry name directly in `relative`, sorted.
-    fn listing(&self, relative: &str) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(self.full(relative))
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
 
 /// Runs the CLI with empty standard input.
 fn cli(args: &[&str]) -> Output {

@@ -1,6 +1,8 @@
-//! Running the CLI in-process and checking Python syntax.
+//! Running the CLI in-process, checking Python syntax, and temporary projects.
 
+use std::fs;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 pub struct Output {
@@ -104,4 +106,56 @@ pub fn compare_fixed_tree(
         }
     }
     problems
+}
+
+/// A temporary project directory. Not hidden (`tempdir()` names start with a
+/// dot), so walking it behaves like walking a real project.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new() -> Self {
+        Self { dir: tempfile::Builder::new().prefix("asyncfix-test-").tempdir().unwrap() }
+    }
+
+    /// The project directory itself, as an absolute path string.
+    pub fn root(&self) -> String {
+        self.dir.path().display().to_string()
+    }
+
+    pub fn full(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// The absolute path of `relative`, as printed by asyncfix.
+    pub fn path(&self, relative: &str) -> String {
+        self.full(relative).display().to_string()
+    }
+
+    /// Writes a file (creating its folders) and returns its absolute path.
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> String {
+        let path = self.full(relative);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    }
+
+    pub fn read(&self, relative: &str) -> Vec<u8> {
+        fs::read(self.full(relative)).unwrap()
+    }
+
+    pub fn read_text(&self, relative: &str) -> String {
+        String::from_utf8(self.read(relative)).unwrap()
+    }
+
+    /// Every entry name directly in `relative`, sorted.
+    pub fn listing(&self, relative: &str) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.full(relative))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
 }

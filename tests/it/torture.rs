@@ -13,11 +13,11 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::support::{Output, python_compiles, run};
+use super::support::{Output, Project, python_compiles, run};
 
 // ---------------------------------------------------------------------------
 // Invariants, shared with the fuzz tests
@@ -162,54 +162,6 @@ fn assert_python_compiles(text: &str) {
 // A temporary tree
 // ---------------------------------------------------------------------------
 
-/// A temporary project directory, not hidden (see `cli.rs`).
-struct Tree {
-    dir: tempfile::TempDir,
-}
-
-impl Tree {
-    fn new() -> Self {
-        Self { dir: tempfile::Builder::new().prefix("asyncfix-torture-").tempdir().unwrap() }
-    }
-
-    fn root(&self) -> String {
-        self.dir.path().display().to_string()
-    }
-
-    fn full(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    fn path(&self, relative: &str) -> String {
-        self.full(relative).display().to_string()
-    }
-
-    fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> String {
-        let path = self.full(relative);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, contents).unwrap();
-        path.display().to_string()
-    }
-
-    fn read(&self, relative: &str) -> Vec<u8> {
-        fs::read(self.full(relative)).unwrap()
-    }
-
-    fn read_text(&self, relative: &str) -> String {
-        String::from_utf8(self.read(relative)).unwrap()
-    }
-
-    /// The entry names directly in `relative`, sorted.
-    fn listing(&self, relative: &str) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(self.full(relative))
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
 /// `(exit code, stdout, stderr)`.
 fn all(output: &Output) -> (u8, &str, &str) {
     (output.code, output.stdout.as_str(), output.stderr.as_str())
@@ -243,7 +195,7 @@ fn fixed(before: &str) -> String {
 
 #[test]
 fn mixed_crlf_and_lf_keep_every_line_ending_of_their_own() {
-    let tree = Tree::new();
+    let tree = Project::new();
     let before = "from django.core.cache import cache\r\n\
                   from django.contrib.auth.models import User\n\
                   \n\
@@ -363,7 +315,7 @@ fn cr_only_line_endings_are_fixed() {
 
 #[test]
 fn empty_and_bom_only_files_are_left_alone() {
-    let tree = Tree::new();
+    let tree = Project::new();
     tree.write("empty.py", "");
     tree.write("bom.py", "\u{feff}");
     tree.write("bom_newline.py", "\u{feff}\n");
@@ -382,7 +334,7 @@ fn empty_and_bom_only_files_are_left_alone() {
 
 #[test]
 fn syntax_errors_of_every_kind_are_reported_and_left_untouched() {
-    let tree = Tree::new();
+    let tree = Project::new();
     let site = "from django.core.cache import cache\n\n\nasync def view(key):\n    value = cache.get(key)\n";
     // (file, source, where the error is reported)
     let broken = [
@@ -473,7 +425,7 @@ fn indentation_errors_are_reported_and_left_untouched() {
 fn symlink_loops_in_the_tree_end_the_walk() {
     use std::os::unix::fs::symlink;
 
-    let tree = Tree::new();
+    let tree = Project::new();
     let views =
         tree.write("app/views.py", format!("{CACHE_IMPORT}\n\n\nasync def view(key):\n    return cache.get(key)\n"));
     symlink(tree.full("app"), tree.full("app/loop")).unwrap();
@@ -502,7 +454,7 @@ fn symlink_loops_in_the_tree_end_the_walk() {
 fn unreadable_file_is_reported_and_the_others_are_fixed() {
     use std::os::unix::fs::PermissionsExt;
 
-    let tree = Tree::new();
+    let tree = Project::new();
     let source = format!("{CACHE_IMPORT}\n\n\nasync def view(key):\n    return cache.get(key)\n");
     let locked = tree.write("app/locked.py", &source);
     tree.write("app/views.py", &source);
@@ -525,7 +477,7 @@ fn unreadable_file_is_reported_and_the_others_are_fixed() {
 
 #[test]
 fn write_refuses_a_file_changed_since_it_was_read() {
-    let tree = Tree::new();
+    let tree = Project::new();
     let source = format!("{CACHE_IMPORT}\n\n\nasync def view(key):\n    return cache.get(key)\n");
     let path = tree.write("views.py", &source);
     let read = asyncfix::files::read(Path::new(&path)).unwrap().unwrap();
@@ -566,7 +518,7 @@ fn write_refuses_a_file_changed_since_it_was_read() {
 fn torture_corpus_in_one_tree() {
     use std::os::unix::fs::PermissionsExt;
 
-    let tree = Tree::new();
+    let tree = Project::new();
     let site = format!("{CACHE_IMPORT}\n\n\nasync def view(key):\n    return cache.get(key)\n");
     let good: Vec<(String, String)> = vec![
         ("crlf.py".into(), site.replace('\n', "\r\n")),
@@ -733,7 +685,7 @@ fn generated_function_is_fixed_as_expected() {
 fn five_megabyte_file_is_fixed_exactly() {
     let (input, expected, sites) = generated_file(5_000_000, true, 8);
     assert!(input.len() >= 5_000_000);
-    let tree = Tree::new();
+    let tree = Project::new();
     let path = tree.write("big.py", &input);
 
     let output = run(&["fix", &path], "");
@@ -754,7 +706,7 @@ fn five_megabyte_file_is_fixed_exactly() {
 #[test]
 fn five_megabyte_file_of_module_level_functions_is_fixed_exactly() {
     let (input, expected, sites) = generated_file(5_000_000, false, 0);
-    let tree = Tree::new();
+    let tree = Project::new();
     let path = tree.write("big.py", &input);
 
     let output = run(&["fix", &path], "");
@@ -836,7 +788,7 @@ fn deeply_nested_expressions_do_not_overflow_the_stack_on_stdin() {
 /// In a tree the files are checked on rayon's worker threads.
 #[test]
 fn deeply_nested_expressions_do_not_overflow_the_stack_in_a_tree() {
-    let tree = Tree::new();
+    let tree = Project::new();
     let cases = deep_cases();
     for (index, (_, input, _)) in cases.iter().enumerate() {
         tree.write(&format!("deep_{index:02}.py"), input);
