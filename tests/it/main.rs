@@ -7,6 +7,7 @@ mod docs;
 mod fixtures;
 mod fuzz;
 mod projects;
+mod recipes;
 mod sqlalchemy;
 mod support;
 mod torture;
