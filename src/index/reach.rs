@@ -306,6 +306,8 @@ fn is_word(text: &[u8], start: usize, end: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy;
+
     use super::*;
 
     fn imports(source: &str, module: &str, is_package: bool) -> Vec<String> {
@@ -338,6 +340,26 @@ mod tests {
             assert_eq!(imports(source, "pkg.mod", false), expected, "{source:?}");
         }
         assert_eq!(imports("from . import x\n", "pkg", true), ["pkg", "pkg.x"]);
+    }
+
+    proptest::proptest! {
+        /// Any bytes, import-like or not, cut UTF-8 and a lone `\\` at the
+        /// end included: no panic, and no import name starts with a dot.
+        #[test]
+        fn scanning_never_panics(pieces in proptest::collection::vec(proptest::prop_oneof![
+            proptest::sample::select(vec![
+                "import", "from", "as", ".", "..", ",", "(", ")", "\\", "\\\r\n", "\n", "\r", " ", "\t", "#",
+                "*", "request", "user", "objects", "self", "AbstractUser", "é", "pkg",
+            ]).prop_map(|piece| piece.as_bytes().to_vec()),
+            proptest::num::u8::ANY.prop_map(|byte| vec![byte]),
+        ], 0..80)) {
+            let text: Vec<u8> = pieces.concat();
+            let rules = RuleSet::load(&[]).expect("the built-in recipes load");
+            let scan = scan(&text, &ModuleName::new("pkg.mod", false), &Vocabulary::new(&rules));
+            for name in scan.imports {
+                proptest::prop_assert!(!name.is_empty() && !name.starts_with('.'), "{name:?}");
+            }
+        }
     }
 
     #[test]
