@@ -121,10 +121,15 @@ pub fn may_have_sites(text: &[u8]) -> bool {
 
 /// Every site in a parsed, error-free file.
 pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context: &Context) -> Vec<Diagnostic> {
-    let model = SemanticModel::build(text, tree, file.module.clone());
-    let evaluator = Evaluator::new(&model, &context.rules, file.index);
+    check_model(&SemanticModel::build(text, tree, file.module.clone()), file, context)
+}
+
+/// [`check_tree`] with the file's semantic model already built.
+pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Context) -> Vec<Diagnostic> {
+    let (text, tree) = (model.source, model.tree);
+    let evaluator = Evaluator::new(model, &context.rules, file.index);
     let locator = Locator::new(text);
-    let importer = Importer::new(&model, &locator);
+    let importer = Importer::new(model, &locator);
     let default_wrapper = if model.imports_channels {
         Wrapper::new("channels.db", "database_sync_to_async")
     } else {

@@ -444,18 +444,26 @@ fn process_source(
         result.error = Some((FileErrorKind::Syntax, format!("{line}:{column}: syntax error; file left untouched")));
         return result;
     }
-    // A self-contained module joins its index here, from this parse.
+    // A self-contained module joins its index here, from this parse; `check`
+    // goes on with the same semantic model.
+    let mut own_model = None;
     let own_index = file_info.index.filter(|_| self_contained).map(|index| {
-        let summary = index::summary::summarize(&file.text, &tree, file_info.module.clone(), &context.rules);
-        index.with_own_module(summary, &context.rules)
+        let model = semantic::SemanticModel::build(&file.text, &tree, file_info.module.clone());
+        let own = index.with_own_module(index::summary::summarize_model(&model, &context.rules), &context.rules);
+        own_model = Some(model);
+        own
     });
     let file_info = FileInfo { module: file_info.module, index: own_index.as_ref().or(file_info.index) };
     match mode {
         Mode::Check => {
-            let diagnostics = checker::check_tree(&file.text, &tree, file_info, context);
+            let diagnostics = match &own_model {
+                Some(model) => checker::check_model(model, file_info, context),
+                None => checker::check_tree(&file.text, &tree, file_info, context),
+            };
             result.sites = output::locate(&result.display, &file.text, &diagnostics, &context.rules);
         }
         Mode::Diff | Mode::Fix => {
+            drop(own_model);
             let outcome = checker::fix_text(&file.text, tree, file_info, context);
             if !outcome.settled {
                 result

@@ -122,9 +122,13 @@ impl CallTarget {
 }
 
 pub fn summarize(source: &str, tree: &Tree, module: ModuleName, rules: &RuleSet) -> ModuleSummary {
-    let model = SemanticModel::build(source, tree, module.clone());
-    let evaluator = Evaluator::new(&model, rules, None);
-    let mut summary = ModuleSummary { module, ..ModuleSummary::default() };
+    summarize_model(&SemanticModel::build(source, tree, module), rules)
+}
+
+/// [`summarize`] from the module's semantic model.
+pub fn summarize_model(model: &SemanticModel<'_>, rules: &RuleSet) -> ModuleSummary {
+    let evaluator = Evaluator::new(model, rules, None);
+    let mut summary = ModuleSummary { module: model.module.clone(), ..ModuleSummary::default() };
     for (name, bindings) in &model.scope(ScopeId::MODULE).bindings {
         match bindings.as_slice() {
             [Binding::Import(target)] => {
@@ -151,7 +155,7 @@ pub fn summarize(source: &str, tree: &Tree, module: ModuleName, rules: &RuleSet)
             _ => {}
         }
     }
-    let root = tree.root_node();
+    let root = model.tree.root_node();
     let mut cursor = root.walk();
     for statement in root.named_children(&mut cursor) {
         let definition = definition_of(statement);
