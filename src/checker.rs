@@ -141,15 +141,20 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
         lazy_load: context.rules.sqlalchemy_lazy_load.filter(|rule| context.enabled[rule.0]),
         expired: context.rules.sqlalchemy_expired.filter(|rule| context.enabled[rule.0]),
     };
-    let mut stack = vec![Frame {
-        node: tree.root_node(),
-        scope: ScopeId::MODULE,
-        mode: Mode::Sync,
-        role: Role::Plain,
-        wrapped: false,
-    }];
+    let mut stack = Vec::new();
+    push_children_with_roles(tree.root_node(), Role::Plain, ScopeId::MODULE, Mode::Sync, &mut stack);
+    // Only `async def` leaves sync mode: a module-level statement or a
+    // definition without one holds no site, however large.
+    let holds_no_site = |node: Node<'_>| !may_have_sites(&text.as_bytes()[node.byte_range()]);
+    stack.retain(|frame| !holds_no_site(frame.node));
     while let Some(frame) = stack.pop() {
         let Frame { node, scope, mode, role, wrapped } = frame;
+        if mode == Mode::Sync
+            && matches!(node.kind(), "function_definition" | "class_definition" | "decorated_definition")
+            && holds_no_site(node)
+        {
+            continue;
+        }
         if mode != Mode::Sync && role != Role::Awaited {
             let site = match (node.kind(), role) {
                 (_, Role::Iterated) => rules::implicit_evaluation::check_use(node, Use::Iterated, scope, &evaluator),
