@@ -177,15 +177,15 @@ fi
 
 # --- the file lists -----------------------------------------------------------
 # What asyncfix walks (parse_all walks the same way), and what it must parse:
-# the files holding `async def` (the words may be split by white space or a
-# line continuation) and the modules its index reads for them.
+# the files holding `async def` first on a line (the words may be split by
+# white space or a line continuation) and the modules its index reads for them.
 cd "$CORPUS"
 "$PARSE_ALL" --list tree >"$OUT/files.all"
 # needed_files TARGET: the files `asyncfix check TARGET` must parse, as paths under tree/
 needed_files() {
     {
         # (grep exits 1 for the files that do not match)
-        grep -F "$1/" "$OUT/files.all" | tr '\n' '\0' | { xargs -0 grep -lzP --null 'async[\s\\]+def\b' || true; } | tr '\0' '\n'
+        grep -F "$1/" "$OUT/files.all" | tr '\n' '\0' | { xargs -0 grep -lzP --null '(?m)^[ \t\f]*async[\s\\]+def\b' || true; } | tr '\0' '\n'
         "$ASYNCFIX" index --files "$1" | sed "s|^$CORPUS/||"
     } | sort -u
 }
