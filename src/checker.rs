@@ -79,7 +79,15 @@ enum Role {
     Iterated,
     /// Tested for truth (`if`, `while`, `and`, `not`).
     Tested,
+    /// Tested for truth and also the result: the left operand of `and` or
+    /// `or` whose value flows on (`x = qs or []`). A site, but wrapping the
+    /// test would put `True` where the value was.
+    TestedAndKept,
 }
+
+/// Why a [`Role::TestedAndKept`] site gets no fix.
+const TESTED_AND_KEPT: &str =
+    "the value of `and`/`or` is this operand itself; testing it in a thread would change the value";
 
 struct Frame<'t> {
     node: Node<'t>,
@@ -146,7 +154,8 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
     } else {
         Wrapper::new("asgiref.sync", "sync_to_async")
     };
-    let mut sites: Vec<(Site<'_>, ScopeId, Mode)> = Vec::new();
+    // Each site, its scope and mode, and whether it is a kept truth test.
+    let mut sites: Vec<(Site<'_>, ScopeId, Mode, bool)> = Vec::new();
     let mut sqlalchemy_sites: Vec<SqlAlchemySite<'_>> = Vec::new();
     let sqlalchemy_rules = sqlalchemy::Rules {
         lazy_load: context.rules.sqlalchemy_lazy_load.filter(|rule| context.enabled[rule.0]),
@@ -169,7 +178,9 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
         if mode != Mode::Sync && role != Role::Awaited {
             let site = match (node.kind(), role) {
                 (_, Role::Iterated) => rules::implicit_evaluation::check_use(node, Use::Iterated, scope, &evaluator),
-                (_, Role::Tested) => rules::implicit_evaluation::check_use(node, Use::Tested, scope, &evaluator),
+                (_, Role::Tested | Role::TestedAndKept) => {
+                    rules::implicit_evaluation::check_use(node, Use::Tested, scope, &evaluator)
+                }
                 ("call", _) => rules::check_call(node, scope, &evaluator),
                 ("attribute", Role::Plain) => rules::check_attribute(node, scope, &evaluator),
                 ("subscript", Role::Plain) => rules::implicit_evaluation::check_subscript(node, scope, &evaluator),
@@ -177,12 +188,18 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
             };
             // An iterated or tested node can also be a call or attribute site of its own.
             let site = site.or_else(|| match (node.kind(), role) {
-                ("call", Role::Iterated | Role::Tested) => rules::check_call(node, scope, &evaluator),
-                ("attribute", Role::Iterated | Role::Tested) => rules::check_attribute(node, scope, &evaluator),
+                ("call", Role::Iterated | Role::Tested | Role::TestedAndKept) => {
+                    rules::check_call(node, scope, &evaluator)
+                }
+                ("attribute", Role::Iterated | Role::Tested | Role::TestedAndKept) => {
+                    rules::check_attribute(node, scope, &evaluator)
+                }
                 _ => None,
             });
             if let Some(site) = site.filter(|site| context.enabled[site.rule.0]) {
-                sites.push((site, scope, mode));
+                // Only the truth test is lost by a fix; a call site of its own wraps fine.
+                let kept = role == Role::TestedAndKept && Some(site.rule) == context.rules.implicit_evaluation;
+                sites.push((site, scope, mode, kept));
             }
         }
         match node.kind() {
@@ -288,9 +305,9 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
         }
     }
     // A callee that holds another site must run in the thread too: wrap the whole call.
-    let mut ranges: Vec<Range<usize>> = sites.iter().map(|(site, _, _)| site.node.byte_range()).collect();
+    let mut ranges: Vec<Range<usize>> = sites.iter().map(|(site, ..)| site.node.byte_range()).collect();
     ranges.sort_by_key(|range| range.start);
-    for (site, _, _) in &mut sites {
+    for (site, ..) in &mut sites {
         if site.style == WrapStyle::Callee {
             let callee = site.node.child_by_field_name("function").map_or(0..0, |callee| callee.byte_range());
             let first = ranges.partition_point(|range| range.start < callee.start);
@@ -305,7 +322,14 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
     }
     let mut diagnostics: Vec<Diagnostic> = sites
         .iter()
-        .map(|(site, scope, mode)| diagnose(site, *scope, *mode, context, &importer, &default_wrapper))
+        .map(|(site, scope, mode, kept)| {
+            let mut diagnostic = diagnose(site, *scope, *mode, context, &importer, &default_wrapper);
+            if *kept {
+                diagnostic.fix = None;
+                diagnostic.no_fix = Some(TESTED_AND_KEPT.to_owned());
+            }
+            diagnostic
+        })
         .collect();
     diagnostics.extend(sqlalchemy_sites.into_iter().map(|site| {
         let (fix, no_fix) = match site.fix {
@@ -347,9 +371,11 @@ fn push_children_with_roles<'t>(node: Node<'t>, role: Role, scope: ScopeId, mode
                 {
                     Role::Tested
                 }
-                // `a or qs` returns `qs` itself: its operands are only tested
-                // when the whole expression is.
+                // `a or b` tests `a` and returns `a` or `b` itself: `b` is
+                // tested only when the whole expression is, and `a`'s value
+                // flows on unless it is.
                 ("boolean_operator", Some("left" | "right")) if role == Role::Tested => Role::Tested,
+                ("boolean_operator", Some("left")) => Role::TestedAndKept,
                 ("not_operator", Some("argument")) => Role::Tested,
                 ("comparison_operator", _) if after_in => Role::Iterated,
                 _ => Role::Plain,
