@@ -354,6 +354,10 @@ fn push_children_with_roles<'t>(node: Node<'t>, role: Role, scope: ScopeId, mode
     let is_async_for =
         matches!(kind, "for_statement" | "for_in_clause") && node.child(0).is_some_and(|first| first.kind() == "async");
     let mut after_in = false;
+    let unpacks = kind == "assignment"
+        && node
+            .child_by_field_name("left")
+            .is_some_and(|left| matches!(left.kind(), "pattern_list" | "tuple_pattern" | "list_pattern"));
     loop {
         let child = cursor.node();
         let field = cursor.field_name();
@@ -378,6 +382,9 @@ fn push_children_with_roles<'t>(node: Node<'t>, role: Role, scope: ScopeId, mode
                 ("boolean_operator", Some("left")) => Role::TestedAndKept,
                 ("not_operator", Some("argument")) => Role::Tested,
                 ("comparison_operator", _) if after_in => Role::Iterated,
+                // Unpacking iterates: `[*qs]`, `f(*qs)`, `a, b = qs`.
+                ("list_splat", _) => Role::Iterated,
+                ("assignment", Some("right")) if unpacks => Role::Iterated,
                 _ => Role::Plain,
             };
             // A variable annotation (`x: T = v`) is never evaluated inside a function.

@@ -118,6 +118,12 @@ impl<'t> Evaluator<'_, 't> {
             "attribute" => self.attribute(node, scope, depth),
             "subscript" => match node.child_by_field_name("value").map(|value| self.eval_at(value, scope, depth + 1)) {
                 Some(Value::Qualified(name)) => Value::Qualified(format!("{name}[]")),
+                // A slice stays lazy: `qs[:10]` is a QuerySet (an index is a query).
+                Some(Value::QuerySet { model, certainty, preloaded })
+                    if node.child_by_field_name("subscript").is_some_and(|index| index.kind() == "slice") =>
+                {
+                    Value::QuerySet { model, certainty, preloaded }
+                }
                 Some(Value::InstanceList { class: Some(class) }) => Value::Instance { class, preloaded: Vec::new() },
                 _ => Value::Unknown,
             },

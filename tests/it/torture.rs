@@ -946,7 +946,6 @@ fn unevaluated_annotations_are_not_sites() {
 }
 
 #[test]
-#[ignore = "bug: unpacking a QuerySet (`[*qs]`, `f(*qs)`, `a, b = qs`) evaluates it but is not reported"]
 fn unpacking_a_queryset_is_a_site() {
     let before = "from django.contrib.auth.models import User\n\n\n\
                   async def view(pk):\n    \
