@@ -111,29 +111,9 @@ fi
 # --- the corpus -------------------------------------------------------------------
 # Source distributions, as in scripts/corpus.sh (the same cache): Django's
 # sdist holds its test suite, the largest body of async Django code there is.
-fetch() {
-    local spec=$1 dest=$CACHE_DIR/${1/==/-}
-    if [[ -f $dest/.complete ]]; then
-        printf '%s\n' "$dest"
-        return
-    fi
-    log "downloading $spec"
-    local tmp archive
-    tmp=$(mktemp -d)
-    pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" "$spec" >&2
-    rm -rf "$dest"
-    mkdir -p "$dest"
-    for archive in "$tmp"/*; do
-        case $archive in
-            *.tar.gz) tar -xzf "$archive" -C "$dest" --strip-components=1 ;;
-            *.zip) unzip -q "$archive" -d "$tmp/unzipped" && cp -R "$tmp"/unzipped/*/. "$dest" ;;
-            *) log "unexpected download: $archive"; exit 2 ;;
-        esac
-    done
-    rm -rf "$tmp"
-    touch "$dest/.complete"
-    printf '%s\n' "$dest"
-}
+# shellcheck source=scripts/fetch.sh
+source "$ROOT/scripts/fetch.sh"
+fetch() { fetch_sdist "$CACHE_DIR" "$1"; }
 
 STDLIB=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
 PYVER=$("$PYTHON" -c 'import platform; print(platform.python_version())')

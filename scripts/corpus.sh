@@ -44,33 +44,9 @@ if [[ -z ${ASYNCFIX:-} ]]; then
 fi
 
 # --- downloads --------------------------------------------------------------
-# Source distributions rather than wheels: Django's sdist carries its test
-# suite (tests/async, tests/auth_tests, ...), the largest body of real async
-# Django code there is; the wheels hold no site at all. A `.complete` marker
-# makes an interrupted unpack count as missing, so it is fetched again.
-fetch() {
-    local spec=$1 dest=$CORPUS_DIR/src/${1/==/-}
-    if [[ -f $dest/.complete ]]; then
-        printf '%s\n' "$dest"
-        return
-    fi
-    log "downloading $spec"
-    local tmp archive
-    tmp=$(mktemp -d)
-    pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" "$spec" >&2
-    rm -rf "$dest"
-    mkdir -p "$dest"
-    for archive in "$tmp"/*; do
-        case $archive in
-            *.tar.gz) tar -xzf "$archive" -C "$dest" --strip-components=1 ;;
-            *.zip) unzip -q "$archive" -d "$tmp/unzipped" && cp -R "$tmp"/unzipped/*/. "$dest" ;;
-            *) log "unexpected download: $archive"; exit 2 ;;
-        esac
-    done
-    rm -rf "$tmp"
-    touch "$dest/.complete"
-    printf '%s\n' "$dest"
-}
+# shellcheck source=scripts/fetch.sh
+source "$ROOT/scripts/fetch.sh"
+fetch() { fetch_sdist "$CORPUS_DIR/src" "$1"; }
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/asyncfix-corpus.XXXXXX")
 if [[ ${KEEP_SCRATCH:-0} != 1 ]]; then

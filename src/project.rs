@@ -114,7 +114,7 @@ impl Project {
         }
         // Start from the files that can hold a site and the ones declaring model relations.
         let vocabulary = Vocabulary::new(rules);
-        let reads: Vec<FirstRead> = files
+        let (reads, scans): (Vec<FirstRead>, Vec<ModuleScan>) = files
             .par_iter()
             .map(|file| {
                 let raw = match &file.source {
@@ -122,7 +122,7 @@ impl Project {
                     None => match std::fs::read(&file.path) {
                         Ok(raw) => raw,
                         // Unknown, so it may hold sites: the check reads it again and reports why not.
-                        Err(_) => return FirstRead { sites: true, ..FirstRead::default() },
+                        Err(_) => return (FirstRead { sites: true, ..FirstRead::default() }, ModuleScan::default()),
                     },
                 };
                 // Django keeps models in `models.py` or a `models` package: only
@@ -130,21 +130,20 @@ impl Project {
                 let is_models_module = file.path.file_name().is_some_and(|name| name == "models.py")
                     || file.path.components().any(|part| part.as_os_str() == "models");
                 let relations = declares_relations(&raw);
-                FirstRead {
+                let read = FirstRead {
                     sites: may_have_sites(&raw),
                     relations: is_models_module && relations,
                     models: is_models_module || relations,
-                    scan: reach::scan(&raw, &file.module, &vocabulary),
-                }
+                };
+                (read, reach::scan(&raw, &file.module, &vocabulary))
             })
-            .collect();
+            .unzip();
         let mut import_roots: Vec<&PathBuf> = files.iter().map(|file| &file.root).collect();
         import_roots.sort();
         import_roots.dedup();
-        let own = self_contained(&files, &reads);
-        let scans = (!full_index).then(|| reads.iter().map(|read| read.scan.clone()).collect());
+        let own = self_contained(&files, &reads, &scans);
         // Roots in parallel, each module parsed once for all of them.
-        let cache = SummaryCache::new(files.len(), scans);
+        let cache = SummaryCache::new(files.len(), (!full_index).then_some(scans.as_slice()));
         let indexes: HashMap<PathBuf, ProjectIndex> = import_roots
             .into_par_iter()
             // Only roots with async code need an index.
@@ -158,7 +157,7 @@ impl Project {
                 let imported_by_own: Vec<String> = (0..files.len())
                     .filter(in_root)
                     .filter(|&id| own[id])
-                    .flat_map(|id| reads[id].scan.imports.iter().cloned())
+                    .flat_map(|id| scans[id].imports.iter().cloned())
                     .collect();
                 let index = ProjectIndex::build(&files, &seeds, root, rules, &vocabulary, &cache, &imported_by_own);
                 (root.clone(), index)
@@ -244,7 +243,6 @@ struct FirstRead {
     relations: bool,
     /// A models module, or one spelling relation fields.
     models: bool,
-    scan: ModuleScan,
 }
 
 /// The async files no other module can import, whose facts matter only to
@@ -258,27 +256,16 @@ struct FirstRead {
 /// depends on without importing it (the user model, a session factory). What
 /// it defines stays its own: string labels (`"app.Model"`) and unsafe method
 /// guesses in other modules never resolve to it, as nothing can import it.
-fn self_contained(files: &[IndexedFile], reads: &[FirstRead]) -> Vec<bool> {
-    let mut imported: HashSet<&str> = HashSet::new();
-    for read in reads {
-        for name in &read.scan.imports {
-            let mut end = name.len();
-            loop {
-                imported.insert(&name[..end]);
-                match name[..end].rfind('.') {
-                    Some(dot) => end = dot,
-                    None => break,
-                }
-            }
-        }
-    }
+fn self_contained(files: &[IndexedFile], reads: &[FirstRead], scans: &[ModuleScan]) -> Vec<bool> {
+    let imported: HashSet<&str> =
+        scans.iter().flat_map(|scan| &scan.imports).flat_map(|name| reach::prefixes(name)).collect();
     files
         .iter()
-        .zip(reads)
-        .map(|(file, read)| {
+        .zip(reads.iter().zip(scans))
+        .map(|(file, (read, scan))| {
             read.sites
                 && !read.models
-                && !read.scan.project_wide
+                && !scan.project_wide
                 && !file.module.name.is_empty()
                 && !imported.contains(file.module.name.as_str())
         })

@@ -132,15 +132,15 @@ struct OwnModule {
 /// Module summaries by file, made at most once per run and shared by the
 /// indexes of every import root (they all read the standard library copy,
 /// the shared packages...).
-pub struct SummaryCache {
+pub struct SummaryCache<'a> {
     slots: Vec<OnceLock<Option<Arc<ModuleSummary>>>>,
     /// Every file's byte scan, made while the files were first read; `None`
     /// parses every module reached (`--full-index`).
-    scans: Option<Vec<ModuleScan>>,
+    scans: Option<&'a [ModuleScan]>,
 }
 
-impl SummaryCache {
-    pub fn new(files: usize, scans: Option<Vec<ModuleScan>>) -> Self {
+impl<'a> SummaryCache<'a> {
+    pub fn new(files: usize, scans: Option<&'a [ModuleScan]>) -> Self {
         Self { slots: (0..files).map(|_| OnceLock::new()).collect(), scans }
     }
 
@@ -181,20 +181,13 @@ impl Relevance<'_> {
                 self.known.insert(id, true);
                 return true;
             }
-            for name in &scans[current].imports {
-                // `import a.b.c` runs `a`, `a.b` and `a.b.c`; `from a import b` may name a module `a.b`.
-                let mut end = name.len();
-                loop {
-                    if let Some(&imported) = by_name.get(&name[..end])
-                        && self.known.get(&imported) != Some(&false)
-                        && seen.insert(imported)
-                    {
-                        stack.push(imported);
-                    }
-                    match name[..end].rfind('.') {
-                        Some(dot) => end = dot,
-                        None => break,
-                    }
+            // `from a import b` may name a module `a.b`, or a name in `a`.
+            for prefix in scans[current].imports.iter().flat_map(|name| reach::prefixes(name)) {
+                if let Some(&imported) = by_name.get(prefix)
+                    && self.known.get(&imported) != Some(&false)
+                    && seen.insert(imported)
+                {
+                    stack.push(imported);
                 }
             }
         }
@@ -223,7 +216,7 @@ impl ProjectIndex {
         root: &std::path::Path,
         rules: &RuleSet,
         vocabulary: &Vocabulary,
-        cache: &SummaryCache,
+        cache: &SummaryCache<'_>,
         imported_by_own: &[String],
     ) -> Self {
         let mut by_name: HashMap<&str, usize> = HashMap::new();
@@ -240,7 +233,7 @@ impl ProjectIndex {
             }
         }
         let mut index = Shared::default();
-        let mut relevance = Relevance { scans: cache.scans.as_deref(), known: HashMap::new() };
+        let mut relevance = Relevance { scans: cache.scans, known: HashMap::new() };
         let seeds: Vec<usize> =
             seeds.iter().copied().filter(|&id| !vocabulary.describes(&files[id].module.name)).collect();
         let mut requested: HashSet<usize> = seeds.iter().copied().collect();

@@ -147,6 +147,11 @@ pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> Module
     ModuleScan { imports, direct, project_wide }
 }
 
+/// `a.b.c`, `a.b` and `a`: an import of `a.b.c` runs all three.
+pub fn prefixes(name: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(Some(name), |current| current.rfind('.').map(|dot| &current[..dot]))
+}
+
 fn spells_a_rule_word(text: &[u8], vocabulary: &Vocabulary) -> bool {
     vocabulary.spellings.find_overlapping_iter(text).any(|found| {
         let (start, end) = (found.start(), found.end());
@@ -360,6 +365,12 @@ mod tests {
                 proptest::prop_assert!(!name.is_empty() && !name.starts_with('.'), "{name:?}");
             }
         }
+    }
+
+    #[test]
+    fn prefixes_run_from_the_name_to_its_top_package() {
+        assert_eq!(prefixes("a.b.c").collect::<Vec<_>>(), ["a.b.c", "a.b", "a"]);
+        assert_eq!(prefixes("a").collect::<Vec<_>>(), ["a"]);
     }
 
     #[test]

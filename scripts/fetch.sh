@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# Sourced by scripts/corpus.sh and bench/run.sh: downloads pinned source
+# distributions from PyPI into a shared cache.
+#
+#   fetch_sdist CACHE_DIR SPEC   prints the folder SPEC (`Django==5.2.8`) is unpacked in
+#
+# Source distributions rather than wheels: Django's sdist carries its test
+# suite (tests/async, tests/auth_tests, ...), the largest body of real async
+# Django code there is; the wheels hold no site at all. A `.complete` marker
+# makes an interrupted unpack count as missing, so it is fetched again.
+# Needs `log` from the sourcing script.
+fetch_sdist() {
+    local cache=$1 spec=$2
+    local dest=$cache/${spec/==/-}
+    if [[ -f $dest/.complete ]]; then
+        printf '%s\n' "$dest"
+        return
+    fi
+    log "downloading $spec"
+    local tmp archive
+    tmp=$(mktemp -d)
+    pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" "$spec" >&2
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    for archive in "$tmp"/*; do
+        case $archive in
+            *.tar.gz) tar -xzf "$archive" -C "$dest" --strip-components=1 ;;
+            *.zip) unzip -q "$archive" -d "$tmp/unzipped" && cp -R "$tmp"/unzipped/*/. "$dest" ;;
+            *) log "unexpected download: $archive"; exit 2 ;;
+        esac
+    done
+    rm -rf "$tmp"
+    touch "$dest/.complete"
+    printf '%s\n' "$dest"
+}
