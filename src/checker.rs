@@ -27,6 +27,9 @@ pub struct Context {
     pub unsafe_fixes: bool,
     /// How `SQLAlchemy` lazy loads are rewritten.
     pub sqlalchemy_fix: FixStyle,
+    /// Parse whole files, not their skimmed text ([`crate::skim`]): slower,
+    /// and the findings must be the same.
+    pub full_parse: bool,
 }
 
 impl Context {

@@ -92,17 +92,29 @@ pub struct FileArgs {
     /// How `SQLAlchemy` lazy relationship reads are rewritten.
     #[arg(long, value_enum, default_value_t = crate::rules::sqlalchemy::FixStyle::Explicit)]
     pub sqlalchemy_fix: crate::rules::sqlalchemy::FixStyle,
+    #[command(flatten)]
+    pub parsing: ParsingArgs,
+    /// How `check` prints its findings.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+}
+
+/// How much is parsed: hidden switches for the tests that compare the fast
+/// paths with parsing everything, and for measuring what the index costs.
+#[derive(Debug, Args)]
+pub struct ParsingArgs {
     /// Parse every module of the project for the index, not only the ones
     /// async code reaches (for testing that both give the same result).
     #[arg(long, hide = true)]
     pub full_index: bool,
+    /// Parse every function body of the files checked, not only the ones a
+    /// finding can depend on (for testing that both give the same result).
+    #[arg(long, hide = true)]
+    pub full_parse: bool,
     /// Check each file on its own, without the project index (for measuring
     /// what the index costs).
     #[arg(long, hide = true, conflicts_with = "full_index")]
     pub no_index: bool,
-    /// How `check` prints its findings.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output_format: OutputFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,7 +2,7 @@
 //! that keep permissions and never overwrite a file changed meanwhile.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::source::Locator;
@@ -45,6 +45,27 @@ pub fn read(path: &Path) -> Result<Option<SourceFile>, String> {
         return Ok(None);
     }
     decode(raw).map(Some)
+}
+
+/// Runs `scan` over a file's bytes, read into a buffer each thread reuses:
+/// the first pass over a tree reads every file once and keeps nothing, and a
+/// fresh allocation per file costs more than the read (the allocator zeroes
+/// new pages).
+pub fn with_bytes<T>(path: &Path, scan: impl FnOnce(&[u8]) -> T) -> std::io::Result<T> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        buffer.clear();
+        fs::File::open(path)?.read_to_end(&mut buffer)?;
+        let result = scan(&buffer);
+        // One huge file should not pin its size for the rest of the run.
+        if buffer.capacity() > 8 << 20 {
+            *buffer = Vec::new();
+        }
+        Ok(result)
+    })
 }
 
 /// Writes `text` (with the BOM if the file had one) in place of `path`,

@@ -18,6 +18,7 @@ pub mod project;
 pub mod recipe;
 pub mod rules;
 pub mod semantic;
+pub mod skim;
 pub mod source;
 pub mod walk;
 
@@ -212,7 +213,13 @@ fn build_context(args: &FileArgs) -> Result<Context, Failure> {
             }
         }
     }
-    Ok(Context { rules, enabled, unsafe_fixes: args.unsafe_fixes, sqlalchemy_fix: args.sqlalchemy_fix })
+    Ok(Context {
+        rules,
+        enabled,
+        unsafe_fixes: args.unsafe_fixes,
+        sqlalchemy_fix: args.sqlalchemy_fix,
+        full_parse: args.parsing.full_parse,
+    })
 }
 
 fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8, Failure> {
@@ -253,7 +260,7 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
                 &args.exclude,
                 &context.rules,
                 Some(&StdinSource { path: &name, text }),
-                args.full_index,
+                args.parsing.full_index,
             )
         });
         let view = project.view(&name);
@@ -262,11 +269,18 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
     } else {
         let discovered = walk::discover(&args.paths, &args.exclude).map_err(Failure::Usage)?;
         walk_errors = discovered.errors;
-        let project = if args.no_index {
+        let project = if args.parsing.no_index {
             Project::empty()
         } else {
             pool.install(|| {
-                Project::load(&args.paths, &discovered.files, &args.exclude, &context.rules, None, args.full_index)
+                Project::load(
+                    &args.paths,
+                    &discovered.files,
+                    &args.exclude,
+                    &context.rules,
+                    None,
+                    args.parsing.full_index,
+                )
             })
         };
         let context = &context;
@@ -435,6 +449,13 @@ fn process_source(
     if !checker::may_have_sites(file.text.as_bytes()) {
         return result;
     }
+    // Most files with async code hold no site: the parse of their skimmed
+    // text says so for less. `check` reports the sites it shows once the
+    // whole file parses; `diff` and `fix` work from a parse of all of it.
+    let skimmed = if context.full_parse { None } else { skimmed_check(&file.text, file_info, self_contained, context) };
+    if skimmed.as_ref().is_some_and(Vec::is_empty) {
+        return result;
+    }
     let Some(tree) = parse::parse(&file.text) else {
         result.error = Some((FileErrorKind::Syntax, "parsing was cancelled; file left untouched".to_owned()));
         return result;
@@ -442,6 +463,12 @@ fn process_source(
     if let Some(offset) = parse::first_error(&tree) {
         let (line, column) = source::Locator::new(&file.text).line_col(offset);
         result.error = Some((FileErrorKind::Syntax, format!("{line}:{column}: syntax error; file left untouched")));
+        return result;
+    }
+    if mode == Mode::Check
+        && let Some(diagnostics) = skimmed
+    {
+        result.sites = output::locate(&result.display, &file.text, &diagnostics, &context.rules);
         return result;
     }
     // A self-contained module joins its index here, from this parse; `check`
@@ -499,4 +526,24 @@ fn process_source(
         }
     }
     result
+}
+
+/// The sites the parse of a file's skimmed text ([`skim`]) shows; `None`
+/// when there is nothing to skim or the skim is not trusted.
+fn skimmed_check(
+    text: &str,
+    file_info: FileInfo<'_>,
+    self_contained: bool,
+    context: &Context,
+) -> Option<Vec<checker::Diagnostic>> {
+    let skimmed = skim::skim(text)?;
+    let tree =
+        parse::parse_ranges(&skimmed.text, &skimmed.ranges).filter(|tree| skim::stubs_hold(tree, &skimmed.stubs))?;
+    let model = semantic::SemanticModel::build(&skimmed.text, &tree, file_info.module.clone());
+    let own_index = file_info
+        .index
+        .filter(|_| self_contained)
+        .map(|index| index.with_own_module(index::summary::summarize_model(&model, &context.rules), &context.rules));
+    let file_info = FileInfo { module: file_info.module, index: own_index.as_ref().or(file_info.index) };
+    Some(checker::check_model(&model, file_info, context))
 }

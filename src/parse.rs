@@ -23,6 +23,19 @@ pub fn parse(text: &str) -> Option<Tree> {
     PARSER.with(|parser| parser.borrow_mut().parse(text, None))
 }
 
+/// Parses only `ranges` of `text`, as if the rest were not there; node
+/// positions are still those of `text`.
+pub fn parse_ranges(text: &str, ranges: &[tree_sitter::Range]) -> Option<Tree> {
+    PARSER.with(|parser| {
+        let mut parser = parser.borrow_mut();
+        parser.set_included_ranges(ranges).ok()?;
+        let tree = parser.parse(text, None);
+        // The parser is the thread's: back to whole texts.
+        parser.set_included_ranges(&[]).expect("no ranges means the whole text");
+        tree
+    })
+}
+
 /// The byte offset of the first syntax error in the tree, if any.
 pub fn first_error(tree: &Tree) -> Option<usize> {
     let root = tree.root_node();

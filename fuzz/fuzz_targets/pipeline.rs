@@ -2,7 +2,8 @@
 //!
 //! Never panics; when the text parses, the fixed text parses too, fixing it
 //! again changes nothing, and it only grew (Django fixes insert, never delete); a
-//! text without `async` or that does not parse is never touched.
+//! text without `async` or that does not parse is never touched. The check of
+//! its skimmed text, when the skim holds, finds the sites the whole text shows.
 
 #![no_main]
 
@@ -20,7 +21,7 @@ fn context() -> &'static Context {
         let rules = RuleSet::load(&[]).expect("the built-in recipes load");
         let enabled = vec![true; rules.rules.len()];
         // Unsafe fixes too: more of the rewriting code runs.
-        Context { rules, enabled, unsafe_fixes: true, sqlalchemy_fix: FixStyle::default() }
+        Context { rules, enabled, unsafe_fixes: true, sqlalchemy_fix: FixStyle::default(), full_parse: false }
     })
 }
 
@@ -38,18 +39,33 @@ fuzz_target!(|data: &[u8]| {
     let text = file.text;
     let module = ModuleName::new("app.views", false);
     let info = FileInfo { module: &module, index: None };
-    if !checker::may_have_sites(&text) || !parses(&text) {
+    let skimmed = asyncfix::skim::skim(&text);
+    let Some(tree) = asyncfix::parse::parse(&text).filter(|tree| !tree.root_node().has_error()) else { return };
+    if !checker::may_have_sites(text.as_bytes()) {
         // The CLI stops here: such a file is echoed or reported, never fixed.
         return;
     }
-    let outcome = checker::fix_text(&text, info, context());
+    let whole = checker::check_tree(&text, &tree, info, context());
+    if let Some(skimmed) = skimmed
+        && let Some(skimmed_tree) = asyncfix::parse::parse_ranges(&skimmed.text, &skimmed.ranges)
+        && asyncfix::skim::stubs_hold(&skimmed_tree, &skimmed.stubs)
+    {
+        let model = asyncfix::semantic::SemanticModel::build(&skimmed.text, &skimmed_tree, module.clone());
+        let found = checker::check_model(&model, info, context());
+        let ranges = |diagnostics: &[checker::Diagnostic]| -> Vec<_> {
+            diagnostics.iter().map(|diagnostic| (diagnostic.range.clone(), diagnostic.message.clone())).collect()
+        };
+        assert_eq!(ranges(&found), ranges(&whole), "the skimmed text shows other sites");
+    }
+    let outcome = checker::fix_text(&text, tree, info, context());
     assert!(parses(&outcome.text), "the fixed text does not parse:\n{}", outcome.text);
     // Django fixes only insert; SQLAlchemy fixes may replace a read.
     if outcome.text != text && !text.contains("sqlalchemy") {
         assert!(is_subsequence(&text, &outcome.text), "a fix deleted text:\n{}", outcome.text);
     }
     if outcome.settled {
-        let again = checker::fix_text(&outcome.text, info, context());
+        let tree = asyncfix::parse::parse(&outcome.text).expect("not cancelled");
+        let again = checker::fix_text(&outcome.text, tree, info, context());
         assert_eq!(again.text, outcome.text, "a second fix changed the text");
     }
 });

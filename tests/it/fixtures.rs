@@ -4,8 +4,9 @@
 //! `# asyncfix-args: ...` passes extra arguments.
 //!
 //! Beyond the expected files, every case asserts the invariants: the output
-//! compiles, a second `fix` changes nothing, and nothing changed outside the
-//! reported sites but the wrapper's import.
+//! compiles, a second `fix` changes nothing, nothing changed outside the
+//! reported sites but the wrapper's import, and `check --full-parse` (no
+//! function body skimmed) prints the same as `check`.
 //!
 //! `UPDATE_FIXTURES=1 cargo test` rewrites the expected files; review the diff.
 
@@ -72,6 +73,12 @@ fn run_case(path: &Path, update: bool) -> Result<(), String> {
     if check.code == 2 {
         return Err(format!("check failed: {}", check.stderr));
     }
+    // The skimmed parse (sync bodies nothing names left out) must find what
+    // a parse of the whole file finds.
+    let mut full_args = args("check");
+    full_args.push("--full-parse".to_owned());
+    let full = run(&as_refs(&full_args), &input);
+    let skim_differs = (full.code, &full.stdout, &full.stderr) != (check.code, &check.stdout, &check.stderr);
     let fix = run(&as_refs(&args("fix")), &input);
     if fix.code == 2 {
         return Err(format!("fix failed: {}", fix.stderr));
@@ -88,6 +95,9 @@ fn run_case(path: &Path, update: bool) -> Result<(), String> {
         }
     }
     let mut problems = Vec::new();
+    if skim_differs {
+        problems.push(format!("check --full-parse finds something else:\n{}{}", full.stdout, full.stderr));
+    }
     let expected_check = fs::read_to_string(&check_path).unwrap_or_default();
     if check.stdout != expected_check {
         problems.push(format!(

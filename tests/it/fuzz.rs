@@ -457,6 +457,22 @@ fn keeps_line_endings(input: &str, output: &str) -> bool {
     if crlf(input) == 0 { crlf(output) == 0 } else { lf(output) == lf(input) }
 }
 
+/// `check` must find what `check --full-parse` finds, unless the whole file
+/// does not parse: a syntax error in a body nothing names is not seen
+/// without `--full-parse`.
+fn skim_agrees(input: &[u8]) -> Result<(), String> {
+    let (code, stdout, stderr) = run_bytes(&["check", "-"], input);
+    let (full_code, full_stdout, full_stderr) = run_bytes(&["check", "--full-parse", "-"], input);
+    if full_stderr.contains("syntax error") || (code, &stdout, &stderr) == (full_code, &full_stdout, &full_stderr) {
+        return Ok(());
+    }
+    Err(format!(
+        "check and check --full-parse differ:\n{}{stderr}\n--- with --full-parse\n{}{full_stderr}",
+        String::from_utf8_lossy(&stdout),
+        String::from_utf8_lossy(&full_stdout)
+    ))
+}
+
 #[test]
 fn generated_programs_keep_the_invariants() {
     fuzz_generated_programs(false);
@@ -491,6 +507,7 @@ fn fuzz_generated_programs(known_bugs: bool) {
             changed.fetch_add(1, Ordering::Relaxed);
         }
         check_invariants(&input, &output, true).map_err(|message| fail(format!("{message}\n--- output\n{output}")))?;
+        skim_agrees(input.as_bytes()).map_err(fail)?;
         if !keeps_line_endings(&input, &output) {
             return Err(fail(format!("line endings changed; output:\n{output:?}")));
         }
@@ -721,6 +738,7 @@ fn mutated_fixtures_never_panic_or_break_what_parsed() {
         }
         let (text, output) = if bom { (&text[3..], &output[3..]) } else { (text, output.as_str()) };
         check_invariants(text, output, false).map_err(|message| fail(format!("{message}\n--- output\n{output}")))?;
+        skim_agrees(&input).map_err(fail)?;
         if output != text {
             changes.lock().unwrap().push((text.to_owned(), output.to_owned()));
         }

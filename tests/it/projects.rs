@@ -4,7 +4,7 @@
 //! (only the files it changes are kept there), a second
 //! `fix` must change nothing, and every file `fix` wrote must compile.
 //! `check --full-index` (every module parsed) must print the same as the
-//! demand-driven index, and `asyncfix index --files` must list what
+//! demand-driven index, `check --full-parse` (no body skimmed) the same too, and `asyncfix index --files` must list what
 //! `index-files.txt` lists: the modules the index read, so a test shows
 //! what it skips. An optional `args.txt` holds extra arguments.
 //!
@@ -73,6 +73,13 @@ fn run_project(project: &Path, update: bool) -> Result<(), String> {
     let full = run(&as_refs(&full_args), "");
     if full.stdout != check.stdout {
         problems.push(format!("--full-index finds something else:\n{}", relative(&full.stdout)));
+    }
+    // Skimming the bodies nothing names must not change a finding either.
+    let mut full_args = args("check");
+    full_args.push("--full-parse".to_owned());
+    let full = run(&as_refs(&full_args), "");
+    if full.stdout != check.stdout {
+        problems.push(format!("--full-parse finds something else:\n{}", relative(&full.stdout)));
     }
     let read = run(&["index", "--files", &work_text], "");
     let canonical_work = format!("{}/", fs::canonicalize(&work).unwrap().display());
