@@ -11,6 +11,7 @@ use crate::fix::rewrite::{self, WrapStyle};
 use crate::fix::{Applicability, Fix};
 use crate::index::ProjectIndex;
 use crate::parse;
+use crate::parse::FIELD;
 use crate::recipe::{Rewrite, RuleId, RuleSet, Wrapper};
 use crate::rules::implicit_evaluation::Use;
 use crate::rules::sqlalchemy::{self, FixStyle, SqlAlchemySite};
@@ -207,7 +208,7 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
         }
         match node.kind() {
             "call" => {
-                let callee = node.child_by_field_name("function");
+                let callee = node.child_by_field_id(FIELD.function);
                 let arguments_mode =
                     if mode != Mode::Sync && callee.is_some_and(|callee| evaluator.is_wrapper(callee, scope)) {
                         Mode::Sync
@@ -236,7 +237,7 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
                 let is_wrapped = decorators.iter().any(|decorator| {
                     let expression = decorator.named_child(0);
                     let callee = expression.map(|expression| match expression.kind() {
-                        "call" => expression.child_by_field_name("function").unwrap_or(expression),
+                        "call" => expression.child_by_field_id(FIELD.function).unwrap_or(expression),
                         _ => expression,
                     });
                     callee.is_some_and(|callee| evaluator.is_wrapper(callee, scope))
@@ -244,27 +245,27 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
                 for decorator in decorators {
                     push(&mut stack, decorator, scope, mode);
                 }
-                if let Some(definition) = node.child_by_field_name("definition") {
+                if let Some(definition) = node.child_by_field_id(FIELD.definition) {
                     stack.push(Frame { node: definition, scope, mode, role: Role::Plain, wrapped: is_wrapped });
                 }
             }
             "function_definition" | "lambda" => {
                 let inner = model.scope_opened_by(node).unwrap_or(scope);
-                if let Some(parameters) = node.child_by_field_name("parameters") {
+                if let Some(parameters) = node.child_by_field_id(FIELD.parameters) {
                     // Defaults and annotations are evaluated where the def runs.
                     let mut cursor = parameters.walk();
                     for parameter in parameters.named_children(&mut cursor) {
                         // Annotations may never be evaluated (`from __future__ import
                         // annotations`): not a place for `await`.
-                        if let Some(annotation) = parameter.child_by_field_name("type") {
+                        if let Some(annotation) = parameter.child_by_field_id(FIELD.r#type) {
                             push(&mut stack, annotation, scope, Mode::Sync);
                         }
-                        if let Some(default) = parameter.child_by_field_name("value") {
+                        if let Some(default) = parameter.child_by_field_id(FIELD.value) {
                             push(&mut stack, default, scope, mode);
                         }
                     }
                 }
-                if let Some(returns) = node.child_by_field_name("return_type") {
+                if let Some(returns) = node.child_by_field_id(FIELD.return_type) {
                     push(&mut stack, returns, scope, Mode::Sync);
                 }
                 let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
@@ -279,16 +280,16 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
                         &locator,
                     ));
                 }
-                if let Some(body) = node.child_by_field_name("body") {
+                if let Some(body) = node.child_by_field_id(FIELD.body) {
                     push(&mut stack, body, inner, body_mode);
                 }
             }
             "class_definition" => {
                 let inner = model.scope_opened_by(node).unwrap_or(scope);
-                if let Some(bases) = node.child_by_field_name("superclasses") {
+                if let Some(bases) = node.child_by_field_id(FIELD.superclasses) {
                     push(&mut stack, bases, scope, mode);
                 }
-                if let Some(body) = node.child_by_field_name("body") {
+                if let Some(body) = node.child_by_field_id(FIELD.body) {
                     push(&mut stack, body, inner, Mode::Sync);
                 }
             }
@@ -312,7 +313,7 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
     ranges.sort_by_key(|range| range.start);
     for (site, ..) in &mut sites {
         if site.style == WrapStyle::Callee {
-            let callee = site.node.child_by_field_name("function").map_or(0..0, |callee| callee.byte_range());
+            let callee = site.node.child_by_field_id(FIELD.function).map_or(0..0, |callee| callee.byte_range());
             let first = ranges.partition_point(|range| range.start < callee.start);
             let holds_site = ranges[first..]
                 .iter()
@@ -359,7 +360,7 @@ fn push_children_with_roles<'t>(node: Node<'t>, role: Role, scope: ScopeId, mode
     let mut after_in = false;
     let unpacks = kind == "assignment"
         && node
-            .child_by_field_name("left")
+            .child_by_field_id(FIELD.left)
             .is_some_and(|left| matches!(left.kind(), "pattern_list" | "tuple_pattern" | "list_pattern"));
     loop {
         let child = cursor.node();

@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::fmt::Write;
+use std::sync::LazyLock;
 
 use tree_sitter::{Node, Parser, Tree};
 
@@ -16,6 +17,57 @@ fn new_parser() -> Parser {
         .expect("the bundled tree-sitter-python grammar matches the tree-sitter ABI");
     parser
 }
+
+/// The grammar's field ids, looked up once: `child_by_field_name` compares
+/// the name with each field's name on every call, and the rules ask for
+/// fields on every node they visit.
+pub struct Fields {
+    pub function: u16,
+    pub attribute: u16,
+    pub object: u16,
+    pub name: u16,
+    pub arguments: u16,
+    pub left: u16,
+    pub value: u16,
+    pub body: u16,
+    pub right: u16,
+    pub parameters: u16,
+    pub r#type: u16,
+    pub alias: u16,
+    pub superclasses: u16,
+    pub return_type: u16,
+    pub subscript: u16,
+    pub module_name: u16,
+    pub definition: u16,
+    pub condition: u16,
+}
+
+pub static FIELD: LazyLock<Fields> = LazyLock::new(|| {
+    let language: tree_sitter::Language = tree_sitter_python::LANGUAGE.into();
+    let id = |name: &str| {
+        language.field_id_for_name(name).unwrap_or_else(|| panic!("tree-sitter-python has no field `{name}`")).get()
+    };
+    Fields {
+        function: id("function"),
+        attribute: id("attribute"),
+        object: id("object"),
+        name: id("name"),
+        arguments: id("arguments"),
+        left: id("left"),
+        value: id("value"),
+        body: id("body"),
+        right: id("right"),
+        parameters: id("parameters"),
+        r#type: id("type"),
+        alias: id("alias"),
+        superclasses: id("superclasses"),
+        return_type: id("return_type"),
+        subscript: id("subscript"),
+        module_name: id("module_name"),
+        definition: id("definition"),
+        condition: id("condition"),
+    }
+});
 
 /// Parses Python source. tree-sitter always returns a tree (with `ERROR`
 /// nodes where the text is not Python); `None` only if parsing was cancelled.

@@ -5,6 +5,7 @@
 use tree_sitter::Node;
 
 use super::Edit;
+use crate::parse::FIELD;
 use crate::recipe::Wrapper;
 use crate::semantic::{Binding, ScopeId, SemanticModel};
 use crate::source::{Locator, line_ending};
@@ -88,7 +89,7 @@ impl<'a, 't> Importer<'a, 't> {
 
                 import.node.children_by_field_name("name", &mut cursor).any(|name| {
                     let dotted =
-                        if name.kind() == "aliased_import" { name.child_by_field_name("name") } else { Some(name) };
+                        if name.kind() == "aliased_import" { name.child_by_field_id(FIELD.name) } else { Some(name) };
                     dotted.is_some_and(|dotted| self.model.text(dotted) == module)
                 })
             }
@@ -99,7 +100,7 @@ impl<'a, 't> Importer<'a, 't> {
     fn extend_from_import(&self, wrapper: &Wrapper) -> Option<Edit> {
         let statement = self.model.top_level_imports.iter().map(|import| import.node).find(|node| {
             node.kind() == "import_from_statement"
-                && node.child_by_field_name("module_name").is_some_and(|module| {
+                && node.child_by_field_id(FIELD.module_name).is_some_and(|module| {
                     let text = self.model.text(module);
                     // `from ..models import User` extends as well as `from app.models import User`.
                     let absolute =

@@ -5,6 +5,7 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 use super::Edit;
+use crate::parse::FIELD;
 
 /// How a call is wrapped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +41,7 @@ pub fn wrap(node: Node<'_>, style: WrapStyle, wrapper: &str) -> Option<(Vec<Edit
     let end = node.end_byte();
     match style {
         WrapStyle::Callee => {
-            let callee = node.child_by_field_name("function")?;
+            let callee = node.child_by_field_id(FIELD.function)?;
             let mut edits =
                 vec![Edit::insert(start, format!("{open}await {wrapper}(")), Edit::insert(callee.end_byte(), ")")];
             let mut span_end = callee.end_byte();

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
 
+use crate::parse::FIELD;
 use crate::recipe::{RelationKind, RuleSet};
 use crate::rules;
 use crate::semantic::value::{Evaluator, Value};
@@ -140,7 +141,7 @@ pub fn summarize_model(model: &SemanticModel<'_>, rules: &RuleSet) -> ModuleSumm
                     continue;
                 }
                 let is_declarative_base = value.kind() == "call"
-                    && value.child_by_field_name("function").is_some_and(|function| {
+                    && value.child_by_field_id(FIELD.function).is_some_and(|function| {
                         matches!(evaluator.eval(function, ScopeId::MODULE), Value::Qualified(name) if name.ends_with("declarative_base"))
                     });
                 if is_declarative_base {
@@ -166,7 +167,7 @@ pub fn summarize_model(model: &SemanticModel<'_>, rules: &RuleSet) -> ModuleSumm
                 }
             }
             "function_definition" => {
-                if let Some(name) = definition.child_by_field_name("name") {
+                if let Some(name) = definition.child_by_field_id(FIELD.name) {
                     let function = function_summary(definition, &evaluator);
                     summary.functions.insert(model.text(name).to_owned(), function);
                 }
@@ -180,7 +181,7 @@ pub fn summarize_model(model: &SemanticModel<'_>, rules: &RuleSet) -> ModuleSumm
 /// The def or class inside a decorated definition.
 fn definition_of(statement: Node<'_>) -> Node<'_> {
     if statement.kind() == "decorated_definition" {
-        statement.child_by_field_name("definition").unwrap_or(statement)
+        statement.child_by_field_id(FIELD.definition).unwrap_or(statement)
     } else {
         statement
     }
@@ -188,9 +189,9 @@ fn definition_of(statement: Node<'_>) -> Node<'_> {
 
 fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(String, ClassSummary)> {
     let model = evaluator.model;
-    let name = model.text(node.child_by_field_name("name")?).to_owned();
+    let name = model.text(node.child_by_field_id(FIELD.name)?).to_owned();
     let mut class = ClassSummary::default();
-    if let Some(bases) = node.child_by_field_name("superclasses") {
+    if let Some(bases) = node.child_by_field_id(FIELD.superclasses) {
         let mut cursor = bases.walk();
         for base in bases.named_children(&mut cursor) {
             if let Value::Qualified(qualified) = evaluator.eval(base, ScopeId::MODULE) {
@@ -198,12 +199,12 @@ fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(Strin
             }
         }
     }
-    let body = node.child_by_field_name("body")?;
+    let body = node.child_by_field_id(FIELD.body)?;
     let mut cursor = body.walk();
     for statement in body.named_children(&mut cursor) {
         let definition = definition_of(statement);
         if definition.kind() == "function_definition" {
-            if let Some(method) = definition.child_by_field_name("name") {
+            if let Some(method) = definition.child_by_field_id(FIELD.name) {
                 class.methods.insert(model.text(method).to_owned(), function_summary(definition, evaluator));
             }
             continue;
@@ -211,7 +212,7 @@ fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(Strin
         // `user = models.ForeignKey(...)`, `user_id: Mapped[int] = mapped_column(...)`
         let Some(assignment) = statement.named_child(0).filter(|child| child.kind() == "assignment") else { continue };
         let (Some(left), Some(right)) =
-            (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+            (assignment.child_by_field_id(FIELD.left), assignment.child_by_field_id(FIELD.right))
         else {
             continue;
         };
@@ -229,7 +230,7 @@ fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(Strin
         if let Some(field) = relation_field(right, evaluator) {
             class.fields.insert(attribute.clone(), field);
         }
-        let annotation = assignment.child_by_field_name("type");
+        let annotation = assignment.child_by_field_id(FIELD.r#type);
         match sqlalchemy_attribute(right, annotation, evaluator) {
             Some(SqlAlchemyAttribute::Column(column)) => {
                 class.columns.insert(attribute, column);
@@ -245,17 +246,17 @@ fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(Strin
 
 fn relation_field(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<FieldSummary> {
     let model = evaluator.model;
-    let callee = call.child_by_field_name("function")?;
+    let callee = call.child_by_field_id(FIELD.function)?;
     let Value::Qualified(field_class) = evaluator.eval(callee, ScopeId::MODULE) else { return None };
     let kind = *evaluator.rules.orm.relation_fields.get(&field_class)?;
-    let arguments = call.child_by_field_name("arguments")?;
+    let arguments = call.child_by_field_id(FIELD.arguments)?;
     let mut target = None;
     let mut related_name = None;
     let mut cursor = arguments.walk();
     for argument in arguments.named_children(&mut cursor) {
         if argument.kind() == "keyword_argument" {
-            let key = argument.child_by_field_name("name").map_or("", |key| model.text(key));
-            let Some(value) = argument.child_by_field_name("value") else { continue };
+            let key = argument.child_by_field_id(FIELD.name).map_or("", |key| model.text(key));
+            let Some(value) = argument.child_by_field_id(FIELD.value) else { continue };
             match key {
                 "related_name" if value.kind() == "string" => related_name = Some(string_value(model.text(value))),
                 "to" => target = Some(value),
@@ -292,10 +293,10 @@ fn session_factory(value: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<boo
         return None;
     }
     let model = evaluator.model;
-    let Value::Qualified(name) = evaluator.eval(value.child_by_field_name("function")?, ScopeId::MODULE) else {
+    let Value::Qualified(name) = evaluator.eval(value.child_by_field_id(FIELD.function)?, ScopeId::MODULE) else {
         return None;
     };
-    let arguments = value.child_by_field_name("arguments")?;
+    let arguments = value.child_by_field_id(FIELD.arguments)?;
     let text = model.text(arguments);
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let is_factory = match name.as_str() {
@@ -318,20 +319,20 @@ fn sqlalchemy_attribute(
     evaluator: &Evaluator<'_, '_>,
 ) -> Option<SqlAlchemyAttribute> {
     let model = evaluator.model;
-    let callee = call.child_by_field_name("function")?;
+    let callee = call.child_by_field_id(FIELD.function)?;
     let Value::Qualified(name) = evaluator.eval(callee, ScopeId::MODULE) else { return None };
     let short = name.rsplit('.').next().unwrap_or(&name);
     if !name.starts_with("sqlalchemy") {
         return None;
     }
-    let arguments = call.child_by_field_name("arguments")?;
+    let arguments = call.child_by_field_id(FIELD.arguments)?;
     let mut cursor = arguments.walk();
     let arguments: Vec<Node<'_>> = arguments.named_children(&mut cursor).collect();
     let keyword = |key: &str| {
         arguments.iter().find_map(|argument| {
             (argument.kind() == "keyword_argument"
-                && argument.child_by_field_name("name").is_some_and(|name| model.text(name) == key))
-            .then(|| argument.child_by_field_name("value"))
+                && argument.child_by_field_id(FIELD.name).is_some_and(|name| model.text(name) == key))
+            .then(|| argument.child_by_field_id(FIELD.value))
             .flatten()
         })
     };
@@ -345,10 +346,10 @@ fn sqlalchemy_attribute(
                 if argument.kind() != "call" {
                     continue;
                 }
-                let is_foreign_key = argument.child_by_field_name("function").is_some_and(|function| {
+                let is_foreign_key = argument.child_by_field_id(FIELD.function).is_some_and(|function| {
                     matches!(evaluator.eval(function, ScopeId::MODULE), Value::Qualified(name) if name.ends_with("ForeignKey"))
                 });
-                let target = argument.child_by_field_name("arguments").and_then(|arguments| arguments.named_child(0));
+                let target = argument.child_by_field_id(FIELD.arguments).and_then(|arguments| arguments.named_child(0));
                 if let (true, Some(target)) = (is_foreign_key, target) {
                     column.foreign_key = Some(string_value(model.text(target)));
                 }
@@ -426,19 +427,19 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             decorated.named_children(&mut cursor).filter(|child| child.kind() == "decorator").any(|decorator| {
                 let expression = decorator.named_child(0);
                 let callee = expression.map(|expression| match expression.kind() {
-                    "call" => expression.child_by_field_name("function").unwrap_or(expression),
+                    "call" => expression.child_by_field_id(FIELD.function).unwrap_or(expression),
                     _ => expression,
                 });
                 callee.is_some_and(|callee| evaluator.is_wrapper(callee, ScopeId::MODULE))
             });
     }
     let class = data.method.as_ref().map(|method| method.class.clone());
-    if let Some(returns) = node.child_by_field_name("return_type")
+    if let Some(returns) = node.child_by_field_id(FIELD.return_type)
         && let Some(Value::Qualified(name)) = returns.named_child(0).map(|name| evaluator.eval(name, ScopeId::MODULE))
     {
         summary.returns = Some(name);
     }
-    let Some(body) = node.child_by_field_name("body") else { return summary };
+    let Some(body) = node.child_by_field_id(FIELD.body) else { return summary };
     // Walk the body, not nested defs, lambdas or classes: they run only if called.
     // The first evidence in source order explains the function.
     let mut first_direct: Option<(usize, String)> = None;
@@ -464,11 +465,11 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             "attribute" => {
                 let is_callee = current.parent().is_some_and(|parent| {
                     parent.kind() == "call"
-                        && parent.child_by_field_name("function").is_some_and(|f| f.id() == current.id())
+                        && parent.child_by_field_id(FIELD.function).is_some_and(|f| f.id() == current.id())
                 });
                 if !is_callee
                     && let (Some(object), Some(attribute)) =
-                        (current.child_by_field_name("object"), current.child_by_field_name("attribute"))
+                        (current.child_by_field_id(FIELD.object), current.child_by_field_id(FIELD.attribute))
                     && let Value::Instance { class, .. } = evaluator.eval(object, current_scope)
                 {
                     let target = CallTarget::Attribute { class, attribute: model.text(attribute).to_owned() };
@@ -485,7 +486,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                 }
             }
             "for_statement" | "for_in_clause" => {
-                if let Some(iterable) = current.child_by_field_name("right")
+                if let Some(iterable) = current.child_by_field_id(FIELD.right)
                     && let Value::QuerySet { .. } = evaluator.eval(iterable, current_scope)
                 {
                     note(iterable.start_byte(), format!("for ... in {}", rules::summarize(iterable, model.source)));
@@ -511,12 +512,12 @@ pub fn call_target(
     class: Option<&str>,
 ) -> Option<CallTarget> {
     let model = evaluator.model;
-    let callee = call.child_by_field_name("function")?;
+    let callee = call.child_by_field_id(FIELD.function)?;
     if callee.kind() == "attribute" {
-        let object = callee.child_by_field_name("object")?;
-        let method = model.text(callee.child_by_field_name("attribute")?).to_owned();
+        let object = callee.child_by_field_id(FIELD.object)?;
+        let method = model.text(callee.child_by_field_id(FIELD.attribute)?).to_owned();
         let is_super = object.kind() == "call"
-            && object.child_by_field_name("function").is_some_and(|function| model.text(function) == "super");
+            && object.child_by_field_id(FIELD.function).is_some_and(|function| model.text(function) == "super");
         if is_super {
             return class.map(|class| CallTarget::Super { class: class.to_owned(), method });
         }

@@ -8,6 +8,7 @@ use tree_sitter::Node;
 
 use super::{Site, summarize};
 use crate::fix::rewrite::WrapStyle;
+use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 use crate::semantic::value::{Certainty, Evaluator, Value};
 
@@ -30,7 +31,7 @@ fn queryset(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Op
 /// `list(qs)`, `len(qs)`, `bool(qs)`, ...
 pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let rule = evaluator.rules.implicit_evaluation?;
-    let callee = call.child_by_field_name("function")?;
+    let callee = call.child_by_field_id(FIELD.function)?;
     if callee.kind() != "identifier" {
         return None;
     }
@@ -39,7 +40,7 @@ pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
     if !evaluator.rules.evaluating_functions.contains(name) || evaluator.model.lookup(name, scope).is_some() {
         return None;
     }
-    let argument = call.child_by_field_name("arguments")?.named_child(0)?;
+    let argument = call.child_by_field_id(FIELD.arguments)?.named_child(0)?;
     let certainty = queryset(argument, scope, evaluator)?;
     Some(Site {
         rule,
@@ -76,11 +77,11 @@ pub fn check_use<'t>(node: Node<'t>, used: Use, scope: ScopeId, evaluator: &Eval
 /// `qs[0]`: indexing (not slicing) runs a query.
 pub fn check_subscript<'t>(subscript: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let rule = evaluator.rules.implicit_evaluation?;
-    let index = subscript.child_by_field_name("subscript")?;
+    let index = subscript.child_by_field_id(FIELD.subscript)?;
     if index.kind() == "slice" {
         return None;
     }
-    let certainty = queryset(subscript.child_by_field_name("value")?, scope, evaluator)?;
+    let certainty = queryset(subscript.child_by_field_id(FIELD.value)?, scope, evaluator)?;
     Some(Site {
         rule,
         node: subscript,

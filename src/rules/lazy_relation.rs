@@ -7,14 +7,15 @@ use tree_sitter::Node;
 
 use super::{Site, summarize};
 use crate::fix::rewrite::WrapStyle;
+use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 use crate::semantic::value::{Certainty, Evaluator, Value};
 
 pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let rule = evaluator.rules.lazy_relation?;
     let index = evaluator.index?;
-    let object = attribute.child_by_field_name("object")?;
-    let name = evaluator.model.text(attribute.child_by_field_name("attribute")?);
+    let object = attribute.child_by_field_id(FIELD.object)?;
+    let name = evaluator.model.text(attribute.child_by_field_id(FIELD.attribute)?);
     let Value::Instance { class, preloaded } = evaluator.eval(object, scope) else { return None };
     let relation = index.relation(&class, name)?;
     if relation.many || preloaded.iter().any(|loaded| loaded == name) {

@@ -14,6 +14,7 @@ pub mod sync_method;
 use tree_sitter::Node;
 
 use crate::fix::rewrite::WrapStyle;
+use crate::parse::FIELD;
 use crate::recipe::RuleId;
 use crate::semantic::ScopeId;
 use crate::semantic::value::{Certainty, Evaluator};
@@ -96,24 +97,24 @@ pub fn summarize(node: Node<'_>, source: &str) -> String {
 fn render(node: Node<'_>, source: &str, out: &mut String) {
     match node.kind() {
         "call" => {
-            if let Some(callee) = node.child_by_field_name("function") {
+            if let Some(callee) = node.child_by_field_id(FIELD.function) {
                 render(callee, source, out);
             }
             let empty =
-                node.child_by_field_name("arguments").is_none_or(|arguments| arguments.named_child_count() == 0);
+                node.child_by_field_id(FIELD.arguments).is_none_or(|arguments| arguments.named_child_count() == 0);
             out.push_str(if empty { "()" } else { "(...)" });
         }
         "attribute" => {
-            if let Some(object) = node.child_by_field_name("object") {
+            if let Some(object) = node.child_by_field_id(FIELD.object) {
                 render(object, source, out);
             }
             out.push('.');
-            if let Some(attribute) = node.child_by_field_name("attribute") {
+            if let Some(attribute) = node.child_by_field_id(FIELD.attribute) {
                 out.push_str(&source[attribute.byte_range()]);
             }
         }
         "subscript" => {
-            if let Some(value) = node.child_by_field_name("value") {
+            if let Some(value) = node.child_by_field_id(FIELD.value) {
                 render(value, source, out);
             }
             out.push_str("[...]");

@@ -7,6 +7,7 @@
 use tree_sitter::Node;
 
 use super::{Site, style_for, summarize};
+use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 use crate::semantic::value::{Certainty, Evaluator, Value};
 
@@ -14,12 +15,12 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let rule = evaluator.rules.model_instance?;
     // Which classes are models is known only once the index is complete.
     evaluator.index?;
-    let callee = call.child_by_field_name("function")?;
+    let callee = call.child_by_field_id(FIELD.function)?;
     if callee.kind() != "attribute" {
         return None;
     }
-    let method = evaluator.model.text(callee.child_by_field_name("attribute")?);
-    let matches = match evaluator.eval(callee.child_by_field_name("object")?, scope) {
+    let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
+    let matches = match evaluator.eval(callee.child_by_field_id(FIELD.object)?, scope) {
         Value::Instance { class, .. } => {
             evaluator.rules.instance_methods.contains(method) && evaluator.is_model_class(&class)
         }

@@ -4,21 +4,22 @@
 use tree_sitter::Node;
 
 use super::{Site, style_for, summarize};
+use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 use crate::semantic::value::{Evaluator, Value};
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let rules = evaluator.rules;
     let rule = rules.orm.rule?;
-    let callee = call.child_by_field_name("function")?;
+    let callee = call.child_by_field_id(FIELD.function)?;
     if callee.kind() != "attribute" {
         return None;
     }
-    let method = evaluator.model.text(callee.child_by_field_name("attribute")?);
+    let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
     if !rules.orm.evaluating.contains(method) {
         return None;
     }
-    let receiver = callee.child_by_field_name("object")?;
+    let receiver = callee.child_by_field_id(FIELD.object)?;
     let (Value::Manager { certainty, .. } | Value::QuerySet { certainty, .. }) = evaluator.eval(receiver, scope) else {
         return None;
     };

@@ -7,6 +7,7 @@ use tree_sitter::Node;
 
 use super::{Site, enclosing_class, style_for, summarize};
 use crate::index::summary::call_target;
+use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 use crate::semantic::value::{Certainty, Evaluator, Value};
 
@@ -18,7 +19,7 @@ const TOO_COMMON: [&str; 12] =
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let rule = evaluator.rules.project_helpers?;
     let index = evaluator.index?;
-    let callee = call.child_by_field_name("function")?;
+    let callee = call.child_by_field_id(FIELD.function)?;
     let class = enclosing_class(scope, evaluator);
     let (certainty, via) = if let Some(target) = call_target(call, scope, evaluator, class.as_deref()) {
         let (_, reason) = index.touching_call(&target, evaluator.rules)?;
@@ -26,8 +27,8 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     } else {
         // An unknown receiver calling a method only the project's touching classes define.
         // Only a plain name: `self.client.post()` is too far from anything we know.
-        let object = callee.child_by_field_name("object")?;
-        let method = evaluator.model.text(callee.child_by_field_name("attribute")?);
+        let object = callee.child_by_field_id(FIELD.object)?;
+        let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
         if object.kind() != "identifier"
             || TOO_COMMON.contains(&method)
             || evaluator.eval(object, scope) != Value::Unknown
@@ -38,7 +39,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         (Certainty::Guess, format!("if it is a `{}`", owner.rsplit('.').nth(1).unwrap_or(&owner)))
     };
     let method = match callee.kind() {
-        "attribute" => evaluator.model.text(callee.child_by_field_name("attribute")?),
+        "attribute" => evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?),
         _ => evaluator.model.text(callee),
     };
     Some(Site {

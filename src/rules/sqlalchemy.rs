@@ -22,6 +22,7 @@ use tree_sitter::Node;
 use crate::fix::importer::Importer;
 use crate::fix::{Applicability, Edit, Fix};
 use crate::index::{Direction, ProjectIndex};
+use crate::parse::FIELD;
 use crate::recipe::{RuleId, Wrapper};
 use crate::semantic::ScopeId;
 use crate::semantic::value::{Evaluator, Value};
@@ -153,7 +154,7 @@ pub fn check_function<'t>(
     if walker.sessions.is_empty() && !mentions_session_factory(function, evaluator) {
         return Vec::new();
     }
-    if let Some(body) = function.child_by_field_name("body") {
+    if let Some(body) = function.child_by_field_id(FIELD.body) {
         walker.block(body, scope);
     }
     let reads = std::mem::take(&mut walker.reads);
@@ -209,12 +210,12 @@ impl<'t> Walker<'_, 't> {
 
     /// `session: AsyncSession` parameters.
     fn parameters(&mut self, function: Node<'t>, scope: ScopeId) {
-        let Some(parameters) = function.child_by_field_name("parameters") else { return };
+        let Some(parameters) = function.child_by_field_id(FIELD.parameters) else { return };
         let mut cursor = parameters.walk();
         for parameter in parameters.named_children(&mut cursor) {
             let (Some(annotation), Some(name)) = (
-                parameter.child_by_field_name("type"),
-                parameter.child_by_field_name("name").or_else(|| parameter.named_child(0)),
+                parameter.child_by_field_id(FIELD.r#type),
+                parameter.child_by_field_id(FIELD.name).or_else(|| parameter.named_child(0)),
             ) else {
                 continue;
             };
@@ -243,16 +244,16 @@ impl<'t> Walker<'_, 't> {
         match statement.kind() {
             "function_definition" | "class_definition" | "decorated_definition" => {}
             "if_statement" | "elif_clause" | "while_statement" => {
-                if let Some(condition) = statement.child_by_field_name("condition") {
+                if let Some(condition) = statement.child_by_field_id(FIELD.condition) {
                     self.reads_in(condition, statement);
                 }
                 self.children_blocks(statement, scope);
             }
             "for_statement" => {
-                if let Some(iterable) = statement.child_by_field_name("right") {
+                if let Some(iterable) = statement.child_by_field_id(FIELD.right) {
                     self.reads_in(iterable, statement);
                     if let (Some(target), Some(list)) =
-                        (statement.child_by_field_name("left"), self.lists.get(self.text(iterable)).cloned())
+                        (statement.child_by_field_id(FIELD.left), self.lists.get(self.text(iterable)).cloned())
                         && target.kind() == "identifier"
                     {
                         self.objects.insert(self.text(target).to_owned(), list);
@@ -296,7 +297,7 @@ impl<'t> Walker<'_, 't> {
         let mut cursor = clause.walk();
         for item in clause.named_children(&mut cursor) {
             let Some(pattern) = item.named_child(0).filter(|node| node.kind() == "as_pattern") else { continue };
-            let (Some(value), Some(alias)) = (pattern.named_child(0), pattern.child_by_field_name("alias")) else {
+            let (Some(value), Some(alias)) = (pattern.named_child(0), pattern.child_by_field_id(FIELD.alias)) else {
                 continue;
             };
             if let Some(expire_on_commit) = self.session_made_by(value, scope) {
@@ -311,7 +312,7 @@ impl<'t> Walker<'_, 't> {
         if value.kind() != "call" {
             return None;
         }
-        let callee = value.child_by_field_name("function")?;
+        let callee = value.child_by_field_id(FIELD.function)?;
         let name = match self.evaluator.eval(callee, scope) {
             Value::Qualified(name) => name,
             _ => self.evaluator.qualified_name(callee, scope)?,
@@ -347,27 +348,27 @@ impl<'t> Walker<'_, 't> {
 
     /// `session.run_sync(...)`: the function runs where lazy loads work.
     fn is_run_sync(&self, call: Node<'t>) -> bool {
-        call.child_by_field_name("function")
-            .and_then(|callee| callee.child_by_field_name("attribute"))
+        call.child_by_field_id(FIELD.function)
+            .and_then(|callee| callee.child_by_field_id(FIELD.attribute))
             .is_some_and(|attribute| self.text(attribute) == "run_sync")
     }
 
     fn read(&self, attribute: Node<'t>, statement: Node<'t>) -> Option<Read<'t>> {
-        let object = attribute.child_by_field_name("object")?;
+        let object = attribute.child_by_field_id(FIELD.object)?;
         if object.kind() != "identifier" {
             return None;
         }
         let parent = attribute.parent()?;
         let is_callee = parent.kind() == "call"
-            && parent.child_by_field_name("function").is_some_and(|callee| callee.id() == attribute.id());
+            && parent.child_by_field_id(FIELD.function).is_some_and(|callee| callee.id() == attribute.id());
         let is_target = matches!(parent.kind(), "assignment" | "augmented_assignment")
-            && parent.child_by_field_name("left").is_some_and(|left| left.id() == attribute.id());
+            && parent.child_by_field_id(FIELD.left).is_some_and(|left| left.id() == attribute.id());
         if is_callee || is_target {
             return None;
         }
         let name = self.text(object);
         let tracked = self.objects.get(name)?;
-        let attribute_name = self.text(attribute.child_by_field_name("attribute")?).to_owned();
+        let attribute_name = self.text(attribute.child_by_field_id(FIELD.attribute)?).to_owned();
         let session_open =
             self.sessions.get(&tracked.session).is_some_and(|session| attribute.start_byte() < session.open_until);
         let commit = match tracked.state {
@@ -411,7 +412,7 @@ impl<'t> Walker<'_, 't> {
         match expression.kind() {
             "assignment" => {
                 let (Some(left), Some(right)) =
-                    (expression.child_by_field_name("left"), expression.child_by_field_name("right"))
+                    (expression.child_by_field_id(FIELD.left), expression.child_by_field_id(FIELD.right))
                 else {
                     return;
                 };
@@ -480,7 +481,7 @@ impl<'t> Walker<'_, 't> {
                 return;
             }
             // `user = User(...)`: a new object, tracked once it is added to a session.
-            if let Some(callee) = value.child_by_field_name("function")
+            if let Some(callee) = value.child_by_field_id(FIELD.function)
                 && let Value::Qualified(class) = self.evaluator.eval(callee, scope)
                 && self.index.is_sqlalchemy_model(&class)
             {
@@ -501,17 +502,17 @@ impl<'t> Walker<'_, 't> {
 
     /// `await session.method(...)` on a known session.
     fn session_method(&self, call: Node<'t>) -> Option<(String, &'t str, Node<'t>)> {
-        let callee = call.child_by_field_name("function")?;
+        let callee = call.child_by_field_id(FIELD.function)?;
         if callee.kind() != "attribute" {
             return None;
         }
-        let object = callee.child_by_field_name("object")?;
+        let object = callee.child_by_field_id(FIELD.object)?;
         let session = self.text(object);
         if !self.sessions.contains_key(session) {
             return None;
         }
-        let method = self.text(callee.child_by_field_name("attribute")?);
-        Some((session.to_owned(), method, call.child_by_field_name("arguments")?))
+        let method = self.text(callee.child_by_field_id(FIELD.attribute)?);
+        Some((session.to_owned(), method, call.child_by_field_id(FIELD.arguments)?))
     }
 
     /// The model a `select(Model)...` statement loads, with its eager options.
@@ -520,18 +521,18 @@ impl<'t> Walker<'_, 't> {
         // The innermost call of the chain is `select(Model)`.
         let mut select = statement;
         while select.kind() == "call" {
-            let callee = select.child_by_field_name("function")?;
+            let callee = select.child_by_field_id(FIELD.function)?;
             match callee.kind() {
-                "attribute" => select = callee.child_by_field_name("object")?,
+                "attribute" => select = callee.child_by_field_id(FIELD.object)?,
                 _ => break,
             }
         }
-        let callee = select.child_by_field_name("function")?;
+        let callee = select.child_by_field_id(FIELD.function)?;
         let Value::Qualified(function) = self.evaluator.eval(callee, scope) else { return None };
         if !function.starts_with("sqlalchemy") || !function.ends_with("select") {
             return None;
         }
-        let first = select.child_by_field_name("arguments")?.named_child(0)?;
+        let first = select.child_by_field_id(FIELD.arguments)?.named_child(0)?;
         let Value::Qualified(model) = self.evaluator.eval(first, scope) else { return None };
         if !self.index.is_sqlalchemy_model(&model) {
             return None;
@@ -567,14 +568,14 @@ impl<'t> Walker<'_, 't> {
         let mut stack = vec![node];
         while let Some(current) = stack.pop() {
             if current.kind() == "call" {
-                let is_option = current.child_by_field_name("function").is_some_and(|callee| {
+                let is_option = current.child_by_field_id(FIELD.function).is_some_and(|callee| {
                     matches!(self.evaluator.eval(callee, scope), Value::Qualified(name)
                         if EAGER_OPTIONS.iter().any(|option| name.ends_with(option)))
                 });
                 if is_option
                     && let Some(argument) =
-                        current.child_by_field_name("arguments").and_then(|arguments| arguments.named_child(0))
-                    && let Some(attribute) = argument.child_by_field_name("attribute")
+                        current.child_by_field_id(FIELD.arguments).and_then(|arguments| arguments.named_child(0))
+                    && let Some(attribute) = argument.child_by_field_id(FIELD.attribute)
                 {
                     eager.insert(self.text(attribute).to_owned());
                 }
@@ -587,14 +588,14 @@ impl<'t> Walker<'_, 't> {
 
     /// `res.scalar_one_or_none()` (one) or `res.scalars().all()` (many).
     fn loaded_from_result(&self, call: Node<'t>, scope: ScopeId) -> Option<(Tracked<'t>, bool)> {
-        let callee = call.child_by_field_name("function")?;
-        let method = self.text(callee.child_by_field_name("attribute")?);
-        let mut object = callee.child_by_field_name("object")?;
+        let callee = call.child_by_field_id(FIELD.function)?;
+        let method = self.text(callee.child_by_field_id(FIELD.attribute)?);
+        let mut object = callee.child_by_field_id(FIELD.object)?;
         // `res.scalars().first()`: step over `.scalars()`.
         if object.kind() == "call" {
-            let inner = object.child_by_field_name("function")?;
-            if inner.child_by_field_name("attribute").is_some_and(|attribute| self.text(attribute) == "scalars") {
-                object = inner.child_by_field_name("object")?;
+            let inner = object.child_by_field_id(FIELD.function)?;
+            if inner.child_by_field_id(FIELD.attribute).is_some_and(|attribute| self.text(attribute) == "scalars") {
+                object = inner.child_by_field_id(FIELD.object)?;
             }
         }
         let tracked = match object.kind() {
@@ -673,9 +674,9 @@ impl<'t> Walker<'_, 't> {
         let mut cursor = arguments.walk();
         let keyword = arguments.named_children(&mut cursor).find(|argument| {
             argument.kind() == "keyword_argument"
-                && argument.child_by_field_name("name").is_some_and(|name| self.text(name) == "attribute_names")
+                && argument.child_by_field_id(FIELD.name).is_some_and(|name| self.text(name) == "attribute_names")
         });
-        let Some(list) = keyword.and_then(|keyword| keyword.child_by_field_name("value")) else { return Vec::new() };
+        let Some(list) = keyword.and_then(|keyword| keyword.child_by_field_id(FIELD.value)) else { return Vec::new() };
         let mut cursor = list.walk();
         list.named_children(&mut cursor)
             .filter(|item| item.kind() == "string")

@@ -5,16 +5,17 @@
 use tree_sitter::Node;
 
 use super::{Site, style_for, summarize};
+use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 use crate::semantic::value::{Certainty, Evaluator, Value};
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
-    let callee = call.child_by_field_name("function")?;
+    let callee = call.child_by_field_id(FIELD.function)?;
     if callee.kind() != "attribute" {
         return None;
     }
-    let method = evaluator.model.text(callee.child_by_field_name("attribute")?);
-    let Value::Tagged(tag) = evaluator.eval(callee.child_by_field_name("object")?, scope) else {
+    let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
+    let Value::Tagged(tag) = evaluator.eval(callee.child_by_field_id(FIELD.object)?, scope) else {
         return None;
     };
     let rule = *evaluator.rules.methods.get(&(tag, method.to_owned()))?;

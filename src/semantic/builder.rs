@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::{Node, Tree};
 
 use super::{Binding, Method, MethodKind, ModuleName, Scope, ScopeId, ScopeKind, SemanticModel, TopLevelImport};
+use crate::parse::FIELD;
 
 pub(super) fn build<'t>(source: &'t str, tree: &'t Tree, module: ModuleName) -> SemanticModel<'t> {
     let mut model = SemanticModel {
@@ -87,37 +88,37 @@ impl<'t> Builder<'t> {
         while let Some((node, scope)) = stack.pop() {
             match node.kind() {
                 "function_definition" => {
-                    if let Some(name) = node.child_by_field_name("name") {
+                    if let Some(name) = node.child_by_field_id(FIELD.name) {
                         self.bind(scope, name, Binding::Function);
                     }
                     let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
                     let inner = self.open(node, ScopeKind::Function { is_async }, scope);
                     self.model.scopes[inner.0].method = self.method(node, scope);
-                    if let Some(parameters) = node.child_by_field_name("parameters") {
+                    if let Some(parameters) = node.child_by_field_id(FIELD.parameters) {
                         self.parameters(parameters, scope, inner, &mut stack);
                     }
-                    if let Some(returns) = node.child_by_field_name("return_type") {
+                    if let Some(returns) = node.child_by_field_id(FIELD.return_type) {
                         stack.push((returns, scope));
                     }
-                    if let Some(body) = node.child_by_field_name("body") {
+                    if let Some(body) = node.child_by_field_id(FIELD.body) {
                         stack.push((body, inner));
                     }
                 }
                 "lambda" => {
                     let inner = self.open(node, ScopeKind::Lambda, scope);
-                    if let Some(parameters) = node.child_by_field_name("parameters") {
+                    if let Some(parameters) = node.child_by_field_id(FIELD.parameters) {
                         self.parameters(parameters, scope, inner, &mut stack);
                     }
-                    if let Some(body) = node.child_by_field_name("body") {
+                    if let Some(body) = node.child_by_field_id(FIELD.body) {
                         stack.push((body, inner));
                     }
                 }
                 "class_definition" => {
-                    if let Some(name) = node.child_by_field_name("name") {
+                    if let Some(name) = node.child_by_field_id(FIELD.name) {
                         self.bind(scope, name, Binding::Class(node));
                     }
                     let inner = self.open(node, ScopeKind::Class, scope);
-                    let name = node.child_by_field_name("name").map_or("", |name| self.text(name));
+                    let name = node.child_by_field_id(FIELD.name).map_or("", |name| self.text(name));
                     let outer = match &self.model.scopes[scope.0] {
                         data if data.kind == ScopeKind::Module => self.model.module.name.clone(),
                         data => {
@@ -125,10 +126,10 @@ impl<'t> Builder<'t> {
                         }
                     };
                     self.model.scopes[inner.0].class_name = Some(format!("{outer}.{name}"));
-                    if let Some(bases) = node.child_by_field_name("superclasses") {
+                    if let Some(bases) = node.child_by_field_id(FIELD.superclasses) {
                         stack.push((bases, scope));
                     }
-                    if let Some(body) = node.child_by_field_name("body") {
+                    if let Some(body) = node.child_by_field_id(FIELD.body) {
                         stack.push((body, inner));
                     }
                 }
@@ -137,7 +138,7 @@ impl<'t> Builder<'t> {
                     let mut cursor = node.walk();
                     for child in node.named_children(&mut cursor) {
                         if child.kind() == "for_in_clause"
-                            && let Some(left) = child.child_by_field_name("left")
+                            && let Some(left) = child.child_by_field_id(FIELD.left)
                         {
                             self.bind_targets(inner, left, &Binding::Other);
                         }
@@ -154,7 +155,7 @@ impl<'t> Builder<'t> {
                 }
                 "augmented_assignment" => {
                     // `x += 1` binds a name whose value we do not follow.
-                    if let Some(left) = node.child_by_field_name("left") {
+                    if let Some(left) = node.child_by_field_id(FIELD.left) {
                         self.bind_targets(scope, left, &Binding::Other);
                     }
                     push_children(node, scope, &mut stack);
@@ -166,14 +167,14 @@ impl<'t> Builder<'t> {
                         target = self.model.scopes[target.0].parent.unwrap_or(ScopeId::MODULE);
                     }
                     if let (Some(name), Some(value)) =
-                        (node.child_by_field_name("name"), node.child_by_field_name("value"))
+                        (node.child_by_field_id(FIELD.name), node.child_by_field_id(FIELD.value))
                     {
                         self.bind(target, name, Binding::Assign(value));
                     }
                     push_children(node, scope, &mut stack);
                 }
                 "as_pattern" => {
-                    if let Some(alias) = node.child_by_field_name("alias") {
+                    if let Some(alias) = node.child_by_field_id(FIELD.alias) {
                         self.bind_targets(scope, alias, &Binding::Other);
                     }
                     push_children(node, scope, &mut stack);
@@ -222,13 +223,13 @@ impl<'t> Builder<'t> {
                 }
             }
         }
-        let first_parameter = node.child_by_field_name("parameters").and_then(|parameters| {
+        let first_parameter = node.child_by_field_id(FIELD.parameters).and_then(|parameters| {
             let mut cursor = parameters.walk();
             let first = parameters.named_children(&mut cursor).next()?;
             let name = match first.kind() {
                 "identifier" => Some(first),
                 "typed_parameter" => first_identifier(first),
-                "default_parameter" | "typed_default_parameter" => first.child_by_field_name("name"),
+                "default_parameter" | "typed_default_parameter" => first.child_by_field_id(FIELD.name),
                 _ => None,
             };
             name.map(|name| self.text(name))
@@ -239,7 +240,9 @@ impl<'t> Builder<'t> {
 
     /// `for x in iterable`: a plain name is bound to the iterable's items.
     fn loop_target(&mut self, node: Node<'t>, scope: ScopeId) {
-        let (Some(left), right) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else { return };
+        let (Some(left), right) = (node.child_by_field_id(FIELD.left), node.child_by_field_id(FIELD.right)) else {
+            return;
+        };
         match (left.kind(), right) {
             ("identifier", Some(iterable)) => self.bind(scope, left, Binding::Iterate(iterable)),
             _ => self.bind_targets(scope, left, &Binding::Other),
@@ -247,11 +250,11 @@ impl<'t> Builder<'t> {
     }
 
     fn assignment(&mut self, node: Node<'t>, scope: ScopeId) {
-        let Some(left) = node.child_by_field_name("left") else { return };
+        let Some(left) = node.child_by_field_id(FIELD.left) else { return };
         // `a = b = value`: the innermost right-hand side is what both get.
-        let mut right = node.child_by_field_name("right");
+        let mut right = node.child_by_field_id(FIELD.right);
         while let Some(value) = right.filter(|value| value.kind() == "assignment") {
-            right = value.child_by_field_name("right");
+            right = value.child_by_field_id(FIELD.right);
         }
         match (left.kind(), right) {
             ("identifier", Some(value)) => self.bind(scope, left, Binding::Assign(value)),
@@ -269,16 +272,16 @@ impl<'t> Builder<'t> {
     ) {
         let mut cursor = parameters.walk();
         for parameter in parameters.named_children(&mut cursor) {
-            let annotation = parameter.child_by_field_name("type");
+            let annotation = parameter.child_by_field_id(FIELD.r#type);
             if let Some(annotation) = annotation {
                 stack.push((annotation, outer));
             }
-            if let Some(default) = parameter.child_by_field_name("value") {
+            if let Some(default) = parameter.child_by_field_id(FIELD.value) {
                 stack.push((default, outer));
             }
             let name = match parameter.kind() {
                 "identifier" => Some(parameter),
-                "default_parameter" | "typed_default_parameter" => parameter.child_by_field_name("name"),
+                "default_parameter" | "typed_default_parameter" => parameter.child_by_field_id(FIELD.name),
                 _ => first_identifier(parameter),
             };
             if let Some(name) = name {
@@ -302,7 +305,7 @@ impl<'t> Builder<'t> {
                 }
                 "aliased_import" => {
                     if let (Some(dotted), Some(alias)) =
-                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                        (name.child_by_field_id(FIELD.name), name.child_by_field_id(FIELD.alias))
                     {
                         let full = compact(self.text(dotted));
                         self.note_channels(&full);
@@ -315,7 +318,7 @@ impl<'t> Builder<'t> {
     }
 
     fn import_from(&mut self, node: Node<'t>, scope: ScopeId) {
-        let Some(module) = node.child_by_field_name("module_name") else { return };
+        let Some(module) = node.child_by_field_id(FIELD.module_name) else { return };
         let mut module = compact(self.text(module));
         if module.starts_with('.') {
             module = self.model.module.resolve_relative(&module);
@@ -331,7 +334,7 @@ impl<'t> Builder<'t> {
                 }
                 "aliased_import" => {
                     if let (Some(dotted), Some(alias)) =
-                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                        (name.child_by_field_id(FIELD.name), name.child_by_field_id(FIELD.alias))
                     {
                         let imported = compact(self.text(dotted));
                         self.bind(scope, alias, Binding::Import(join(&imported)));

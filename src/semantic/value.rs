@@ -14,6 +14,7 @@ use tree_sitter::Node;
 
 use super::{Binding, MethodKind, ScopeId, ScopeKind, SemanticModel};
 use crate::index::ProjectIndex;
+use crate::parse::FIELD;
 use crate::recipe::{RuleSet, TagId};
 
 /// How sure we are that a receiver is what it looks like.
@@ -116,11 +117,12 @@ impl<'t> Evaluator<'_, 't> {
         match node.kind() {
             "identifier" => self.name(self.model.text(node), scope, depth),
             "attribute" => self.attribute(node, scope, depth),
-            "subscript" => match node.child_by_field_name("value").map(|value| self.eval_at(value, scope, depth + 1)) {
+            "subscript" => match node.child_by_field_id(FIELD.value).map(|value| self.eval_at(value, scope, depth + 1))
+            {
                 Some(Value::Qualified(name)) => Value::Qualified(format!("{name}[]")),
                 // A slice stays lazy: `qs[:10]` is a QuerySet (an index is a query).
                 Some(Value::QuerySet { model, certainty, preloaded })
-                    if node.child_by_field_name("subscript").is_some_and(|index| index.kind() == "slice") =>
+                    if node.child_by_field_id(FIELD.subscript).is_some_and(|index| index.kind() == "slice") =>
                 {
                     Value::QuerySet { model, certainty, preloaded }
                 }
@@ -128,8 +130,8 @@ impl<'t> Evaluator<'_, 't> {
                 _ => Value::Unknown,
             },
             "call" => {
-                let Some(callee) = node.child_by_field_name("function") else { return Value::Unknown };
-                self.call_result_at(callee, node.child_by_field_name("arguments"), scope, depth + 1)
+                let Some(callee) = node.child_by_field_id(FIELD.function) else { return Value::Unknown };
+                self.call_result_at(callee, node.child_by_field_id(FIELD.arguments), scope, depth + 1)
             }
             "await" => {
                 let Some(inner) = node.named_child(0) else { return Value::Unknown };
@@ -149,27 +151,28 @@ impl<'t> Evaluator<'_, 't> {
         if inner.kind() != "call" {
             return Value::Unknown;
         }
-        let Some(callee) = inner.child_by_field_name("function") else { return Value::Unknown };
+        let Some(callee) = inner.child_by_field_id(FIELD.function) else { return Value::Unknown };
         if callee.kind() == "call" {
-            let wrapper = callee.child_by_field_name("function");
+            let wrapper = callee.child_by_field_id(FIELD.function);
             if !wrapper.is_some_and(|wrapper| self.is_wrapper(wrapper, scope)) {
                 return Value::Unknown;
             }
-            let Some(wrapped) = callee.child_by_field_name("arguments").and_then(|arguments| arguments.named_child(0))
+            let Some(wrapped) =
+                callee.child_by_field_id(FIELD.arguments).and_then(|arguments| arguments.named_child(0))
             else {
                 return Value::Unknown;
             };
             if wrapped.kind() == "lambda" {
-                let body = wrapped.child_by_field_name("body");
+                let body = wrapped.child_by_field_id(FIELD.body);
                 let lambda_scope = self.model.scope_opened_by(wrapped).unwrap_or(scope);
                 return body.map_or(Value::Unknown, |body| self.eval_at(body, lambda_scope, depth + 1));
             }
-            return self.call_result_at(wrapped, inner.child_by_field_name("arguments"), scope, depth + 1);
+            return self.call_result_at(wrapped, inner.child_by_field_id(FIELD.arguments), scope, depth + 1);
         }
         // Native async ORM methods: `aget`, `afirst`, ...
         if callee.kind() == "attribute" {
-            let method = callee.child_by_field_name("attribute").map_or("", |method| self.model.text(method));
-            if let (Some(sync_name), Some(object)) = (method.strip_prefix('a'), callee.child_by_field_name("object"))
+            let method = callee.child_by_field_id(FIELD.attribute).map_or("", |method| self.model.text(method));
+            if let (Some(sync_name), Some(object)) = (method.strip_prefix('a'), callee.child_by_field_id(FIELD.object))
                 && let Value::Manager { model, .. } | Value::QuerySet { model, .. } =
                     self.eval_at(object, scope, depth + 1)
                 && self.rules.orm.fetching.contains(sync_name)
@@ -182,7 +185,7 @@ impl<'t> Evaluator<'_, 't> {
 
     fn attribute(&self, node: Node<'t>, scope: ScopeId, depth: usize) -> Value {
         let (Some(object), Some(attribute)) =
-            (node.child_by_field_name("object"), node.child_by_field_name("attribute"))
+            (node.child_by_field_id(FIELD.object), node.child_by_field_id(FIELD.attribute))
         else {
             return Value::Unknown;
         };
@@ -238,7 +241,7 @@ impl<'t> Evaluator<'_, 't> {
         let mut callee_value = None;
         if callee.kind() == "attribute"
             && let (Some(object), Some(method)) =
-                (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
+                (callee.child_by_field_id(FIELD.object), callee.child_by_field_id(FIELD.attribute))
         {
             let method = self.model.text(method);
             // Evaluated once: evaluating it again per branch would be exponential in the chain's length.
@@ -422,8 +425,8 @@ impl<'t> Evaluator<'_, 't> {
                 }
             }
             "attribute" => {
-                let object = self.qualified_name(node.child_by_field_name("object")?, scope)?;
-                Some(format!("{object}.{}", self.model.text(node.child_by_field_name("attribute")?)))
+                let object = self.qualified_name(node.child_by_field_id(FIELD.object)?, scope)?;
+                Some(format!("{object}.{}", self.model.text(node.child_by_field_id(FIELD.attribute)?)))
             }
             _ => None,
         }
@@ -449,7 +452,7 @@ fn annotated_class(annotation: Node<'_>) -> Option<Node<'_>> {
                 let arguments = node.named_child(1)?;
                 node = if arguments.kind() == "type_parameter" { arguments.named_child(0)? } else { arguments };
             }
-            "binary_operator" => node = node.child_by_field_name("left")?,
+            "binary_operator" => node = node.child_by_field_id(FIELD.left)?,
             "identifier" | "attribute" | "string" => return Some(node),
             _ => return None,
         }
@@ -461,11 +464,11 @@ pub fn wrapped_callee(call: Node<'_>) -> Option<Node<'_>> {
     if call.kind() != "call" {
         return None;
     }
-    let inner = call.child_by_field_name("function")?;
+    let inner = call.child_by_field_id(FIELD.function)?;
     if inner.kind() != "call" {
         return None;
     }
-    let arguments = inner.child_by_field_name("arguments")?;
+    let arguments = inner.child_by_field_id(FIELD.arguments)?;
     arguments.named_child(0)
 }
 
