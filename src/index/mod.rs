@@ -234,8 +234,14 @@ impl ProjectIndex {
         }
         let mut index = Shared::default();
         let mut relevance = Relevance { scans: cache.scans, known: HashMap::new() };
-        let seeds: Vec<usize> =
-            seeds.iter().copied().filter(|&id| !vocabulary.describes(&files[id].module.name)).collect();
+        // A seed that cannot matter (nothing it reaches imports what the
+        // recipes name or spells what a rule matches) defines nothing the
+        // index keeps: its own check finds the same without its summary.
+        let seeds: Vec<usize> = seeds
+            .iter()
+            .copied()
+            .filter(|&id| !vocabulary.describes(&files[id].module.name) && relevance.can_matter(id, &by_name))
+            .collect();
         let mut requested: HashSet<usize> = seeds.iter().copied().collect();
         let mut frontier: Vec<usize> = seeds.clone();
         frontier.sort_unstable();
