@@ -17,7 +17,7 @@
 
 use std::collections::HashSet;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 
 use crate::recipe::RuleSet;
 use crate::semantic::ModuleName;
@@ -71,7 +71,12 @@ impl Vocabulary {
         let mut managers: Vec<&String> = rules.orm.managers.iter().collect();
         managers.sort();
         patterns.extend(managers.iter().map(|manager| manager.as_str()));
-        let spellings = AhoCorasick::new(&patterns).expect("a few short literal patterns always build");
+        // Leftmost-longest (not overlapping) search can use the SIMD prefilter;
+        // `spells_a_rule_word` restarts right after a match it rejects.
+        let spellings = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .expect("a few short literal patterns always build");
         Self { packages, described, everything, spellings, fixed }
     }
 }
@@ -153,34 +158,44 @@ pub fn prefixes(name: &str) -> impl Iterator<Item = &str> {
 }
 
 fn spells_a_rule_word(text: &[u8], vocabulary: &Vocabulary) -> bool {
-    vocabulary.spellings.find_overlapping_iter(text).any(|found| {
-        let (start, end) = (found.start(), found.end());
-        let pattern = found.pattern().as_usize();
-        if pattern < vocabulary.fixed && &text[start..end] != b"request" {
+    let mut from = 0;
+    while let Some(found) = vocabulary.spellings.find(Input::new(text).range(from..)) {
+        if spelled_at(text, vocabulary, &found) {
             return true;
         }
-        if !is_word(text, start, end) {
-            return false;
-        }
-        if pattern < vocabulary.fixed {
-            // `request.user`; a chain may break the line before the dot.
-            let after = skip_space(text, end, true);
-            return text.get(after) == Some(&b'.') && {
-                let user = skip_space(text, after + 1, false);
-                text[user..].starts_with(b"user") && is_word(text, user, user + "user".len())
-            };
-        }
-        // A manager is read as an attribute: `X.objects`, or `X\n    .objects`
-        // in a chain; a line break right after the dot is too rare to count,
-        // and counting it would match prose ("... of the opener.\n\nobjects").
-        // `self.objects` is never a manager: `self` is an instance, and
-        // managers are read from classes.
-        let Some(dot) = skip_space_backward(text, start).checked_sub(1).filter(|&dot| text[dot] == b'.') else {
-            return false;
+        from = found.start() + 1;
+    }
+    false
+}
+
+/// Whether a match of the vocabulary's patterns is a use a rule matches.
+fn spelled_at(text: &[u8], vocabulary: &Vocabulary, found: &aho_corasick::Match) -> bool {
+    let (start, end) = (found.start(), found.end());
+    let pattern = found.pattern().as_usize();
+    if pattern < vocabulary.fixed && &text[start..end] != b"request" {
+        return true;
+    }
+    if !is_word(text, start, end) {
+        return false;
+    }
+    if pattern < vocabulary.fixed {
+        // `request.user`; a chain may break the line before the dot.
+        let after = skip_space(text, end, true);
+        return text.get(after) == Some(&b'.') && {
+            let user = skip_space(text, after + 1, false);
+            text[user..].starts_with(b"user") && is_word(text, user, user + "user".len())
         };
-        let receiver_end = skip_space_backward(text, dot);
-        !(text[..receiver_end].ends_with(b"self") && is_word(text, receiver_end - "self".len(), receiver_end))
-    })
+    }
+    // A manager is read as an attribute: `X.objects`, or `X\n    .objects`
+    // in a chain; a line break right after the dot is too rare to count,
+    // and counting it would match prose ("... of the opener.\n\nobjects").
+    // `self.objects` is never a manager: `self` is an instance, and
+    // managers are read from classes.
+    let Some(dot) = skip_space_backward(text, start).checked_sub(1).filter(|&dot| text[dot] == b'.') else {
+        return false;
+    };
+    let receiver_end = skip_space_backward(text, dot);
+    !(text[..receiver_end].ends_with(b"self") && is_word(text, receiver_end - "self".len(), receiver_end))
 }
 
 /// The dotted names after `import`: `a.b as c, d` or `(a as b, c)`; stops at
