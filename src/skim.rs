@@ -20,7 +20,7 @@
 //! Python 3.12 f-string whose replacement field holds the string's own quote,
 //! an unterminated string or bracket.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::ops::Range;
 
 /// A file's text with some sync function bodies left out of the parse.
@@ -392,7 +392,7 @@ fn candidates<'a>(text: &'a [u8], lines: &[Line]) -> Vec<Candidate<'a>> {
 /// Which candidates no kept text names: to be blanked. A kept body's words
 /// count too, until nothing changes.
 fn unreferenced(text: &[u8], candidates: &[Candidate<'_>]) -> Vec<bool> {
-    let mut by_name: HashMap<&[u8], Vec<usize>> = HashMap::new();
+    let mut by_name: FxHashMap<&[u8], Vec<usize>> = FxHashMap::default();
     for (id, candidate) in candidates.iter().enumerate() {
         by_name.entry(candidate.name).or_default().push(id);
     }

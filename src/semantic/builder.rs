@@ -1,8 +1,6 @@
 //! Builds the [`SemanticModel`] in one iterative walk (deep expressions in
 //! generated files would overflow a recursive one).
 
-use std::collections::{HashMap, HashSet};
-
 use tree_sitter::{Node, Tree};
 
 use super::{Binding, Method, MethodKind, ModuleName, Scope, ScopeId, ScopeKind, SemanticModel, TopLevelImport};
@@ -19,10 +17,10 @@ pub(super) fn build<'t>(source: &'t str, tree: &'t Tree, module: ModuleName) -> 
             class_name: None,
             method: None,
             node: Some(tree.root_node()),
-            bindings: HashMap::new(),
-            declared_outside: HashSet::new(),
+            bindings: Default::default(),
+            declared_outside: Default::default(),
         }],
-        scope_of_node: HashMap::new(),
+        scope_of_node: Default::default(),
         top_level_imports: Vec::new(),
         imports_channels: false,
     };
@@ -55,8 +53,8 @@ impl<'t> Builder<'t> {
             class_name: None,
             method: None,
             node: Some(node),
-            bindings: HashMap::new(),
-            declared_outside: HashSet::new(),
+            bindings: Default::default(),
+            declared_outside: Default::default(),
         });
         self.model.scope_of_node.insert(node.id(), id);
         id

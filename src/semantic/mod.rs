@@ -5,7 +5,7 @@
 mod builder;
 pub mod value;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use tree_sitter::{Node, Tree};
 
@@ -107,9 +107,9 @@ pub struct Scope<'t> {
     pub method: Option<Method<'t>>,
     /// The node that opened the scope (the module for scope 0).
     pub node: Option<Node<'t>>,
-    pub bindings: HashMap<&'t str, Vec<Binding<'t>>>,
+    pub bindings: FxHashMap<&'t str, Vec<Binding<'t>>>,
     /// Names declared `global` or `nonlocal` here: not local to this scope.
-    pub declared_outside: HashSet<&'t str>,
+    pub declared_outside: FxHashSet<&'t str>,
 }
 
 /// A top-level import statement, for the importer.
@@ -125,7 +125,7 @@ pub struct SemanticModel<'t> {
     pub module: ModuleName,
     pub scopes: Vec<Scope<'t>>,
     /// The scope each scope-creating node (def, lambda, class, comprehension) opens.
-    scope_of_node: HashMap<usize, ScopeId>,
+    scope_of_node: FxHashMap<usize, ScopeId>,
     /// Top-level imports in source order.
     pub top_level_imports: Vec<TopLevelImport<'t>>,
     /// Whether the module imports anything from `channels`.
