@@ -1,6 +1,7 @@
 //! Builds the [`SemanticModel`] in one iterative walk (deep expressions in
 //! generated files would overflow a recursive one).
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::{Node, Tree};
 
 use super::{Binding, Method, MethodKind, ModuleName, Scope, ScopeId, ScopeKind, SemanticModel, TopLevelImport};
@@ -17,10 +18,10 @@ pub(super) fn build<'t>(source: &'t str, tree: &'t Tree, module: ModuleName) -> 
             class_name: None,
             method: None,
             node: Some(tree.root_node()),
-            bindings: Default::default(),
-            declared_outside: Default::default(),
+            bindings: FxHashMap::default(),
+            declared_outside: FxHashSet::default(),
         }],
-        scope_of_node: Default::default(),
+        scope_of_node: FxHashMap::default(),
         top_level_imports: Vec::new(),
         imports_channels: false,
     };
@@ -53,8 +54,8 @@ impl<'t> Builder<'t> {
             class_name: None,
             method: None,
             node: Some(node),
-            bindings: Default::default(),
-            declared_outside: Default::default(),
+            bindings: FxHashMap::default(),
+            declared_outside: FxHashSet::default(),
         });
         self.model.scope_of_node.insert(node.id(), id);
         id
