@@ -267,7 +267,7 @@ fn process(mode: Mode, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8,
         let file = FileInfo { module: &view.module, index: view.index };
         vec![process_source(&name, file, view.self_contained, decoded.map(Some), mode, false, &context)]
     } else {
-        let discovered = walk::discover(&args.paths, &args.exclude).map_err(Failure::Usage)?;
+        let discovered = pool.install(|| walk::discover(&args.paths, &args.exclude)).map_err(Failure::Usage)?;
         walk_errors = discovered.errors;
         let project = if args.parsing.no_index {
             Project::empty()
