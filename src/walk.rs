@@ -1,7 +1,8 @@
 //! File discovery: `ignore` walks directories on every worker thread
 //! (respecting `.gitignore`, in a git checkout or not, skipping hidden
-//! folders and virtualenvs); files named on the command line are always kept. A file reached twice (through `..`,
-//! a symlink, or a folder and its own name) is processed once.
+//! folders and virtualenvs); files named on the command line are always kept.
+//! A file reached twice (through `..`, a symlink, or a folder and its own
+//! name) is processed once.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
