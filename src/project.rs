@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::checker::may_have_sites;
 use crate::index::reach::{self, ModuleScan, Vocabulary};
 use crate::index::roots::{ModuleNamer, project_root};
-use crate::index::{IndexedFile, ProjectIndex, SummaryCache, declares_relations};
+use crate::index::{IndexedFile, ModuleTable, ProjectIndex, SummaryCache, declares_relations};
 use crate::recipe::RuleSet;
 use crate::semantic::ModuleName;
 use crate::walk;
@@ -138,28 +138,28 @@ impl Project {
                 (read, reach::scan(&raw, &file.module, &vocabulary))
             })
             .unzip();
-        let mut import_roots: Vec<&PathBuf> = files.iter().map(|file| &file.root).collect();
-        import_roots.sort();
-        import_roots.dedup();
+        // Each file's import root, once: roots are compared as numbers below.
+        let mut by_root: HashMap<&PathBuf, Vec<usize>> = HashMap::new();
+        for (id, file) in files.iter().enumerate() {
+            by_root.entry(&file.root).or_default().push(id);
+        }
         let own = self_contained(&files, &reads, &scans);
+        let modules = ModuleTable::new(&files, &vocabulary);
         // Roots in parallel, each module parsed once for all of them.
         let cache = SummaryCache::new(files.len(), (!full_index).then_some(scans.as_slice()));
-        let indexes: HashMap<PathBuf, ProjectIndex> = import_roots
+        let indexes: HashMap<PathBuf, ProjectIndex> = by_root
             .into_par_iter()
             // Only roots with async code need an index.
-            .filter(|root| files.iter().zip(&reads).any(|(file, read)| read.sites && &file.root == *root))
-            .map(|root| {
-                let in_root = |id: &usize| &files[*id].root == root;
-                let seeds: Vec<usize> = (0..files.len())
-                    .filter(in_root)
+            .filter(|(_, ids)| ids.iter().any(|&id| reads[id].sites))
+            .map(|(root, ids)| {
+                let seeds: Vec<usize> = ids
+                    .iter()
+                    .copied()
                     .filter(|&id| !own[id] && (full_index || reads[id].sites || reads[id].relations))
                     .collect();
-                let imported_by_own: Vec<String> = (0..files.len())
-                    .filter(in_root)
-                    .filter(|&id| own[id])
-                    .flat_map(|id| scans[id].imports.iter().cloned())
-                    .collect();
-                let index = ProjectIndex::build(&files, &seeds, root, rules, &vocabulary, &cache, &imported_by_own);
+                let imported_by_own: Vec<String> =
+                    ids.iter().filter(|&&id| own[id]).flat_map(|&id| scans[id].imports.iter().cloned()).collect();
+                let index = ProjectIndex::build(&files, &seeds, &ids, &modules, rules, &cache, &imported_by_own);
                 (root.clone(), index)
             })
             .collect();

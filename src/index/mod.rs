@@ -159,6 +159,42 @@ impl<'a> SummaryCache<'a> {
     }
 }
 
+/// Every module name of the run with the files that bear it (several roots
+/// may each have an `app.models`), made once for all the roots.
+pub struct ModuleTable<'a> {
+    names: HashMap<&'a str, Vec<usize>>,
+    /// Files in packages the built-in recipes describe, sorted: never indexed.
+    described: Vec<usize>,
+}
+
+impl<'a> ModuleTable<'a> {
+    pub fn new(files: &'a [IndexedFile], vocabulary: &Vocabulary) -> Self {
+        let mut names: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut described = Vec::new();
+        for (id, file) in files.iter().enumerate() {
+            let name = file.module.name.as_str();
+            if vocabulary.describes(name) {
+                described.push(id);
+            } else {
+                names.entry(name).or_default().push(id);
+            }
+        }
+        Self { names, described }
+    }
+
+    /// Which file each name means seen from a root (`in_root`: its files,
+    /// sorted): the root's own, else the first in path order.
+    fn as_seen_from(&self, in_root: &[usize]) -> HashMap<&'a str, usize> {
+        self.names
+            .iter()
+            .map(|(&name, ids)| {
+                let id = ids.iter().copied().find(|id| in_root.binary_search(id).is_ok()).unwrap_or(ids[0]);
+                (name, id)
+            })
+            .collect()
+    }
+}
+
 /// Which modules can matter, from their byte scans (see [`reach`]), per
 /// import root: the same module name may be a different file elsewhere.
 struct Relevance<'a> {
@@ -213,25 +249,13 @@ impl ProjectIndex {
     pub fn build(
         files: &[IndexedFile],
         seeds: &[usize],
-        root: &std::path::Path,
+        in_root: &[usize],
+        modules: &ModuleTable<'_>,
         rules: &RuleSet,
-        vocabulary: &Vocabulary,
         cache: &SummaryCache<'_>,
         imported_by_own: &[String],
     ) -> Self {
-        let mut by_name: HashMap<&str, usize> = HashMap::new();
-        for (id, file) in files.iter().enumerate() {
-            let name = file.module.name.as_str();
-            if vocabulary.describes(name) {
-                continue;
-            }
-            match by_name.get(name) {
-                Some(&existing) if files[existing].root == root || file.root != root => {}
-                _ => {
-                    by_name.insert(name, id);
-                }
-            }
-        }
+        let by_name = modules.as_seen_from(in_root);
         let mut index = Shared::default();
         let mut relevance = Relevance { scans: cache.scans, known: HashMap::new() };
         // A seed that cannot matter (nothing it reaches imports what the
@@ -240,7 +264,7 @@ impl ProjectIndex {
         let seeds: Vec<usize> = seeds
             .iter()
             .copied()
-            .filter(|&id| !vocabulary.describes(&files[id].module.name) && relevance.can_matter(id, &by_name))
+            .filter(|&id| modules.described.binary_search(&id).is_err() && relevance.can_matter(id, &by_name))
             .collect();
         let mut requested: HashSet<usize> = seeds.iter().copied().collect();
         let mut frontier: Vec<usize> = seeds.clone();
@@ -349,12 +373,15 @@ impl ProjectIndex {
     }
 
     fn derive(&mut self, rules: &RuleSet) {
-        let classes: Vec<String> = self
+        let mut classes: Vec<String> = self
             .shared
             .modules
             .iter()
             .flat_map(|(module, summary)| summary.classes.keys().map(move |class| format!("{module}.{class}")))
             .collect();
+        // In name order: where two models claim one reverse accessor, the
+        // same one wins on every run.
+        classes.sort();
         let models: HashSet<String> =
             classes.iter().filter(|class| self.derives_a_model(class, rules)).cloned().collect();
         self.shared_mut().models = models;
@@ -404,7 +431,10 @@ impl ProjectIndex {
                     None => format!("{short}_set"),
                 };
                 let reverse = Relation { target: class.clone(), many: data.kind != RelationKind::OneToOne };
-                relations.entry(target).or_default().insert(accessor, reverse);
+                // A forward field keeps its name; of two reverse accessors
+                // with one name (two apps never installed together), the
+                // first model in name order keeps it.
+                relations.entry(target).or_default().entry(accessor).or_insert(reverse);
             }
         }
         self.shared_mut().relations = relations;

@@ -1239,3 +1239,26 @@ fn version_prints_on_stdout_and_exits_0() {
 
     assert_eq!(all(&output), (0, format!("asyncfix {}\n", env!("CARGO_PKG_VERSION")).as_str(), ""));
 }
+
+#[test]
+fn two_models_claiming_one_reverse_accessor_resolve_the_same_way_on_every_run() {
+    // Two apps never installed together may both point an `Article` at one
+    // model: `member.article_set` is one of them, the same one every time.
+    let project = Project::new();
+    project.write("accounts/__init__.py", "");
+    project.write("accounts/models.py", "from django.db import models\n\n\nclass Member(models.Model):\n    pass\n");
+    for app in ["blog", "news"] {
+        project.write(&format!("{app}/__init__.py"), "");
+        project.write(
+            &format!("{app}/models.py"),
+            "from accounts.models import Member\nfrom django.db import models\n\n\n\
+             class Article(models.Model):\n    author = models.ForeignKey(Member, on_delete=models.CASCADE)\n",
+        );
+    }
+    project.write("views.py", "async def view(user):\n    return user\n");
+
+    let outputs: Vec<String> = (0..8).map(|_| cli(&["index", &project.root()]).stdout).collect();
+
+    assert!(outputs[0].contains(".article_set manager of blog.models.Article"), "{}", outputs[0]);
+    assert!(outputs.iter().all(|output| output == &outputs[0]), "the index differs between runs");
+}
