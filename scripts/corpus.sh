@@ -187,9 +187,12 @@ for name in django stdlib packages; do
 
     # Parsing only what can matter (the modules async code reaches, the
     # function bodies something names) must find exactly what parsing
-    # everything finds.
+    # everything finds. Only the closing line may differ: a syntax error
+    # inside a body the check leaves out is seen by the full parse alone
+    # (the standard library's test_compile.py, which tree-sitter rejects).
     run_tool "$name" check-full "$SCRATCH/orig" check "$name" --full-index --full-parse
-    if ! cmp -s "$RESULTS/$name.check.out" "$RESULTS/$name.check-full.out"; then
+    same_sites() { sed 's/^No sites found in the files that parsed\.$/No sites found./' "$1"; }
+    if ! cmp -s <(same_sites "$RESULTS/$name.check.out") <(same_sites "$RESULTS/$name.check-full.out"); then
         fail "check --full-index --full-parse differs from check (see $RESULTS/$name.check-full.out)"
     fi
 
