@@ -123,7 +123,7 @@ impl<'a> Generator<'a> {
             return self.leaf();
         }
         let d = depth - 1;
-        match self.pick(46) {
+        match self.pick(47) {
             0..=3 => self.leaf(),
             4 => format!("User.objects.get(pk={})", self.expression(d)),
             5 => format!("User.objects.filter(email={}).exists()", self.expression(d)),
@@ -180,6 +180,9 @@ impl<'a> Generator<'a> {
             42 => format!("list(User.objects.filter(pk={}))", self.expression(d)),
             43 => format!("User.objects.filter(id=(await {})).exists()", self.expression(d)),
             44 => format!("cache.get({}, default=cache.get(k))", self.expression(d)),
+            // A module function by name, defined before or after, or not at
+            // all: the skim must keep exactly the bodies named.
+            45 => format!("sync_view_{}(k, {})", self.pick(8), self.expression(d)),
             _ => {
                 format!("{{item: {} for item in {} if {}}}", self.expression(d), self.expression(d), self.expression(d))
             }
@@ -433,10 +436,51 @@ impl<'a> Generator<'a> {
         }
     }
 
-    fn module(mut self) -> String {
+    /// A module of sync helpers and methods, some querying, some calling
+    /// each other, and async code naming some of them: what the skim must
+    /// keep (the bodies named) and may leave out (the others).
+    fn helpers_module(mut self) -> String {
+        self.start();
+        let helpers = 2 + self.pick(5);
+        for index in 0..helpers {
+            self.out += self.eol;
+            self.line(0, &format!("def helper_{index}(k, pk):"));
+            if self.pick(3) == 0 {
+                let other = self.pick(helpers);
+                self.line(1, &format!("return helper_{other}(k, pk)"));
+            } else {
+                self.block(1, 2);
+            }
+        }
+        self.out += self.eol;
+        self.line(0, "class Service(object):");
+        for index in 0..=self.pick(3) {
+            self.line(1, &format!("def method_{index}(self, k, pk):"));
+            self.block(2, 2);
+        }
+        for index in 0..=self.pick(3) {
+            self.line(1, &format!("async def run_{index}(self, k, pk, *args, **kwargs):"));
+            let (helper, method) = (self.pick(helpers + 2), self.pick(3));
+            match self.pick(4) {
+                0 => self.line(2, &format!("value = helper_{helper}(k, pk)")),
+                1 => self.line(2, &format!("value = self.method_{method}(k, pk)")),
+                2 => self.line(2, &format!("value = getattr(self, 'method_{method}')")),
+                _ => {}
+            }
+            self.block(2, 2);
+        }
+        self.out
+    }
+
+    /// Line endings and indentation for the whole module, then its header.
+    fn start(&mut self) {
         self.eol = ["\n", "\r\n"][self.pick(2)];
         self.unit = ["    ", "  ", "\t"][self.pick(3)];
         self.header();
+    }
+
+    fn module(mut self) -> String {
+        self.start();
         let items = 1 + self.pick(4);
         for _ in 0..items {
             self.item();
@@ -471,6 +515,26 @@ fn skim_agrees(input: &[u8]) -> Result<(), String> {
         String::from_utf8_lossy(&stdout),
         String::from_utf8_lossy(&full_stdout)
     ))
+}
+
+#[test]
+fn skimmed_checks_of_generated_helpers_find_what_whole_parses_find() {
+    let mut runner = TestRunner::new(config(256));
+    let (total, skimmed) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let result = runner.run(&vec(any::<u8>(), 0..600), |choices| {
+        let input = Generator::new(&choices, false).helpers_module();
+        total.fetch_add(1, Ordering::Relaxed);
+        if asyncfix::skim::skim(&input).is_some() {
+            skimmed.fetch_add(1, Ordering::Relaxed);
+        }
+        skim_agrees(input.as_bytes()).map_err(|message| TestCaseError::fail(format!("{message}\n--- input\n{input}")))
+    });
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+    // The test means something only if the skim leaves bodies out.
+    let (total, skimmed) = (total.into_inner(), skimmed.into_inner());
+    assert!(skimmed * 2 >= total, "the skim left a body out in only {skimmed} of {total} modules");
 }
 
 #[test]
