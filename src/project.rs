@@ -114,7 +114,7 @@ impl Project {
         }
         // Start from the files that can hold a site and the ones declaring model relations.
         let vocabulary = Vocabulary::new(rules);
-        let (reads, scans): (Vec<FirstRead>, Vec<ModuleScan>) = files
+        let (reads, mut scans): (Vec<FirstRead>, Vec<ModuleScan>) = files
             .par_iter()
             .map(|file| {
                 let raw = match &file.source {
@@ -144,7 +144,7 @@ impl Project {
             by_root.entry(&file.root).or_default().push(id);
         }
         let own = self_contained(&files, &reads, &scans);
-        let modules = ModuleTable::new(&files, &vocabulary);
+        let modules = ModuleTable::new(&files, &vocabulary, &mut scans);
         // Roots in parallel, each module parsed once for all of them.
         let cache = SummaryCache::new(files.len(), (!full_index).then_some(scans.as_slice()));
         let indexes: HashMap<PathBuf, ProjectIndex> = by_root

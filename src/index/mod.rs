@@ -119,6 +119,9 @@ struct Shared {
     user_model: Option<String>,
     /// The files parsed, for `asyncfix index --files`.
     files: Vec<PathBuf>,
+    /// How many of the run's files define each name (by [`reach::name_key`]),
+    /// parsed or not: from the byte scans, so parsing more changes nothing.
+    defining_files: Arc<rustc_hash::FxHashMap<u64, u32>>,
 }
 
 /// A self-contained module, summarised from the check's own parse.
@@ -165,10 +168,20 @@ pub struct ModuleTable<'a> {
     names: HashMap<&'a str, Vec<usize>>,
     /// Files in packages the built-in recipes describe, sorted: never indexed.
     described: Vec<usize>,
+    /// How many files define each name ([`reach::name_key`]), from the byte
+    /// scans' [`ModuleScan::defines`].
+    defining_files: Arc<rustc_hash::FxHashMap<u64, u32>>,
 }
 
 impl<'a> ModuleTable<'a> {
-    pub fn new(files: &'a [IndexedFile], vocabulary: &Vocabulary) -> Self {
+    /// Takes the scans' defined names; their other facts stay.
+    pub fn new(files: &'a [IndexedFile], vocabulary: &Vocabulary, scans: &mut [ModuleScan]) -> Self {
+        let mut defining_files: rustc_hash::FxHashMap<u64, u32> = rustc_hash::FxHashMap::default();
+        for scan in scans {
+            for key in std::mem::take(&mut scan.defines) {
+                *defining_files.entry(key).or_default() += 1;
+            }
+        }
         let mut names: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut described = Vec::new();
         for (id, file) in files.iter().enumerate() {
@@ -179,7 +192,7 @@ impl<'a> ModuleTable<'a> {
                 names.entry(name).or_default().push(id);
             }
         }
-        Self { names, described }
+        Self { names, described, defining_files: Arc::new(defining_files) }
     }
 
     /// Which file each name means seen from a root (`in_root`: its files,
@@ -315,6 +328,7 @@ impl ProjectIndex {
             pending = still_pending;
             frontier = next;
         }
+        index.defining_files = Arc::clone(&modules.defining_files);
         let mut index = Self { shared: Arc::new(index), own: None };
         index.derive(rules);
         index
@@ -862,8 +876,13 @@ impl ProjectIndex {
     }
 
     /// The touching method with this name, when exactly one project class
-    /// defines a method of that name: the basis of an unsafe guess.
+    /// defines a method of that name: the basis of an unsafe guess. A name
+    /// any other file defines (a module the index did not need, too) is no
+    /// basis.
     pub fn touching_method_named(&self, method: &str) -> Option<String> {
+        if self.shared.defining_files.get(&reach::name_key(method.as_bytes())).is_some_and(|&files| files > 1) {
+            return None;
+        }
         let mut owners = self.modules().flat_map(|summary| {
             summary
                 .classes

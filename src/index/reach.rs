@@ -118,6 +118,48 @@ pub struct ModuleScan {
     /// It may define what every module's check depends on, import or not:
     /// the user model, or a `SQLAlchemy` session factory.
     pub project_wide: bool,
+    /// The names this module's `def`s define ([`name_key`]s, sorted, once
+    /// each): an unsafe method guess needs the name to be defined in one
+    /// file only, parsed or not.
+    pub defines: Vec<u64>,
+}
+
+/// The key a defined name is counted under across the run's files (a fixed
+/// hash: two names sharing one only make a guess less likely).
+pub fn name_key(name: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(name);
+    hasher.finish()
+}
+
+/// The names after `def` where a statement starts (after indentation, or
+/// `async`).
+fn defined_names(text: &[u8]) -> Vec<u64> {
+    let mut keys: Vec<u64> = memchr::memmem::find_iter(text, b"def")
+        .filter(|&at| is_word(text, at, at + 3))
+        .filter(|&at| {
+            let mut start = at;
+            while start > 0 && matches!(text[start - 1], b' ' | b'\t') {
+                start -= 1;
+            }
+            if text[..start].ends_with(b"async") && is_word(text, start - "async".len(), start) && start < at {
+                start -= "async".len();
+                while start > 0 && matches!(text[start - 1], b' ' | b'\t') {
+                    start -= 1;
+                }
+            }
+            start == 0 || matches!(text[start - 1], b'\n' | b'\r' | b'\x0c')
+        })
+        .filter_map(|at| {
+            let name_start = skip_space(text, at + 3, false);
+            let name_end = name_start + text[name_start..].iter().take_while(|&&byte| is_identifier_byte(byte)).count();
+            (name_end > name_start && name_start > at + 3).then(|| name_key(&text[name_start..name_end]))
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 /// Spellings of what [`ModuleScan::project_wide`] stands for.
@@ -149,7 +191,7 @@ pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> Module
         || imports.iter().any(|name| vocabulary.packages.contains(name.split('.').next().unwrap_or(name)))
         || spells_a_rule_word(text, vocabulary);
     let project_wide = PROJECT_WIDE.iter().any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some());
-    ModuleScan { imports, direct, project_wide }
+    ModuleScan { imports, direct, project_wide, defines: defined_names(text) }
 }
 
 /// `a.b.c`, `a.b` and `a`: an import of `a.b.c` runs all three.
@@ -340,6 +382,15 @@ mod tests {
     fn direct(source: &str) -> bool {
         let rules = RuleSet::load(&[]).expect("the built-in recipes load");
         scan(source.as_bytes(), &ModuleName::new("m", false), &Vocabulary::new(&rules)).direct
+    }
+
+    #[test]
+    fn defined_names_are_the_names_after_def_where_a_statement_starts() {
+        let text = b"class A:\n    def f(self): ...\n    async  def g(self): ...\nx = 'def h'; undef = 1\n\
+                     def\\\n  k(): pass\n";
+        let mut expected: Vec<u64> = ["f", "g", "k"].iter().map(|name| name_key(name.as_bytes())).collect();
+        expected.sort_unstable();
+        assert_eq!(defined_names(text), expected);
     }
 
     #[test]
