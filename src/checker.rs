@@ -110,8 +110,6 @@ fn push_role<'t>(stack: &mut Vec<Frame<'t>>, node: Node<'t>, scope: ScopeId, mod
     stack.push(Frame { node, scope, mode, role, wrapped: false });
 }
 
-const BOM: &[u8] = "\u{feff}".as_bytes();
-
 /// Whether a file can hold a site at all: sites live in `async def`.
 pub fn may_have_sites(text: &[u8]) -> bool {
     // Every site is inside `async def`; `async` alone (`async with`, a word in
@@ -121,14 +119,7 @@ pub fn may_have_sites(text: &[u8]) -> bool {
     // continuations can stand. `async def` inside a one-line string (the
     // standard library's 750 kB `pydoc_data/topics.py`) does not count.
     memchr::memmem::find_iter(text, b"async").any(|start| {
-        let mut line_start = start;
-        while line_start > 0 && matches!(text[line_start - 1], b' ' | b'\t' | b'\x0c') {
-            line_start -= 1;
-        }
-        let first_on_line = line_start == 0
-            || matches!(text[line_start - 1], b'\n' | b'\r')
-            || (line_start == BOM.len() && text.starts_with(BOM));
-        if !first_on_line {
+        if !crate::index::reach::first_on_line(text, start) {
             return false;
         }
         let mut at = start + "async".len();

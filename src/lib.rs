@@ -473,13 +473,9 @@ fn process_source(
     }
     // A self-contained module joins its index here, from this parse; `check`
     // goes on with the same semantic model.
-    let mut own_model = None;
-    let own_index = file_info.index.filter(|_| self_contained).map(|index| {
-        let model = semantic::SemanticModel::build(&file.text, &tree, file_info.module.clone());
-        let own = index.with_own_module(index::summary::summarize_model(&model, &context.rules), &context.rules);
-        own_model = Some(model);
-        own
-    });
+    let own_model = (self_contained && file_info.index.is_some())
+        .then(|| semantic::SemanticModel::build(&file.text, &tree, file_info.module.clone()));
+    let own_index = own_model.as_ref().and_then(|model| own_layer(model, file_info.index, context));
     let file_info = FileInfo { module: file_info.module, index: own_index.as_ref().or(file_info.index) };
     match mode {
         Mode::Check => {
@@ -540,10 +536,18 @@ fn skimmed_check(
     let tree =
         parse::parse_ranges(&skimmed.text, &skimmed.ranges).filter(|tree| skim::stubs_hold(tree, &skimmed.stubs))?;
     let model = semantic::SemanticModel::build(&skimmed.text, &tree, file_info.module.clone());
-    let own_index = file_info
-        .index
-        .filter(|_| self_contained)
-        .map(|index| index.with_own_module(index::summary::summarize_model(&model, &context.rules), &context.rules));
+    let own_index = if self_contained { own_layer(&model, file_info.index, context) } else { None };
     let file_info = FileInfo { module: file_info.module, index: own_index.as_ref().or(file_info.index) };
     Some(checker::check_model(&model, file_info, context))
+}
+
+/// A self-contained module's index: its project's, with the module's own
+/// summary, made from `model`, layered over it.
+fn own_layer(
+    model: &semantic::SemanticModel<'_>,
+    index: Option<&index::ProjectIndex>,
+    context: &Context,
+) -> Option<index::ProjectIndex> {
+    let index = index?;
+    Some(index.with_own_module(index::summary::summarize_model(model, &context.rules), &context.rules))
 }

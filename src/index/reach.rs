@@ -133,23 +133,30 @@ pub fn name_key(name: &[u8]) -> u64 {
     hasher.finish()
 }
 
-/// The names after `def` where a statement starts (after indentation, or
-/// `async`).
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// Whether only indentation (or, on the first line, a BOM) stands between
+/// the start of its line and `at`: where a statement can start.
+pub fn first_on_line(text: &[u8], at: usize) -> bool {
+    let mut start = at;
+    while start > 0 && matches!(text[start - 1], b' ' | b'\t' | b'\x0c') {
+        start -= 1;
+    }
+    start == 0 || matches!(text[start - 1], b'\n' | b'\r') || (start == BOM.len() && text.starts_with(BOM))
+}
+
+/// The names after `def` where a statement starts (first on its line, or
+/// after an `async` that is).
 fn defined_names(text: &[u8]) -> Vec<u64> {
     let mut keys: Vec<u64> = memchr::memmem::find_iter(text, b"def")
         .filter(|&at| is_word(text, at, at + 3))
         .filter(|&at| {
-            let mut start = at;
-            while start > 0 && matches!(text[start - 1], b' ' | b'\t') {
-                start -= 1;
-            }
-            if text[..start].ends_with(b"async") && is_word(text, start - "async".len(), start) && start < at {
-                start -= "async".len();
-                while start > 0 && matches!(text[start - 1], b' ' | b'\t') {
-                    start -= 1;
-                }
-            }
-            start == 0 || matches!(text[start - 1], b'\n' | b'\r' | b'\x0c')
+            let before = skip_space_backward(text, at);
+            let after_async = before < at
+                && text[..before].ends_with(b"async")
+                && is_word(text, before - "async".len(), before)
+                && first_on_line(text, before - "async".len());
+            first_on_line(text, at) || after_async
         })
         .filter_map(|at| {
             let name_start = skip_space(text, at + 3, false);
