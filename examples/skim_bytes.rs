@@ -24,12 +24,12 @@ fn main() {
     let (mut files, mut bytes, mut parsed, mut skimmed) = (0, 0, 0, 0);
     for path in list.lines().map(Path::new) {
         let Ok(text) = std::fs::read_to_string(path) else { continue };
-        if !asyncfix::checker::may_have_sites(text.as_bytes()) {
+        if !asyncfix::scan::may_have_sites(text.as_bytes()) {
             continue;
         }
         files += 1;
         bytes += text.len();
-        parsed += match asyncfix::skim::skim(&text) {
+        parsed += match asyncfix::scan::skim::skim(&text) {
             Some(skim) => {
                 skimmed += 1;
                 skim.ranges.iter().map(|range| range.end_byte - range.start_byte).sum()

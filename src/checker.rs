@@ -10,13 +10,14 @@ use crate::fix::importer::Importer;
 use crate::fix::rewrite::{self, WrapStyle};
 use crate::fix::{Applicability, Fix};
 use crate::index::ProjectIndex;
+use crate::infer::{Certainty, Evaluator};
 use crate::parse;
 use crate::parse::FIELD;
 use crate::recipe::{Rewrite, RuleId, RuleSet, Wrapper};
 use crate::rules::implicit_evaluation::Use;
 use crate::rules::sqlalchemy::{self, FixStyle, SqlAlchemySite};
 use crate::rules::{self, Site, contains_kind};
-use crate::semantic::value::{Certainty, Evaluator};
+use crate::scan::may_have_sites;
 use crate::semantic::{ModuleName, ScopeId, SemanticModel};
 use crate::source::Locator;
 
@@ -110,29 +111,6 @@ fn push_role<'t>(stack: &mut Vec<Frame<'t>>, node: Node<'t>, scope: ScopeId, mod
     stack.push(Frame { node, scope, mode, role, wrapped: false });
 }
 
-/// Whether a file can hold a site at all: sites live in `async def`.
-pub fn may_have_sites(text: &[u8]) -> bool {
-    // Every site is inside `async def`; `async` alone (`async with`, a word in
-    // a docstring) is not enough. A definition starts a logical line, so
-    // `async` comes first on its line (after indentation, or a BOM on the
-    // first line); between the two words only white space and line
-    // continuations can stand. `async def` inside a one-line string (the
-    // standard library's 750 kB `pydoc_data/topics.py`) does not count.
-    memchr::memmem::find_iter(text, b"async").any(|start| {
-        if !crate::index::reach::first_on_line(text, start) {
-            return false;
-        }
-        let mut at = start + "async".len();
-        let gap = at;
-        while at < text.len() && matches!(text[at], b' ' | b'\t' | b'\x0c' | b'\\' | b'\r' | b'\n') {
-            at += 1;
-        }
-        at > gap
-            && text[at..].starts_with(b"def")
-            && text.get(at + 3).is_none_or(|&byte| !(byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80))
-    })
-}
-
 /// Every site in a parsed, error-free file.
 pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context: &Context) -> Vec<Diagnostic> {
     check_model(&SemanticModel::build(text, tree, file.module.clone()), file, context)
@@ -141,7 +119,8 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context
 /// [`check_tree`] with the file's semantic model already built.
 pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Context) -> Vec<Diagnostic> {
     let (text, tree) = (model.source, model.tree);
-    let evaluator = Evaluator::new(model, &context.rules, file.index);
+    let facts = file.index.map(|index| index as &dyn crate::infer::facts::ProjectFacts);
+    let evaluator = Evaluator::new(model, &context.rules, facts);
     let locator = Locator::new(text);
     let importer = Importer::new(model, &locator);
     let default_wrapper = if model.imports_channels {
@@ -555,40 +534,4 @@ fn rule_of(diagnostics: &[Diagnostic], fix: &Fix) -> RuleId {
         .iter()
         .find(|diagnostic| diagnostic.fix.as_ref() == Some(fix))
         .map_or(RuleId(0), |diagnostic| diagnostic.rule)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::may_have_sites;
-
-    #[test]
-    fn only_a_definition_can_hold_sites() {
-        let holds = [
-            "async def f():\n    pass\n",
-            "class C:\n\tasync def f(self): ...\n",
-            "if x:\n    async  \\\n  def f(): ...\n",
-            "@decorator\r\nasync def f(): ...\r\n",
-            "\u{feff}async def f(): ...\n",
-            "\x0casync def f(): ...\n",
-            // A docstring line that looks like a definition counts too: the
-            // scan does not know it is in a string.
-            "\"\"\"Example:\n\n    async def f(): ...\n\"\"\"\n",
-        ];
-        let holds_not = [
-            "",
-            "async with lock:\n    pass\n",
-            "x = 'async def f(): ...'\n",
-            "topics = {'x': '\\n    async def f(): ...\\n'}\n",
-            "notasync def f(): ...\n",
-            "async define = 1\n",
-            "# see async def\n",
-            "y = 1; async def f(): ...\n",
-        ];
-        for text in holds {
-            assert!(may_have_sites(text.as_bytes()), "{text:?}");
-        }
-        for text in holds_not {
-            assert!(!may_have_sites(text.as_bytes()), "{text:?}");
-        }
-    }
 }

@@ -41,7 +41,7 @@ pub fn decode(raw: Vec<u8>) -> Result<SourceFile, String> {
 /// site either (no `async def` in its bytes), such as a PEP 263 Latin-1 module.
 pub fn read(path: &Path) -> Result<Option<SourceFile>, String> {
     let raw = fs::read(path).map_err(|err| format!("cannot read: {}", io_reason(&err)))?;
-    if std::str::from_utf8(&raw).is_err() && !crate::checker::may_have_sites(&raw) {
+    if std::str::from_utf8(&raw).is_err() && !crate::scan::may_have_sites(&raw) {
         return Ok(None);
     }
     decode(raw).map(Some)

@@ -12,14 +12,16 @@ pub mod cli;
 pub mod files;
 pub mod fix;
 pub mod index;
+pub mod infer;
 pub mod output;
 pub mod parse;
 pub mod project;
 pub mod recipe;
 pub mod rules;
+pub mod scan;
 pub mod semantic;
-pub mod skim;
 pub mod source;
+pub mod summary;
 pub mod walk;
 
 use std::io::{self, Read, Write};
@@ -446,7 +448,7 @@ fn process_source(
     if echo {
         result.echo = Some(file.text.clone());
     }
-    if !checker::may_have_sites(file.text.as_bytes()) {
+    if !scan::may_have_sites(file.text.as_bytes()) {
         return result;
     }
     // Most files with async code hold no site: the parse of their skimmed
@@ -532,9 +534,9 @@ fn skimmed_check(
     self_contained: bool,
     context: &Context,
 ) -> Option<Vec<checker::Diagnostic>> {
-    let skimmed = skim::skim(text)?;
-    let tree =
-        parse::parse_ranges(&skimmed.text, &skimmed.ranges).filter(|tree| skim::stubs_hold(tree, &skimmed.stubs))?;
+    let skimmed = scan::skim::skim(text)?;
+    let tree = parse::parse_ranges(&skimmed.text, &skimmed.ranges)
+        .filter(|tree| scan::skim::stubs_hold(tree, &skimmed.stubs))?;
     let model = semantic::SemanticModel::build(&skimmed.text, &tree, file_info.module.clone());
     let own_index = if self_contained { own_layer(&model, file_info.index, context) } else { None };
     let file_info = FileInfo { module: file_info.module, index: own_index.as_ref().or(file_info.index) };
@@ -549,5 +551,5 @@ fn own_layer(
     context: &Context,
 ) -> Option<index::ProjectIndex> {
     let index = index?;
-    Some(index.with_own_module(index::summary::summarize_model(model, &context.rules), &context.rules))
+    Some(index.with_own_module(summary::summarize_model(model, &context.rules), &context.rules))
 }

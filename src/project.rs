@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::checker::may_have_sites;
-use crate::index::reach::{self, ModuleScan, Vocabulary};
 use crate::index::roots::{ModuleNamer, project_root};
 use crate::index::{IndexedFile, ModuleTable, ProjectIndex, SummaryCache, declares_relations};
 use crate::recipe::RuleSet;
+use crate::scan::may_have_sites;
+use crate::scan::reach::{self, ModuleScan, Vocabulary};
 use crate::semantic::ModuleName;
 use crate::walk;
 

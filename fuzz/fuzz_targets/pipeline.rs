@@ -39,16 +39,16 @@ fuzz_target!(|data: &[u8]| {
     let text = file.text;
     let module = ModuleName::new("app.views", false);
     let info = FileInfo { module: &module, index: None };
-    let skimmed = asyncfix::skim::skim(&text);
+    let skimmed = asyncfix::scan::skim::skim(&text);
     let Some(tree) = asyncfix::parse::parse(&text).filter(|tree| !tree.root_node().has_error()) else { return };
-    if !checker::may_have_sites(text.as_bytes()) {
+    if !asyncfix::scan::may_have_sites(text.as_bytes()) {
         // The CLI stops here: such a file is echoed or reported, never fixed.
         return;
     }
     let whole = checker::check_tree(&text, &tree, info, context());
     if let Some(skimmed) = skimmed
         && let Some(skimmed_tree) = asyncfix::parse::parse_ranges(&skimmed.text, &skimmed.ranges)
-        && asyncfix::skim::stubs_hold(&skimmed_tree, &skimmed.stubs)
+        && asyncfix::scan::skim::stubs_hold(&skimmed_tree, &skimmed.stubs)
     {
         let model = asyncfix::semantic::SemanticModel::build(&skimmed.text, &skimmed_tree, module.clone());
         let found = checker::check_model(&model, info, context());

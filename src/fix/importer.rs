@@ -5,8 +5,8 @@
 use tree_sitter::Node;
 
 use super::Edit;
+use super::Wrapper;
 use crate::parse::FIELD;
-use crate::recipe::Wrapper;
 use crate::semantic::{Binding, ScopeId, SemanticModel};
 use crate::source::{Locator, line_ending};
 

@@ -25,6 +25,24 @@ impl Applicability {
     }
 }
 
+/// A name to import, and the module it comes from: a wrapper
+/// (`asgiref.sync.sync_to_async`), or `sqlalchemy.select`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Wrapper {
+    pub module: String,
+    pub name: String,
+}
+
+impl Wrapper {
+    pub fn new(module: &str, name: &str) -> Self {
+        Self { module: module.to_owned(), name: name.to_owned() }
+    }
+
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", self.module, self.name)
+    }
+}
+
 /// Replace `range` of the original text with `content`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Edit {

@@ -14,6 +14,7 @@ pub use builtin::BUILTIN_RECIPES;
 use raw::{RawApplicability, RawMatcher, RawRecipe, RawRewrite};
 
 use crate::fix::Applicability;
+pub use crate::fix::Wrapper;
 use crate::source::Locator;
 
 /// Index of a rule in [`RuleSet::rules`].
@@ -34,23 +35,6 @@ pub enum Rewrite {
     Lambda,
     /// Report only.
     None,
-}
-
-/// A wrapper callable and the module it comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Wrapper {
-    pub module: String,
-    pub name: String,
-}
-
-impl Wrapper {
-    pub fn new(module: &str, name: &str) -> Self {
-        Self { module: module.to_owned(), name: name.to_owned() }
-    }
-
-    pub fn qualified_name(&self) -> String {
-        format!("{}.{}", self.module, self.name)
-    }
 }
 
 /// One validated rule.

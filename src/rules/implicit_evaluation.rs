@@ -8,9 +8,9 @@ use tree_sitter::Node;
 
 use super::{Site, summarize};
 use crate::fix::rewrite::WrapStyle;
+use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
-use crate::semantic::value::{Certainty, Evaluator, Value};
 
 /// How the value is used, which decides the rewrite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use tree_sitter::Node;
 
 use super::{Site, summarize};
 use crate::fix::rewrite::WrapStyle;
+use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
-use crate::semantic::value::{Certainty, Evaluator, Value};
 
 pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let rule = evaluator.rules.lazy_relation?;

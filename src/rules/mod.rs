@@ -14,10 +14,10 @@ pub mod sync_method;
 use tree_sitter::Node;
 
 use crate::fix::rewrite::WrapStyle;
+use crate::infer::{Certainty, Evaluator};
 use crate::parse::FIELD;
 use crate::recipe::RuleId;
 use crate::semantic::ScopeId;
-use crate::semantic::value::{Certainty, Evaluator};
 
 /// A place that hits the database synchronously.
 #[derive(Debug, Clone)]

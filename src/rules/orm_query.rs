@@ -4,9 +4,9 @@
 use tree_sitter::Node;
 
 use super::{Site, style_for, summarize};
+use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
-use crate::semantic::value::{Evaluator, Value};
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let rules = evaluator.rules;

@@ -6,10 +6,10 @@
 use tree_sitter::Node;
 
 use super::{Site, enclosing_class, style_for, summarize};
-use crate::index::summary::call_target;
+use crate::infer::facts::call_target;
+use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
-use crate::semantic::value::{Certainty, Evaluator, Value};
 
 /// Method names too common to guess from: on an unknown receiver they are
 /// more likely a form's, a file's or a dict's than a model's.

@@ -21,11 +21,11 @@ use tree_sitter::Node;
 
 use crate::fix::importer::Importer;
 use crate::fix::{Applicability, Edit, Fix};
-use crate::index::{Direction, ProjectIndex};
+use crate::infer::facts::{Direction, ProjectFacts};
+use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{RuleId, Wrapper};
 use crate::semantic::ScopeId;
-use crate::semantic::value::{Evaluator, Value};
 use crate::source::{Locator, line_ending};
 
 /// How SA001 sites are rewritten (`--sqlalchemy-fix`).
@@ -116,7 +116,7 @@ pub struct Rules {
 
 struct Walker<'a, 't> {
     evaluator: &'a Evaluator<'a, 't>,
-    index: &'a ProjectIndex,
+    index: &'a dyn ProjectFacts,
     sessions: HashMap<String, Session>,
     results: HashMap<String, Tracked<'t>>,
     lists: HashMap<String, Tracked<'t>>,
@@ -687,7 +687,7 @@ impl<'t> Walker<'_, 't> {
 
 struct FixBuilder<'a, 't> {
     evaluator: &'a Evaluator<'a, 't>,
-    index: &'a ProjectIndex,
+    index: &'a dyn ProjectFacts,
     importer: &'a Importer<'a, 't>,
     locator: &'a Locator<'t>,
     function: Node<'t>,

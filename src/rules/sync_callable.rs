@@ -6,9 +6,9 @@
 use tree_sitter::Node;
 
 use super::{Site, style_for, summarize};
+use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
-use crate::semantic::value::{Certainty, Evaluator, Value};
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let callee = call.child_by_field_id(FIELD.function)?;

@@ -3,7 +3,6 @@
 //! query it and never walk scopes themselves.
 
 mod builder;
-pub mod value;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 

@@ -12,10 +12,13 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::{Binding, MethodKind, ScopeId, ScopeKind, SemanticModel};
-use crate::index::ProjectIndex;
+pub mod facts;
+
+use facts::ProjectFacts;
+
 use crate::parse::FIELD;
 use crate::recipe::{RuleSet, TagId};
+use crate::semantic::{Binding, MethodKind, ScopeId, ScopeKind, SemanticModel};
 
 /// How sure we are that a receiver is what it looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +77,7 @@ pub const USER_MODEL: &str = "django.contrib.auth.UserModel";
 pub struct Evaluator<'a, 't> {
     pub model: &'a SemanticModel<'t>,
     pub rules: &'a RuleSet,
-    pub index: Option<&'a ProjectIndex>,
+    pub index: Option<&'a dyn ProjectFacts>,
     /// What each name evaluates to, by the scope that binds it: flow-insensitive,
     /// so computed once. An entry in progress reads as `Unknown`, which cuts cycles
     /// (`x = x.strip()`) and keeps evaluation linear.
@@ -82,7 +85,7 @@ pub struct Evaluator<'a, 't> {
 }
 
 impl<'a, 't> Evaluator<'a, 't> {
-    pub fn new(model: &'a SemanticModel<'t>, rules: &'a RuleSet, index: Option<&'a ProjectIndex>) -> Self {
+    pub fn new(model: &'a SemanticModel<'t>, rules: &'a RuleSet, index: Option<&'a dyn ProjectFacts>) -> Self {
         Self { model, rules, index, names: RefCell::new(HashMap::new()) }
     }
 }
@@ -379,7 +382,7 @@ impl<'t> Evaluator<'_, 't> {
     fn parameter(
         &self,
         name: &str,
-        scope: &super::Scope<'t>,
+        scope: &crate::semantic::Scope<'t>,
         annotation: Option<Node<'t>>,
         scope_id: ScopeId,
         depth: usize,

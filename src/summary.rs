@@ -7,10 +7,11 @@ use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
 
+use crate::infer::facts::{CallTarget, call_target};
+use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{RelationKind, RuleSet};
 use crate::rules;
-use crate::semantic::value::{Evaluator, Value};
 use crate::semantic::{Binding, MethodKind, ModuleName, ScopeId, SemanticModel};
 
 #[derive(Debug, Default)]
@@ -97,29 +98,6 @@ pub struct FunctionSummary {
     pub calls: Vec<CallTarget>,
     /// The model class it returns, from its annotation or a `return`.
     pub returns: Option<String>,
-}
-
-/// Something a function calls or reads, to resolve once the index is complete.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum CallTarget {
-    /// A qualified name: a function, a class, `Class.method`.
-    Name(String),
-    /// `x.method()` on an instance of `class`.
-    Method { class: String, method: String },
-    /// `super().method()` inside `class`.
-    Super { class: String, method: String },
-    /// `x.attribute` read on an instance of `class`.
-    Attribute { class: String, attribute: String },
-}
-
-impl CallTarget {
-    /// The qualified names this target refers to, to load their modules.
-    pub fn names(&self) -> Vec<&str> {
-        match self {
-            Self::Name(name) => vec![name],
-            Self::Method { class, .. } | Self::Super { class, .. } | Self::Attribute { class, .. } => vec![class],
-        }
-    }
 }
 
 pub fn summarize(source: &str, tree: &Tree, module: ModuleName, rules: &RuleSet) -> ModuleSummary {
@@ -502,33 +480,4 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
     }
     summary.direct = first_direct.map(|(_, text)| text);
     summary
-}
-
-/// The named target of a call, for resolving once the index is complete.
-pub fn call_target(
-    call: Node<'_>,
-    scope: ScopeId,
-    evaluator: &Evaluator<'_, '_>,
-    class: Option<&str>,
-) -> Option<CallTarget> {
-    let model = evaluator.model;
-    let callee = call.child_by_field_id(FIELD.function)?;
-    if callee.kind() == "attribute" {
-        let object = callee.child_by_field_id(FIELD.object)?;
-        let method = model.text(callee.child_by_field_id(FIELD.attribute)?).to_owned();
-        let is_super = object.kind() == "call"
-            && object.child_by_field_id(FIELD.function).is_some_and(|function| model.text(function) == "super");
-        if is_super {
-            return class.map(|class| CallTarget::Super { class: class.to_owned(), method });
-        }
-        return match evaluator.eval(object, scope) {
-            Value::Qualified(name) => Some(CallTarget::Name(format!("{name}.{method}"))),
-            Value::Instance { class, .. } => Some(CallTarget::Method { class, method }),
-            _ => None,
-        };
-    }
-    match evaluator.eval(callee, scope) {
-        Value::Qualified(name) => Some(CallTarget::Name(name)),
-        _ => None,
-    }
 }

@@ -1,0 +1,116 @@
+//! Which project functions touch the database: a fixed point over the
+//! project's call graph, from the direct accesses the summaries record.
+
+use std::collections::HashMap;
+
+use super::{ProjectIndex, Symbol, short, short_member};
+use crate::infer::facts::{CallTarget, ProjectFacts};
+use crate::recipe::RuleSet;
+use crate::semantic::MethodKind;
+use crate::summary::FunctionSummary;
+
+/// How a call target resolves once the index is complete.
+pub(super) enum Resolution {
+    /// Certainly touches the database; the reason, for messages.
+    Database(String),
+    /// A project function or method, by qualified name.
+    Function(String),
+    Nothing,
+}
+
+impl ProjectIndex {
+    /// Which of `functions` touch the database, directly or through calls
+    /// (to each other or to functions this view already knows touch).
+    pub(super) fn touching_fixed_point(
+        &self,
+        functions: &[(String, &FunctionSummary)],
+        rules: &RuleSet,
+    ) -> HashMap<String, String> {
+        let mut functions = functions.to_vec();
+        functions.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut touching: HashMap<String, String> = HashMap::new();
+        for (name, function) in &functions {
+            if let Some(direct) = &function.direct {
+                touching.insert(name.clone(), format!("`{direct}`"));
+            }
+        }
+        // Resolve every call once; then propagate to a fixed point.
+        let resolved: Vec<Vec<Resolution>> = functions
+            .iter()
+            .map(|(_, function)| function.calls.iter().map(|target| self.resolve_target(target, rules)).collect())
+            .collect();
+        loop {
+            let mut changed = false;
+            for ((name, _), resolutions) in functions.iter().zip(&resolved) {
+                if touching.contains_key(name) {
+                    continue;
+                }
+                let reason = resolutions.iter().find_map(|resolution| match resolution {
+                    Resolution::Database(reason) => Some(reason.clone()),
+                    Resolution::Function(callee)
+                        if touching.contains_key(callee) || self.touching_reason(callee).is_some() =>
+                    {
+                        Some(format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee)))
+                    }
+                    _ => None,
+                });
+                if let Some(reason) = reason {
+                    touching.insert(name.clone(), reason);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        touching
+    }
+
+    pub(super) fn resolve_target(&self, target: &CallTarget, rules: &RuleSet) -> Resolution {
+        match target {
+            CallTarget::Name(name) => match self.symbol(name) {
+                Some(Symbol::Function(function)) => Resolution::Function(function),
+                Some(Symbol::Class(class)) => match self.inherited_callable(&class, rules) {
+                    Some(_) => Resolution::Database(format!("constructs `{}`", short(&class))),
+                    None => Resolution::Nothing,
+                },
+                _ => match self.inherited_callable(name, rules) {
+                    Some(_) => Resolution::Database(format!("`{}`", short_member(name))),
+                    None => Resolution::Nothing,
+                },
+            },
+            CallTarget::Method { class, method } => self.resolve_method(class, method, false, rules),
+            CallTarget::Super { class, method } => self.resolve_method(class, method, true, rules),
+            CallTarget::Attribute { class, attribute } => {
+                if let Some(relation) = self.relation(class, attribute)
+                    && !relation.many
+                {
+                    return Resolution::Database(format!("the lazy relation `.{attribute}`"));
+                }
+                match self.find_method(class, attribute, false) {
+                    Some((owner, function)) if function.kind == Some(MethodKind::Property) => {
+                        Resolution::Function(format!("{owner}.{attribute}"))
+                    }
+                    _ => Resolution::Nothing,
+                }
+            }
+        }
+    }
+
+    pub(super) fn resolve_method(&self, class: &str, method: &str, skip_self: bool, rules: &RuleSet) -> Resolution {
+        if let Some((owner, _)) = self.find_method(class, method, skip_self) {
+            return Resolution::Function(format!("{owner}.{method}"));
+        }
+        if self.is_model(class, rules) && rules.instance_methods.contains(method) {
+            return Resolution::Database(format!("`.{method}()` on a model instance"));
+        }
+        let mro = self.mro(class);
+        let bases = if skip_self { &mro[1.min(mro.len())..] } else { &mro[..] };
+        for base in bases {
+            if rules.callables.contains_key(&format!("{base}.{method}")) {
+                return Resolution::Database(format!("`{}.{method}`", short(base)));
+            }
+        }
+        Resolution::Nothing
+    }
+}

@@ -1,0 +1,265 @@
+//! Building the index: which modules to parse, starting from the files that
+//! can hold a site and following the names they use (demand-driven), and
+//! the module summaries shared by every import root.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+
+use rayon::prelude::*;
+
+use super::{IndexedFile, OwnModule, ProjectIndex, Shared, functions_of, longest_module};
+use crate::infer::Value;
+use crate::recipe::RuleSet;
+use crate::scan::reach::{self, ModuleScan, Vocabulary};
+use crate::summary::{self, FieldTarget, FunctionSummary, ModuleSummary};
+
+/// Module summaries by file, made at most once per run and shared by the
+/// indexes of every import root (they all read the standard library copy,
+/// the shared packages...).
+pub struct SummaryCache<'a> {
+    slots: Vec<OnceLock<Option<Arc<ModuleSummary>>>>,
+    /// Every file's byte scan, made while the files were first read; `None`
+    /// parses every module reached (`--full-index`).
+    scans: Option<&'a [ModuleScan]>,
+}
+
+impl<'a> SummaryCache<'a> {
+    pub fn new(files: usize, scans: Option<&'a [ModuleScan]>) -> Self {
+        Self { slots: (0..files).map(|_| OnceLock::new()).collect(), scans }
+    }
+
+    fn summary(&self, files: &[IndexedFile], id: usize, rules: &RuleSet) -> Option<Arc<ModuleSummary>> {
+        self.slots[id]
+            .get_or_init(|| {
+                let file = &files[id];
+                let text = match &file.source {
+                    Some(text) => text.clone(),
+                    None => std::fs::read_to_string(&file.path).ok()?,
+                };
+                let tree = crate::parse::parse(&text)?;
+                Some(Arc::new(summary::summarize(&text, &tree, file.module.clone(), rules)))
+            })
+            .clone()
+    }
+}
+
+/// Every module name of the run with the files that bear it (several roots
+/// may each have an `app.models`), made once for all the roots.
+pub struct ModuleTable<'a> {
+    names: HashMap<&'a str, Vec<usize>>,
+    /// Files in packages the built-in recipes describe, sorted: never indexed.
+    described: Vec<usize>,
+    /// How many files define each name ([`reach::name_key`]), from the byte
+    /// scans' [`ModuleScan::defines`].
+    defining_files: Arc<rustc_hash::FxHashMap<u64, u32>>,
+}
+
+impl<'a> ModuleTable<'a> {
+    /// Takes the scans' defined names; their other facts stay.
+    pub fn new(files: &'a [IndexedFile], vocabulary: &Vocabulary, scans: &mut [ModuleScan]) -> Self {
+        let mut defining_files: rustc_hash::FxHashMap<u64, u32> = rustc_hash::FxHashMap::default();
+        for scan in scans {
+            for key in std::mem::take(&mut scan.defines) {
+                *defining_files.entry(key).or_default() += 1;
+            }
+        }
+        let mut names: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut described = Vec::new();
+        for (id, file) in files.iter().enumerate() {
+            let name = file.module.name.as_str();
+            if vocabulary.describes(name) {
+                described.push(id);
+            } else {
+                names.entry(name).or_default().push(id);
+            }
+        }
+        Self { names, described, defining_files: Arc::new(defining_files) }
+    }
+
+    /// Which file each name means seen from a root (`in_root`: its files,
+    /// sorted): the root's own, else the first in path order.
+    fn as_seen_from(&self, in_root: &[usize]) -> HashMap<&'a str, usize> {
+        self.names
+            .iter()
+            .map(|(&name, ids)| {
+                let id = ids.iter().copied().find(|id| in_root.binary_search(id).is_ok()).unwrap_or(ids[0]);
+                (name, id)
+            })
+            .collect()
+    }
+}
+
+/// Which modules can matter, from their byte scans (see [`reach`]), per
+/// import root: the same module name may be a different file elsewhere.
+struct Relevance<'a> {
+    scans: Option<&'a [ModuleScan]>,
+    known: HashMap<usize, bool>,
+}
+
+impl Relevance<'_> {
+    /// Whether module `id`, or a project module it may import (at any
+    /// depth), can define something the index keeps.
+    fn can_matter(&mut self, id: usize, by_name: &HashMap<&str, usize>) -> bool {
+        let Some(scans) = self.scans else { return true };
+        if let Some(&known) = self.known.get(&id) {
+            return known;
+        }
+        let mut seen: HashSet<usize> = HashSet::from([id]);
+        let mut stack = vec![id];
+        while let Some(current) = stack.pop() {
+            if scans[current].direct || self.known.get(&current) == Some(&true) {
+                self.known.insert(id, true);
+                return true;
+            }
+            // `from a import b` may name a module `a.b`, or a name in `a`.
+            for prefix in scans[current].imports.iter().flat_map(|name| reach::prefixes(name)) {
+                if let Some(&imported) = by_name.get(prefix)
+                    && self.known.get(&imported) != Some(&false)
+                    && seen.insert(imported)
+                {
+                    stack.push(imported);
+                }
+            }
+        }
+        // Nothing reachable from `id` can matter, so nothing reachable from any of them can.
+        for module in seen {
+            self.known.insert(module, false);
+        }
+        false
+    }
+}
+
+/// Whether a file's bytes suggest it declares model relations.
+pub fn declares_relations(text: &[u8]) -> bool {
+    ["ForeignKey", "OneToOneField", "ManyToManyField"]
+        .iter()
+        .any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some())
+}
+
+/// Every qualified name a summary refers to.
+fn references(summary: &ModuleSummary) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let add_function = |function: &FunctionSummary, names: &mut Vec<String>| {
+        for target in &function.calls {
+            names.extend(target.names().into_iter().map(str::to_owned));
+        }
+        names.extend(function.returns.iter().cloned());
+    };
+    for function in summary.functions.values() {
+        add_function(function, &mut names);
+    }
+    for class in summary.classes.values() {
+        names.extend(class.bases.iter().cloned());
+        for field in class.fields.values() {
+            if let FieldTarget::Class(target) = &field.target {
+                names.push(target.clone());
+            }
+        }
+        for method in class.methods.values() {
+            add_function(method, &mut names);
+        }
+    }
+    for value in summary.values.values() {
+        if let Value::Qualified(name) = value {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
+impl ProjectIndex {
+    /// Builds the index of one import root from `files`, starting at `seeds`
+    /// (indexes into `files`). A module name defined under several roots
+    /// (services side by side) resolves to the one under `root` first.
+    pub fn build(
+        files: &[IndexedFile],
+        seeds: &[usize],
+        in_root: &[usize],
+        modules: &ModuleTable<'_>,
+        rules: &RuleSet,
+        cache: &SummaryCache<'_>,
+        imported_by_own: &[String],
+    ) -> Self {
+        let by_name = modules.as_seen_from(in_root);
+        let mut index = Shared::default();
+        let mut relevance = Relevance { scans: cache.scans, known: HashMap::new() };
+        // A seed that cannot matter (nothing it reaches imports what the
+        // recipes name or spells what a rule matches) defines nothing the
+        // index keeps: its own check finds the same without its summary.
+        let seeds: Vec<usize> = seeds
+            .iter()
+            .copied()
+            .filter(|&id| modules.described.binary_search(&id).is_err() && relevance.can_matter(id, &by_name))
+            .collect();
+        let mut requested: HashSet<usize> = seeds.iter().copied().collect();
+        let mut frontier: Vec<usize> = seeds.clone();
+        frontier.sort_unstable();
+        frontier.dedup();
+        // What self-contained modules import: their checks will ask about it.
+        let mut pending: Vec<String> = imported_by_own.to_vec();
+        let mut first_round = true;
+        while !frontier.is_empty() || std::mem::take(&mut first_round) {
+            let summaries: Vec<Arc<ModuleSummary>> =
+                frontier.par_iter().filter_map(|&id| cache.summary(files, id, rules)).collect();
+            index.files.extend(frontier.iter().map(|&id| files[id].path.clone()));
+            for summary in summaries {
+                pending.extend(references(&summary));
+                index.modules.insert(summary.module.name.clone(), summary);
+            }
+            // Follow every name to the module that defines it, through re-exports.
+            let mut next = Vec::new();
+            let mut still_pending = Vec::new();
+            let mut seen_names: HashSet<String> = HashSet::new();
+            while let Some(name) = pending.pop() {
+                if !seen_names.insert(name.clone()) {
+                    continue;
+                }
+                let Some((module, rest)) = longest_module(&name, |candidate| by_name.contains_key(candidate)) else {
+                    continue;
+                };
+                if let Some(summary) = index.modules.get(module) {
+                    if rest.is_empty() {
+                        // A whole module (`import helpers`): any name it imports may be used through it.
+                        pending.extend(summary.imports.values().cloned());
+                    } else if let Some(target) = summary.imports.get(rest[0]) {
+                        let mut followed = target.clone();
+                        for part in &rest[1..] {
+                            followed.push('.');
+                            followed.push_str(part);
+                        }
+                        pending.push(followed);
+                    }
+                } else {
+                    let id = by_name[module];
+                    if requested.insert(id) && relevance.can_matter(id, &by_name) {
+                        next.push(id);
+                    }
+                    still_pending.push(name);
+                }
+            }
+            pending = still_pending;
+            frontier = next;
+        }
+        index.defining_files = Arc::clone(&modules.defining_files);
+        let mut index = Self { shared: Arc::new(index), own: None };
+        index.derive(rules);
+        index
+    }
+
+    /// This index as the check of a self-contained module sees it: with the
+    /// module's own classes, models and touching functions.
+    #[must_use]
+    pub fn with_own_module(&self, summary: ModuleSummary, rules: &RuleSet) -> Self {
+        let module = Arc::new(summary);
+        let own = OwnModule { summary: Arc::clone(&module), models: HashSet::new(), touching: HashMap::new() };
+        let mut view = Self { shared: Arc::clone(&self.shared), own: Some(Arc::new(own)) };
+        let classes: Vec<String> =
+            module.classes.keys().map(|class| format!("{}.{class}", module.module.name)).collect();
+        let functions = functions_of(&module.module.name, &module);
+        let models: HashSet<String> = classes.into_iter().filter(|class| view.derives_a_model(class, rules)).collect();
+        view.set_own(|own| own.models = models);
+        let touching = view.touching_fixed_point(&functions, rules);
+        view.set_own(|own| own.touching = touching);
+        view
+    }
+}

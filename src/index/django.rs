@@ -1,0 +1,106 @@
+//! Django facts derived once every module is summarised: which classes are
+//! models, the user model, and each model's relations, forward and reverse.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{ProjectIndex, functions_of};
+use crate::infer::DEFAULT_USER_MODEL;
+use crate::infer::facts::Relation;
+use crate::recipe::{RelationKind, RuleSet};
+use crate::summary::{FieldTarget, FunctionSummary};
+
+impl ProjectIndex {
+    pub(super) fn derives_a_model(&self, class: &str, rules: &RuleSet) -> bool {
+        self.mro(class).iter().any(|base| rules.orm.model_bases.contains(base))
+    }
+
+    pub(super) fn derive(&mut self, rules: &RuleSet) {
+        let mut classes: Vec<String> = self
+            .shared
+            .modules
+            .iter()
+            .flat_map(|(module, summary)| summary.classes.keys().map(move |class| format!("{module}.{class}")))
+            .collect();
+        // In name order: where two models claim one reverse accessor, the
+        // same one wins on every run.
+        classes.sort();
+        let models: HashSet<String> =
+            classes.iter().filter(|class| self.derives_a_model(class, rules)).cloned().collect();
+        self.shared_mut().models = models;
+        let users: Vec<&String> = classes
+            .iter()
+            .filter(|class| {
+                self.mro(class).iter().any(|base| base.ends_with("AbstractUser") || base.ends_with("AbstractBaseUser"))
+            })
+            .collect();
+        if let [user] = users.as_slice() {
+            let user = (*user).clone();
+            self.shared_mut().user_model = Some(user);
+        }
+        self.derive_relations(&classes);
+        let mut functions: Vec<(String, &FunctionSummary)> = Vec::new();
+        for (module, summary) in &self.shared.modules {
+            functions.extend(functions_of(module, summary));
+        }
+        let touching = self.touching_fixed_point(&functions, rules);
+        self.shared_mut().touching = touching;
+    }
+
+    pub(super) fn derive_relations(&mut self, classes: &[String]) {
+        let mut relations: HashMap<String, HashMap<String, Relation>> = HashMap::new();
+        for class in classes.iter().filter(|class| self.is_model_class(class)) {
+            let Some(summary) = self.class(class) else { continue };
+            for (field, data) in &summary.fields {
+                let target = match &data.target {
+                    FieldTarget::SelfReference => Some(class.clone()),
+                    FieldTarget::Class(name) => Some(self.canonical_class(name).unwrap_or_else(|| name.clone())),
+                    FieldTarget::Label(label) => self.model_by_label(label, class),
+                    FieldTarget::UserModel => {
+                        Some(self.shared.user_model.clone().unwrap_or_else(|| DEFAULT_USER_MODEL.to_owned()))
+                    }
+                };
+                let Some(target) = target else { continue };
+                let many = data.kind == RelationKind::ManyToMany;
+                relations
+                    .entry(class.clone())
+                    .or_default()
+                    .insert(field.clone(), Relation { target: target.clone(), many });
+                let short = class.rsplit('.').next().unwrap_or(class).to_lowercase();
+                let accessor = match &data.related_name {
+                    Some(name) if name.ends_with('+') => continue,
+                    Some(name) => name.clone(),
+                    None if data.kind == RelationKind::OneToOne => short,
+                    None => format!("{short}_set"),
+                };
+                let reverse = Relation { target: class.clone(), many: data.kind != RelationKind::OneToOne };
+                // A forward field keeps its name; of two reverse accessors
+                // with one name (two apps never installed together), the
+                // first model in name order keeps it.
+                relations.entry(target).or_default().entry(accessor).or_insert(reverse);
+            }
+        }
+        self.shared_mut().relations = relations;
+    }
+
+    pub(super) fn model_by_label(&self, label: &str, from: &str) -> Option<String> {
+        let (app, model) = match label.rsplit_once('.') {
+            Some((app, model)) => (Some(app), model),
+            None => (None, label),
+        };
+        let mut candidates: Vec<&String> =
+            self.shared.models.iter().filter(|class| class.rsplit('.').next() == Some(model)).collect();
+        candidates.sort();
+        if let Some(app) = app
+            && let Some(found) = candidates.iter().find(|class| class.split('.').any(|part| part == app))
+        {
+            return Some((*found).clone());
+        }
+        // Without an app label, a model of the same module first.
+        let module = from.rsplit_once('.').map_or("", |(module, _)| module);
+        candidates
+            .iter()
+            .find(|class| class.starts_with(&format!("{module}.")))
+            .or(candidates.first())
+            .map(|class| (*class).clone())
+    }
+}

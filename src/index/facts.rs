@@ -1,0 +1,167 @@
+//! The index answers the check's questions ([`ProjectFacts`]).
+
+use super::call_graph::Resolution;
+use super::sqlalchemy::SQLALCHEMY_BASES;
+use super::{ProjectIndex, Symbol};
+use crate::infer::facts::{CallTarget, Direction, ProjectFacts, Relation, SqlAlchemyRelationship};
+use crate::infer::{USER_MODEL, Value};
+use crate::recipe::{Callable, RuleSet};
+use crate::scan::reach;
+
+impl ProjectFacts for ProjectIndex {
+    fn user_model(&self) -> Option<&str> {
+        self.shared.user_model.as_deref()
+    }
+
+    /// What a qualified name evaluates to, when the project defines it.
+    fn resolve_value(&self, name: &str) -> Option<Value> {
+        match self.symbol(name) {
+            Some(Symbol::Class(class)) => Some(Value::Qualified(class)),
+            Some(Symbol::Function(function)) => Some(Value::Qualified(function)),
+            Some(Symbol::Value(Value::Qualified(value))) => Some(Value::Qualified(self.unsentinel(&value))),
+            Some(Symbol::Value(Value::Instance { class, preloaded })) => {
+                Some(Value::Instance { class: self.unsentinel(&class), preloaded })
+            }
+            Some(Symbol::Value(value)) => Some(value),
+            Some(Symbol::Module) => None,
+            None if name.starts_with(USER_MODEL) => Some(Value::Qualified(self.unsentinel(name))),
+            None => None,
+        }
+    }
+
+    fn is_class(&self, name: &str) -> bool {
+        matches!(self.symbol(name), Some(Symbol::Class(_)))
+    }
+
+    fn is_model(&self, class: &str, rules: &RuleSet) -> bool {
+        let class = self.unsentinel(class);
+        let class = class.as_str();
+        rules.orm.model_bases.contains(class)
+            || self.canonical_class(class).is_some_and(|class| self.is_model_class(&class))
+    }
+
+    fn relation(&self, class: &str, attribute: &str) -> Option<&Relation> {
+        let class = self.canonical_class(class).unwrap_or_else(|| self.unsentinel(class));
+        self.shared.relations.get(&class)?.get(attribute)
+    }
+
+    fn method_returns(&self, class: &str, method: &str) -> Option<String> {
+        self.find_method(class, method, false).and_then(|(_, function)| function.returns.clone())
+    }
+
+    fn function_returns(&self, name: &str) -> Option<String> {
+        let Some(Symbol::Function(function)) = self.symbol(name) else { return None };
+        let (owner, method) = function.rsplit_once('.')?;
+        match self.module(owner) {
+            Some(module) => module.functions.get(method)?.returns.clone(),
+            None => self.class(owner)?.methods.get(method)?.returns.clone(),
+        }
+    }
+
+    /// A recipe callable a project class inherits: `CustomRefreshToken` and
+    /// `CustomRefreshToken.for_user` inherit from `RefreshToken`.
+    fn inherited_callable(&self, name: &str, rules: &RuleSet) -> Option<Callable> {
+        if let Some(class) = self.canonical_class(name) {
+            return self.mro(&class).iter().skip(1).find_map(|base| rules.callables.get(base).copied());
+        }
+        let (class, member) = name.rsplit_once('.')?;
+        let class = self.canonical_class(class)?;
+        if self.find_method(&class, member, false).is_some_and(|(owner, _)| owner == class) {
+            // The class overrides it: a project method, judged by its body.
+            return None;
+        }
+        self.mro(&class).iter().skip(1).find_map(|base| rules.callables.get(&format!("{base}.{member}")).copied())
+    }
+
+    /// Whether a call target is a sync project function that touches the
+    /// database: its qualified name and why.
+    fn touching_call(&self, target: &CallTarget, rules: &RuleSet) -> Option<(String, String)> {
+        match self.resolve_target(target, rules) {
+            Resolution::Function(function) => {
+                let reason = self.touching_reason(&function)?.clone();
+                Some((function, reason))
+            }
+            _ => None,
+        }
+    }
+
+    /// The touching method with this name, when exactly one project class
+    /// defines a method of that name: the basis of an unsafe guess. A name
+    /// any other file defines (a module the index did not need, too) is no
+    /// basis.
+    fn touching_method_named(&self, method: &str) -> Option<String> {
+        if self.shared.defining_files.get(&reach::name_key(method.as_bytes())).is_some_and(|&files| files > 1) {
+            return None;
+        }
+        let mut owners = self.modules().flat_map(|summary| {
+            summary
+                .classes
+                .iter()
+                .filter(|(_, class)| class.methods.contains_key(method))
+                .map(move |(name, _)| format!("{}.{name}", summary.module.name))
+        });
+        let owner = owners.next()?;
+        if owners.next().is_some() {
+            return None;
+        }
+        let function = format!("{owner}.{method}");
+        self.touching_reason(&function).is_some().then_some(function)
+    }
+
+    /// Whether a class is mapped by `SQLAlchemy`'s declarative system.
+    fn is_sqlalchemy_model(&self, class: &str) -> bool {
+        self.canonical_class(class)
+            .is_some_and(|class| self.mro(&class).iter().skip(1).any(|base| SQLALCHEMY_BASES.contains(&base.as_str())))
+    }
+
+    /// The primary key column of a mapped class (`id` when none is marked).
+    fn primary_key(&self, class: &str) -> String {
+        self.mro(class)
+            .iter()
+            .filter_map(|owner| self.class(owner))
+            .flat_map(|data| data.columns.iter())
+            .find(|(_, column)| column.primary_key)
+            .map_or_else(|| "id".to_owned(), |(name, _)| name.clone())
+    }
+
+    /// A `relationship()` of a mapped class, with its direction worked out.
+    fn sqlalchemy_relationship(&self, class: &str, attribute: &str) -> Option<SqlAlchemyRelationship> {
+        let class = self.canonical_class(class)?;
+        let (owner, data) = self.mro(&class).into_iter().find_map(|owner| {
+            self.class(&owner).and_then(|data| data.relationships.get(attribute)).map(|data| (owner, data.clone()))
+        })?;
+        let target = data.target.as_deref().and_then(|target| self.sqlalchemy_class(target, &owner));
+        let direction = match &target {
+            _ if data.secondary => Direction::ManyToMany,
+            _ if data.custom_join => Direction::Complex,
+            None => Direction::Complex,
+            Some(target) => {
+                if let Some(column) = self.foreign_key_to(&class, target, &data.foreign_keys) {
+                    Direction::ManyToOne { column }
+                } else if let Some(column) = self.foreign_key_to(target, &class, &data.foreign_keys) {
+                    Direction::OneToMany { column, collection: data.collection.unwrap_or(true) }
+                } else {
+                    Direction::Complex
+                }
+            }
+        };
+        Some(SqlAlchemyRelationship { target, lazy: data.lazy.clone(), direction })
+    }
+
+    /// Whether sessions from this factory expire objects on commit.
+    fn session_factory(&self, name: &str) -> Option<bool> {
+        let (module, factory) = name.rsplit_once('.')?;
+        if let Some(expire) = self.module(module).and_then(|summary| summary.session_factories.get(factory)) {
+            return Some(*expire);
+        }
+        let target = self.module(module)?.imports.get(factory)?;
+        let (module, factory) = target.rsplit_once('.')?;
+        self.module(module).and_then(|summary| summary.session_factories.get(factory)).copied()
+    }
+
+    /// Whether every session factory of the project keeps objects on commit.
+    fn sessions_never_expire(&self) -> bool {
+        let mut factories = self.modules().flat_map(|summary| summary.session_factories.values()).peekable();
+        factories.peek().is_some() && factories.all(|expire| !expire)
+    }
+}

@@ -1,0 +1,105 @@
+//! Name resolution: qualified names through modules, re-exports and
+//! classes; classes to their bases (the MRO) and methods.
+
+use super::{MAX_DEPTH, ProjectIndex, Symbol, longest_module};
+use crate::infer::{DEFAULT_USER_MODEL, USER_MODEL, Value};
+use crate::summary::{ClassSummary, FunctionSummary};
+
+impl ProjectIndex {
+    /// The summary of a project class by qualified name.
+    pub(super) fn class(&self, class: &str) -> Option<&ClassSummary> {
+        let (module, name) = class.rsplit_once('.')?;
+        self.module(module)?.classes.get(name)
+    }
+
+    /// A method in the class or its project bases: the owner and its summary.
+    pub(super) fn find_method(&self, class: &str, method: &str, skip_self: bool) -> Option<(String, &FunctionSummary)> {
+        let mro = self.mro(class);
+        let start = usize::from(skip_self);
+        for owner in mro.iter().skip(start) {
+            if let Some(function) = self.class(owner).and_then(|data| data.methods.get(method)) {
+                return Some((owner.clone(), function));
+            }
+        }
+        None
+    }
+
+    /// The class and its bases, depth first, as canonical qualified names.
+    pub fn mro(&self, class: &str) -> Vec<String> {
+        let mut order = Vec::new();
+        let mut stack = vec![(self.canonical_class(class).unwrap_or_else(|| class.to_owned()), 0)];
+        while let Some((current, depth)) = stack.pop() {
+            if order.contains(&current) || depth > MAX_DEPTH {
+                continue;
+            }
+            if let Some(data) = self.class(&current) {
+                for base in data.bases.iter().rev() {
+                    // A base may be a class, or a value standing for one (`Base = declarative_base()`).
+                    let base = match self.symbol(base) {
+                        Some(Symbol::Class(class)) => class,
+                        Some(Symbol::Value(Value::Qualified(name))) => name,
+                        _ => base.clone(),
+                    };
+                    stack.push((base, depth + 1));
+                }
+            }
+            order.push(current);
+        }
+        order
+    }
+
+    pub(super) fn canonical_class(&self, name: &str) -> Option<String> {
+        match self.symbol(name) {
+            Some(Symbol::Class(class)) => Some(class),
+            _ => None,
+        }
+    }
+
+    /// The user model stand-in replaced by the project's user model.
+    pub(super) fn unsentinel(&self, name: &str) -> String {
+        match name.strip_prefix(USER_MODEL) {
+            Some(rest) => format!("{}{rest}", self.shared.user_model.as_deref().unwrap_or(DEFAULT_USER_MODEL)),
+            None => name.to_owned(),
+        }
+    }
+
+    /// Resolves a qualified name through modules, classes and re-exports.
+    pub(super) fn symbol(&self, name: &str) -> Option<Symbol> {
+        let mut name = self.unsentinel(name);
+        for _ in 0..MAX_DEPTH {
+            let (module, rest) = longest_module(&name, |candidate| self.module(candidate).is_some())?;
+            let summary = self.module(module)?;
+            let Some((first, tail)) = rest.split_first() else { return Some(Symbol::Module) };
+            if let Some(class) = summary.classes.get(*first) {
+                let class_name = format!("{module}.{first}");
+                return match tail {
+                    [] => Some(Symbol::Class(class_name)),
+                    [method] => {
+                        if class.methods.contains_key(*method) {
+                            return Some(Symbol::Function(format!("{class_name}.{method}")));
+                        }
+                        self.find_method(&class_name, method, true)
+                            .map(|(owner, _)| Symbol::Function(format!("{owner}.{method}")))
+                    }
+                    _ => None,
+                };
+            }
+            if summary.functions.contains_key(*first) {
+                return tail.is_empty().then(|| Symbol::Function(format!("{module}.{first}")));
+            }
+            if let Some(value) = summary.values.get(*first) {
+                return match (tail, value) {
+                    ([], _) => Some(Symbol::Value(value.clone())),
+                    (_, Value::Qualified(target)) => {
+                        name = format!("{target}.{}", tail.join("."));
+                        continue;
+                    }
+                    _ => None,
+                };
+            }
+            let target = summary.imports.get(*first)?;
+            name = if tail.is_empty() { target.clone() } else { format!("{target}.{}", tail.join(".")) };
+        }
+        None
+    }
+}

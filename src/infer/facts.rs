@@ -1,0 +1,132 @@
+//! What the check may ask about the project beyond one file, and the types
+//! of the answers. The evaluator and the rules ask through [`ProjectFacts`];
+//! the project index (`crate::index`) answers. Keeping the question here
+//! keeps the data flowing one way: inference never imports the index.
+
+use tree_sitter::Node;
+
+use super::{Evaluator, Value};
+use crate::parse::FIELD;
+use crate::recipe::{Callable, RuleSet};
+use crate::semantic::ScopeId;
+
+/// Project facts, as one file's check sees them.
+pub trait ProjectFacts: Sync {
+    /// The project's user model, when it defines one.
+    fn user_model(&self) -> Option<&str>;
+    /// What a qualified name evaluates to, when the project defines it.
+    fn resolve_value(&self, name: &str) -> Option<Value>;
+    /// Whether a qualified name is a project class.
+    fn is_class(&self, name: &str) -> bool;
+    /// Whether a class is a Django model (a project model or a recipe's base).
+    fn is_model(&self, class: &str, rules: &RuleSet) -> bool;
+    /// The relation a model attribute reads, forward or reverse.
+    fn relation(&self, class: &str, attribute: &str) -> Option<&Relation>;
+    /// The model class a project method returns.
+    fn method_returns(&self, class: &str, method: &str) -> Option<String>;
+    /// The model class a project function returns.
+    fn function_returns(&self, name: &str) -> Option<String>;
+    /// A recipe callable a project class inherits.
+    fn inherited_callable(&self, name: &str, rules: &RuleSet) -> Option<Callable>;
+    /// Whether a call target is a sync project function that touches the
+    /// database: its qualified name and why.
+    fn touching_call(&self, target: &CallTarget, rules: &RuleSet) -> Option<(String, String)>;
+    /// The touching method with this name, when exactly one project class
+    /// defines a method of that name: the basis of an unsafe guess.
+    fn touching_method_named(&self, method: &str) -> Option<String>;
+    /// Whether a class is mapped by `SQLAlchemy`'s declarative system.
+    fn is_sqlalchemy_model(&self, class: &str) -> bool;
+    /// The primary key column of a mapped class (`id` when none is marked).
+    fn primary_key(&self, class: &str) -> String;
+    /// A `relationship()` of a mapped class, with its direction worked out.
+    fn sqlalchemy_relationship(&self, class: &str, attribute: &str) -> Option<SqlAlchemyRelationship>;
+    /// Whether sessions from this factory expire objects on commit.
+    fn session_factory(&self, name: &str) -> Option<bool>;
+    /// Whether every session factory of the project keeps objects on commit.
+    fn sessions_never_expire(&self) -> bool;
+}
+
+/// A related object or manager reached from a model attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    pub target: String,
+    /// A manager (reverse foreign key, many-to-many) rather than one object.
+    pub many: bool,
+}
+
+/// A `relationship()` as the rewrite needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlAlchemyRelationship {
+    pub target: Option<String>,
+    /// `lazy=`; `None` is the default, `select`.
+    pub lazy: Option<String>,
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Direction {
+    /// The target has a foreign key `column` to this class.
+    OneToMany {
+        column: String,
+        collection: bool,
+    },
+    /// This class has a foreign key `column` to the target.
+    ManyToOne {
+        column: String,
+    },
+    ManyToMany,
+    /// A join asyncfix does not rewrite as a query.
+    Complex,
+}
+
+/// Something a function calls or reads, to resolve once the index is complete.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CallTarget {
+    /// A qualified name: a function, a class, `Class.method`.
+    Name(String),
+    /// `x.method()` on an instance of `class`.
+    Method { class: String, method: String },
+    /// `super().method()` inside `class`.
+    Super { class: String, method: String },
+    /// `x.attribute` read on an instance of `class`.
+    Attribute { class: String, attribute: String },
+}
+
+impl CallTarget {
+    /// The qualified names this target refers to, to load their modules.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Self::Name(name) => vec![name],
+            Self::Method { class, .. } | Self::Super { class, .. } | Self::Attribute { class, .. } => vec![class],
+        }
+    }
+}
+
+/// The named target of a call, for resolving once the index is complete.
+pub fn call_target(
+    call: Node<'_>,
+    scope: ScopeId,
+    evaluator: &Evaluator<'_, '_>,
+    class: Option<&str>,
+) -> Option<CallTarget> {
+    let model = evaluator.model;
+    let callee = call.child_by_field_id(FIELD.function)?;
+    if callee.kind() == "attribute" {
+        let object = callee.child_by_field_id(FIELD.object)?;
+        let method = model.text(callee.child_by_field_id(FIELD.attribute)?).to_owned();
+        let is_super = object.kind() == "call"
+            && object.child_by_field_id(FIELD.function).is_some_and(|function| model.text(function) == "super");
+        if is_super {
+            return class.map(|class| CallTarget::Super { class: class.to_owned(), method });
+        }
+        return match evaluator.eval(object, scope) {
+            Value::Qualified(name) => Some(CallTarget::Name(format!("{name}.{method}"))),
+            Value::Instance { class, .. } => Some(CallTarget::Method { class, method }),
+            _ => None,
+        };
+    }
+    match evaluator.eval(callee, scope) {
+        Value::Qualified(name) => Some(CallTarget::Name(name)),
+        _ => None,
+    }
+}
