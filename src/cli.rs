@@ -90,8 +90,8 @@ pub struct FileArgs {
     #[arg(long, value_name = "PATH")]
     pub stdin_filename: Option<PathBuf>,
     /// How `SQLAlchemy` lazy relationship reads are rewritten.
-    #[arg(long, value_enum, default_value_t = crate::rules::sqlalchemy::FixStyle::Explicit)]
-    pub sqlalchemy_fix: crate::rules::sqlalchemy::FixStyle,
+    #[arg(long, value_enum, default_value_t = crate::fix::SqlAlchemyFix::Explicit)]
+    pub sqlalchemy_fix: crate::fix::SqlAlchemyFix,
     #[command(flatten)]
     pub parsing: ParsingArgs,
     /// How `check` prints its findings.

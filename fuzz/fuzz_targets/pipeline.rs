@@ -9,9 +9,11 @@
 
 use std::sync::OnceLock;
 
-use asyncfix::checker::{self, Context, FileInfo};
+use asyncfix::pipeline::fix_loop;
+use asyncfix::rules::{self as checker, FileInfo};
+use asyncfix::settings::Settings as Context;
 use asyncfix::recipe::RuleSet;
-use asyncfix::rules::sqlalchemy::FixStyle;
+use asyncfix::fix::SqlAlchemyFix as FixStyle;
 use asyncfix::semantic::ModuleName;
 use libfuzzer_sys::fuzz_target;
 
@@ -52,12 +54,12 @@ fuzz_target!(|data: &[u8]| {
     {
         let model = asyncfix::semantic::SemanticModel::build(&skimmed.text, &skimmed_tree, module.clone());
         let found = checker::check_model(&model, info, context());
-        let ranges = |diagnostics: &[checker::Diagnostic]| -> Vec<_> {
+        let ranges = |diagnostics: &[asyncfix::diagnostic::Diagnostic]| -> Vec<_> {
             diagnostics.iter().map(|diagnostic| (diagnostic.range.clone(), diagnostic.message.clone())).collect()
         };
         assert_eq!(ranges(&found), ranges(&whole), "the skimmed text shows other sites");
     }
-    let outcome = checker::fix_text(&text, tree, info, context());
+    let outcome = fix_loop::fix_text(&text, tree, info, context());
     assert!(parses(&outcome.text), "the fixed text does not parse:\n{}", outcome.text);
     // Django fixes only insert; SQLAlchemy fixes may replace a read.
     if outcome.text != text && !text.contains("sqlalchemy") {
@@ -65,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if outcome.settled {
         let tree = asyncfix::parse::parse(&outcome.text).expect("not cancelled");
-        let again = checker::fix_text(&outcome.text, tree, info, context());
+        let again = fix_loop::fix_text(&outcome.text, tree, info, context());
         assert_eq!(again.text, outcome.text, "a second fix changed the text");
     }
 });

@@ -43,6 +43,18 @@ impl Wrapper {
     }
 }
 
+/// How SA001 sites are rewritten (`--sqlalchemy-fix`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SqlAlchemyFix {
+    /// Query the related rows and read the result instead.
+    #[default]
+    Explicit,
+    /// Eager-load the relationship in the query that loaded the object.
+    Selectinload,
+    /// `await session.refresh(obj, attribute_names=["rel"])` before the read.
+    Refresh,
+}
+
 /// Replace `range` of the original text with `content`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Edit {

@@ -5,7 +5,7 @@ pub mod diff;
 pub mod json;
 pub mod text;
 
-use crate::checker::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::fix::Applicability;
 use crate::recipe::RuleSet;
 use crate::source::Locator;

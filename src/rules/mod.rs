@@ -2,6 +2,7 @@
 //! Rules see a call node with its scope and return a [`Site`]; they never read
 //! files, print or build edits. The recipes say which names each kind matches.
 
+mod diagnose;
 pub mod implicit_evaluation;
 pub mod lazy_relation;
 pub mod model_instance;
@@ -10,14 +11,25 @@ pub mod project_helper;
 pub mod sqlalchemy;
 pub mod sync_callable;
 pub mod sync_method;
+mod visitor;
+
+pub use visitor::{check_model, check_tree};
 
 use tree_sitter::Node;
 
 use crate::fix::rewrite::WrapStyle;
+use crate::infer::facts::ProjectFacts;
 use crate::infer::{Certainty, Evaluator};
 use crate::parse::FIELD;
 use crate::recipe::RuleId;
-use crate::semantic::ScopeId;
+use crate::semantic::{ModuleName, ScopeId};
+
+/// What the run knows about one file: its module name and its project's index.
+#[derive(Clone, Copy)]
+pub struct FileInfo<'a> {
+    pub module: &'a ModuleName,
+    pub index: Option<&'a dyn ProjectFacts>,
+}
 
 /// A place that hits the database synchronously.
 #[derive(Debug, Clone)]

@@ -20,25 +20,13 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 use crate::fix::importer::Importer;
-use crate::fix::{Applicability, Edit, Fix};
+use crate::fix::{Applicability, Edit, Fix, SqlAlchemyFix};
 use crate::infer::facts::{Direction, ProjectFacts};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{RuleId, Wrapper};
 use crate::semantic::ScopeId;
 use crate::source::{Locator, line_ending};
-
-/// How SA001 sites are rewritten (`--sqlalchemy-fix`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum FixStyle {
-    /// Query the related rows and read the result instead.
-    #[default]
-    Explicit,
-    /// Eager-load the relationship in the query that loaded the object.
-    Selectinload,
-    /// `await session.refresh(obj, attribute_names=["rel"])` before the read.
-    Refresh,
-}
 
 /// One site with its fix, or why there is none.
 pub struct SqlAlchemySite<'t> {
@@ -131,7 +119,7 @@ pub fn check_function<'t>(
     function: Node<'t>,
     evaluator: &Evaluator<'_, 't>,
     rules: &Rules,
-    style: FixStyle,
+    style: SqlAlchemyFix,
     importer: &Importer<'_, 't>,
     locator: &Locator<'t>,
 ) -> Vec<SqlAlchemySite<'t>> {
@@ -692,7 +680,7 @@ struct FixBuilder<'a, 't> {
     locator: &'a Locator<'t>,
     function: Node<'t>,
     scope: ScopeId,
-    style: FixStyle,
+    style: SqlAlchemyFix,
 }
 
 impl<'t> FixBuilder<'_, 't> {
@@ -741,10 +729,10 @@ impl<'t> FixBuilder<'_, 't> {
             );
         }
         let style = match (self.style, &relationship.direction, &relationship.lazy) {
-            (_, _, Some(lazy)) if lazy == "dynamic" => FixStyle::Refresh,
-            (FixStyle::Explicit, Direction::ManyToMany | Direction::Complex, _) => FixStyle::Refresh,
-            (FixStyle::Selectinload, _, _) if first.tracked.select.is_none() || first.commit.is_some() => {
-                FixStyle::Refresh
+            (_, _, Some(lazy)) if lazy == "dynamic" => SqlAlchemyFix::Refresh,
+            (SqlAlchemyFix::Explicit, Direction::ManyToMany | Direction::Complex, _) => SqlAlchemyFix::Refresh,
+            (SqlAlchemyFix::Selectinload, _, _) if first.tracked.select.is_none() || first.commit.is_some() => {
+                SqlAlchemyFix::Refresh
             }
             (style, _, _) => style,
         };
@@ -753,7 +741,7 @@ impl<'t> FixBuilder<'_, 't> {
         let attribute = &first.attribute;
         let mut edits = Vec::new();
         match style {
-            FixStyle::Explicit => {
+            SqlAlchemyFix::Explicit => {
                 let target = relationship.target.clone().ok_or("the relationship's target class is not known")?;
                 let target_name = self.import(&target, &mut shared)?;
                 match &relationship.direction {
@@ -787,13 +775,13 @@ impl<'t> FixBuilder<'_, 't> {
                     Direction::ManyToMany | Direction::Complex => unreachable!("handled as refresh above"),
                 }
             }
-            FixStyle::Selectinload => {
+            SqlAlchemyFix::Selectinload => {
                 let select = first.tracked.select.ok_or("the object was not loaded by a query in this function")?;
                 let owner = self.import(&first.tracked.model, &mut shared)?;
                 let loader = self.import("sqlalchemy.orm.selectinload", &mut shared)?;
                 edits.push(Edit::insert(select.end_byte(), format!(".options({loader}({owner}.{attribute}))")));
             }
-            FixStyle::Refresh => {
+            SqlAlchemyFix::Refresh => {
                 edits.push(self.before_statement(
                     first.statement,
                     &[format!("await {session}.refresh({object}, attribute_names=[\"{attribute}\"])")],

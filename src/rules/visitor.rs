@@ -1,66 +1,31 @@
-//! The per-file pipeline: find the sites in one source text, and fix them to
-//! a fixed point. Pure functions of the text and the shared [`Context`].
+//! The one walk over a file: tracks where code runs on the event loop
+//! (inside `async def`, not in a nested sync `def`, lambda, class body,
+//! wrapped function or wrapper argument) and what the parent does with each
+//! node (awaited, called, assigned, iterated, tested), and asks the rules
+//! about each node that runs on the loop.
 
 use std::ops::Range;
 
 use tree_sitter::{Node, Tree};
 
-use crate::fix::apply::{apply_fixes, map_offset};
+use super::diagnose::diagnose;
+use super::implicit_evaluation::Use;
+use super::sqlalchemy::{self, SqlAlchemySite};
+use super::{FileInfo, Site};
+use crate::diagnostic::Diagnostic;
 use crate::fix::importer::Importer;
-use crate::fix::rewrite::{self, WrapStyle};
-use crate::fix::{Applicability, Fix};
-use crate::index::ProjectIndex;
-use crate::infer::{Certainty, Evaluator};
-use crate::parse;
+use crate::fix::rewrite::WrapStyle;
+use crate::infer::Evaluator;
 use crate::parse::FIELD;
-use crate::recipe::{Rewrite, RuleId, RuleSet, Wrapper};
-use crate::rules::implicit_evaluation::Use;
-use crate::rules::sqlalchemy::{self, FixStyle, SqlAlchemySite};
-use crate::rules::{self, Site, contains_kind};
+use crate::recipe::Wrapper;
 use crate::scan::may_have_sites;
-use crate::semantic::{ModuleName, ScopeId, SemanticModel};
+use crate::semantic::{ScopeId, SemanticModel};
+use crate::settings::Settings;
 use crate::source::Locator;
-
-/// What every file is checked against: built once, shared read-only.
-pub struct Context {
-    pub rules: RuleSet,
-    /// Per rule: reported or not (`--select`, `--ignore`).
-    pub enabled: Vec<bool>,
-    pub unsafe_fixes: bool,
-    /// How `SQLAlchemy` lazy loads are rewritten.
-    pub sqlalchemy_fix: FixStyle,
-    /// Parse whole files, not their skimmed text ([`crate::skim`]): slower,
-    /// and the findings must be the same.
-    pub full_parse: bool,
-}
-
-impl Context {
-    pub fn allows(&self, fix: &Fix) -> bool {
-        fix.applicability == Applicability::Safe || self.unsafe_fixes
-    }
-}
-
-/// What the run knows about one file: its module name and its project's index.
-#[derive(Clone, Copy)]
-pub struct FileInfo<'a> {
-    pub module: &'a ModuleName,
-    pub index: Option<&'a ProjectIndex>,
-}
-
-/// One site found in one file.
-#[derive(Debug, Clone)]
-pub struct Diagnostic {
-    pub rule: RuleId,
-    pub range: Range<usize>,
-    pub message: String,
-    pub fix: Option<Fix>,
-    /// Why there is no fix, when there is none.
-    pub no_fix: Option<String>,
-}
 
 /// Where `await` may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     /// Not running on the event loop: module level, sync `def`, lambda, class
     /// body, a wrapped function or a wrapper's argument.
     Sync,
@@ -112,15 +77,14 @@ fn push_role<'t>(stack: &mut Vec<Frame<'t>>, node: Node<'t>, scope: ScopeId, mod
 }
 
 /// Every site in a parsed, error-free file.
-pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, context: &Context) -> Vec<Diagnostic> {
-    check_model(&SemanticModel::build(text, tree, file.module.clone()), file, context)
+pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, settings: &Settings) -> Vec<Diagnostic> {
+    check_model(&SemanticModel::build(text, tree, file.module.clone()), file, settings)
 }
 
 /// [`check_tree`] with the file's semantic model already built.
-pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Context) -> Vec<Diagnostic> {
+pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, settings: &Settings) -> Vec<Diagnostic> {
     let (text, tree) = (model.source, model.tree);
-    let facts = file.index.map(|index| index as &dyn crate::infer::facts::ProjectFacts);
-    let evaluator = Evaluator::new(model, &context.rules, facts);
+    let evaluator = Evaluator::new(model, &settings.rules, file.index);
     let locator = Locator::new(text);
     let importer = Importer::new(model, &locator);
     let default_wrapper = if model.imports_channels {
@@ -132,8 +96,8 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
     let mut sites: Vec<(Site<'_>, ScopeId, Mode, bool)> = Vec::new();
     let mut sqlalchemy_sites: Vec<SqlAlchemySite<'_>> = Vec::new();
     let sqlalchemy_rules = sqlalchemy::Rules {
-        lazy_load: context.rules.sqlalchemy_lazy_load.filter(|rule| context.enabled[rule.0]),
-        expired: context.rules.sqlalchemy_expired.filter(|rule| context.enabled[rule.0]),
+        lazy_load: settings.rules.sqlalchemy_lazy_load.filter(|rule| settings.enabled[rule.0]),
+        expired: settings.rules.sqlalchemy_expired.filter(|rule| settings.enabled[rule.0]),
     };
     let mut stack = Vec::new();
     push_children_with_roles(tree.root_node(), Role::Plain, ScopeId::MODULE, Mode::Sync, &mut stack);
@@ -151,28 +115,28 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
         }
         if mode != Mode::Sync && role != Role::Awaited {
             let site = match (node.kind(), role) {
-                (_, Role::Iterated) => rules::implicit_evaluation::check_use(node, Use::Iterated, scope, &evaluator),
+                (_, Role::Iterated) => super::implicit_evaluation::check_use(node, Use::Iterated, scope, &evaluator),
                 (_, Role::Tested | Role::TestedAndKept) => {
-                    rules::implicit_evaluation::check_use(node, Use::Tested, scope, &evaluator)
+                    super::implicit_evaluation::check_use(node, Use::Tested, scope, &evaluator)
                 }
-                ("call", _) => rules::check_call(node, scope, &evaluator),
-                ("attribute", Role::Plain) => rules::check_attribute(node, scope, &evaluator),
-                ("subscript", Role::Plain) => rules::implicit_evaluation::check_subscript(node, scope, &evaluator),
+                ("call", _) => super::check_call(node, scope, &evaluator),
+                ("attribute", Role::Plain) => super::check_attribute(node, scope, &evaluator),
+                ("subscript", Role::Plain) => super::implicit_evaluation::check_subscript(node, scope, &evaluator),
                 _ => None,
             };
             // An iterated or tested node can also be a call or attribute site of its own.
             let site = site.or_else(|| match (node.kind(), role) {
                 ("call", Role::Iterated | Role::Tested | Role::TestedAndKept) => {
-                    rules::check_call(node, scope, &evaluator)
+                    super::check_call(node, scope, &evaluator)
                 }
                 ("attribute", Role::Iterated | Role::Tested | Role::TestedAndKept) => {
-                    rules::check_attribute(node, scope, &evaluator)
+                    super::check_attribute(node, scope, &evaluator)
                 }
                 _ => None,
             });
-            if let Some(site) = site.filter(|site| context.enabled[site.rule.0]) {
+            if let Some(site) = site.filter(|site| settings.enabled[site.rule.0]) {
                 // Only the truth test is lost by a fix; a call site of its own wraps fine.
-                let kept = role == Role::TestedAndKept && Some(site.rule) == context.rules.implicit_evaluation;
+                let kept = role == Role::TestedAndKept && Some(site.rule) == settings.rules.implicit_evaluation;
                 sites.push((site, scope, mode, kept));
             }
         }
@@ -245,7 +209,7 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
                         node,
                         &evaluator,
                         &sqlalchemy_rules,
-                        context.sqlalchemy_fix,
+                        settings.sqlalchemy_fix,
                         &importer,
                         &locator,
                     ));
@@ -297,7 +261,7 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, context: &Cont
     let mut diagnostics: Vec<Diagnostic> = sites
         .iter()
         .map(|(site, scope, mode, kept)| {
-            let mut diagnostic = diagnose(site, *scope, *mode, context, &importer, &default_wrapper);
+            let mut diagnostic = diagnose(site, *scope, *mode, settings, &importer, &default_wrapper);
             if *kept {
                 diagnostic.fix = None;
                 diagnostic.no_fix = Some(TESTED_AND_KEPT.to_owned());
@@ -369,169 +333,4 @@ fn push_children_with_roles<'t>(node: Node<'t>, role: Role, scope: ScopeId, mode
             break;
         }
     }
-}
-
-fn diagnose(
-    site: &Site<'_>,
-    scope: ScopeId,
-    mode: Mode,
-    context: &Context,
-    importer: &Importer<'_, '_>,
-    default_wrapper: &Wrapper,
-) -> Diagnostic {
-    let rule = context.rules.rule(site.rule);
-    let wrapper = rule.wrapper.as_ref().unwrap_or(default_wrapper);
-    let message = rule.render_message(&site.callee, &site.method, &wrapper.name, &site.via);
-    let mut diagnostic =
-        Diagnostic { rule: site.rule, range: site.node.byte_range(), message, fix: None, no_fix: None };
-    match build_fix(site, scope, mode, rule.rewrite, importer, wrapper) {
-        Ok(mut fix) => {
-            let certain = site.certainty == Certainty::Certain;
-            if !certain || rule.applicability == Applicability::Unsafe {
-                fix.applicability = Applicability::Unsafe;
-            }
-            diagnostic.fix = Some(fix);
-        }
-        Err(reason) => diagnostic.no_fix = Some(reason),
-    }
-    diagnostic
-}
-
-/// `[x async for x in xs]` inside `node`: allowed only directly in `async def`.
-fn holds_async_comprehension(node: Node<'_>) -> bool {
-    let mut stack = vec![node];
-    while let Some(current) = stack.pop() {
-        if current.kind() == "for_in_clause" && current.child(0).is_some_and(|first| first.kind() == "async") {
-            return true;
-        }
-        let mut cursor = current.walk();
-        stack.extend(current.named_children(&mut cursor));
-    }
-    false
-}
-
-fn build_fix(
-    site: &Site<'_>,
-    scope: ScopeId,
-    mode: Mode,
-    rewrite: Rewrite,
-    importer: &Importer<'_, '_>,
-    wrapper: &Wrapper,
-) -> Result<Fix, String> {
-    let mut style = match rewrite {
-        Rewrite::None => return Err("the recipe reports this site without a fix".to_owned()),
-        Rewrite::Lambda => WrapStyle::Lambda,
-        Rewrite::Wrap => site.style,
-    };
-    if mode == Mode::AsyncNoAwait {
-        return Err("inside a generator expression, `await` would make it an async generator".to_owned());
-    }
-    let holds_async = ["await", "yield", "named_expression"].iter().any(|kind| contains_kind(site.node, kind))
-        || holds_async_comprehension(site.node);
-    if style == WrapStyle::Lambda && holds_async {
-        if site.callee_fallback {
-            style = WrapStyle::Callee;
-        } else {
-            return Err(
-                "the expression holds `await`, `yield`, `:=` or an async comprehension, which cannot move into a lambda"
-                    .to_owned(),
-            );
-        }
-    }
-    let plan = importer.import(wrapper, scope)?;
-    let (edits, span) = rewrite::wrap(site.node, style, &plan.expression).ok_or("the call has no callee to wrap")?;
-    Ok(Fix { edits, shared: plan.edit.into_iter().collect(), span, applicability: Applicability::Safe })
-}
-
-/// The result of fixing one text.
-pub struct FixOutcome {
-    pub text: String,
-    /// Sites fixed, over all rounds.
-    pub fixed: usize,
-    /// Sites left in the final text, each with why it was not fixed.
-    pub remaining: Vec<Diagnostic>,
-    /// False when the rounds did not settle.
-    pub settled: bool,
-    /// Each round's edits, to map offsets in `text` back to the original.
-    pub rounds: Vec<Vec<(Range<usize>, usize)>>,
-}
-
-impl FixOutcome {
-    /// Where an offset in the fixed text was in the original.
-    pub fn original_offset(&self, offset: usize) -> usize {
-        self.rounds.iter().rev().fold(offset, |offset, edits| crate::fix::apply::map_back(offset, edits))
-    }
-}
-
-/// Rounds before giving up: nested sites need one round per level.
-const MAX_ROUNDS: usize = 10;
-
-/// Applies fixes until none is left, re-parsing after each round and never
-/// keeping a round's output that does not parse. `tree` is `original` parsed.
-pub fn fix_text(original: &str, tree: Tree, file: FileInfo<'_>, context: &Context) -> FixOutcome {
-    let mut text = original.to_owned();
-    // The tree of `text`: the round that checks a text has parsed it already.
-    let mut current = Some(tree);
-    let mut fixed = 0;
-    // Sites whose fix broke the syntax, by (offset in `text`, rule).
-    let mut rejected: Vec<(usize, RuleId)> = Vec::new();
-    let mut rounds = Vec::new();
-    for _ in 0..MAX_ROUNDS {
-        let Some(tree) = current.take().or_else(|| parse::parse(&text)) else { break };
-        let mut diagnostics = check_tree(&text, &tree, file, context);
-        for diagnostic in &mut diagnostics {
-            if rejected.contains(&(diagnostic.range.start, diagnostic.rule)) {
-                diagnostic.fix = None;
-                diagnostic.no_fix = Some("the rewritten code would not parse".to_owned());
-            }
-        }
-        let candidates: Vec<&Fix> = diagnostics
-            .iter()
-            .filter_map(|diagnostic| diagnostic.fix.as_ref())
-            .filter(|fix| context.allows(fix))
-            .collect();
-        if candidates.is_empty() {
-            return FixOutcome { text, fixed, remaining: diagnostics, settled: true, rounds };
-        }
-        let mut round = apply_fixes(&text, &candidates);
-        if let Some(tree) = parse_clean(&round.text) {
-            current = Some(tree);
-            let applied: Vec<&Fix> = round.applied.iter().map(|&i| candidates[i]).collect();
-            rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
-            fixed += applied.len();
-        } else {
-            // Find the fixes that break the syntax, one at a time.
-            let mut accepted: Vec<&Fix> = Vec::new();
-            for fix in &candidates {
-                accepted.push(fix);
-                if !parses(&apply_fixes(&text, &accepted).text) {
-                    accepted.pop();
-                    rejected.push((fix.span.start, rule_of(&diagnostics, fix)));
-                }
-            }
-            round = apply_fixes(&text, &accepted);
-            let applied: Vec<&Fix> = round.applied.iter().map(|&i| accepted[i]).collect();
-            rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
-            fixed += applied.len();
-        }
-        rounds.push(round.edits);
-        text = round.text;
-    }
-    let remaining = parse::parse(&text).map(|tree| check_tree(&text, &tree, file, context)).unwrap_or_default();
-    FixOutcome { text, fixed, remaining, settled: false, rounds }
-}
-
-fn parses(text: &str) -> bool {
-    parse_clean(text).is_some()
-}
-
-fn parse_clean(text: &str) -> Option<Tree> {
-    parse::parse(text).filter(|tree| !tree.root_node().has_error())
-}
-
-fn rule_of(diagnostics: &[Diagnostic], fix: &Fix) -> RuleId {
-    diagnostics
-        .iter()
-        .find(|diagnostic| diagnostic.fix.as_ref() == Some(fix))
-        .map_or(RuleId(0), |diagnostic| diagnostic.rule)
 }

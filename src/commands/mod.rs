@@ -1,0 +1,102 @@
+//! The commands: `check`, `diff` and `fix` over paths ([`files`]), and the
+//! ones that describe asyncfix itself: `recipes`, `explain`, `index`,
+//! `dump-tree`.
+
+mod files;
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::cli::{Cli, Command};
+use crate::pipeline::Action;
+use crate::project::Project;
+use crate::recipe::{self, RuleSet};
+use crate::{EXIT_CLEAN, Streams, fix, parse, walk};
+
+pub enum Failure {
+    Usage(String),
+    BrokenPipe,
+}
+
+impl From<io::Error> for Failure {
+    fn from(err: io::Error) -> Self {
+        if err.kind() == io::ErrorKind::BrokenPipe {
+            Self::BrokenPipe
+        } else {
+            Self::Usage(format!("cannot write output: {err}"))
+        }
+    }
+}
+
+pub fn load_rules(recipes: &[PathBuf]) -> Result<RuleSet, Failure> {
+    RuleSet::load(recipes).map_err(|err| Failure::Usage(format!("invalid recipe: {err}")))
+}
+
+pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Check(args) => files::process(Action::Check, &args, streams),
+        Command::Diff(args) => files::process(Action::Diff, &args, streams),
+        Command::Fix(args) => files::process(Action::Fix, &args, streams),
+        Command::Recipes(args) => {
+            let rules = load_rules(&args.recipes)?;
+            writeln!(streams.stdout, "{:<7} {:<30} {:<7} SUMMARY", "CODE", "NAME", "FIX")?;
+            for rule in &rules.rules {
+                let fix = match (rule.rewrite, rule.applicability) {
+                    (recipe::Rewrite::None, _) => "none",
+                    (_, fix::Applicability::Safe) => "safe",
+                    (_, fix::Applicability::Unsafe) => "unsafe",
+                };
+                writeln!(streams.stdout, "{:<7} {:<30} {:<7} {}", rule.code, rule.name, fix, rule.summary)?;
+            }
+            Ok(EXIT_CLEAN)
+        }
+        Command::Explain { code, recipes } => {
+            let rules = load_rules(&recipes.recipes)?;
+            let Some(rule) = rules.by_code(&code) else {
+                return Err(Failure::Usage(format!("unknown rule code `{code}`; `asyncfix recipes` lists them")));
+            };
+            writeln!(
+                streams.stdout,
+                "# {} ({})\n\n{}\n\n{}\n\nRecipe: {}",
+                rule.name, rule.code, rule.summary, rule.doc, rule.origin
+            )?;
+            Ok(EXIT_CLEAN)
+        }
+        Command::Index { path, files, recipes } => {
+            let rules = load_rules(&recipes.recipes)?;
+            if !path.exists() {
+                return Err(Failure::Usage(format!("{}: no such file or directory", path.display())));
+            }
+            let targets = std::slice::from_ref(&path);
+            let discovered = walk::discover(targets, &[]).map_err(Failure::Usage)?;
+            let project = Project::load(targets, &discovered.files, &[], &rules, None, false);
+            if files {
+                for file in project.parsed_files() {
+                    writeln!(streams.stdout, "{}", file.display())?;
+                }
+            } else {
+                streams.stdout.write_all(project.describe().as_bytes())?;
+            }
+            Ok(EXIT_CLEAN)
+        }
+        Command::DumpTree { path } => {
+            let text = if path.as_os_str() == "-" {
+                let mut text = String::new();
+                streams
+                    .stdin
+                    .read_to_string(&mut text)
+                    .map_err(|err| Failure::Usage(format!("-: cannot read: {err}")))?;
+                text
+            } else {
+                let raw = std::fs::read(&path)
+                    .map_err(|err| Failure::Usage(format!("{}: cannot read: {err}", path.display())))?;
+                let file = crate::files::decode(raw)
+                    .map_err(|reason| Failure::Usage(format!("{}: {reason}", path.display())))?;
+                file.text
+            };
+            let tree = parse::parse(&text).ok_or_else(|| Failure::Usage("parsing was cancelled".to_owned()))?;
+            streams.stdout.write_all(parse::dump(&tree, &text).as_bytes())?;
+            Ok(EXIT_CLEAN)
+        }
+    }
+}

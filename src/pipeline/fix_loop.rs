@@ -1,0 +1,108 @@
+//! Applies fixes to a fixed point: each round checks the text, applies the
+//! allowed fixes that do not overlap, and re-parses; a round's fix that
+//! would break the syntax is dropped and its site reported.
+
+use std::ops::Range;
+
+use tree_sitter::Tree;
+
+use crate::diagnostic::Diagnostic;
+use crate::fix::Fix;
+use crate::fix::apply::{apply_fixes, map_offset};
+use crate::parse;
+use crate::recipe::RuleId;
+use crate::rules::{FileInfo, check_tree};
+use crate::settings::Settings;
+
+/// The result of fixing one text.
+pub struct FixOutcome {
+    pub text: String,
+    /// Sites fixed, over all rounds.
+    pub fixed: usize,
+    /// Sites left in the final text, each with why it was not fixed.
+    pub remaining: Vec<Diagnostic>,
+    /// False when the rounds did not settle.
+    pub settled: bool,
+    /// Each round's edits, to map offsets in `text` back to the original.
+    pub rounds: Vec<Vec<(Range<usize>, usize)>>,
+}
+
+impl FixOutcome {
+    /// Where an offset in the fixed text was in the original.
+    pub fn original_offset(&self, offset: usize) -> usize {
+        self.rounds.iter().rev().fold(offset, |offset, edits| crate::fix::apply::map_back(offset, edits))
+    }
+}
+
+/// Rounds before giving up: nested sites need one round per level.
+const MAX_ROUNDS: usize = 10;
+
+/// Applies fixes until none is left, re-parsing after each round and never
+/// keeping a round's output that does not parse. `tree` is `original` parsed.
+pub fn fix_text(original: &str, tree: Tree, file: FileInfo<'_>, settings: &Settings) -> FixOutcome {
+    let mut text = original.to_owned();
+    // The tree of `text`: the round that checks a text has parsed it already.
+    let mut current = Some(tree);
+    let mut fixed = 0;
+    // Sites whose fix broke the syntax, by (offset in `text`, rule).
+    let mut rejected: Vec<(usize, RuleId)> = Vec::new();
+    let mut rounds = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        let Some(tree) = current.take().or_else(|| parse::parse(&text)) else { break };
+        let mut diagnostics = check_tree(&text, &tree, file, settings);
+        for diagnostic in &mut diagnostics {
+            if rejected.contains(&(diagnostic.range.start, diagnostic.rule)) {
+                diagnostic.fix = None;
+                diagnostic.no_fix = Some("the rewritten code would not parse".to_owned());
+            }
+        }
+        let candidates: Vec<&Fix> = diagnostics
+            .iter()
+            .filter_map(|diagnostic| diagnostic.fix.as_ref())
+            .filter(|fix| settings.allows(fix))
+            .collect();
+        if candidates.is_empty() {
+            return FixOutcome { text, fixed, remaining: diagnostics, settled: true, rounds };
+        }
+        let mut round = apply_fixes(&text, &candidates);
+        if let Some(tree) = parse_clean(&round.text) {
+            current = Some(tree);
+            let applied: Vec<&Fix> = round.applied.iter().map(|&i| candidates[i]).collect();
+            rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
+            fixed += applied.len();
+        } else {
+            // Find the fixes that break the syntax, one at a time.
+            let mut accepted: Vec<&Fix> = Vec::new();
+            for fix in &candidates {
+                accepted.push(fix);
+                if !parses(&apply_fixes(&text, &accepted).text) {
+                    accepted.pop();
+                    rejected.push((fix.span.start, rule_of(&diagnostics, fix)));
+                }
+            }
+            round = apply_fixes(&text, &accepted);
+            let applied: Vec<&Fix> = round.applied.iter().map(|&i| accepted[i]).collect();
+            rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
+            fixed += applied.len();
+        }
+        rounds.push(round.edits);
+        text = round.text;
+    }
+    let remaining = parse::parse(&text).map(|tree| check_tree(&text, &tree, file, settings)).unwrap_or_default();
+    FixOutcome { text, fixed, remaining, settled: false, rounds }
+}
+
+fn parses(text: &str) -> bool {
+    parse_clean(text).is_some()
+}
+
+fn parse_clean(text: &str) -> Option<Tree> {
+    parse::parse(text).filter(|tree| !tree.root_node().has_error())
+}
+
+fn rule_of(diagnostics: &[Diagnostic], fix: &Fix) -> RuleId {
+    diagnostics
+        .iter()
+        .find(|diagnostic| diagnostic.fix.as_ref() == Some(fix))
+        .map_or(RuleId(0), |diagnostic| diagnostic.rule)
+}

@@ -1,0 +1,87 @@
+//! From a site to a diagnostic: the recipe's message and applicability, and
+//! the fix in the site's wrap style with the wrapper's import.
+
+use tree_sitter::Node;
+
+use super::visitor::Mode;
+use super::{Site, contains_kind};
+use crate::diagnostic::Diagnostic;
+use crate::fix::importer::Importer;
+use crate::fix::rewrite::{self, WrapStyle};
+use crate::fix::{Applicability, Fix};
+use crate::infer::Certainty;
+use crate::recipe::{Rewrite, Wrapper};
+use crate::semantic::ScopeId;
+use crate::settings::Settings;
+
+pub(super) fn diagnose(
+    site: &Site<'_>,
+    scope: ScopeId,
+    mode: Mode,
+    settings: &Settings,
+    importer: &Importer<'_, '_>,
+    default_wrapper: &Wrapper,
+) -> Diagnostic {
+    let rule = settings.rules.rule(site.rule);
+    let wrapper = rule.wrapper.as_ref().unwrap_or(default_wrapper);
+    let message = rule.render_message(&site.callee, &site.method, &wrapper.name, &site.via);
+    let mut diagnostic =
+        Diagnostic { rule: site.rule, range: site.node.byte_range(), message, fix: None, no_fix: None };
+    match build_fix(site, scope, mode, rule.rewrite, importer, wrapper) {
+        Ok(mut fix) => {
+            let certain = site.certainty == Certainty::Certain;
+            if !certain || rule.applicability == Applicability::Unsafe {
+                fix.applicability = Applicability::Unsafe;
+            }
+            diagnostic.fix = Some(fix);
+        }
+        Err(reason) => diagnostic.no_fix = Some(reason),
+    }
+    diagnostic
+}
+
+/// `[x async for x in xs]` inside `node`: allowed only directly in `async def`.
+fn holds_async_comprehension(node: Node<'_>) -> bool {
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        if current.kind() == "for_in_clause" && current.child(0).is_some_and(|first| first.kind() == "async") {
+            return true;
+        }
+        let mut cursor = current.walk();
+        stack.extend(current.named_children(&mut cursor));
+    }
+    false
+}
+
+fn build_fix(
+    site: &Site<'_>,
+    scope: ScopeId,
+    mode: Mode,
+    rewrite: Rewrite,
+    importer: &Importer<'_, '_>,
+    wrapper: &Wrapper,
+) -> Result<Fix, String> {
+    let mut style = match rewrite {
+        Rewrite::None => return Err("the recipe reports this site without a fix".to_owned()),
+        Rewrite::Lambda => WrapStyle::Lambda,
+        Rewrite::Wrap => site.style,
+    };
+    if mode == Mode::AsyncNoAwait {
+        return Err("inside a generator expression, `await` would make it an async generator".to_owned());
+    }
+    let holds_async = ["await", "yield", "named_expression"].iter().any(|kind| contains_kind(site.node, kind))
+        || holds_async_comprehension(site.node);
+    if style == WrapStyle::Lambda && holds_async {
+        if site.callee_fallback {
+            style = WrapStyle::Callee;
+        } else {
+            return Err(
+                "the expression holds `await`, `yield`, `:=` or an async comprehension, which cannot move into a lambda"
+                    .to_owned(),
+            );
+        }
+    }
+    let plan = importer.import(wrapper, scope)?;
+    let (edits, span) = rewrite::wrap(site.node, style, &plan.expression).ok_or("the call has no callee to wrap")?;
+    Ok(Fix { edits, shared: plan.edit.into_iter().collect(), span, applicability: Applicability::Safe })
+}
