@@ -59,6 +59,10 @@ pub struct RecipeArgs {
     /// A recipe file to load beside the built-in ones (repeatable).
     #[arg(long = "recipe", value_name = "FILE")]
     pub recipes: Vec<PathBuf>,
+    /// Load only the `--recipe` files: start from a copy of `recipes/` to
+    /// change a built-in rule.
+    #[arg(long)]
+    pub no_builtin_recipes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -89,9 +93,10 @@ pub struct FileArgs {
     /// The file name to report for source read from standard input.
     #[arg(long, value_name = "PATH")]
     pub stdin_filename: Option<PathBuf>,
-    /// How `SQLAlchemy` lazy relationship reads are rewritten.
-    #[arg(long, value_enum, default_value_t = crate::fix::SqlAlchemyFix::Explicit)]
-    pub sqlalchemy_fix: crate::fix::SqlAlchemyFix,
+    /// How `SQLAlchemy` lazy relationship reads are rewritten [default: the
+    /// SA001 recipe's `rewrite`, `explicit` for the built-in one]
+    #[arg(long, value_enum)]
+    pub sqlalchemy_fix: Option<crate::fix::SqlAlchemyFix>,
     #[command(flatten)]
     pub parsing: ParsingArgs,
     /// How `check` prints its findings.

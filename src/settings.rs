@@ -13,7 +13,7 @@ pub struct Settings {
     pub enabled: Vec<bool>,
     pub unsafe_fixes: bool,
     /// How `SQLAlchemy` lazy loads are rewritten.
-    pub sqlalchemy_fix: SqlAlchemyFix,
+    pub sqlalchemy_fix: Option<SqlAlchemyFix>,
     /// Parse whole files, not their skimmed text ([`crate::skim`]): slower,
     /// and the findings must be the same.
     pub full_parse: bool,

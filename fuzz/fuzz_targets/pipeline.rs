@@ -13,7 +13,6 @@ use asyncfix::pipeline::fix_loop;
 use asyncfix::rules::{self as checker, FileInfo};
 use asyncfix::settings::Settings as Context;
 use asyncfix::recipe::RuleSet;
-use asyncfix::fix::SqlAlchemyFix as FixStyle;
 use asyncfix::semantic::ModuleName;
 use libfuzzer_sys::fuzz_target;
 
@@ -23,7 +22,7 @@ fn context() -> &'static Context {
         let rules = RuleSet::load(&[]).expect("the built-in recipes load");
         let enabled = vec![true; rules.rules.len()];
         // Unsafe fixes too: more of the rewriting code runs.
-        Context { rules, enabled, unsafe_fixes: true, sqlalchemy_fix: FixStyle::default(), full_parse: false }
+        Context { rules, enabled, unsafe_fixes: true, sqlalchemy_fix: None, full_parse: false }
     })
 }
 

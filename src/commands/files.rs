@@ -16,7 +16,7 @@ use crate::settings::Settings;
 use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Streams, files, walk};
 
 pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8, Failure> {
-    let settings = Settings::from_args(super::load_rules(&args.recipes.recipes)?, args).map_err(Failure::Usage)?;
+    let settings = Settings::from_args(super::load_rules(&args.recipes)?, args).map_err(Failure::Usage)?;
     let painter = Painter {
         enabled: match args.color {
             ColorChoice::Always => true,

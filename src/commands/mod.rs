@@ -5,9 +5,8 @@
 mod files;
 
 use std::io;
-use std::path::PathBuf;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RecipeArgs};
 use crate::pipeline::Action;
 use crate::project::Project;
 use crate::recipe::{self, RuleSet};
@@ -28,8 +27,9 @@ impl From<io::Error> for Failure {
     }
 }
 
-pub fn load_rules(recipes: &[PathBuf]) -> Result<RuleSet, Failure> {
-    RuleSet::load(recipes).map_err(|err| Failure::Usage(format!("invalid recipe: {err}")))
+pub fn load_rules(args: &RecipeArgs) -> Result<RuleSet, Failure> {
+    let builtin = if args.no_builtin_recipes { &[][..] } else { &recipe::BUILTIN_RECIPES[..] };
+    RuleSet::load_from(builtin, &args.recipes).map_err(|err| Failure::Usage(format!("invalid recipe: {err}")))
 }
 
 pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
@@ -38,7 +38,7 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
         Command::Diff(args) => files::process(Action::Diff, &args, streams),
         Command::Fix(args) => files::process(Action::Fix, &args, streams),
         Command::Recipes(args) => {
-            let rules = load_rules(&args.recipes)?;
+            let rules = load_rules(&args)?;
             writeln!(streams.stdout, "{:<7} {:<30} {:<7} SUMMARY", "CODE", "NAME", "FIX")?;
             for rule in &rules.rules {
                 let fix = match (rule.rewrite, rule.applicability) {
@@ -51,7 +51,7 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
             Ok(EXIT_CLEAN)
         }
         Command::Explain { code, recipes } => {
-            let rules = load_rules(&recipes.recipes)?;
+            let rules = load_rules(&recipes)?;
             let Some(rule) = rules.by_code(&code) else {
                 return Err(Failure::Usage(format!("unknown rule code `{code}`; `asyncfix recipes` lists them")));
             };
@@ -63,7 +63,7 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
             Ok(EXIT_CLEAN)
         }
         Command::Index { path, files, recipes } => {
-            let rules = load_rules(&recipes.recipes)?;
+            let rules = load_rules(&recipes)?;
             if !path.exists() {
                 return Err(Failure::Usage(format!("{}: no such file or directory", path.display())));
             }

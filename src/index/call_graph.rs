@@ -71,12 +71,12 @@ impl ProjectIndex {
             CallTarget::Name(name) => match self.symbol(name) {
                 Some(Symbol::Function(function)) => Resolution::Function(function),
                 Some(Symbol::Class(class)) => match self.inherited_callable(&class, rules) {
-                    Some(_) => Resolution::Database(format!("constructs `{}`", short(&class))),
-                    None => Resolution::Nothing,
+                    Some(callable) if callable.site => Resolution::Database(format!("constructs `{}`", short(&class))),
+                    _ => Resolution::Nothing,
                 },
                 _ => match self.inherited_callable(name, rules) {
-                    Some(_) => Resolution::Database(format!("`{}`", short_member(name))),
-                    None => Resolution::Nothing,
+                    Some(callable) if callable.site => Resolution::Database(format!("`{}`", short_member(name))),
+                    _ => Resolution::Nothing,
                 },
             },
             CallTarget::Method { class, method } => self.resolve_method(class, method, false, rules),
@@ -101,13 +101,13 @@ impl ProjectIndex {
         if let Some((owner, _)) = self.find_method(class, method, skip_self) {
             return Resolution::Function(format!("{owner}.{method}"));
         }
-        if self.is_model(class, rules) && rules.instance_methods.contains(method) {
+        if self.is_model(class, rules) && rules.instance_methods.contains_key(method) {
             return Resolution::Database(format!("`.{method}()` on a model instance"));
         }
         let mro = self.mro(class);
         let bases = if skip_self { &mro[1.min(mro.len())..] } else { &mro[..] };
         for base in bases {
-            if rules.callables.contains_key(&format!("{base}.{method}")) {
+            if rules.callables.get(&format!("{base}.{method}")).is_some_and(|callable| callable.site) {
                 return Resolution::Database(format!("`{}.{method}`", short(base)));
             }
         }

@@ -13,9 +13,12 @@ use toml::Spanned;
 pub use builtin::BUILTIN_RECIPES;
 use raw::{RawApplicability, RawMatcher, RawRecipe, RawRewrite};
 
-use crate::fix::Applicability;
 pub use crate::fix::Wrapper;
+use crate::fix::{Applicability, SqlAlchemyFix};
 use crate::source::Locator;
+
+/// Names of a kind's entries, each with the rule of the recipe that lists it.
+type EntryRules = HashMap<String, RuleId>;
 
 /// Index of a rule in [`RuleSet::rules`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,6 +38,8 @@ pub enum Rewrite {
     Lambda,
     /// Report only.
     None,
+    /// A `SQLAlchemy` rule's default style (`--sqlalchemy-fix` overrides it).
+    SqlAlchemy(SqlAlchemyFix),
 }
 
 /// One validated rule.
@@ -70,6 +75,8 @@ pub struct Callable {
     pub returns: Option<TagId>,
     /// A site only where a `with` statement enters it.
     pub with_only: bool,
+    /// Calling it is a site; when not, the call only tags what it returns.
+    pub site: bool,
 }
 
 /// Django ORM vocabulary.
@@ -101,22 +108,24 @@ pub struct RuleSet {
     pub tags: Vec<String>,
     pub callables: HashMap<String, Callable>,
     pub methods: HashMap<(TagId, String), RuleId>,
+    /// Attributes whose read hits the database, by the tag of the value.
+    pub attributes: HashMap<(TagId, String), RuleId>,
     pub orm: Orm,
     /// Qualified names of wrappers: their arguments run in a thread.
     pub wrappers: HashSet<String>,
     /// The rules of the built-in matchers that need the project index.
     pub project_helpers: Option<RuleId>,
-    pub model_instance: Option<RuleId>,
     pub lazy_relation: Option<RuleId>,
     pub implicit_evaluation: Option<RuleId>,
     pub sqlalchemy_lazy_load: Option<RuleId>,
     pub sqlalchemy_expired: Option<RuleId>,
-    /// Model instance methods that query (`save`, `delete`, ...).
-    pub instance_methods: HashSet<String>,
+    /// Model instance methods that query (`save`, `delete`, ...), each
+    /// with the rule of the recipe that lists it.
+    pub instance_methods: HashMap<String, RuleId>,
     /// Related-manager methods that write (`add`, `remove`, ...).
-    pub related_manager_methods: HashSet<String>,
+    pub related_manager_methods: HashMap<String, RuleId>,
     /// Builtins that evaluate a `QuerySet` (`list`, `len`, `bool`, ...).
-    pub evaluating_functions: HashSet<String>,
+    pub evaluating_functions: HashMap<String, RuleId>,
 }
 
 /// A recipe that could not be loaded: the file, the position and why.
@@ -151,8 +160,13 @@ impl Loader<'_> {
 impl RuleSet {
     /// The built-in recipes plus the user's, validated.
     pub fn load(user_recipes: &[PathBuf]) -> Result<Self, RecipeError> {
+        Self::load_from(&BUILTIN_RECIPES, user_recipes)
+    }
+
+    /// `builtin` (name and text, as [`BUILTIN_RECIPES`]) plus the user's.
+    pub fn load_from(builtin: &[(&str, &str)], user_recipes: &[PathBuf]) -> Result<Self, RecipeError> {
         let mut set = Self::default();
-        for (name, text) in BUILTIN_RECIPES {
+        for (name, text) in builtin {
             set.add(&format!("builtin:{name}"), text)?;
         }
         for path in user_recipes {
@@ -299,62 +313,69 @@ impl RuleSet {
                     .collect()
             };
             for full_name in full_names {
-                self.callables.insert(full_name, Callable { rule, returns, with_only: callable.with_only });
+                let entry = Callable { rule, returns, with_only: callable.with_only, site: callable.site };
+                self.callables.insert(full_name, entry);
             }
         }
-        for method in &raw.method {
-            let Some(tag) = self.tags.iter().position(|tag| tag == method.receiver.get_ref()) else {
-                return Err(loader.spanned_error(
-                    &method.receiver,
-                    format!(
-                        "receiver `{}` is not returned by any `[[callable]]` loaded so far",
-                        method.receiver.get_ref()
-                    ),
-                ));
-            };
-            for name in &method.names {
-                check_identifier(loader, name)?;
-                self.methods.insert((TagId(tag), name.get_ref().clone()), rule);
+        for (entries, table) in [(&raw.method, &mut self.methods), (&raw.attribute, &mut self.attributes)] {
+            for entry in entries {
+                let Some(tag) = self.tags.iter().position(|tag| tag == entry.receiver.get_ref()) else {
+                    return Err(loader.spanned_error(
+                        &entry.receiver,
+                        format!(
+                            "receiver `{}` is not returned by any `[[callable]]` loaded so far",
+                            entry.receiver.get_ref()
+                        ),
+                    ));
+                };
+                for name in &entry.names {
+                    check_identifier(loader, name)?;
+                    table.insert((TagId(tag), name.get_ref().clone()), rule);
+                }
             }
         }
-        if let Some(matcher) = raw.matcher {
+        let matcher = raw.matcher.as_ref().map(|matcher| *matcher.get_ref());
+        if let Some(spanned) = &raw.matcher {
             let slot = match matcher {
-                RawMatcher::ProjectHelpers => &mut self.project_helpers,
-                RawMatcher::ModelInstance => &mut self.model_instance,
-                RawMatcher::LazyRelation => &mut self.lazy_relation,
-                RawMatcher::ImplicitEvaluation => &mut self.implicit_evaluation,
-                RawMatcher::SqlalchemyLazyLoad => &mut self.sqlalchemy_lazy_load,
-                RawMatcher::SqlalchemyExpired => &mut self.sqlalchemy_expired,
+                Some(RawMatcher::ProjectHelpers) => Some(&mut self.project_helpers),
+                Some(RawMatcher::LazyRelation) => Some(&mut self.lazy_relation),
+                Some(RawMatcher::ImplicitEvaluation) => Some(&mut self.implicit_evaluation),
+                Some(RawMatcher::SqlalchemyLazyLoad) => Some(&mut self.sqlalchemy_lazy_load),
+                Some(RawMatcher::SqlalchemyExpired) => Some(&mut self.sqlalchemy_expired),
+                // Its sites are the `[model-instance]` entries, which any recipe may add.
+                Some(RawMatcher::ModelInstance) | None => None,
             };
-            if slot.is_some() {
-                return Err(loader.spanned_error(&raw.code, "this `matcher` is already used by another recipe"));
-            }
-            *slot = Some(rule);
-        }
-        let lists = [
-            (&raw.instance_methods, RawMatcher::ModelInstance, "instance-methods"),
-            (&raw.related_manager_methods, RawMatcher::ModelInstance, "related-manager-methods"),
-            (&raw.evaluating_functions, RawMatcher::ImplicitEvaluation, "evaluating-functions"),
-        ];
-        for (list, needs, key) in lists {
-            if let Some(first) = list.first()
-                && raw.matcher != Some(needs)
-            {
-                return Err(
-                    loader.spanned_error(first, format!("`{key}` needs `matcher = \"{}\"`", matcher_name(needs)))
-                );
-            }
-            for name in list {
-                check_identifier(loader, name)?;
+            if let Some(slot) = slot {
+                if let Some(owner) = *slot {
+                    return Err(loader.spanned_error(
+                        spanned,
+                        format!(
+                            "`matcher = \"{}\"` is already declared by {} ({}): one recipe owns a matcher",
+                            matcher_name(*spanned.get_ref()),
+                            self.rules[owner.0].code,
+                            self.rules[owner.0].origin
+                        ),
+                    ));
+                }
+                *slot = Some(rule);
             }
         }
-        self.instance_methods.extend(raw.instance_methods.iter().map(|name| name.get_ref().clone()));
-        self.related_manager_methods.extend(raw.related_manager_methods.iter().map(|name| name.get_ref().clone()));
-        self.evaluating_functions.extend(raw.evaluating_functions.iter().map(|name| name.get_ref().clone()));
-        if raw.orm.is_none() && raw.callable.is_empty() && raw.method.is_empty() && raw.matcher.is_none() {
-            return Err(loader
-                .spanned_error(&raw.code, "the recipe matches nothing: add `[orm]`, `[[callable]]` or `[[method]]`"));
+        self.add_kind_lists(loader, &raw, rule)?;
+        if raw.orm.is_none()
+            && raw.callable.is_empty()
+            && raw.method.is_empty()
+            && raw.attribute.is_empty()
+            && raw.matcher.is_none()
+            && raw.model_instance.is_none()
+            && raw.implicit_evaluation.is_none()
+        {
+            return Err(loader.spanned_error(
+                &raw.code,
+                "the recipe matches nothing: add `[orm]`, `[[callable]]`, `[[method]]`, `[[attribute]]`, \
+                 `[model-instance]`, `[implicit-evaluation]` or a `matcher`",
+            ));
         }
+        let rewrite = rewrite_for(loader, matcher, raw.rewrite.as_ref())?;
         self.rules.push(Rule {
             code: code.clone(),
             name: name.clone(),
@@ -365,15 +386,48 @@ impl RuleSet {
                 Some(RawApplicability::Unsafe) => Applicability::Unsafe,
                 Some(RawApplicability::Safe) | None => Applicability::Safe,
             },
-            rewrite: match raw.rewrite {
-                Some(RawRewrite::Wrap) | None => Rewrite::Wrap,
-                Some(RawRewrite::Lambda) => Rewrite::Lambda,
-                Some(RawRewrite::None) => Rewrite::None,
-            },
+            rewrite,
             wrapper,
             origin: loader.path.to_owned(),
         });
         Ok(rule)
+    }
+
+    /// The `[model-instance]` and `[implicit-evaluation]` entries, each
+    /// reported under `rule`; format 1's top-level lists are rejected with
+    /// how to convert them.
+    fn add_kind_lists(&mut self, loader: &Loader<'_>, raw: &RawRecipe, rule: RuleId) -> Result<(), RecipeError> {
+        let moved = [
+            (&raw.instance_methods, "instance-methods", "model-instance"),
+            (&raw.related_manager_methods, "related-manager-methods", "model-instance"),
+            (&raw.evaluating_functions, "evaluating-functions", "implicit-evaluation"),
+        ];
+        for (value, key, table) in moved {
+            if let Some(value) = value {
+                return Err(loader.spanned_error(
+                    value,
+                    format!(
+                        "recipe format 2 moved `{key}` into a `[{table}]` table: write `[{table}]` on a line of \
+                         its own, then `{key} = [...]` under it"
+                    ),
+                ));
+            }
+        }
+        let mut lists: Vec<(&Vec<Spanned<String>>, &mut EntryRules)> = Vec::new();
+        if let Some(kind) = &raw.model_instance {
+            lists.push((&kind.instance_methods, &mut self.instance_methods));
+            lists.push((&kind.related_manager_methods, &mut self.related_manager_methods));
+        }
+        if let Some(kind) = &raw.implicit_evaluation {
+            lists.push((&kind.evaluating_functions, &mut self.evaluating_functions));
+        }
+        for (names, table) in lists {
+            for name in names {
+                check_identifier(loader, name)?;
+                table.insert(name.get_ref().clone(), rule);
+            }
+        }
+        Ok(())
     }
 
     fn tag(&mut self, loader: &Loader<'_>, tag: &Spanned<String>) -> Result<TagId, RecipeError> {
@@ -401,6 +455,52 @@ impl RuleSet {
 
     pub fn rule(&self, id: RuleId) -> &Rule {
         &self.rules[id.0]
+    }
+}
+
+/// The validated `rewrite`: each kind of matcher takes the styles it can
+/// apply; a style it cannot is an error, never ignored.
+fn rewrite_for(
+    loader: &Loader<'_>,
+    matcher: Option<RawMatcher>,
+    rewrite: Option<&Spanned<RawRewrite>>,
+) -> Result<Rewrite, RecipeError> {
+    let value = rewrite.map(|rewrite| *rewrite.get_ref());
+    let (chosen, allowed) = match matcher {
+        Some(RawMatcher::SqlalchemyLazyLoad) => (
+            match value {
+                None | Some(RawRewrite::Explicit) => Some(Rewrite::SqlAlchemy(SqlAlchemyFix::Explicit)),
+                Some(RawRewrite::Selectinload) => Some(Rewrite::SqlAlchemy(SqlAlchemyFix::Selectinload)),
+                Some(RawRewrite::Refresh) => Some(Rewrite::SqlAlchemy(SqlAlchemyFix::Refresh)),
+                Some(RawRewrite::None) => Some(Rewrite::None),
+                Some(_) => None,
+            },
+            "\"explicit\", \"selectinload\", \"refresh\" or \"none\"",
+        ),
+        Some(RawMatcher::SqlalchemyExpired) => (
+            match value {
+                None | Some(RawRewrite::Refresh) => Some(Rewrite::SqlAlchemy(SqlAlchemyFix::Refresh)),
+                Some(RawRewrite::None) => Some(Rewrite::None),
+                Some(_) => None,
+            },
+            "\"refresh\" or \"none\"",
+        ),
+        _ => (
+            match value {
+                None | Some(RawRewrite::Wrap) => Some(Rewrite::Wrap),
+                Some(RawRewrite::Lambda) => Some(Rewrite::Lambda),
+                Some(RawRewrite::None) => Some(Rewrite::None),
+                Some(_) => None,
+            },
+            "\"wrap\", \"lambda\" or \"none\"",
+        ),
+    };
+    match (chosen, rewrite) {
+        (Some(chosen), _) => Ok(chosen),
+        (None, Some(rewrite)) => {
+            Err(loader.spanned_error(rewrite, format!("this rule's sites take `rewrite` = {allowed}")))
+        }
+        (None, None) => unreachable!("an absent `rewrite` always has a default"),
     }
 }
 

@@ -25,23 +25,33 @@ pub struct RawRecipe {
     pub applicability: Option<RawApplicability>,
     /// How a site is rewritten.
     #[serde(default)]
-    pub rewrite: Option<RawRewrite>,
+    pub rewrite: Option<Spanned<RawRewrite>>,
     /// The wrapper to use instead of the default (`sync_to_async`, or
     /// `database_sync_to_async` in modules that import `channels`).
     #[serde(default)]
     pub wrapper: Option<RawWrapper>,
     /// A matcher built into asyncfix, for sites that need the project index.
     #[serde(default)]
-    pub matcher: Option<RawMatcher>,
-    /// With `matcher = "model-instance"`: instance methods that query.
+    pub matcher: Option<Spanned<RawMatcher>>,
+    /// The parameters of the `model-instance` kind: instance and
+    /// related-manager methods that query. Several recipes may add to them;
+    /// each entry reports under the recipe that declares it.
     #[serde(default)]
-    pub instance_methods: Vec<Spanned<String>>,
-    /// With `matcher = "model-instance"`: related-manager methods that write.
+    pub model_instance: Option<RawModelInstance>,
+    /// The parameters of the `implicit-evaluation` kind: builtins that
+    /// evaluate a `QuerySet` passed to them. Several recipes may add to them.
     #[serde(default)]
-    pub related_manager_methods: Vec<Spanned<String>>,
-    /// With `matcher = "implicit-evaluation"`: builtins that evaluate a `QuerySet`.
+    pub implicit_evaluation: Option<RawImplicitEvaluation>,
+    /// Recipe format 1 kept these at the top level; format 2 rejects them
+    /// with how to convert (`[model-instance]` `instance-methods`).
     #[serde(default)]
-    pub evaluating_functions: Vec<Spanned<String>>,
+    pub instance_methods: Option<Spanned<toml::Value>>,
+    /// Format 1, rejected: now `[model-instance]` `related-manager-methods`.
+    #[serde(default)]
+    pub related_manager_methods: Option<Spanned<toml::Value>>,
+    /// Format 1, rejected: now `[implicit-evaluation]` `evaluating-functions`.
+    #[serde(default)]
+    pub evaluating_functions: Option<Spanned<toml::Value>>,
     /// Django ORM chains: managers, lazy and evaluating `QuerySet` methods.
     #[serde(default)]
     pub orm: Option<RawOrm>,
@@ -51,6 +61,29 @@ pub struct RawRecipe {
     /// Methods that hit the database on values produced by a callable.
     #[serde(default)]
     pub method: Vec<RawMethod>,
+    /// Attributes (or properties) whose read hits the database on values
+    /// produced by a callable.
+    #[serde(default)]
+    pub attribute: Vec<RawMethod>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawModelInstance {
+    /// Methods that query when called on a model instance (`save`, `delete`).
+    #[serde(default)]
+    pub instance_methods: Vec<Spanned<String>>,
+    /// Methods that write when called on a related manager (`add`, `set`).
+    #[serde(default)]
+    pub related_manager_methods: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawImplicitEvaluation {
+    /// Builtins that evaluate a `QuerySet` passed to them (`list`, `len`).
+    #[serde(default)]
+    pub evaluating_functions: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -86,6 +119,12 @@ pub enum RawRewrite {
     Lambda,
     /// Report only.
     None,
+    /// `SQLAlchemy` lazy loads: query the related rows explicitly.
+    Explicit,
+    /// `SQLAlchemy` lazy loads: eager-load in the query that loaded the object.
+    Selectinload,
+    /// `SQLAlchemy`: `await session.refresh(obj, ...)` before the read.
+    Refresh,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +185,14 @@ pub struct RawCallable {
     /// A context manager: a site only where a `with` statement enters it.
     #[serde(default)]
     pub with_only: bool,
+    /// Whether calling it is a site. `false`: the call only tags the value
+    /// it returns (a serializer constructed, then `is_valid()` queries).
+    #[serde(default = "yes")]
+    pub site: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,6 +200,7 @@ pub struct RawCallable {
 pub struct RawMethod {
     /// The tag of the receiver, as given by a callable's `returns`.
     pub receiver: Spanned<String>,
-    /// Method names that hit the database on such a value.
+    /// Method names (`[[method]]`) or attribute names (`[[attribute]]`)
+    /// that hit the database on such a value.
     pub names: Vec<Spanned<String>>,
 }

@@ -10,9 +10,12 @@ use crate::fix::importer::Importer;
 use crate::fix::rewrite::{self, WrapStyle};
 use crate::fix::{Applicability, Fix};
 use crate::infer::Certainty;
-use crate::recipe::{Rewrite, Wrapper};
+use crate::recipe::{Rewrite, RuleId, Wrapper};
 use crate::semantic::ScopeId;
 use crate::settings::Settings;
+
+/// Why a site of a `rewrite = "none"` recipe has no fix.
+pub(super) const NO_FIX_BY_RECIPE: &str = "the recipe reports this site without a fix";
 
 pub(super) fn diagnose(
     site: &Site<'_>,
@@ -25,12 +28,26 @@ pub(super) fn diagnose(
     let rule = settings.rules.rule(site.rule);
     let wrapper = rule.wrapper.as_ref().unwrap_or(default_wrapper);
     let message = rule.render_message(&site.callee, &site.method, &wrapper.name, &site.via);
-    let mut diagnostic =
-        Diagnostic { rule: site.rule, range: site.node.byte_range(), message, fix: None, no_fix: None };
-    match build_fix(site, scope, mode, rule.rewrite, importer, wrapper) {
+    let fix = build_fix(site, scope, mode, rule.rewrite, importer, wrapper);
+    finish(site.rule, site.node.byte_range(), message, fix, site.certainty, settings)
+}
+
+/// A diagnostic with its fix as the rule's recipe allows: a guess, or an
+/// `applicability = "unsafe"` recipe, makes the fix unsafe. Every kind of
+/// site, `SQLAlchemy`'s included, ends here.
+pub(super) fn finish(
+    rule: RuleId,
+    range: std::ops::Range<usize>,
+    message: String,
+    fix: Result<Fix, String>,
+    certainty: Certainty,
+    settings: &Settings,
+) -> Diagnostic {
+    let recipe = settings.rules.rule(rule);
+    let mut diagnostic = Diagnostic { rule, range, message, fix: None, no_fix: None };
+    match fix {
         Ok(mut fix) => {
-            let certain = site.certainty == Certainty::Certain;
-            if !certain || rule.applicability == Applicability::Unsafe {
+            if certainty != Certainty::Certain || recipe.applicability == Applicability::Unsafe {
                 fix.applicability = Applicability::Unsafe;
             }
             diagnostic.fix = Some(fix);
@@ -62,9 +79,10 @@ fn build_fix(
     wrapper: &Wrapper,
 ) -> Result<Fix, String> {
     let mut style = match rewrite {
-        Rewrite::None => return Err("the recipe reports this site without a fix".to_owned()),
+        Rewrite::None => return Err(NO_FIX_BY_RECIPE.to_owned()),
         Rewrite::Lambda => WrapStyle::Lambda,
-        Rewrite::Wrap => site.style,
+        // A `SQLAlchemy` style is rejected at load for call-site rules.
+        Rewrite::Wrap | Rewrite::SqlAlchemy(_) => site.style,
     };
     if mode == Mode::AsyncNoAwait {
         return Err("inside a generator expression, `await` would make it an async generator".to_owned());

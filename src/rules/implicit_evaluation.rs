@@ -30,14 +30,14 @@ fn queryset(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Op
 
 /// `list(qs)`, `len(qs)`, `bool(qs)`, ...
 pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
-    let rule = evaluator.rules.implicit_evaluation?;
     let callee = call.child_by_field_id(FIELD.function)?;
     if callee.kind() != "identifier" {
         return None;
     }
     let name = evaluator.model.text(callee);
+    let &rule = evaluator.rules.evaluating_functions.get(name)?;
     // A builtin only while no binding shadows it.
-    if !evaluator.rules.evaluating_functions.contains(name) || evaluator.model.lookup(name, scope).is_some() {
+    if evaluator.model.lookup(name, scope).is_some() {
         return None;
     }
     let argument = call.child_by_field_id(FIELD.arguments)?.named_child(0)?;

@@ -9,6 +9,7 @@ pub mod model_instance;
 pub mod orm_query;
 pub mod project_helper;
 pub mod sqlalchemy;
+pub mod sync_attribute;
 pub mod sync_callable;
 pub mod sync_method;
 mod visitor;
@@ -62,7 +63,7 @@ pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
 
 /// Rules for an attribute read (not a method call, not an assignment target).
 pub fn check_attribute<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
-    lazy_relation::check(attribute, scope, evaluator)
+    lazy_relation::check(attribute, scope, evaluator).or_else(|| sync_attribute::check(attribute, scope, evaluator))
 }
 
 /// The class whose method encloses `scope`, if any.

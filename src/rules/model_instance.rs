@@ -12,7 +12,6 @@ use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
-    let rule = evaluator.rules.model_instance?;
     // Which classes are models is known only once the index is complete.
     evaluator.index?;
     let callee = call.child_by_field_id(FIELD.function)?;
@@ -20,16 +19,16 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         return None;
     }
     let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
-    let matches = match evaluator.eval(callee.child_by_field_id(FIELD.object)?, scope) {
+    let rule = match evaluator.eval(callee.child_by_field_id(FIELD.object)?, scope) {
         Value::Instance { class, .. } => {
-            evaluator.rules.instance_methods.contains(method) && evaluator.is_model_class(&class)
+            evaluator.rules.instance_methods.get(method).filter(|_| evaluator.is_model_class(&class))
         }
         Value::Manager { model: Some(_), certainty: Certainty::Certain } => {
-            evaluator.rules.related_manager_methods.contains(method)
+            evaluator.rules.related_manager_methods.get(method)
         }
-        _ => false,
+        _ => None,
     };
-    matches.then(|| Site {
+    rule.map(|&rule| Site {
         rule,
         node: call,
         callee: summarize(call, evaluator.model.source),

@@ -16,7 +16,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         return None;
     };
     let callable = evaluator.recipe_callable(&name)?;
-    if callable.with_only && !entered_by_with(call) {
+    if !callable.site || (callable.with_only && !entered_by_with(call)) {
         return None;
     }
     let method = name.rsplit('.').next().unwrap_or(&name).to_owned();

@@ -8,16 +8,17 @@ use std::ops::Range;
 
 use tree_sitter::{Node, Tree};
 
-use super::diagnose::diagnose;
+use super::diagnose::{NO_FIX_BY_RECIPE, diagnose, finish};
 use super::implicit_evaluation::Use;
 use super::sqlalchemy::{self, SqlAlchemySite};
 use super::{FileInfo, Site};
 use crate::diagnostic::Diagnostic;
+use crate::fix::SqlAlchemyFix;
 use crate::fix::importer::Importer;
 use crate::fix::rewrite::WrapStyle;
-use crate::infer::Evaluator;
+use crate::infer::{Certainty, Evaluator};
 use crate::parse::FIELD;
-use crate::recipe::Wrapper;
+use crate::recipe::{Rewrite, Wrapper};
 use crate::scan::may_have_sites;
 use crate::semantic::{ScopeId, SemanticModel};
 use crate::settings::Settings;
@@ -95,6 +96,13 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, settings: &Set
     // Each site, its scope and mode, and whether it is a kept truth test.
     let mut sites: Vec<(Site<'_>, ScopeId, Mode, bool)> = Vec::new();
     let mut sqlalchemy_sites: Vec<SqlAlchemySite<'_>> = Vec::new();
+    // `--sqlalchemy-fix` overrides the recipe's `rewrite`.
+    let sqlalchemy_style = settings.sqlalchemy_fix.unwrap_or_else(|| {
+        match settings.rules.sqlalchemy_lazy_load.map(|rule| settings.rules.rule(rule).rewrite) {
+            Some(Rewrite::SqlAlchemy(style)) => style,
+            _ => SqlAlchemyFix::Explicit,
+        }
+    });
     let sqlalchemy_rules = sqlalchemy::Rules {
         lazy_load: settings.rules.sqlalchemy_lazy_load.filter(|rule| settings.enabled[rule.0]),
         expired: settings.rules.sqlalchemy_expired.filter(|rule| settings.enabled[rule.0]),
@@ -209,7 +217,7 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, settings: &Set
                         node,
                         &evaluator,
                         &sqlalchemy_rules,
-                        settings.sqlalchemy_fix,
+                        sqlalchemy_style,
                         &importer,
                         &locator,
                     ));
@@ -270,11 +278,10 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, settings: &Set
         })
         .collect();
     diagnostics.extend(sqlalchemy_sites.into_iter().map(|site| {
-        let (fix, no_fix) = match site.fix {
-            Ok(fix) => (Some(fix), None),
-            Err(reason) => (None, Some(reason)),
-        };
-        Diagnostic { rule: site.rule, range: site.node.byte_range(), message: site.message, fix, no_fix }
+        let recipe = settings.rules.rule(site.rule);
+        let message = recipe.render_message(&site.callee, &site.method, "", &site.via);
+        let fix = if recipe.rewrite == Rewrite::None { Err(NO_FIX_BY_RECIPE.to_owned()) } else { site.fix };
+        finish(site.rule, site.node.byte_range(), message, fix, Certainty::Certain, settings)
     }));
     diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.rule));
     diagnostics.dedup_by_key(|diagnostic| diagnostic.range.clone());

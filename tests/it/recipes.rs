@@ -64,3 +64,78 @@ fn check_rejected(fixture: &Path, update: bool) -> Result<(), String> {
     }
     if problems.is_empty() { Ok(()) } else { Err(format!("expected {expected:?}\n{}", problems.join("\n"))) }
 }
+
+/// The built-in recipes, copied, with `edit` applied to the named one; the
+/// arguments that load exactly those.
+fn edited_builtins(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> Vec<String> {
+    let recipes = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes");
+    let mut args = vec!["--no-builtin-recipes".to_owned()];
+    let mut entries: Vec<_> = fs::read_dir(&recipes).unwrap().map(|entry| entry.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        let mut text = fs::read_to_string(&path).unwrap();
+        if path.file_name().unwrap() == name {
+            let edited = edit(text.clone());
+            assert_ne!(edited, text, "the edit changed nothing in {name}");
+            text = edited;
+        }
+        let copy = dir.join(path.file_name().unwrap());
+        fs::write(&copy, text).unwrap();
+        args.extend(["--recipe".to_owned(), copy.display().to_string()]);
+    }
+    args
+}
+
+/// `SQLAlchemy` rules run on the shared engine: `message`, `applicability`
+/// and `rewrite` in their recipe change what `check` and `diff` print.
+#[test]
+fn sqlalchemy_rules_honour_their_recipe() {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/sqlalchemy_seed/input");
+    let project = project.to_str().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let run_with = |args: &[String], command: &str| {
+        let mut all = vec![command, project, "--color", "never", "--select", "SA001"];
+        all.extend(args.iter().map(String::as_str));
+        run(&all, "")
+    };
+
+    let unchanged = edited_builtins(temp.path(), "sqlalchemy-lazy-load.toml", |text| text + "\n");
+    let baseline = run_with(&unchanged, "check");
+    assert_eq!(baseline.code, 1, "{}", baseline.stderr);
+    assert!(
+        baseline.stdout.contains("SA001 [*] `user.role_profiles` lazy-loads a relationship"),
+        "{}",
+        baseline.stdout
+    );
+    assert!(run_with(&unchanged, "diff").stdout.contains("role_profiles_result = await session.execute("));
+
+    let unsafe_message = edited_builtins(temp.path(), "sqlalchemy-lazy-load.toml", |text| {
+        text.replacen("message = \"", "applicability = \"unsafe\"\nmessage = \"LOADS {method} OF {via}: ", 1)
+    });
+    let check = run_with(&unsafe_message, "check");
+    assert!(check.stdout.contains("SA001 [?] LOADS role_profiles OF user: `user.role_profiles`"), "{}", check.stdout);
+    let diff = run_with(&unsafe_message, "diff");
+    assert!(!diff.stdout.contains("role_profiles_result"), "an unsafe fix was applied:\n{}", diff.stdout);
+    assert!(diff.stderr.contains("Would fix 0 sites"), "{}", diff.stderr);
+
+    let report_only = edited_builtins(temp.path(), "sqlalchemy-lazy-load.toml", |text| {
+        text.replacen("matcher = ", "rewrite = \"none\"\nmatcher = ", 1)
+    });
+    let check = run_with(&report_only, "check");
+    assert!(check.stdout.contains("SA001 `user.role_profiles`"), "{}", check.stdout);
+    assert!(run_with(&report_only, "diff").stdout.is_empty());
+
+    let refresh = edited_builtins(temp.path(), "sqlalchemy-lazy-load.toml", |text| {
+        text.replacen("matcher = ", "rewrite = \"refresh\"\nmatcher = ", 1)
+    });
+    let diff = run_with(&refresh, "diff");
+    assert!(
+        diff.stdout.contains("await session.refresh(user, attribute_names=[\"role_profiles\"])"),
+        "{}",
+        diff.stdout
+    );
+    // The command line still chooses over the recipe.
+    let mut explicit = refresh.clone();
+    explicit.extend(["--sqlalchemy-fix".to_owned(), "explicit".to_owned()]);
+    assert!(run_with(&explicit, "diff").stdout.contains("role_profiles_result = await session.execute("));
+}

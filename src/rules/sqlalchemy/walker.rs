@@ -1,203 +1,36 @@
-//! SA001 `sqlalchemy-lazy-load-in-async` and SA002
-//! `sqlalchemy-expired-attribute-in-async`: `MissingGreenlet` in `SQLAlchemy`
-//! asyncio code.
-//!
-//! Unlike the call-site rules this one follows one `async def` statement by
-//! statement: which names hold objects loaded through an `AsyncSession`,
-//! with which relationships eager-loaded, and whether a `commit()` or
-//! `rollback()` expired them since. A read of a lazy relationship that is not
-//! loaded (SA001), or of any attribute of an expired object (SA002), would
-//! make `SQLAlchemy` run a query without `await`.
-//!
-//! The rewrite inserts statements, so the rule builds its own fixes, in the
-//! style `--sqlalchemy-fix` chooses: an explicit query (`explicit`, the
-//! seed's own fix), `.options(selectinload(...))` on the query that loaded
-//! the object (`selectinload`), or `await session.refresh(obj, ...)`
-//! (`refresh`).
+//! Follows one `async def` statement by statement: the sessions, the
+//! results and objects they load, what each query eager-loaded, and what a
+//! commit or rollback expired.
 
 use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use crate::fix::importer::Importer;
-use crate::fix::{Applicability, Edit, Fix, SqlAlchemyFix};
-use crate::infer::facts::{Direction, ProjectFacts};
+use super::{EAGER_OPTIONS, EAGER_STRATEGIES, MANY, ONE, Read, ReadKind, Session, State, Tracked};
+use crate::infer::facts::ProjectFacts;
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
-use crate::recipe::{RuleId, Wrapper};
 use crate::semantic::ScopeId;
-use crate::source::{Locator, line_ending};
 
-/// One site with its fix, or why there is none.
-pub struct SqlAlchemySite<'t> {
-    pub rule: RuleId,
-    pub node: Node<'t>,
-    pub message: String,
-    pub fix: Result<Fix, String>,
-}
-
-/// Result methods that return one object, and the ones that return a list.
-const ONE: [&str; 6] = ["scalar_one_or_none", "scalar_one", "scalar", "first", "one", "one_or_none"];
-const MANY: [&str; 1] = ["all"];
-/// Loader options that load a relationship with its object.
-const EAGER_OPTIONS: [&str; 4] = ["selectinload", "joinedload", "subqueryload", "immediateload"];
-/// `lazy=` strategies that load with the object.
-const EAGER_STRATEGIES: [&str; 4] = ["selectin", "joined", "subquery", "immediate"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Created here and not yet added to a session: nothing to load.
-    Transient,
-    /// Added, not flushed: reading a relationship loads nothing.
-    Pending,
-    Persistent,
-    /// Expired by the commit or rollback statement at this offset.
-    Expired {
-        commit: usize,
-    },
-}
-
-#[derive(Debug, Clone)]
-struct Tracked<'t> {
-    model: String,
-    session: String,
-    eager: HashSet<String>,
-    state: State,
-    /// The `select(...)` expression that loaded the object.
-    select: Option<Node<'t>>,
-}
-
-#[derive(Debug, Clone)]
-struct Session {
-    expire_on_commit: bool,
-    /// The session is closed past this offset (the end of its `async with`).
-    open_until: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReadKind {
-    LazyRelationship,
-    Expired,
-}
-
-struct Read<'t> {
-    kind: ReadKind,
-    object: String,
-    attribute: String,
-    node: Node<'t>,
-    statement: Node<'t>,
-    tracked: Tracked<'t>,
-    /// The commit statement that expired the object.
-    commit: Option<Node<'t>>,
-    session_open: bool,
-    /// For relationships declared `raise` or `write_only`: report only.
-    blocked: Option<String>,
-}
-
-/// Reads that share one fix: the object, the attribute (empty for expired reads) and the kind.
-type GroupKey = (String, String, ReadKind);
-
-pub struct Rules {
-    pub lazy_load: Option<RuleId>,
-    pub expired: Option<RuleId>,
-}
-
-struct Walker<'a, 't> {
-    evaluator: &'a Evaluator<'a, 't>,
-    index: &'a dyn ProjectFacts,
-    sessions: HashMap<String, Session>,
-    results: HashMap<String, Tracked<'t>>,
-    lists: HashMap<String, Tracked<'t>>,
-    objects: HashMap<String, Tracked<'t>>,
+pub(super) struct Walker<'a, 't> {
+    pub(super) evaluator: &'a Evaluator<'a, 't>,
+    pub(super) index: &'a dyn ProjectFacts,
+    pub(super) sessions: HashMap<String, Session>,
+    pub(super) results: HashMap<String, Tracked<'t>>,
+    pub(super) lists: HashMap<String, Tracked<'t>>,
+    pub(super) objects: HashMap<String, Tracked<'t>>,
     /// Commit statements by their start offset.
-    commits: HashMap<usize, Node<'t>>,
-    reads: Vec<Read<'t>>,
-}
-
-/// Every SA001 and SA002 site in one `async def`.
-pub fn check_function<'t>(
-    function: Node<'t>,
-    evaluator: &Evaluator<'_, 't>,
-    rules: &Rules,
-    style: SqlAlchemyFix,
-    importer: &Importer<'_, 't>,
-    locator: &Locator<'t>,
-) -> Vec<SqlAlchemySite<'t>> {
-    let Some(index) = evaluator.index else { return Vec::new() };
-    if rules.lazy_load.is_none() && rules.expired.is_none() {
-        return Vec::new();
-    }
-    let Some(scope) = evaluator.model.scope_opened_by(function) else { return Vec::new() };
-    let mut walker = Walker {
-        evaluator,
-        index,
-        sessions: HashMap::new(),
-        results: HashMap::new(),
-        lists: HashMap::new(),
-        objects: HashMap::new(),
-        commits: HashMap::new(),
-        reads: Vec::new(),
-    };
-    walker.parameters(function, scope);
-    if walker.sessions.is_empty() && !mentions_session_factory(function, evaluator) {
-        return Vec::new();
-    }
-    if let Some(body) = function.child_by_field_id(FIELD.body) {
-        walker.block(body, scope);
-    }
-    let reads = std::mem::take(&mut walker.reads);
-    let builder = FixBuilder { evaluator, index, importer, locator, function, scope, style };
-    let mut sites = Vec::new();
-    // Reads of one relationship on one object share one fix.
-    let mut groups: Vec<(GroupKey, Vec<&Read<'t>>)> = Vec::new();
-    for read in &reads {
-        let key = (read.object.clone(), read.attribute.clone(), read.kind);
-        let key = if read.kind == ReadKind::Expired { (read.object.clone(), String::new(), read.kind) } else { key };
-        match groups.iter_mut().find(|(existing, _)| *existing == key) {
-            Some((_, members)) => members.push(read),
-            None => groups.push((key, vec![read])),
-        }
-    }
-    for (_, members) in groups {
-        let first = members[0];
-        let Some(rule) = (match first.kind {
-            ReadKind::LazyRelationship => rules.lazy_load,
-            ReadKind::Expired => rules.expired,
-        }) else {
-            continue;
-        };
-        let fix = builder.fix(&members);
-        for read in members {
-            let text = evaluator.model.text(read.node);
-            let message = match read.kind {
-                ReadKind::LazyRelationship => format!(
-                    "`{text}` lazy-loads a relationship inside `async def` (MissingGreenlet): the query that loaded `{}` did not load it",
-                    read.object
-                ),
-                ReadKind::Expired => format!(
-                    "`{text}` reads an attribute expired by `{}` inside `async def` (MissingGreenlet)",
-                    read.commit.map_or("commit()", |commit| evaluator.model.text(commit).trim())
-                ),
-            };
-            sites.push(SqlAlchemySite { rule, node: read.node, message, fix: fix.clone() });
-        }
-    }
-    sites
-}
-
-/// Whether the function names a session factory at all (cheap pre-check).
-fn mentions_session_factory(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> bool {
-    let text = evaluator.model.text(function);
-    text.contains("session") || text.contains("Session")
+    pub(super) commits: HashMap<usize, Node<'t>>,
+    pub(super) reads: Vec<Read<'t>>,
 }
 
 impl<'t> Walker<'_, 't> {
-    fn text(&self, node: Node<'t>) -> &'t str {
+    pub(super) fn text(&self, node: Node<'t>) -> &'t str {
         self.evaluator.model.text(node)
     }
 
     /// `session: AsyncSession` parameters.
-    fn parameters(&mut self, function: Node<'t>, scope: ScopeId) {
+    pub(super) fn parameters(&mut self, function: Node<'t>, scope: ScopeId) {
         let Some(parameters) = function.child_by_field_id(FIELD.parameters) else { return };
         let mut cursor = parameters.walk();
         for parameter in parameters.named_children(&mut cursor) {
@@ -220,7 +53,7 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    fn block(&mut self, block: Node<'t>, scope: ScopeId) {
+    pub(super) fn block(&mut self, block: Node<'t>, scope: ScopeId) {
         let mut cursor = block.walk();
         let statements: Vec<Node<'t>> = block.named_children(&mut cursor).collect();
         for statement in statements {
@@ -228,7 +61,7 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    fn statement(&mut self, statement: Node<'t>, scope: ScopeId) {
+    pub(super) fn statement(&mut self, statement: Node<'t>, scope: ScopeId) {
         match statement.kind() {
             "function_definition" | "class_definition" | "decorated_definition" => {}
             "if_statement" | "elif_clause" | "while_statement" => {
@@ -268,7 +101,7 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    fn children_blocks(&mut self, statement: Node<'t>, scope: ScopeId) {
+    pub(super) fn children_blocks(&mut self, statement: Node<'t>, scope: ScopeId) {
         let mut cursor = statement.walk();
         let children: Vec<Node<'t>> = statement.named_children(&mut cursor).collect();
         for child in children {
@@ -281,7 +114,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// `async with SessionLocal() as session:`.
-    fn with_clause(&mut self, clause: Node<'t>, statement: Node<'t>, scope: ScopeId) {
+    pub(super) fn with_clause(&mut self, clause: Node<'t>, statement: Node<'t>, scope: ScopeId) {
         let mut cursor = clause.walk();
         for item in clause.named_children(&mut cursor) {
             let Some(pattern) = item.named_child(0).filter(|node| node.kind() == "as_pattern") else { continue };
@@ -296,7 +129,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// `SessionLocal()` or `AsyncSession(engine, ...)`: whether it expires on commit.
-    fn session_made_by(&self, value: Node<'t>, scope: ScopeId) -> Option<bool> {
+    pub(super) fn session_made_by(&self, value: Node<'t>, scope: ScopeId) -> Option<bool> {
         if value.kind() != "call" {
             return None;
         }
@@ -313,7 +146,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// Attribute reads on tracked objects inside one statement, in source order.
-    fn reads_in(&mut self, node: Node<'t>, statement: Node<'t>) {
+    pub(super) fn reads_in(&mut self, node: Node<'t>, statement: Node<'t>) {
         let mut stack = vec![node];
         let mut found = Vec::new();
         while let Some(current) = stack.pop() {
@@ -335,13 +168,13 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// `session.run_sync(...)`: the function runs where lazy loads work.
-    fn is_run_sync(&self, call: Node<'t>) -> bool {
+    pub(super) fn is_run_sync(&self, call: Node<'t>) -> bool {
         call.child_by_field_id(FIELD.function)
             .and_then(|callee| callee.child_by_field_id(FIELD.attribute))
             .is_some_and(|attribute| self.text(attribute) == "run_sync")
     }
 
-    fn read(&self, attribute: Node<'t>, statement: Node<'t>) -> Option<Read<'t>> {
+    pub(super) fn read(&self, attribute: Node<'t>, statement: Node<'t>) -> Option<Read<'t>> {
         let object = attribute.child_by_field_id(FIELD.object)?;
         if object.kind() != "identifier" {
             return None;
@@ -395,7 +228,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// Bindings and session events in one simple statement.
-    fn effects(&mut self, statement: Node<'t>, scope: ScopeId) {
+    pub(super) fn effects(&mut self, statement: Node<'t>, scope: ScopeId) {
         let Some(expression) = statement.named_child(0) else { return };
         match expression.kind() {
             "assignment" => {
@@ -423,7 +256,7 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    fn assign(&mut self, name: &str, value: Node<'t>, scope: ScopeId) {
+    pub(super) fn assign(&mut self, name: &str, value: Node<'t>, scope: ScopeId) {
         // `x = await session.execute(select(...))`, `.get(Model, key)`, `.scalar(...)`, `.scalars(...)`.
         if value.kind() == "await" {
             let Some(call) = value.named_child(0) else { return };
@@ -489,7 +322,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// `await session.method(...)` on a known session.
-    fn session_method(&self, call: Node<'t>) -> Option<(String, &'t str, Node<'t>)> {
+    pub(super) fn session_method(&self, call: Node<'t>) -> Option<(String, &'t str, Node<'t>)> {
         let callee = call.child_by_field_id(FIELD.function)?;
         if callee.kind() != "attribute" {
             return None;
@@ -504,7 +337,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// The model a `select(Model)...` statement loads, with its eager options.
-    fn loaded_by(&self, statement: Option<Node<'t>>, session: &str, scope: ScopeId) -> Option<Tracked<'t>> {
+    pub(super) fn loaded_by(&self, statement: Option<Node<'t>>, session: &str, scope: ScopeId) -> Option<Tracked<'t>> {
         let statement = statement?;
         // The innermost call of the chain is `select(Model)`.
         let mut select = statement;
@@ -535,7 +368,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// `await session.get(Model, key, options=[selectinload(Model.rel)])`.
-    fn fetched_by_get(&self, arguments: Node<'t>, session: &str, scope: ScopeId) -> Option<Tracked<'t>> {
+    pub(super) fn fetched_by_get(&self, arguments: Node<'t>, session: &str, scope: ScopeId) -> Option<Tracked<'t>> {
         let first = arguments.named_child(0)?;
         let Value::Qualified(model) = self.evaluator.eval(first, scope) else { return None };
         if !self.index.is_sqlalchemy_model(&model) {
@@ -551,7 +384,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// Relationship names loaded by `selectinload(Model.rel)` and friends inside `node`.
-    fn eager_options(&self, node: Node<'t>, scope: ScopeId) -> HashSet<String> {
+    pub(super) fn eager_options(&self, node: Node<'t>, scope: ScopeId) -> HashSet<String> {
         let mut eager = HashSet::new();
         let mut stack = vec![node];
         while let Some(current) = stack.pop() {
@@ -575,7 +408,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// `res.scalar_one_or_none()` (one) or `res.scalars().all()` (many).
-    fn loaded_from_result(&self, call: Node<'t>, scope: ScopeId) -> Option<(Tracked<'t>, bool)> {
+    pub(super) fn loaded_from_result(&self, call: Node<'t>, scope: ScopeId) -> Option<(Tracked<'t>, bool)> {
         let callee = call.child_by_field_id(FIELD.function)?;
         let method = self.text(callee.child_by_field_id(FIELD.attribute)?);
         let mut object = callee.child_by_field_id(FIELD.object)?;
@@ -608,7 +441,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// `session.add(obj)`, `await session.flush()`, `commit()`, `rollback()`, `refresh(obj)`.
-    fn session_call(&mut self, call: Node<'t>, statement: Node<'t>) {
+    pub(super) fn session_call(&mut self, call: Node<'t>, statement: Node<'t>) {
         let Some((session, method, arguments)) = self.session_method(call) else { return };
         let expire_on_commit = self.sessions.get(&session).is_some_and(|session| session.expire_on_commit);
         match method {
@@ -658,7 +491,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     /// `attribute_names=["a", "b"]`.
-    fn attribute_names(&self, arguments: Node<'t>) -> Vec<String> {
+    pub(super) fn attribute_names(&self, arguments: Node<'t>) -> Vec<String> {
         let mut cursor = arguments.walk();
         let keyword = arguments.named_children(&mut cursor).find(|argument| {
             argument.kind() == "keyword_argument"
@@ -670,187 +503,5 @@ impl<'t> Walker<'_, 't> {
             .filter(|item| item.kind() == "string")
             .map(|item| self.text(item).trim_matches(|c| c == '"' || c == '\'').to_owned())
             .collect()
-    }
-}
-
-struct FixBuilder<'a, 't> {
-    evaluator: &'a Evaluator<'a, 't>,
-    index: &'a dyn ProjectFacts,
-    importer: &'a Importer<'a, 't>,
-    locator: &'a Locator<'t>,
-    function: Node<'t>,
-    scope: ScopeId,
-    style: SqlAlchemyFix,
-}
-
-impl<'t> FixBuilder<'_, 't> {
-    fn source(&self) -> &'t str {
-        self.evaluator.model.source
-    }
-
-    fn fix(&self, reads: &[&Read<'t>]) -> Result<Fix, String> {
-        let first = reads[0];
-        if let Some(reason) = &first.blocked {
-            return Err(reason.clone());
-        }
-        if !first.session_open {
-            return Err(format!(
-                "the session `{}` is closed here: load it while the session is open",
-                first.tracked.session
-            ));
-        }
-        match first.kind {
-            ReadKind::Expired => {
-                let commit = first.commit.ok_or("the commit that expired the object is not in this function")?;
-                let refresh = self
-                    .after_statement(commit, &format!("await {}.refresh({})", first.tracked.session, first.object))?;
-                Ok(Fix {
-                    edits: Vec::new(),
-                    shared: vec![refresh.clone()],
-                    span: refresh.range.clone(),
-                    applicability: Applicability::Safe,
-                })
-            }
-            ReadKind::LazyRelationship => self.relationship_fix(reads),
-        }
-    }
-
-    fn relationship_fix(&self, reads: &[&Read<'t>]) -> Result<Fix, String> {
-        let first = reads[0];
-        let relationship = self
-            .index
-            .sqlalchemy_relationship(&first.tracked.model, &first.attribute)
-            .ok_or("the relationship is not known to the index")?;
-        let mut shared = Vec::new();
-        // A key read after a commit would itself reload: refresh the object first.
-        if let Some(commit) = first.commit {
-            shared.push(
-                self.after_statement(commit, &format!("await {}.refresh({})", first.tracked.session, first.object))?,
-            );
-        }
-        let style = match (self.style, &relationship.direction, &relationship.lazy) {
-            (_, _, Some(lazy)) if lazy == "dynamic" => SqlAlchemyFix::Refresh,
-            (SqlAlchemyFix::Explicit, Direction::ManyToMany | Direction::Complex, _) => SqlAlchemyFix::Refresh,
-            (SqlAlchemyFix::Selectinload, _, _) if first.tracked.select.is_none() || first.commit.is_some() => {
-                SqlAlchemyFix::Refresh
-            }
-            (style, _, _) => style,
-        };
-        let session = &first.tracked.session;
-        let object = &first.object;
-        let attribute = &first.attribute;
-        let mut edits = Vec::new();
-        match style {
-            SqlAlchemyFix::Explicit => {
-                let target = relationship.target.clone().ok_or("the relationship's target class is not known")?;
-                let target_name = self.import(&target, &mut shared)?;
-                match &relationship.direction {
-                    Direction::OneToMany { column, collection } => {
-                        let select = self.import("sqlalchemy.select", &mut shared)?;
-                        let result = self.fresh_name(&format!("{attribute}_result"));
-                        let value = self.fresh_name(&format!("{attribute}_list"));
-                        let key = self.index.primary_key(&first.tracked.model);
-                        let take = if *collection { "scalars().all()" } else { "scalar_one_or_none()" };
-                        edits.push(self.before_statement(
-                            first.statement,
-                            &[
-                                format!("{result} = await {session}.execute({select}({target_name}).where({target_name}.{column} == {object}.{key}))"),
-                                format!("{value} = {result}.{take}"),
-                            ],
-                        )?);
-                        edits.extend(
-                            reads.iter().map(|read| Edit { range: read.node.byte_range(), content: value.clone() }),
-                        );
-                    }
-                    Direction::ManyToOne { column } => {
-                        let value = self.fresh_name(attribute);
-                        edits.push(self.before_statement(
-                            first.statement,
-                            &[format!("{value} = await {session}.get({target_name}, {object}.{column})")],
-                        )?);
-                        edits.extend(
-                            reads.iter().map(|read| Edit { range: read.node.byte_range(), content: value.clone() }),
-                        );
-                    }
-                    Direction::ManyToMany | Direction::Complex => unreachable!("handled as refresh above"),
-                }
-            }
-            SqlAlchemyFix::Selectinload => {
-                let select = first.tracked.select.ok_or("the object was not loaded by a query in this function")?;
-                let owner = self.import(&first.tracked.model, &mut shared)?;
-                let loader = self.import("sqlalchemy.orm.selectinload", &mut shared)?;
-                edits.push(Edit::insert(select.end_byte(), format!(".options({loader}({owner}.{attribute}))")));
-            }
-            SqlAlchemyFix::Refresh => {
-                edits.push(self.before_statement(
-                    first.statement,
-                    &[format!("await {session}.refresh({object}, attribute_names=[\"{attribute}\"])")],
-                )?);
-            }
-        }
-        let start = edits.iter().map(|edit| edit.range.start).min().unwrap_or(first.node.start_byte());
-        let end = edits.iter().map(|edit| edit.range.end).max().unwrap_or(first.node.end_byte());
-        Ok(Fix { edits, shared, span: start..end.max(start + 1), applicability: Applicability::Safe })
-    }
-
-    /// How the file refers to `qualified` (importing it when needed).
-    fn import(&self, qualified: &str, shared: &mut Vec<Edit>) -> Result<String, String> {
-        let (module, name) = qualified.rsplit_once('.').ok_or("cannot import a name without a module")?;
-        let plan = self.importer.import(&Wrapper::new(module, name), self.scope)?;
-        shared.extend(plan.edit);
-        Ok(plan.expression)
-    }
-
-    /// A name not used anywhere in the function or bound in the module.
-    fn fresh_name(&self, base: &str) -> String {
-        let text = self.evaluator.model.text(self.function);
-        let taken = |name: &str| {
-            self.evaluator.model.lookup(name, self.scope).is_some()
-                || text.match_indices(name).any(|(at, _)| {
-                    let before = text[..at].chars().next_back();
-                    let after = text[at + name.len()..].chars().next();
-                    !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
-                        && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
-                })
-        };
-        if !taken(base) {
-            return base.to_owned();
-        }
-        (2..10_000).map(|n| format!("{base}_{n}")).find(|name| !taken(name)).unwrap_or_else(|| base.to_owned())
-    }
-
-    /// Lines inserted before `statement`, at its indentation. The statement
-    /// must start its line.
-    fn before_statement(&self, statement: Node<'t>, lines: &[String]) -> Result<Edit, String> {
-        let line_start = self.locator.line_start(statement.start_byte());
-        let indentation = &self.source()[line_start..statement.start_byte()];
-        if !indentation.chars().all(|c| c == ' ' || c == '\t') {
-            return Err("the statement does not start its line".to_owned());
-        }
-        let eol = line_ending(self.source());
-        let mut text = String::new();
-        for line in lines {
-            text.push_str(indentation);
-            text.push_str(line);
-            text.push_str(eol);
-        }
-        Ok(Edit::insert(line_start, text))
-    }
-
-    /// A line inserted after `statement`, at its indentation.
-    fn after_statement(&self, statement: Node<'t>, line: &str) -> Result<Edit, String> {
-        let line_start = self.locator.line_start(statement.start_byte());
-        let indentation = &self.source()[line_start..statement.start_byte()];
-        if !indentation.chars().all(|c| c == ' ' || c == '\t') {
-            return Err("the commit does not start its line".to_owned());
-        }
-        let end = self.locator.full_line_end(statement.end_byte().saturating_sub(1).max(statement.start_byte()));
-        let rest = &self.source()[statement.end_byte()..end];
-        if !rest.trim().is_empty() && !rest.trim_start().starts_with('#') {
-            return Err("the commit shares its line with other code".to_owned());
-        }
-        let eol = line_ending(self.source());
-        let prefix = if end == self.source().len() && !self.source().ends_with('\n') { eol } else { "" };
-        Ok(Edit::insert(end, format!("{prefix}{indentation}{line}{eol}")))
     }
 }

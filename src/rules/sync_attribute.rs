@@ -1,0 +1,33 @@
+//! Recipe `[[attribute]]` entries: reading an attribute or property that
+//! hits the database, on a value a recipe callable produced
+//! (`serializer = UserSerializer(user)` then `serializer.data`).
+
+use tree_sitter::Node;
+
+use super::{Site, summarize};
+use crate::fix::rewrite::WrapStyle;
+use crate::infer::{Certainty, Evaluator, Value};
+use crate::parse::FIELD;
+use crate::semantic::ScopeId;
+
+pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    if evaluator.rules.attributes.is_empty() {
+        return None;
+    }
+    let name = evaluator.model.text(attribute.child_by_field_id(FIELD.attribute)?);
+    let Value::Tagged(tag) = evaluator.eval(attribute.child_by_field_id(FIELD.object)?, scope) else {
+        return None;
+    };
+    let rule = *evaluator.rules.attributes.get(&(tag, name.to_owned()))?;
+    Some(Site {
+        rule,
+        node: attribute,
+        callee: summarize(attribute, evaluator.model.source),
+        method: name.to_owned(),
+        certainty: Certainty::Certain,
+        // An attribute read has no callee to wrap: `await w(lambda: s.data)()`.
+        style: WrapStyle::Lambda,
+        callee_fallback: false,
+        via: String::new(),
+    })
+}
