@@ -6,7 +6,7 @@
 
 use tree_sitter::Node;
 
-use super::{Site, summarize};
+use super::Site;
 use crate::fix::rewrite::WrapStyle;
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
@@ -42,16 +42,7 @@ pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
     }
     let argument = call.child_by_field_id(FIELD.arguments)?.named_child(0)?;
     let certainty = queryset(argument, scope, evaluator)?;
-    Some(Site {
-        rule,
-        node: call,
-        callee: summarize(call, evaluator.model.source),
-        method: name.to_owned(),
-        certainty,
-        style: WrapStyle::Callee,
-        callee_fallback: false,
-        via: String::new(),
-    })
+    Some(Site::new(rule, call, name.to_owned(), evaluator).certainty(certainty))
 }
 
 /// An expression used as an iterable or a condition.
@@ -62,16 +53,7 @@ pub fn check_use<'t>(node: Node<'t>, used: Use, scope: ScopeId, evaluator: &Eval
         Use::Iterated => "list",
         Use::Tested => "bool",
     };
-    Some(Site {
-        rule,
-        node,
-        callee: summarize(node, evaluator.model.source),
-        method: builtin.to_owned(),
-        certainty,
-        style: WrapStyle::Builtin(builtin),
-        callee_fallback: false,
-        via: String::new(),
-    })
+    Some(Site::new(rule, node, builtin.to_owned(), evaluator).certainty(certainty).style(WrapStyle::Builtin(builtin)))
 }
 
 /// `qs[0]`: indexing (not slicing) runs a query.
@@ -82,14 +64,5 @@ pub fn check_subscript<'t>(subscript: Node<'t>, scope: ScopeId, evaluator: &Eval
         return None;
     }
     let certainty = queryset(subscript.child_by_field_id(FIELD.value)?, scope, evaluator)?;
-    Some(Site {
-        rule,
-        node: subscript,
-        callee: summarize(subscript, evaluator.model.source),
-        method: "__getitem__".to_owned(),
-        certainty,
-        style: WrapStyle::Lambda,
-        callee_fallback: false,
-        via: String::new(),
-    })
+    Some(Site::new(rule, subscript, "__getitem__".to_owned(), evaluator).certainty(certainty))
 }

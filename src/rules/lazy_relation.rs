@@ -5,9 +5,8 @@
 
 use tree_sitter::Node;
 
-use super::{Site, summarize};
-use crate::fix::rewrite::WrapStyle;
-use crate::infer::{Certainty, Evaluator, Value};
+use super::Site;
+use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 
@@ -21,14 +20,8 @@ pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
     if relation.many || preloaded.iter().any(|loaded| loaded == name) {
         return None;
     }
-    Some(Site {
-        rule,
-        node: attribute,
-        callee: summarize(attribute, evaluator.model.source),
-        method: name.to_owned(),
-        certainty: Certainty::Certain,
-        style: WrapStyle::Lambda,
-        callee_fallback: false,
-        via: relation.target.rsplit('.').next().unwrap_or(&relation.target).to_owned(),
-    })
+    Some(
+        Site::new(rule, attribute, name.to_owned(), evaluator)
+            .via(relation.target.rsplit('.').next().unwrap_or(&relation.target).to_owned()),
+    )
 }

@@ -51,6 +51,55 @@ pub struct Site<'t> {
     pub via: String,
 }
 
+impl<'t> Site<'t> {
+    /// The one way to make a site: `node` (a call, or an attribute read, a
+    /// subscript, an iterated or tested expression) for `rule`, certain,
+    /// wrapped as its shape needs (a call by its callee, anything else in a
+    /// lambda). The builder methods below change what differs.
+    pub fn new(rule: RuleId, node: Node<'t>, method: impl Into<String>, evaluator: &Evaluator<'_, 't>) -> Self {
+        let style = match node.kind() {
+            "call" => node.child_by_field_id(FIELD.function).map_or(WrapStyle::Lambda, style_for),
+            _ => WrapStyle::Lambda,
+        };
+        Self {
+            rule,
+            node,
+            callee: summarize(node, evaluator.model.source),
+            method: method.into(),
+            certainty: Certainty::Certain,
+            style,
+            callee_fallback: false,
+            via: String::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn certainty(mut self, certainty: Certainty) -> Self {
+        self.certainty = certainty;
+        self
+    }
+
+    #[must_use]
+    pub fn style(mut self, style: WrapStyle) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// A lazy chain before the last call: `w(chain.method)(args)` is correct
+    /// too, for when a lambda cannot hold the expression.
+    #[must_use]
+    pub fn callee_fallback(mut self) -> Self {
+        self.callee_fallback = true;
+        self
+    }
+
+    #[must_use]
+    pub fn via(mut self, via: impl Into<String>) -> Self {
+        self.via = via.into();
+        self
+    }
+}
+
 /// Every call-site rule, in the order they are tried; the first match wins.
 pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     orm_query::check(call, scope, evaluator)

@@ -6,7 +6,7 @@
 
 use tree_sitter::Node;
 
-use super::{Site, style_for, summarize};
+use super::Site;
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
@@ -28,14 +28,5 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         }
         _ => None,
     };
-    rule.map(|&rule| Site {
-        rule,
-        node: call,
-        callee: summarize(call, evaluator.model.source),
-        method: method.to_owned(),
-        certainty: Certainty::Certain,
-        style: style_for(callee),
-        callee_fallback: false,
-        via: String::new(),
-    })
+    rule.map(|&rule| Site::new(rule, call, method.to_owned(), evaluator))
 }

@@ -3,7 +3,7 @@
 
 use tree_sitter::Node;
 
-use super::{Site, style_for, summarize};
+use super::Site;
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
@@ -23,15 +23,5 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let (Value::Manager { certainty, .. } | Value::QuerySet { certainty, .. }) = evaluator.eval(receiver, scope) else {
         return None;
     };
-    Some(Site {
-        rule,
-        node: call,
-        callee: summarize(call, evaluator.model.source),
-        method: method.to_owned(),
-        certainty,
-        style: style_for(callee),
-        // Everything before the last call is lazy, so `w(chain.method)(args)` is correct too.
-        callee_fallback: true,
-        via: String::new(),
-    })
+    Some(Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).callee_fallback())
 }

@@ -5,7 +5,7 @@
 
 use tree_sitter::Node;
 
-use super::{Site, enclosing_class, style_for, summarize};
+use super::{Site, enclosing_class};
 use crate::infer::facts::call_target;
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
@@ -42,14 +42,5 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         "attribute" => evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?),
         _ => evaluator.model.text(callee),
     };
-    Some(Site {
-        rule,
-        node: call,
-        callee: summarize(call, evaluator.model.source),
-        method: method.to_owned(),
-        certainty,
-        style: style_for(callee),
-        callee_fallback: false,
-        via,
-    })
+    Some(Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).via(via))
 }

@@ -4,9 +4,8 @@
 
 use tree_sitter::Node;
 
-use super::{Site, summarize};
-use crate::fix::rewrite::WrapStyle;
-use crate::infer::{Certainty, Evaluator, Value};
+use super::Site;
+use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 
@@ -19,15 +18,5 @@ pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
         return None;
     };
     let rule = *evaluator.rules.attributes.get(&(tag, name.to_owned()))?;
-    Some(Site {
-        rule,
-        node: attribute,
-        callee: summarize(attribute, evaluator.model.source),
-        method: name.to_owned(),
-        certainty: Certainty::Certain,
-        // An attribute read has no callee to wrap: `await w(lambda: s.data)()`.
-        style: WrapStyle::Lambda,
-        callee_fallback: false,
-        via: String::new(),
-    })
+    Some(Site::new(rule, attribute, name.to_owned(), evaluator))
 }

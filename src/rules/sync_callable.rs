@@ -5,8 +5,8 @@
 
 use tree_sitter::Node;
 
-use super::{Site, style_for, summarize};
-use crate::infer::{Certainty, Evaluator, Value};
+use super::Site;
+use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 
@@ -20,16 +20,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         return None;
     }
     let method = name.rsplit('.').next().unwrap_or(&name).to_owned();
-    Some(Site {
-        rule: callable.rule,
-        node: call,
-        callee: summarize(call, evaluator.model.source),
-        method,
-        certainty: Certainty::Certain,
-        style: style_for(callee),
-        callee_fallback: false,
-        via: String::new(),
-    })
+    Some(Site::new(callable.rule, call, method, evaluator))
 }
 
 /// `with call():` or `with call() as name:`.

@@ -4,8 +4,8 @@
 
 use tree_sitter::Node;
 
-use super::{Site, style_for, summarize};
-use crate::infer::{Certainty, Evaluator, Value};
+use super::Site;
+use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 
@@ -19,14 +19,5 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         return None;
     };
     let rule = *evaluator.rules.methods.get(&(tag, method.to_owned()))?;
-    Some(Site {
-        rule,
-        node: call,
-        callee: summarize(call, evaluator.model.source),
-        method: method.to_owned(),
-        certainty: Certainty::Certain,
-        style: style_for(callee),
-        callee_fallback: false,
-        via: String::new(),
-    })
+    Some(Site::new(rule, call, method.to_owned(), evaluator))
 }
