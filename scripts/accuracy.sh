@@ -66,8 +66,8 @@ if [[ ${KEEP_SCRATCH:-0} != 1 ]]; then
     trap 'rm -rf "$WORK"' EXIT
 fi
 rm -rf "$RESULTS"
-mkdir -p "$RESULTS" "$WORK/stripped" "$WORK/check"
-MANIFEST=$RESULTS/manifest.jsonl
+mkdir -p "$RESULTS/runs" "$WORK/stripped" "$WORK/check"
+MANIFEST=$WORK/manifest.jsonl
 : >"$MANIFEST"
 
 NAMES=()
@@ -79,7 +79,7 @@ for entry in "${PACKAGES[@]}"; do
     cp -R "$source_dir" "$WORK/stripped/$name"
     rm -f "$WORK/stripped/$name/.complete"
     chmod -R u+w "$WORK/stripped/$name"
-    "$PYTHON" "$HERE/strip.py" "$name" "$WORK/stripped/$name" "$MANIFEST" "$HERE/judgements.tsv"
+    "$PYTHON" "$HERE/strip.py" "$name" "$WORK/stripped/$name" "$MANIFEST"
 done
 
 # --- asyncfix on each stripped tree -----------------------------------------------
@@ -103,11 +103,11 @@ for mode in default unsafe; do
         mkdir -p "$WORK/$mode" "$WORK/$mode-again"
         cp -R "$WORK/stripped/$name" "$WORK/$mode/"
         # Run from the package's root, so the project index sees all of it.
-        run_tool "$WORK/$mode/$name" "$RESULTS/$name.$mode.fix.txt" fix . "${flags[@]}"
+        run_tool "$WORK/$mode/$name" "$RESULTS/runs/$name.$mode.fix.txt" fix . "${flags[@]}"
         cp -R "$WORK/$mode/$name" "$WORK/$mode-again/"
-        run_tool "$WORK/$mode-again/$name" "$RESULTS/$name.$mode.fix-again.txt" fix . "${flags[@]}"
+        run_tool "$WORK/$mode-again/$name" "$RESULTS/runs/$name.$mode.fix-again.txt" fix . "${flags[@]}"
         run_tool "$WORK/stripped/$name" "$WORK/check/$name.$mode.json" check . --output-format json "${flags[@]}"
-        (cd "$WORK" && diff -ruN "stripped/$name" "$mode/$name") >"$RESULTS/$name.$mode.diff" || true
+        (cd "$WORK" && diff -ruN "stripped/$name" "$mode/$name") >"$RESULTS/runs/$name.$mode.diff" || true
     done
 done
 

@@ -148,6 +148,20 @@ def describe_check(found):
     return "check: " + "; ".join(parts)
 
 
+def category(table, site):
+    """visible: the rule in strip.py matched (unless judged not-db);
+    helper: judged db; other: judged not-db; unjudged: no judgement yet."""
+    row = table.site(site["package"], site["file"], site["text"])
+    note = f"{row.cause}: {row.note}" if row else None
+    if row and row.verdict == "not-db":
+        return "other", note
+    if site["visible_rule"]:
+        return "visible", note
+    if row:
+        return "helper", note
+    return "unjudged", None
+
+
 def pct(a, b):
     return f"{100 * a / b:.0f}%" if b else "-"
 
@@ -161,6 +175,7 @@ def main():
     with open(manifest, encoding="utf-8") as handle:
         for line in handle:
             r = json.loads(line)
+            r["category"], r["judgement"] = category(table, r)
             sites[r["package"]].append(r)
 
     runs = {(p, m): Run(work, p, m, problems) for p in packages for m in MODES}
@@ -200,8 +215,7 @@ def main():
                         verdict = table.get("extra", package, path, w["text"])
                         key = verdict.verdict if verdict else "unjudged"
                         row["extra " + key] += 1
-                        if mode == "default" or not verdict:
-                            out["extras"].append((package, mode, path, w, verdict))
+                        out["extras"].append((package, mode, path, w, verdict))
             # Check's findings that fix does not apply in this mode.
             for path, found in sorted(run.check.items()):
                 for c in found:
@@ -261,7 +275,10 @@ def main():
     write("misses.txt", lines)
     lines = ["# Wrappers asyncfix wrote where no site was stripped.",
              "# Positions are in the stripped file. Verdict from judgements.tsv (kind `extra`).", ""]
+    default_extras = {(p, path, w["span"]) for p, m, path, w, _ in out["extras"] if m == "default"}
     for package, mode, path, w, verdict in out["extras"]:
+        if mode == "unsafe" and (package, path, w["span"]) in default_extras:
+            continue  # listed once, under default
         lines.append(f"{package}/{path}:{w['line']}  ({mode})  {verdict.verdict if verdict else 'UNJUDGED'}")
         lines.append(f"    expression: {squash(w['text'])}")
         lines.append(f"    written:    {squash(w['fixed'])}")
@@ -283,6 +300,11 @@ def main():
     stale = table.unused()
     write("stale-judgements.txt", ["# judgements.tsv rows that matched nothing in this run."]
           + ["\t".join(row) for row in stale])
+
+    with open(os.path.join(results, "manifest.jsonl"), "w", encoding="utf-8") as handle:
+        for package in packages:
+            for s in sites[package]:
+                handle.write(json.dumps(s, ensure_ascii=False) + "\n")
 
     # --- the table -------------------------------------------------------------
     def figures(row):

@@ -1,6 +1,6 @@
 """Strips the awaited wrapper sites of a source tree, in place.
 
-    python3 strip.py PACKAGE ROOT MANIFEST JUDGEMENTS
+    python3 strip.py PACKAGE ROOT MANIFEST
 
 Every `await W(F)(ARGS)` becomes `F(ARGS)` and every `await W(lambda: E)()`
 becomes `E`, where W is `sync_to_async`, `database_sync_to_async`, an alias
@@ -18,7 +18,8 @@ statement when it was its only name). Finally the stripped file must
 parse, and aligning it with the original must show exactly the recorded
 sites and import changes; any other difference is a harness error.
 
-Appends one JSON line per site to MANIFEST.
+Appends one JSON line per site to MANIFEST (score.py adds each site's
+category: visible, helper, other or unjudged).
 """
 
 import ast
@@ -32,7 +33,6 @@ from common import (  # noqa: E402
     WRAPPERS, Aligner, Lines, dump, enclosing_function, node_span, parent_map,
     parse, plain_lambda_body, python_files, squash, wrapper_call, wrapper_names,
 )
-import judgements as judged  # noqa: E402
 
 
 class HarnessError(Exception):
@@ -70,8 +70,9 @@ VISIBLE_RULES = [
     # JWT tokens backed by the blacklist tables.
     ("jwt", re.compile(r"\b(RefreshToken|SlidingToken)\b|\.(blacklist|check_blacklist)\(")),
 ]
-# A model instance method on a plain dotted receiver (not a serializer, a
-# form or a session store: those are APIs whose queries are inside).
+# A model instance method on a plain dotted receiver that is not `self` or
+# `cls` (whose class the text does not show) nor named as a serializer, a
+# form or a session store (APIs whose queries are inside).
 INSTANCE_RULE = re.compile(r"^([\w.]+)\.(save|delete|refresh_from_db|full_clean|validate_unique)\(")
 
 
@@ -82,7 +83,7 @@ def visible_rule(text):
         if pattern.search(text):
             return name
     m = INSTANCE_RULE.match(text)
-    if m and not INSTANCE_EXCLUDED.search(m.group(1).rsplit(".", 1)[-1]):
+    if m and m.group(1) not in ("self", "cls") and not INSTANCE_EXCLUDED.search(m.group(1).rsplit(".", 1)[-1]):
         return "instance"
     return None
 
@@ -295,8 +296,7 @@ def strip_file(data, path):
 
 
 def main():
-    package, root, manifest, judgements_path = sys.argv[1:5]
-    table = judged.load(judgements_path)
+    package, root, manifest = sys.argv[1:4]
     count = files = skipped = 0
     with open(manifest, "a", encoding="utf-8") as out:
         for rel in python_files(root):
@@ -318,18 +318,7 @@ def main():
             files += 1
             for r in records:
                 count += 1
-                rule = visible_rule(r["text"])
-                verdict = table.site(package, rel, r["text"])
-                if verdict and verdict.verdict == "not-db":
-                    category = "other"
-                elif rule:
-                    category = "visible"
-                elif verdict and verdict.verdict == "db":
-                    category = "helper"
-                else:
-                    category = "unjudged"
-                r.update(package=package, file=rel, category=category, visible_rule=rule,
-                         judgement=verdict.note if verdict else None)
+                r.update(package=package, file=rel, visible_rule=visible_rule(r["text"]))
                 out.write(json.dumps(r, ensure_ascii=False) + "\n")
     print(f"strip: {package}: {count} sites in {files} files" + (f", {skipped} files skipped" if skipped else ""),
           file=sys.stderr)
