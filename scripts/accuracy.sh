@@ -113,7 +113,9 @@ done
 
 # --- score --------------------------------------------------------------------------
 echo
-echo "asyncfix $(git -C "$ROOT" rev-parse --short HEAD) ($("$ASYNCFIX" --version)), $("$PYTHON" --version)"
+# The measured code: the last commit that changed what goes into the binary.
+echo "$("$ASYNCFIX" --version), sources at $(git -C "$ROOT" log -1 --format=%h -- src recipes Cargo.toml Cargo.lock)" \
+    "(tree at $(git -C "$ROOT" rev-parse --short HEAD)), $("$PYTHON" --version)"
 score_rc=0
 "$PYTHON" "$HERE/score.py" "$WORK" "$RESULTS" "$MANIFEST" "$HERE/judgements.tsv" "${NAMES[@]}" || score_rc=$?
 echo
