@@ -114,30 +114,8 @@ impl Project {
         }
         // Start from the files that can hold a site and the ones declaring model relations.
         let vocabulary = Vocabulary::new(rules);
-        let (reads, mut scans): (Vec<FirstRead>, Vec<ModuleScan>) = files
-            .par_iter()
-            .map(|file| {
-                let raw = match &file.source {
-                    Some(text) => text.as_bytes().to_vec(),
-                    None => match std::fs::read(&file.path) {
-                        Ok(raw) => raw,
-                        // Unknown, so it may hold sites: the check reads it again and reports why not.
-                        Err(_) => return (FirstRead { sites: true, ..FirstRead::default() }, ModuleScan::default()),
-                    },
-                };
-                // Django keeps models in `models.py` or a `models` package: only
-                // those are read for relations nothing else points to.
-                let is_models_module = file.path.file_name().is_some_and(|name| name == "models.py")
-                    || file.path.components().any(|part| part.as_os_str() == "models");
-                let relations = declares_relations(&raw);
-                let read = FirstRead {
-                    sites: may_have_sites(&raw),
-                    relations: is_models_module && relations,
-                    models: is_models_module || relations,
-                };
-                (read, reach::scan(&raw, &file.module, &vocabulary))
-            })
-            .unzip();
+        let (reads, mut scans): (Vec<FirstRead>, Vec<ModuleScan>) =
+            files.par_iter().map(|file| first_read(file, &vocabulary)).unzip();
         // Each file's import root, once: roots are compared as numbers below.
         let mut by_root: HashMap<&PathBuf, Vec<usize>> = HashMap::new();
         for (id, file) in files.iter().enumerate() {
@@ -256,6 +234,30 @@ struct FirstRead {
 /// depends on without importing it (the user model, a session factory). What
 /// it defines stays its own: string labels (`"app.Model"`) and unsafe method
 /// guesses in other modules never resolve to it, as nothing can import it.
+/// A file's first and only read while the project loads: whether it can
+/// hold sites or declares model relations, and its byte scan.
+fn first_read(file: &IndexedFile, vocabulary: &Vocabulary) -> (FirstRead, ModuleScan) {
+    let raw = match &file.source {
+        Some(text) => text.as_bytes().to_vec(),
+        None => match std::fs::read(&file.path) {
+            Ok(raw) => raw,
+            // Unknown, so it may hold sites: the check reads it again and reports why not.
+            Err(_) => return (FirstRead { sites: true, ..FirstRead::default() }, ModuleScan::default()),
+        },
+    };
+    // Django keeps models in `models.py` or a `models` package: only
+    // those are read for relations nothing else points to.
+    let is_models_module = file.path.file_name().is_some_and(|name| name == "models.py")
+        || file.path.components().any(|part| part.as_os_str() == "models");
+    let relations = declares_relations(&raw);
+    let read = FirstRead {
+        sites: may_have_sites(&raw),
+        relations: is_models_module && relations,
+        models: is_models_module || relations,
+    };
+    (read, reach::scan(&raw, &file.module, vocabulary))
+}
+
 fn self_contained(files: &[IndexedFile], reads: &[FirstRead], scans: &[ModuleScan]) -> Vec<bool> {
     let imported: HashSet<&str> =
         scans.iter().flat_map(|scan| &scan.imports).flat_map(|name| reach::prefixes(name)).collect();

@@ -400,16 +400,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
         ..FunctionSummary::default()
     };
     if let Some(decorated) = node.parent().filter(|parent| parent.kind() == "decorated_definition") {
-        let mut cursor = decorated.walk();
-        summary.wrapped =
-            decorated.named_children(&mut cursor).filter(|child| child.kind() == "decorator").any(|decorator| {
-                let expression = decorator.named_child(0);
-                let callee = expression.map(|expression| match expression.kind() {
-                    "call" => expression.child_by_field_id(FIELD.function).unwrap_or(expression),
-                    _ => expression,
-                });
-                callee.is_some_and(|callee| evaluator.is_wrapper(callee, ScopeId::MODULE))
-            });
+        summary.wrapped = evaluator.is_wrapped_definition(decorated, ScopeId::MODULE);
     }
     let class = data.method.as_ref().map(|method| method.class.clone());
     if let Some(returns) = node.child_by_field_id(FIELD.return_type)

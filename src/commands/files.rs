@@ -2,7 +2,7 @@
 //! project, run the pipeline on each file in parallel, print, and choose the
 //! exit status.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -33,173 +33,215 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
     if from_stdin && args.paths.len() > 1 {
         return Err(Failure::Usage("`-` (standard input) cannot be combined with other paths".to_owned()));
     }
-    let mut walk_errors = Vec::new();
-    let mut stdin_raw: Option<Vec<u8>> = None;
-    let results: Vec<FileResult> = if from_stdin {
-        let mut raw = Vec::new();
-        streams
-            .stdin
-            .read_to_end(&mut raw)
-            .map_err(|err| Failure::Usage(format!("-: cannot read standard input: {err}")))?;
-        let name = args.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("-"));
-        // Undecodable input is echoed back byte for byte by `fix -`.
-        stdin_raw = Some(raw.clone());
-        let decoded = files::decode(raw);
-        let project = pool.install(|| {
-            let text = decoded.as_ref().map(|file| file.text.as_str()).unwrap_or_default();
-            Project::load(
-                &[],
-                &[],
-                &args.exclude,
-                &settings.rules,
-                Some(&StdinSource { path: &name, text }),
-                args.parsing.full_index,
-            )
-        });
-        let view = project.view(&name);
-        let file = FileInfo { module: &view.module, index: view.index };
-        vec![process_source(&name, file, view.self_contained, decoded.map(Some), action, false, &settings)]
+    let Run { results, walk_errors, stdin_raw } = if from_stdin {
+        run_stdin(action, args, &settings, &pool, streams)?
     } else {
-        let discovered = pool.install(|| walk::discover(&args.paths, &args.exclude)).map_err(Failure::Usage)?;
-        walk_errors = discovered.errors;
-        let project = if args.parsing.no_index {
-            Project::empty()
-        } else {
-            pool.install(|| {
-                Project::load(
-                    &args.paths,
-                    &discovered.files,
-                    &args.exclude,
-                    &settings.rules,
-                    None,
-                    args.parsing.full_index,
-                )
-            })
-        };
-        let settings = &settings;
-        pool.install(|| {
-            discovered
-                .files
-                .par_iter()
-                .map(|path| {
-                    let view = project.view(path);
-                    let file = FileInfo { module: &view.module, index: view.index };
-                    // Read once already while loading the project, and no `async def`.
-                    let read = if view.cannot_hold_sites { Ok(None) } else { files::read(path) };
-                    process_source(path, file, view.self_contained, read, action, action == Action::Fix, settings)
-                })
-                .collect()
-        })
+        run_paths(action, args, &settings, &pool)?
     };
 
-    let mut io_errors = walk_errors.len();
     for error in &walk_errors {
         writeln!(streams.stderr, "asyncfix: {error}")?;
     }
-    let mut syntax_errors = 0;
-    let mut all_sites: Vec<Located> = Vec::new();
-    let mut fixed = 0;
-    let mut files_changed = 0;
+    let mut tally = Tally { io_errors: walk_errors.len(), ..Tally::default() };
     for result in &results {
+        if action == Action::Fix && from_stdin {
+            echo_source(result, stdin_raw.as_deref(), streams)?;
+        }
+        tally.add(result, action, painter, streams)?;
+    }
+    match action {
+        Action::Check => print_check_summary(args.output_format, &tally, painter, streams)?,
+        Action::Diff | Action::Fix => {
+            // `fix` reports on stdout; `diff` and `fix -` keep stdout for the patch or the source.
+            let stream: &mut dyn Write =
+                if action == Action::Fix && !from_stdin { streams.stdout } else { streams.stderr };
+            print_fix_summary(action, &tally, painter, stream)?;
+        }
+    }
+    let unprocessed = tally.io_errors + tally.syntax_errors;
+    if unprocessed > 0 {
+        let files = output::text::plural(unprocessed, "file", "files");
+        writeln!(streams.stderr, "asyncfix: {files} could not be processed.")?;
+    }
+    Ok(tally.exit_code(action))
+}
+
+/// What the files of a run added up to.
+#[derive(Default)]
+struct Tally {
+    sites: Vec<Located>,
+    fixed: usize,
+    files_changed: usize,
+    io_errors: usize,
+    syntax_errors: usize,
+}
+
+impl Tally {
+    /// Counts one file's result, printing its warnings, its error or (for
+    /// `diff`) its patch as it goes.
+    fn add(
+        &mut self,
+        result: &FileResult,
+        action: Action,
+        painter: Painter,
+        streams: &mut Streams<'_>,
+    ) -> io::Result<()> {
         for warning in &result.warnings {
             writeln!(streams.stderr, "asyncfix: {}: {warning}", result.display)?;
-        }
-        if action == Action::Fix && from_stdin {
-            // An editor replaces its buffer with this: always the whole source.
-            if result.bom {
-                streams.stdout.write_all("\u{feff}".as_bytes())?;
-            }
-            match (&result.echo, &stdin_raw) {
-                (Some(text), _) => streams.stdout.write_all(text.as_bytes())?,
-                (None, Some(raw)) => streams.stdout.write_all(raw)?,
-                (None, None) => {}
-            }
         }
         if let Some((kind, message)) = &result.error {
             writeln!(streams.stderr, "asyncfix: {}: {message}", result.display)?;
             match kind {
-                FileErrorKind::Io => io_errors += 1,
-                FileErrorKind::Syntax => syntax_errors += 1,
+                FileErrorKind::Io => self.io_errors += 1,
+                FileErrorKind::Syntax => self.syntax_errors += 1,
             }
-            continue;
+            return Ok(());
         }
-        all_sites.extend(result.sites.iter().cloned());
-        fixed += result.fixed;
-        let changed = result.changed;
-        files_changed += usize::from(changed);
-        match action {
-            Action::Check => {}
-            Action::Diff => {
-                if let Some((before, after)) = &result.diff {
-                    streams
-                        .stdout
-                        .write_all(output::diff::unified(&result.display, before, after, painter).as_bytes())?;
-                }
-            }
-            Action::Fix => {}
+        self.sites.extend(result.sites.iter().cloned());
+        self.fixed += result.fixed;
+        self.files_changed += usize::from(result.changed);
+        if action == Action::Diff
+            && let Some((before, after)) = &result.diff
+        {
+            streams.stdout.write_all(output::diff::unified(&result.display, before, after, painter).as_bytes())?;
         }
+        Ok(())
     }
 
-    match action {
-        Action::Check => {
-            if args.output_format == OutputFormat::Json {
-                streams.stdout.write_all(output::json::render(&all_sites).as_bytes())?;
-            } else {
-                for site in &all_sites {
-                    writeln!(streams.stdout, "{}", output::text::site_line(site, painter))?;
-                }
-                let safe = all_sites.iter().filter(|site| site.fix == FixState::Safe).count();
-                let unsafe_only = all_sites.iter().filter(|site| site.fix == FixState::Unsafe).count();
-                if all_sites.is_empty() && syntax_errors > 0 {
-                    writeln!(streams.stdout, "No sites found in the files that parsed.")?;
-                } else if all_sites.is_empty() {
-                    writeln!(streams.stdout, "No sites found.")?;
-                } else {
-                    writeln!(
-                        streams.stdout,
-                        "Found {} ({safe} fixable with `asyncfix fix`, {unsafe_only} more with `--unsafe-fixes`).",
-                        output::text::plural(all_sites.len(), "site", "sites")
-                    )?;
-                }
-            }
+    fn exit_code(&self, action: Action) -> u8 {
+        if self.io_errors > 0 {
+            return EXIT_ERROR;
         }
-        Action::Diff | Action::Fix => {
-            let verb = if action == Action::Diff { "Would fix" } else { "Fixed" };
-            let left_stream: &mut dyn Write =
-                if action == Action::Fix && !from_stdin { streams.stdout } else { streams.stderr };
-            for site in &all_sites {
-                writeln!(left_stream, "{}", output::text::left_line(site, painter))?;
-            }
-            let mut line = format!(
-                "{verb} {} in {}",
-                output::text::plural(fixed, "site", "sites"),
-                output::text::plural(files_changed, "file", "files")
-            );
-            if !all_sites.is_empty() {
-                line += "; ";
-                line += &output::text::plural(all_sites.len(), "site", "sites");
-                line += " left";
-            }
-            line.push('.');
-            writeln!(left_stream, "{line}")?;
-        }
-    }
-    if io_errors + syntax_errors > 0 {
-        writeln!(
-            streams.stderr,
-            "asyncfix: {} could not be processed.",
-            output::text::plural(io_errors + syntax_errors, "file", "files")
-        )?;
-    }
-    let code = if io_errors > 0 {
-        EXIT_ERROR
-    } else {
         let findings = match action {
-            Action::Check | Action::Fix => !all_sites.is_empty(),
+            Action::Check | Action::Fix => !self.sites.is_empty(),
             // Sites `fix` would leave are findings too.
-            Action::Diff => files_changed > 0 || !all_sites.is_empty(),
+            Action::Diff => self.files_changed > 0 || !self.sites.is_empty(),
         };
-        if findings || syntax_errors > 0 { EXIT_FINDINGS } else { EXIT_CLEAN }
+        if findings || self.syntax_errors > 0 { EXIT_FINDINGS } else { EXIT_CLEAN }
+    }
+}
+
+/// `fix -`: an editor replaces its buffer with this, so always the whole
+/// source, fixed or not, byte for byte when it could not be decoded.
+fn echo_source(result: &FileResult, raw: Option<&[u8]>, streams: &mut Streams<'_>) -> io::Result<()> {
+    if result.bom {
+        streams.stdout.write_all("\u{feff}".as_bytes())?;
+    }
+    match (&result.echo, raw) {
+        (Some(text), _) => streams.stdout.write_all(text.as_bytes()),
+        (None, Some(raw)) => streams.stdout.write_all(raw),
+        (None, None) => Ok(()),
+    }
+}
+
+/// `check`: every site, then one closing line (or the JSON document).
+fn print_check_summary(
+    format: OutputFormat,
+    tally: &Tally,
+    painter: Painter,
+    streams: &mut Streams<'_>,
+) -> io::Result<()> {
+    let sites = &tally.sites;
+    if format == OutputFormat::Json {
+        return streams.stdout.write_all(output::json::render(sites).as_bytes());
+    }
+    for site in sites {
+        writeln!(streams.stdout, "{}", output::text::site_line(site, painter))?;
+    }
+    let safe = sites.iter().filter(|site| site.fix == FixState::Safe).count();
+    let unsafe_only = sites.iter().filter(|site| site.fix == FixState::Unsafe).count();
+    if sites.is_empty() && tally.syntax_errors > 0 {
+        writeln!(streams.stdout, "No sites found in the files that parsed.")
+    } else if sites.is_empty() {
+        writeln!(streams.stdout, "No sites found.")
+    } else {
+        writeln!(
+            streams.stdout,
+            "Found {} ({safe} fixable with `asyncfix fix`, {unsafe_only} more with `--unsafe-fixes`).",
+            output::text::plural(sites.len(), "site", "sites")
+        )
+    }
+}
+
+/// `diff` and `fix`: each site left with its reason, then one closing line.
+fn print_fix_summary(action: Action, tally: &Tally, painter: Painter, stream: &mut dyn Write) -> io::Result<()> {
+    for site in &tally.sites {
+        writeln!(stream, "{}", output::text::left_line(site, painter))?;
+    }
+    let verb = if action == Action::Diff { "Would fix" } else { "Fixed" };
+    let mut line = format!(
+        "{verb} {} in {}",
+        output::text::plural(tally.fixed, "site", "sites"),
+        output::text::plural(tally.files_changed, "file", "files")
+    );
+    if !tally.sites.is_empty() {
+        line += "; ";
+        line += &output::text::plural(tally.sites.len(), "site", "sites");
+        line += " left";
+    }
+    line.push('.');
+    writeln!(stream, "{line}")
+}
+
+/// What the per-file runs produced, and what the walk could not read.
+struct Run {
+    results: Vec<FileResult>,
+    walk_errors: Vec<String>,
+    /// `fix -`: the input as read, echoed back when it cannot be decoded.
+    stdin_raw: Option<Vec<u8>>,
+}
+
+/// `-`: one file from standard input, named by `--stdin-filename`.
+fn run_stdin(
+    action: Action,
+    args: &FileArgs,
+    settings: &Settings,
+    pool: &rayon::ThreadPool,
+    streams: &mut Streams<'_>,
+) -> Result<Run, Failure> {
+    let mut raw = Vec::new();
+    streams
+        .stdin
+        .read_to_end(&mut raw)
+        .map_err(|err| Failure::Usage(format!("-: cannot read standard input: {err}")))?;
+    let name = args.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("-"));
+    // Undecodable input is echoed back byte for byte by `fix -`.
+    let stdin_raw = Some(raw.clone());
+    let decoded = files::decode(raw);
+    let project = pool.install(|| {
+        let text = decoded.as_ref().map(|file| file.text.as_str()).unwrap_or_default();
+        let source = StdinSource { path: &name, text };
+        Project::load(&[], &[], &args.exclude, &settings.rules, Some(&source), args.parsing.full_index)
+    });
+    let view = project.view(&name);
+    let file = FileInfo { module: &view.module, index: view.index };
+    let result = process_source(&name, file, view.self_contained, decoded.map(Some), action, false, settings);
+    Ok(Run { results: vec![result], walk_errors: Vec::new(), stdin_raw })
+}
+
+/// The files and folders named: walked, indexed, each file run in parallel.
+fn run_paths(action: Action, args: &FileArgs, settings: &Settings, pool: &rayon::ThreadPool) -> Result<Run, Failure> {
+    let discovered = pool.install(|| walk::discover(&args.paths, &args.exclude)).map_err(Failure::Usage)?;
+    let project = if args.parsing.no_index {
+        Project::empty()
+    } else {
+        pool.install(|| {
+            let (paths, files) = (&args.paths, &discovered.files);
+            Project::load(paths, files, &args.exclude, &settings.rules, None, args.parsing.full_index)
+        })
     };
-    Ok(code)
+    let results = pool.install(|| {
+        discovered
+            .files
+            .par_iter()
+            .map(|path| {
+                let view = project.view(path);
+                let file = FileInfo { module: &view.module, index: view.index };
+                // Read once already while loading the project, and no `async def`.
+                let read = if view.cannot_hold_sites { Ok(None) } else { files::read(path) };
+                process_source(path, file, view.self_contained, read, action, action == Action::Fix, settings)
+            })
+            .collect()
+    });
+    Ok(Run { results, walk_errors: discovered.errors, stdin_raw: None })
 }

@@ -105,6 +105,21 @@ impl<'t> Evaluator<'_, 't> {
         matches!(self.eval(callee, scope), Value::Qualified(name) if self.rules.wrappers.contains(&name))
     }
 
+    /// Whether a `decorated_definition` is decorated with a wrapper
+    /// (`@sync_to_async`, `@database_sync_to_async(...)`): calling it then
+    /// returns an awaitable, and its body runs in a thread.
+    pub fn is_wrapped_definition(&self, decorated: Node<'t>, scope: ScopeId) -> bool {
+        let mut cursor = decorated.walk();
+        decorated.named_children(&mut cursor).filter(|child| child.kind() == "decorator").any(|decorator| {
+            let expression = decorator.named_child(0);
+            let callee = expression.map(|expression| match expression.kind() {
+                "call" => expression.child_by_field_id(FIELD.function).unwrap_or(expression),
+                _ => expression,
+            });
+            callee.is_some_and(|callee| self.is_wrapper(callee, scope))
+        })
+    }
+
     /// The class of the project's user model.
     pub fn user_model(&self) -> String {
         match self.index {

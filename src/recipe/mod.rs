@@ -198,29 +198,7 @@ impl RuleSet {
     }
 
     fn add_raw(&mut self, loader: &Loader<'_>, raw: RawRecipe) -> Result<RuleId, RecipeError> {
-        let code = raw.code.get_ref();
-        let valid_code = code.len() >= 2
-            && code.starts_with(|c: char| c.is_ascii_uppercase())
-            && code.trim_start_matches(|c: char| c.is_ascii_uppercase()).chars().all(|c| c.is_ascii_digit())
-            && code.ends_with(|c: char| c.is_ascii_digit());
-        if !valid_code {
-            return Err(loader.spanned_error(
-                &raw.code,
-                format!("rule code `{code}` must be capital letters then digits, like `DJ001`"),
-            ));
-        }
-        if let Some(other) = self.rules.iter().find(|rule| &rule.code == code) {
-            return Err(
-                loader.spanned_error(&raw.code, format!("rule code `{code}` is already used by {}", other.origin))
-            );
-        }
-        let name = raw.name.get_ref();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(loader.spanned_error(
-                &raw.name,
-                format!("rule name `{name}` must be kebab-case, like `django-cache-in-async`"),
-            ));
-        }
+        self.check_names(loader, &raw)?;
         check_placeholders(loader, &raw.message)?;
         let wrapper = match &raw.wrapper {
             Some(wrapper) => {
@@ -235,88 +213,9 @@ impl RuleSet {
             self.wrappers.insert(wrapper.qualified_name());
         }
         if let Some(orm) = &raw.orm {
-            if let Some(previous) = self.orm.rule {
-                return Err(loader.spanned_error(
-                    &raw.code,
-                    format!("an `[orm]` table is already declared by {}", self.rules[previous.0].origin),
-                ));
-            }
-            self.orm.rule = Some(rule);
-            for manager in &orm.managers {
-                check_identifier(loader, manager)?;
-                self.orm.managers.insert(manager.get_ref().clone());
-            }
-            for factory in &orm.model_factories {
-                check_dotted(loader, factory, false)?;
-                self.orm.model_factories.insert(factory.get_ref().clone());
-            }
-            for method in &orm.lazy {
-                check_identifier(loader, method)?;
-                self.orm.lazy.insert(method.get_ref().clone());
-            }
-            for method in &orm.evaluating {
-                check_identifier(loader, method)?;
-                if self.orm.lazy.contains(method.get_ref()) {
-                    return Err(loader.spanned_error(
-                        method,
-                        format!("`{}` is listed as both lazy and evaluating", method.get_ref()),
-                    ));
-                }
-                self.orm.evaluating.insert(method.get_ref().clone());
-            }
-            for method in &orm.fetching {
-                check_identifier(loader, method)?;
-                if !self.orm.evaluating.contains(method.get_ref()) {
-                    return Err(loader
-                        .spanned_error(method, format!("`{}` must also be listed as evaluating", method.get_ref())));
-                }
-                self.orm.fetching.insert(method.get_ref().clone());
-            }
-            for base in &orm.model_bases {
-                check_dotted(loader, base, false)?;
-                self.orm.model_bases.insert(base.get_ref().clone());
-            }
-            if let Some(fields) = &orm.relation_fields {
-                for (names, kind) in [
-                    (&fields.foreign_key, RelationKind::ForeignKey),
-                    (&fields.one_to_one, RelationKind::OneToOne),
-                    (&fields.many_to_many, RelationKind::ManyToMany),
-                ] {
-                    for name in names {
-                        check_dotted(loader, name, false)?;
-                        self.orm.relation_fields.insert(name.get_ref().clone(), kind);
-                    }
-                }
-            }
+            self.add_orm(loader, orm, &raw.code, rule)?;
         }
-        for callable in &raw.callable {
-            let returns = callable.returns.as_ref().map(|tag| self.tag(loader, tag)).transpose()?;
-            if callable.names.get_ref().is_empty() {
-                return Err(loader.spanned_error(&callable.names, "a `[[callable]]` entry needs at least one name"));
-            }
-            for name in callable.names.get_ref() {
-                check_dotted(loader, name, true)?;
-            }
-            for member in &callable.members {
-                check_identifier(loader, member)?;
-            }
-            let full_names: Vec<String> = if callable.members.is_empty() {
-                callable.names.get_ref().iter().map(|name| name.get_ref().clone()).collect()
-            } else {
-                callable
-                    .names
-                    .get_ref()
-                    .iter()
-                    .flat_map(|name| {
-                        callable.members.iter().map(move |member| format!("{}.{}", name.get_ref(), member.get_ref()))
-                    })
-                    .collect()
-            };
-            for full_name in full_names {
-                let entry = Callable { rule, returns, with_only: callable.with_only, site: callable.site };
-                self.callables.insert(full_name, entry);
-            }
-        }
+        self.add_callables(loader, &raw.callable, rule)?;
         for (entries, table) in [(&raw.method, &mut self.methods), (&raw.attribute, &mut self.attributes)] {
             for entry in entries {
                 let Some(tag) = self.tags.iter().position(|tag| tag == entry.receiver.get_ref()) else {
@@ -377,8 +276,8 @@ impl RuleSet {
         }
         let rewrite = rewrite_for(loader, matcher, raw.rewrite.as_ref())?;
         self.rules.push(Rule {
-            code: code.clone(),
-            name: name.clone(),
+            code: raw.code.get_ref().clone(),
+            name: raw.name.get_ref().clone(),
             summary: raw.summary.trim().to_owned(),
             message: raw.message.into_inner(),
             doc: raw.doc.trim().to_owned(),
@@ -391,6 +290,135 @@ impl RuleSet {
             origin: loader.path.to_owned(),
         });
         Ok(rule)
+    }
+
+    /// `code` and `name`: well formed, and the code not taken.
+    fn check_names(&self, loader: &Loader<'_>, raw: &RawRecipe) -> Result<(), RecipeError> {
+        let code = raw.code.get_ref();
+        let valid_code = code.len() >= 2
+            && code.starts_with(|c: char| c.is_ascii_uppercase())
+            && code.trim_start_matches(|c: char| c.is_ascii_uppercase()).chars().all(|c| c.is_ascii_digit())
+            && code.ends_with(|c: char| c.is_ascii_digit());
+        if !valid_code {
+            return Err(loader.spanned_error(
+                &raw.code,
+                format!("rule code `{code}` must be capital letters then digits, like `DJ001`"),
+            ));
+        }
+        if let Some(other) = self.rules.iter().find(|rule| &rule.code == code) {
+            return Err(
+                loader.spanned_error(&raw.code, format!("rule code `{code}` is already used by {}", other.origin))
+            );
+        }
+        let name = raw.name.get_ref();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(loader.spanned_error(
+                &raw.name,
+                format!("rule name `{name}` must be kebab-case, like `django-cache-in-async`"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `[orm]` table: one recipe declares the ORM's vocabulary.
+    fn add_orm(
+        &mut self,
+        loader: &Loader<'_>,
+        orm: &raw::RawOrm,
+        code: &Spanned<String>,
+        rule: RuleId,
+    ) -> Result<(), RecipeError> {
+        if let Some(previous) = self.orm.rule {
+            return Err(loader.spanned_error(
+                code,
+                format!("an `[orm]` table is already declared by {}", self.rules[previous.0].origin),
+            ));
+        }
+        self.orm.rule = Some(rule);
+        for manager in &orm.managers {
+            check_identifier(loader, manager)?;
+            self.orm.managers.insert(manager.get_ref().clone());
+        }
+        for factory in &orm.model_factories {
+            check_dotted(loader, factory, false)?;
+            self.orm.model_factories.insert(factory.get_ref().clone());
+        }
+        for method in &orm.lazy {
+            check_identifier(loader, method)?;
+            self.orm.lazy.insert(method.get_ref().clone());
+        }
+        for method in &orm.evaluating {
+            check_identifier(loader, method)?;
+            if self.orm.lazy.contains(method.get_ref()) {
+                return Err(loader
+                    .spanned_error(method, format!("`{}` is listed as both lazy and evaluating", method.get_ref())));
+            }
+            self.orm.evaluating.insert(method.get_ref().clone());
+        }
+        for method in &orm.fetching {
+            check_identifier(loader, method)?;
+            if !self.orm.evaluating.contains(method.get_ref()) {
+                return Err(
+                    loader.spanned_error(method, format!("`{}` must also be listed as evaluating", method.get_ref()))
+                );
+            }
+            self.orm.fetching.insert(method.get_ref().clone());
+        }
+        for base in &orm.model_bases {
+            check_dotted(loader, base, false)?;
+            self.orm.model_bases.insert(base.get_ref().clone());
+        }
+        if let Some(fields) = &orm.relation_fields {
+            for (names, kind) in [
+                (&fields.foreign_key, RelationKind::ForeignKey),
+                (&fields.one_to_one, RelationKind::OneToOne),
+                (&fields.many_to_many, RelationKind::ManyToMany),
+            ] {
+                for name in names {
+                    check_dotted(loader, name, false)?;
+                    self.orm.relation_fields.insert(name.get_ref().clone(), kind);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `[[callable]]` entries, each name (times each member) one callable.
+    fn add_callables(
+        &mut self,
+        loader: &Loader<'_>,
+        callables: &[raw::RawCallable],
+        rule: RuleId,
+    ) -> Result<(), RecipeError> {
+        for callable in callables {
+            let returns = callable.returns.as_ref().map(|tag| self.tag(loader, tag)).transpose()?;
+            if callable.names.get_ref().is_empty() {
+                return Err(loader.spanned_error(&callable.names, "a `[[callable]]` entry needs at least one name"));
+            }
+            for name in callable.names.get_ref() {
+                check_dotted(loader, name, true)?;
+            }
+            for member in &callable.members {
+                check_identifier(loader, member)?;
+            }
+            let full_names: Vec<String> = if callable.members.is_empty() {
+                callable.names.get_ref().iter().map(|name| name.get_ref().clone()).collect()
+            } else {
+                callable
+                    .names
+                    .get_ref()
+                    .iter()
+                    .flat_map(|name| {
+                        callable.members.iter().map(move |member| format!("{}.{}", name.get_ref(), member.get_ref()))
+                    })
+                    .collect()
+            };
+            for full_name in full_names {
+                let entry = Callable { rule, returns, with_only: callable.with_only, site: callable.site };
+                self.callables.insert(full_name, entry);
+            }
+        }
+        Ok(())
     }
 
     /// The `[model-instance]` and `[implicit-evaluation]` entries, each

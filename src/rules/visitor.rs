@@ -18,7 +18,7 @@ use crate::fix::importer::Importer;
 use crate::fix::rewrite::WrapStyle;
 use crate::infer::{Certainty, Evaluator};
 use crate::parse::FIELD;
-use crate::recipe::{Rewrite, Wrapper};
+use crate::recipe::{Rewrite, RuleId, Wrapper};
 use crate::scan::may_have_sites;
 use crate::semantic::{ScopeId, SemanticModel};
 use crate::settings::Settings;
@@ -84,159 +84,166 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, setting
 
 /// [`check_tree`] with the file's semantic model already built.
 pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, settings: &Settings) -> Vec<Diagnostic> {
-    let (text, tree) = (model.source, model.tree);
     let evaluator = Evaluator::new(model, &settings.rules, file.index);
-    let locator = Locator::new(text);
+    let locator = Locator::new(model.source);
     let importer = Importer::new(model, &locator);
-    let default_wrapper = if model.imports_channels {
-        Wrapper::new("channels.db", "database_sync_to_async")
-    } else {
-        Wrapper::new("asgiref.sync", "sync_to_async")
+    let mut visitor = Visitor {
+        model,
+        evaluator: &evaluator,
+        settings,
+        importer: &importer,
+        locator: &locator,
+        sqlalchemy: SqlAlchemyCheck::new(settings),
+        stack: Vec::new(),
+        sites: Vec::new(),
+        sqlalchemy_sites: Vec::new(),
     };
-    // Each site, its scope and mode, and whether it is a kept truth test.
-    let mut sites: Vec<(Site<'_>, ScopeId, Mode, bool)> = Vec::new();
-    let mut sqlalchemy_sites: Vec<SqlAlchemySite<'_>> = Vec::new();
-    // `--sqlalchemy-fix` overrides the recipe's `rewrite`.
-    let sqlalchemy_style = settings.sqlalchemy_fix.unwrap_or_else(|| {
-        match settings.rules.sqlalchemy_lazy_load.map(|rule| settings.rules.rule(rule).rewrite) {
-            Some(Rewrite::SqlAlchemy(style)) => style,
-            _ => SqlAlchemyFix::Explicit,
-        }
-    });
-    let sqlalchemy_rules = sqlalchemy::Rules {
-        lazy_load: settings.rules.sqlalchemy_lazy_load.filter(|rule| settings.enabled[rule.0]),
-        expired: settings.rules.sqlalchemy_expired.filter(|rule| settings.enabled[rule.0]),
-    };
-    let mut stack = Vec::new();
-    push_children_with_roles(tree.root_node(), Role::Plain, ScopeId::MODULE, Mode::Sync, &mut stack);
-    // Only `async def` leaves sync mode: a module-level statement or a
-    // definition without one holds no site, however large.
-    let holds_no_site = |node: Node<'_>| !may_have_sites(&text.as_bytes()[node.byte_range()]);
-    stack.retain(|frame| !holds_no_site(frame.node));
-    while let Some(frame) = stack.pop() {
-        let Frame { node, scope, mode, role, wrapped } = frame;
-        if mode == Mode::Sync
-            && matches!(node.kind(), "function_definition" | "class_definition" | "decorated_definition")
-            && holds_no_site(node)
-        {
-            continue;
-        }
-        if mode != Mode::Sync && role != Role::Awaited {
-            let site = match (node.kind(), role) {
-                (_, Role::Iterated) => super::implicit_evaluation::check_use(node, Use::Iterated, scope, &evaluator),
-                (_, Role::Tested | Role::TestedAndKept) => {
-                    super::implicit_evaluation::check_use(node, Use::Tested, scope, &evaluator)
-                }
-                ("call", _) => super::check_call(node, scope, &evaluator),
-                ("attribute", Role::Plain) => super::check_attribute(node, scope, &evaluator),
-                ("subscript", Role::Plain) => super::implicit_evaluation::check_subscript(node, scope, &evaluator),
-                _ => None,
-            };
-            // An iterated or tested node can also be a call or attribute site of its own.
-            let site = site.or_else(|| match (node.kind(), role) {
-                ("call", Role::Iterated | Role::Tested | Role::TestedAndKept) => {
-                    super::check_call(node, scope, &evaluator)
-                }
-                ("attribute", Role::Iterated | Role::Tested | Role::TestedAndKept) => {
-                    super::check_attribute(node, scope, &evaluator)
-                }
-                _ => None,
-            });
-            if let Some(site) = site.filter(|site| settings.enabled[site.rule.0]) {
-                // Only the truth test is lost by a fix; a call site of its own wraps fine.
-                let kept = role == Role::TestedAndKept && Some(site.rule) == settings.rules.implicit_evaluation;
-                sites.push((site, scope, mode, kept));
+    visitor.walk();
+    visitor.diagnostics()
+}
+
+/// The `SQLAlchemy` rules that are on, and how their lazy loads are fixed.
+struct SqlAlchemyCheck {
+    rules: sqlalchemy::Rules,
+    style: SqlAlchemyFix,
+}
+
+impl SqlAlchemyCheck {
+    fn new(settings: &Settings) -> Self {
+        let rules = &settings.rules;
+        // `--sqlalchemy-fix` overrides the recipe's `rewrite`.
+        let style = settings.sqlalchemy_fix.unwrap_or_else(|| {
+            match rules.sqlalchemy_lazy_load.map(|rule| rules.rule(rule).rewrite) {
+                Some(Rewrite::SqlAlchemy(style)) => style,
+                _ => SqlAlchemyFix::Explicit,
             }
+        });
+        let enabled = |rule: Option<RuleId>| rule.filter(|rule| settings.enabled[rule.0]);
+        Self {
+            rules: sqlalchemy::Rules {
+                lazy_load: enabled(rules.sqlalchemy_lazy_load),
+                expired: enabled(rules.sqlalchemy_expired),
+            },
+            style,
         }
+    }
+}
+
+/// A site found by the walk, with where it was found.
+struct Found<'t> {
+    site: Site<'t>,
+    scope: ScopeId,
+    mode: Mode,
+    /// A kept truth test (`x = qs or []`): reported without a fix.
+    kept: bool,
+}
+
+struct Visitor<'a, 't> {
+    model: &'a SemanticModel<'t>,
+    evaluator: &'a Evaluator<'a, 't>,
+    settings: &'a Settings,
+    importer: &'a Importer<'a, 't>,
+    locator: &'a Locator<'t>,
+    sqlalchemy: SqlAlchemyCheck,
+    stack: Vec<Frame<'t>>,
+    sites: Vec<Found<'t>>,
+    sqlalchemy_sites: Vec<SqlAlchemySite<'t>>,
+}
+
+impl<'t> Visitor<'_, 't> {
+    /// Whether a node's text cannot hold a site: no `async def` in it.
+    fn holds_no_site(&self, node: Node<'_>) -> bool {
+        !may_have_sites(&self.model.source.as_bytes()[node.byte_range()])
+    }
+
+    fn walk(&mut self) {
+        push_children_with_roles(
+            self.model.tree.root_node(),
+            Role::Plain,
+            ScopeId::MODULE,
+            Mode::Sync,
+            &mut self.stack,
+        );
+        // Only `async def` leaves sync mode: a module-level statement or a
+        // definition without one holds no site, however large.
+        let stack = std::mem::take(&mut self.stack);
+        self.stack = stack.into_iter().filter(|frame| !self.holds_no_site(frame.node)).collect();
+        while let Some(frame) = self.stack.pop() {
+            if frame.mode == Mode::Sync
+                && matches!(frame.node.kind(), "function_definition" | "class_definition" | "decorated_definition")
+                && self.holds_no_site(frame.node)
+            {
+                continue;
+            }
+            if frame.mode != Mode::Sync && frame.role != Role::Awaited {
+                self.check_node(&frame);
+            }
+            self.push_children(&frame);
+        }
+    }
+
+    /// Asks the rules about a node that runs on the event loop.
+    fn check_node(&mut self, frame: &Frame<'t>) {
+        let Frame { node, scope, mode, role, .. } = *frame;
+        let evaluator = self.evaluator;
+        let site = match (node.kind(), role) {
+            (_, Role::Iterated) => super::implicit_evaluation::check_use(node, Use::Iterated, scope, evaluator),
+            (_, Role::Tested | Role::TestedAndKept) => {
+                super::implicit_evaluation::check_use(node, Use::Tested, scope, evaluator)
+            }
+            ("call", _) => super::check_call(node, scope, evaluator),
+            ("attribute", Role::Plain) => super::check_attribute(node, scope, evaluator),
+            ("subscript", Role::Plain) => super::implicit_evaluation::check_subscript(node, scope, evaluator),
+            _ => None,
+        };
+        // An iterated or tested node can also be a call or attribute site of its own.
+        let site = site.or_else(|| match (node.kind(), role) {
+            ("call", Role::Iterated | Role::Tested | Role::TestedAndKept) => super::check_call(node, scope, evaluator),
+            ("attribute", Role::Iterated | Role::Tested | Role::TestedAndKept) => {
+                super::check_attribute(node, scope, evaluator)
+            }
+            _ => None,
+        });
+        if let Some(site) = site.filter(|site| self.settings.enabled[site.rule.0]) {
+            // Only the truth test is lost by a fix; a call site of its own wraps fine.
+            let kept = role == Role::TestedAndKept && Some(site.rule) == self.settings.rules.implicit_evaluation;
+            self.sites.push(Found { site, scope, mode, kept });
+        }
+    }
+
+    /// Pushes a node's children with the mode and role each runs in.
+    fn push_children(&mut self, frame: &Frame<'t>) {
+        let Frame { node, scope, mode, role, wrapped } = *frame;
         match node.kind() {
-            "call" => {
-                let callee = node.child_by_field_id(FIELD.function);
-                let arguments_mode =
-                    if mode != Mode::Sync && callee.is_some_and(|callee| evaluator.is_wrapper(callee, scope)) {
-                        Mode::Sync
-                    } else {
-                        mode
-                    };
-                let mut cursor = node.walk();
-                for child in node.named_children(&mut cursor) {
-                    if callee.is_some_and(|callee| callee.id() == child.id()) {
-                        push_role(&mut stack, child, scope, mode, Role::Callee);
-                    } else {
-                        push(&mut stack, child, scope, arguments_mode);
-                    }
-                }
-            }
+            "call" => self.push_call(node, scope, mode),
             "await" => {
                 let mut cursor = node.walk();
                 for child in node.named_children(&mut cursor) {
-                    push_role(&mut stack, child, scope, mode, Role::Awaited);
+                    push_role(&mut self.stack, child, scope, mode, Role::Awaited);
                 }
             }
             "decorated_definition" => {
                 let mut cursor = node.walk();
-                let decorators: Vec<Node<'_>> =
-                    node.named_children(&mut cursor).filter(|child| child.kind() == "decorator").collect();
-                let is_wrapped = decorators.iter().any(|decorator| {
-                    let expression = decorator.named_child(0);
-                    let callee = expression.map(|expression| match expression.kind() {
-                        "call" => expression.child_by_field_id(FIELD.function).unwrap_or(expression),
-                        _ => expression,
-                    });
-                    callee.is_some_and(|callee| evaluator.is_wrapper(callee, scope))
-                });
-                for decorator in decorators {
-                    push(&mut stack, decorator, scope, mode);
+                for decorator in node.named_children(&mut cursor).filter(|child| child.kind() == "decorator") {
+                    push(&mut self.stack, decorator, scope, mode);
                 }
                 if let Some(definition) = node.child_by_field_id(FIELD.definition) {
-                    stack.push(Frame { node: definition, scope, mode, role: Role::Plain, wrapped: is_wrapped });
+                    let wrapped = self.evaluator.is_wrapped_definition(node, scope);
+                    self.stack.push(Frame { node: definition, scope, mode, role: Role::Plain, wrapped });
                 }
             }
-            "function_definition" | "lambda" => {
-                let inner = model.scope_opened_by(node).unwrap_or(scope);
-                if let Some(parameters) = node.child_by_field_id(FIELD.parameters) {
-                    // Defaults and annotations are evaluated where the def runs.
-                    let mut cursor = parameters.walk();
-                    for parameter in parameters.named_children(&mut cursor) {
-                        // Annotations may never be evaluated (`from __future__ import
-                        // annotations`): not a place for `await`.
-                        if let Some(annotation) = parameter.child_by_field_id(FIELD.r#type) {
-                            push(&mut stack, annotation, scope, Mode::Sync);
-                        }
-                        if let Some(default) = parameter.child_by_field_id(FIELD.value) {
-                            push(&mut stack, default, scope, mode);
-                        }
-                    }
-                }
-                if let Some(returns) = node.child_by_field_id(FIELD.return_type) {
-                    push(&mut stack, returns, scope, Mode::Sync);
-                }
-                let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
-                let body_mode = if is_async && !wrapped { Mode::Async } else { Mode::Sync };
-                if body_mode == Mode::Async && node.kind() == "function_definition" {
-                    sqlalchemy_sites.extend(sqlalchemy::check_function(
-                        node,
-                        &evaluator,
-                        &sqlalchemy_rules,
-                        sqlalchemy_style,
-                        &importer,
-                        &locator,
-                    ));
-                }
-                if let Some(body) = node.child_by_field_id(FIELD.body) {
-                    push(&mut stack, body, inner, body_mode);
-                }
-            }
+            "function_definition" | "lambda" => self.push_function(node, scope, mode, wrapped),
             "class_definition" => {
-                let inner = model.scope_opened_by(node).unwrap_or(scope);
+                let inner = self.model.scope_opened_by(node).unwrap_or(scope);
                 if let Some(bases) = node.child_by_field_id(FIELD.superclasses) {
-                    push(&mut stack, bases, scope, mode);
+                    push(&mut self.stack, bases, scope, mode);
                 }
                 if let Some(body) = node.child_by_field_id(FIELD.body) {
-                    push(&mut stack, body, inner, Mode::Sync);
+                    push(&mut self.stack, body, inner, Mode::Sync);
                 }
             }
             "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
-                let inner = model.scope_opened_by(node).unwrap_or(scope);
+                let inner = self.model.scope_opened_by(node).unwrap_or(scope);
                 let inner_mode = if node.kind() == "generator_expression" && mode == Mode::Async {
                     Mode::AsyncNoAwait
                 } else {
@@ -244,48 +251,122 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, settings: &Set
                 };
                 let mut cursor = node.walk();
                 for child in node.named_children(&mut cursor) {
-                    push(&mut stack, child, inner, inner_mode);
+                    push(&mut self.stack, child, inner, inner_mode);
                 }
             }
-            _ => push_children_with_roles(node, role, scope, mode, &mut stack),
+            _ => push_children_with_roles(node, role, scope, mode, &mut self.stack),
         }
     }
-    // A callee that holds another site must run in the thread too: wrap the whole call.
-    let mut ranges: Vec<Range<usize>> = sites.iter().map(|(site, ..)| site.node.byte_range()).collect();
-    ranges.sort_by_key(|range| range.start);
-    for (site, ..) in &mut sites {
-        if site.style == WrapStyle::Callee {
-            let callee = site.node.child_by_field_id(FIELD.function).map_or(0..0, |callee| callee.byte_range());
-            let first = ranges.partition_point(|range| range.start < callee.start);
-            let holds_site = ranges[first..]
-                .iter()
-                .take_while(|range| range.start < callee.end)
-                .any(|range| range.end <= callee.end && *range != callee);
-            if holds_site {
-                site.style = WrapStyle::Lambda;
+
+    /// A call: its callee is a callee; a wrapper's arguments run in a thread.
+    fn push_call(&mut self, node: Node<'t>, scope: ScopeId, mode: Mode) {
+        let callee = node.child_by_field_id(FIELD.function);
+        let arguments_mode =
+            if mode != Mode::Sync && callee.is_some_and(|callee| self.evaluator.is_wrapper(callee, scope)) {
+                Mode::Sync
+            } else {
+                mode
+            };
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            if callee.is_some_and(|callee| callee.id() == child.id()) {
+                push_role(&mut self.stack, child, scope, mode, Role::Callee);
+            } else {
+                push(&mut self.stack, child, scope, arguments_mode);
             }
         }
     }
-    let mut diagnostics: Vec<Diagnostic> = sites
-        .iter()
-        .map(|(site, scope, mode, kept)| {
-            let mut diagnostic = diagnose(site, *scope, *mode, settings, &importer, &default_wrapper);
-            if *kept {
-                diagnostic.fix = None;
-                diagnostic.no_fix = Some(TESTED_AND_KEPT.to_owned());
+
+    /// A `def` or lambda: defaults run where it is defined, annotations
+    /// maybe never, the body on the loop only for an unwrapped `async def`.
+    fn push_function(&mut self, node: Node<'t>, scope: ScopeId, mode: Mode, wrapped: bool) {
+        let inner = self.model.scope_opened_by(node).unwrap_or(scope);
+        if let Some(parameters) = node.child_by_field_id(FIELD.parameters) {
+            let mut cursor = parameters.walk();
+            for parameter in parameters.named_children(&mut cursor) {
+                // Annotations may never be evaluated (`from __future__ import
+                // annotations`): not a place for `await`.
+                if let Some(annotation) = parameter.child_by_field_id(FIELD.r#type) {
+                    push(&mut self.stack, annotation, scope, Mode::Sync);
+                }
+                if let Some(default) = parameter.child_by_field_id(FIELD.value) {
+                    push(&mut self.stack, default, scope, mode);
+                }
             }
-            diagnostic
-        })
-        .collect();
-    diagnostics.extend(sqlalchemy_sites.into_iter().map(|site| {
-        let recipe = settings.rules.rule(site.rule);
-        let message = recipe.render_message(&site.callee, &site.method, "", &site.via);
-        let fix = if recipe.rewrite == Rewrite::None { Err(NO_FIX_BY_RECIPE.to_owned()) } else { site.fix };
-        finish(site.rule, site.node.byte_range(), message, fix, Certainty::Certain, settings)
-    }));
-    diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.rule));
-    diagnostics.dedup_by_key(|diagnostic| diagnostic.range.clone());
-    diagnostics
+        }
+        if let Some(returns) = node.child_by_field_id(FIELD.return_type) {
+            push(&mut self.stack, returns, scope, Mode::Sync);
+        }
+        let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
+        let body_mode = if is_async && !wrapped { Mode::Async } else { Mode::Sync };
+        if body_mode == Mode::Async && node.kind() == "function_definition" {
+            self.sqlalchemy_sites.extend(sqlalchemy::check_function(
+                node,
+                self.evaluator,
+                &self.sqlalchemy.rules,
+                self.sqlalchemy.style,
+                self.importer,
+                self.locator,
+            ));
+        }
+        if let Some(body) = node.child_by_field_id(FIELD.body) {
+            push(&mut self.stack, body, inner, body_mode);
+        }
+    }
+
+    /// The diagnostics of every site found, sorted, one per range.
+    fn diagnostics(mut self) -> Vec<Diagnostic> {
+        self.widen_callees();
+        let default_wrapper = if self.model.imports_channels {
+            Wrapper::new("channels.db", "database_sync_to_async")
+        } else {
+            Wrapper::new("asgiref.sync", "sync_to_async")
+        };
+        let settings = self.settings;
+        let mut diagnostics: Vec<Diagnostic> = self
+            .sites
+            .iter()
+            .map(|found| {
+                let mut diagnostic =
+                    diagnose(&found.site, found.scope, found.mode, settings, self.importer, &default_wrapper);
+                if found.kept {
+                    diagnostic.fix = None;
+                    diagnostic.no_fix = Some(TESTED_AND_KEPT.to_owned());
+                }
+                diagnostic
+            })
+            .collect();
+        diagnostics.extend(self.sqlalchemy_sites.into_iter().map(|site| {
+            let recipe = settings.rules.rule(site.rule);
+            let message = recipe.render_message(&site.callee, &site.method, "", &site.via);
+            let fix = if recipe.rewrite == Rewrite::None { Err(NO_FIX_BY_RECIPE.to_owned()) } else { site.fix };
+            finish(site.rule, site.node.byte_range(), message, fix, Certainty::Certain, settings)
+        }));
+        diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.rule));
+        diagnostics.dedup_by_key(|diagnostic| diagnostic.range.clone());
+        diagnostics
+    }
+
+    /// A callee that holds another site must run in the thread too: wrap the
+    /// whole call in a lambda.
+    fn widen_callees(&mut self) {
+        let mut ranges: Vec<Range<usize>> = self.sites.iter().map(|found| found.site.node.byte_range()).collect();
+        ranges.sort_by_key(|range| range.start);
+        for found in &mut self.sites {
+            let site = &mut found.site;
+            if site.style == WrapStyle::Callee {
+                let callee = site.node.child_by_field_id(FIELD.function).map_or(0..0, |callee| callee.byte_range());
+                let first = ranges.partition_point(|range| range.start < callee.start);
+                let holds_site = ranges[first..]
+                    .iter()
+                    .take_while(|range| range.start < callee.end)
+                    .any(|range| range.end <= callee.end && *range != callee);
+                if holds_site {
+                    site.style = WrapStyle::Lambda;
+                }
+            }
+        }
+    }
 }
 
 /// Children of an ordinary node, with what the node does with each.

@@ -86,23 +86,7 @@ impl<'t> Builder<'t> {
         let mut stack = vec![(root, ScopeId::MODULE)];
         while let Some((node, scope)) = stack.pop() {
             match node.kind() {
-                "function_definition" => {
-                    if let Some(name) = node.child_by_field_id(FIELD.name) {
-                        self.bind(scope, name, Binding::Function);
-                    }
-                    let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
-                    let inner = self.open(node, ScopeKind::Function { is_async }, scope);
-                    self.model.scopes[inner.0].method = self.method(node, scope);
-                    if let Some(parameters) = node.child_by_field_id(FIELD.parameters) {
-                        self.parameters(parameters, scope, inner, &mut stack);
-                    }
-                    if let Some(returns) = node.child_by_field_id(FIELD.return_type) {
-                        stack.push((returns, scope));
-                    }
-                    if let Some(body) = node.child_by_field_id(FIELD.body) {
-                        stack.push((body, inner));
-                    }
-                }
+                "function_definition" => self.function(node, scope, &mut stack),
                 "lambda" => {
                     let inner = self.open(node, ScopeKind::Lambda, scope);
                     if let Some(parameters) = node.child_by_field_id(FIELD.parameters) {
@@ -112,26 +96,7 @@ impl<'t> Builder<'t> {
                         stack.push((body, inner));
                     }
                 }
-                "class_definition" => {
-                    if let Some(name) = node.child_by_field_id(FIELD.name) {
-                        self.bind(scope, name, Binding::Class(node));
-                    }
-                    let inner = self.open(node, ScopeKind::Class, scope);
-                    let name = node.child_by_field_id(FIELD.name).map_or("", |name| self.text(name));
-                    let outer = match &self.model.scopes[scope.0] {
-                        data if data.kind == ScopeKind::Module => self.model.module.name.clone(),
-                        data => {
-                            data.class_name.clone().unwrap_or_else(|| format!("{}.<locals>", self.model.module.name))
-                        }
-                    };
-                    self.model.scopes[inner.0].class_name = Some(format!("{outer}.{name}"));
-                    if let Some(bases) = node.child_by_field_id(FIELD.superclasses) {
-                        stack.push((bases, scope));
-                    }
-                    if let Some(body) = node.child_by_field_id(FIELD.body) {
-                        stack.push((body, inner));
-                    }
-                }
+                "class_definition" => self.class(node, scope, &mut stack),
                 "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
                     let inner = self.open(node, ScopeKind::Comprehension, scope);
                     let mut cursor = node.walk();
@@ -203,6 +168,45 @@ impl<'t> Builder<'t> {
                 }
                 _ => push_children(node, scope, &mut stack),
             }
+        }
+    }
+
+    /// A `def`: binds its name, opens its scope, binds its parameters.
+    fn function(&mut self, node: Node<'t>, scope: ScopeId, stack: &mut Vec<(Node<'t>, ScopeId)>) {
+        if let Some(name) = node.child_by_field_id(FIELD.name) {
+            self.bind(scope, name, Binding::Function);
+        }
+        let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
+        let inner = self.open(node, ScopeKind::Function { is_async }, scope);
+        self.model.scopes[inner.0].method = self.method(node, scope);
+        if let Some(parameters) = node.child_by_field_id(FIELD.parameters) {
+            self.parameters(parameters, scope, inner, stack);
+        }
+        if let Some(returns) = node.child_by_field_id(FIELD.return_type) {
+            stack.push((returns, scope));
+        }
+        if let Some(body) = node.child_by_field_id(FIELD.body) {
+            stack.push((body, inner));
+        }
+    }
+
+    /// A `class`: binds its name and opens a scope named after it.
+    fn class(&mut self, node: Node<'t>, scope: ScopeId, stack: &mut Vec<(Node<'t>, ScopeId)>) {
+        if let Some(name) = node.child_by_field_id(FIELD.name) {
+            self.bind(scope, name, Binding::Class(node));
+        }
+        let inner = self.open(node, ScopeKind::Class, scope);
+        let name = node.child_by_field_id(FIELD.name).map_or("", |name| self.text(name));
+        let outer = match &self.model.scopes[scope.0] {
+            data if data.kind == ScopeKind::Module => self.model.module.name.clone(),
+            data => data.class_name.clone().unwrap_or_else(|| format!("{}.<locals>", self.model.module.name)),
+        };
+        self.model.scopes[inner.0].class_name = Some(format!("{outer}.{name}"));
+        if let Some(bases) = node.child_by_field_id(FIELD.superclasses) {
+            stack.push((bases, scope));
+        }
+        if let Some(body) = node.child_by_field_id(FIELD.body) {
+            stack.push((body, inner));
         }
     }
 
