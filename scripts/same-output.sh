@@ -7,7 +7,7 @@
 # Trees default to the fixture cases, each project fixture and, when
 # scripts/corpus.sh left them (KEEP_SCRATCH=1, or CORPUS_TREES set), the
 # corpus trees. For each tree: `check --output-format json`, `check`,
-# `diff --unsafe-fixes` and `index`, each with its exit status.
+# `diff --unsafe-fixes`, `index` and `index --files`, each with its exit status.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 old=$(realpath "$1") new=$(realpath "$2")
@@ -32,6 +32,7 @@ for tree in "${trees[@]}"; do
             "$binary" check . --unsafe-fixes --color never >"$dir/check" 2>&1; echo "exit $?" >>"$dir/check"
             "$binary" diff . --unsafe-fixes --color never >"$dir/diff" 2>&1; echo "exit $?" >>"$dir/diff"
             "$binary" index . >"$dir/index" 2>&1; echo "exit $?" >>"$dir/index"
+            "$binary" index --files . >"$dir/index-files" 2>&1; echo "exit $?" >>"$dir/index-files"
         )
     done
     if diff -r "$out/old/$(printf '%s' "$tree" | tr '/' '_')" "$out/new/$(printf '%s' "$tree" | tr '/' '_')" >/dev/null; then

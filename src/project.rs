@@ -12,7 +12,7 @@ use crate::index::roots::{ModuleNamer, project_root};
 use crate::index::{IndexedFile, ModuleTable, ProjectIndex, SummaryCache, declares_relations};
 use crate::recipe::RuleSet;
 use crate::scan::may_have_sites;
-use crate::scan::reach::{self, ModuleScan, Vocabulary};
+use crate::scan::reach::{self, ModuleScan, Spellings, Vocabulary};
 use crate::semantic::ModuleName;
 use crate::walk;
 
@@ -113,7 +113,7 @@ impl Project {
             file.source = Some(source.text.to_owned());
         }
         // Start from the files that can hold a site and the ones declaring model relations.
-        let vocabulary = Vocabulary::new(rules);
+        let vocabulary = Vocabulary::new(rules, &Spellings { words: &spellings(), project_wide: &project_wide() });
         let (reads, mut scans): (Vec<FirstRead>, Vec<ModuleScan>) =
             files.par_iter().map(|file| first_read(file, &vocabulary)).unzip();
         // Each file's import root, once: roots are compared as numbers below.
@@ -234,6 +234,27 @@ struct FirstRead {
 /// depends on without importing it (the user model, a session factory). What
 /// it defines stays its own: string labels (`"app.Model"`) and unsafe method
 /// guesses in other modules never resolve to it, as nothing can import it.
+/// Everything a rule or the index matches by spelling, gathered from where
+/// each is declared, beside the code that matches it.
+pub fn spellings() -> Vec<&'static str> {
+    let mut words = vec![crate::rules::sqlalchemy::ASYNC_SESSION];
+    words.extend(crate::infer::SPELLINGS);
+    words.extend(crate::summary::SPELLINGS);
+    words.extend(crate::index::USER_BASES);
+    words.extend(crate::index::RELATION_FIELDS);
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// What makes a module matter to every module of its root: the user
+/// model's bases and session factories.
+fn project_wide() -> Vec<&'static str> {
+    let mut words = crate::index::USER_BASES.to_vec();
+    words.push(crate::summary::SESSION_FACTORY_SPELLING);
+    words
+}
+
 /// A file's first and only read while the project loads: whether it can
 /// hold sites or declares model relations, and its byte scan.
 fn first_read(file: &IndexedFile, vocabulary: &Vocabulary) -> (FirstRead, ModuleScan) {

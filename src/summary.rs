@@ -42,6 +42,19 @@ pub struct ClassSummary {
     pub relationships: HashMap<String, RelationshipSummary>,
 }
 
+/// What the summariser matches by the end of a name or by text, not by a
+/// resolved import; the byte scans keep the modules that spell them
+/// (`crate::project::spellings`).
+pub const SPELLINGS: &[&str] = &[DECLARATIVE_BASE_FACTORY, USER_MODEL_SETTING, FOREIGN_KEY];
+/// `declarative_base()`, from wherever it is imported.
+const DECLARATIVE_BASE_FACTORY: &str = "declarative_base";
+/// `settings.AUTH_USER_MODEL` as a relation's target.
+const USER_MODEL_SETTING: &str = "AUTH_USER_MODEL";
+/// `ForeignKey(...)` in a `SQLAlchemy` column.
+const FOREIGN_KEY: &str = "ForeignKey";
+/// A session factory defines how every module's sessions expire.
+pub const SESSION_FACTORY_SPELLING: &str = "sessionmaker";
+
 /// A `SQLAlchemy` column: `user_id = mapped_column(ForeignKey("users.id"))`.
 #[derive(Debug, Clone, Default)]
 pub struct ColumnSummary {
@@ -120,7 +133,7 @@ pub fn summarize_model(model: &SemanticModel<'_>, rules: &RuleSet) -> ModuleSumm
                 }
                 let is_declarative_base = value.kind() == "call"
                     && value.child_by_field_id(FIELD.function).is_some_and(|function| {
-                        matches!(evaluator.eval(function, ScopeId::MODULE), Value::Qualified(name) if name.ends_with("declarative_base"))
+                        matches!(evaluator.eval(function, ScopeId::MODULE), Value::Qualified(name) if name.ends_with(DECLARATIVE_BASE_FACTORY))
                     });
                 if is_declarative_base {
                     summary.values.insert((*name).to_owned(), Value::Qualified(DECLARATIVE_BASE.to_owned()));
@@ -250,7 +263,7 @@ fn relation_field(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<Field
             "self" => FieldTarget::SelfReference,
             label => FieldTarget::Label(label.to_owned()),
         }
-    } else if model.text(target).ends_with("AUTH_USER_MODEL") {
+    } else if model.text(target).ends_with(USER_MODEL_SETTING) {
         FieldTarget::UserModel
     } else {
         match evaluator.eval(target, ScopeId::MODULE) {
@@ -325,7 +338,7 @@ fn sqlalchemy_attribute(
                     continue;
                 }
                 let is_foreign_key = argument.child_by_field_id(FIELD.function).is_some_and(|function| {
-                    matches!(evaluator.eval(function, ScopeId::MODULE), Value::Qualified(name) if name.ends_with("ForeignKey"))
+                    matches!(evaluator.eval(function, ScopeId::MODULE), Value::Qualified(name) if name.ends_with(FOREIGN_KEY))
                 });
                 let target = argument.child_by_field_id(FIELD.arguments).and_then(|arguments| arguments.named_child(0));
                 if let (true, Some(target)) = (is_foreign_key, target) {

@@ -129,11 +129,13 @@ impl Relevance<'_> {
     }
 }
 
+/// Relation field classes, by name: a file spelling one may declare model
+/// relations (and is kept by the byte scans).
+pub const RELATION_FIELDS: [&str; 3] = ["ForeignKey", "OneToOneField", "ManyToManyField"];
+
 /// Whether a file's bytes suggest it declares model relations.
 pub fn declares_relations(text: &[u8]) -> bool {
-    ["ForeignKey", "OneToOneField", "ManyToManyField"]
-        .iter()
-        .any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some())
+    RELATION_FIELDS.iter().any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some())
 }
 
 /// Every qualified name a summary refers to.

@@ -4,6 +4,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{ProjectIndex, functions_of};
+
+/// A class with one of these bases (by the end of its name) is the user
+/// model: matched by spelling, so the byte scans keep the modules that say it.
+pub const USER_BASES: [&str; 2] = ["AbstractUser", "AbstractBaseUser"];
 use crate::infer::DEFAULT_USER_MODEL;
 use crate::infer::facts::Relation;
 use crate::recipe::{RelationKind, RuleSet};
@@ -29,9 +33,7 @@ impl ProjectIndex {
         self.shared_mut().models = models;
         let users: Vec<&String> = classes
             .iter()
-            .filter(|class| {
-                self.mro(class).iter().any(|base| base.ends_with("AbstractUser") || base.ends_with("AbstractBaseUser"))
-            })
+            .filter(|class| self.mro(class).iter().any(|base| USER_BASES.iter().any(|suffix| base.ends_with(suffix))))
             .collect();
         if let [user] = users.as_slice() {
             let user = (*user).clone();

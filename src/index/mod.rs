@@ -11,13 +11,14 @@
 mod call_graph;
 mod crawl;
 mod describe;
-mod django;
+pub mod django;
 mod facts;
 mod resolve;
 pub mod roots;
 mod sqlalchemy;
 
-pub use crawl::{ModuleTable, SummaryCache, declares_relations};
+pub use crawl::{ModuleTable, RELATION_FIELDS, SummaryCache, declares_relations};
+pub use django::USER_BASES;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;

@@ -64,6 +64,10 @@ pub enum Value {
 /// (`qs.filter(...)` is a call and an attribute), each name followed once.
 const MAX_DEPTH: usize = 80;
 
+/// What the evaluator matches by spelling (see [`crate::scan::reach::Spellings`]):
+/// `request.user` is the user model without any import.
+pub const SPELLINGS: &[&str] = &["request.user"];
+
 /// The user model when the project does not define one.
 pub const DEFAULT_USER_MODEL: &str = "django.contrib.auth.models.User";
 

@@ -25,24 +25,19 @@ use crate::semantic::ModuleName;
 /// Top-level packages asyncfix itself knows, beyond the recipes' names.
 const KNOWN_PACKAGES: [&str; 4] = ["django", "sqlalchemy", "channels", "asgiref"];
 
-/// Spellings the rules and the index act on by name, not by resolved import.
-/// A rule that matches a spelling must add it here, or the index may skip
-/// the module holding it (the `--full-index` comparison tests catch that).
-const SPELLINGS: [&str; 9] = [
-    // `base.ends_with(...)`: the user model.
-    "AbstractUser",
-    "AbstractBaseUser",
-    // `SQLAlchemy`: sessions, bases and foreign keys matched by suffix.
-    "AsyncSession",
-    "declarative_base",
-    "ForeignKey",
-    // Django relation fields and the user model setting.
-    "OneToOneField",
-    "ManyToManyField",
-    "AUTH_USER_MODEL",
-    // `request.user` is the user model without any import.
-    "request",
-];
+/// What the rules and the index match by spelling rather than by resolved
+/// import, declared by the code that matches it (`crate::project::spellings`
+/// gathers them): a module holding one is never skipped.
+#[derive(Debug, Clone, Copy)]
+pub struct Spellings<'a> {
+    /// Matched anywhere (`AbstractUser` in `class U(AbstractUser)`), or, for
+    /// `name.attribute`, as the word `name` read as `.attribute`
+    /// (`request.user`, also across a line break before the dot).
+    pub words: &'a [&'a str],
+    /// What makes a module matter to every module of its root, imported or
+    /// not: the user model's bases, session factories.
+    pub project_wide: &'a [&'a str],
+}
 
 /// What the rules know, turned into byte patterns.
 pub struct Vocabulary {
@@ -54,20 +49,29 @@ pub struct Vocabulary {
     /// A recipe names a builtin: every module can reach it without an import.
     everything: bool,
     spellings: AhoCorasick,
-    /// How many of the patterns are `SPELLINGS`; the rest are manager names.
-    fixed: usize,
+    /// For each of the first patterns, the attribute it must be read as
+    /// (`request` then `.user`), if any; the patterns after them are the
+    /// managers' names.
+    attributes: Vec<Option<String>>,
+    project_wide: Vec<String>,
 }
 
 impl Vocabulary {
-    pub fn new(rules: &RuleSet) -> Self {
+    pub fn new(rules: &RuleSet, spelled: &Spellings<'_>) -> Self {
         let packages = packages_named(rules);
         let described = match RuleSet::load(&[]) {
             Ok(builtin) => packages_named(&builtin),
             Err(_) => KNOWN_PACKAGES.iter().map(|&package| package.to_owned()).collect(),
         };
         let everything = packages.contains("builtins");
-        let mut patterns: Vec<&str> = SPELLINGS.to_vec();
-        let fixed = patterns.len();
+        let (mut patterns, attributes): (Vec<&str>, Vec<Option<String>>) = spelled
+            .words
+            .iter()
+            .map(|word| match word.split_once('.') {
+                Some((name, attribute)) => (name, Some(attribute.to_owned())),
+                None => (*word, None),
+            })
+            .unzip();
         let mut managers: Vec<&String> = rules.orm.managers.iter().collect();
         managers.sort();
         patterns.extend(managers.iter().map(|manager| manager.as_str()));
@@ -77,7 +81,8 @@ impl Vocabulary {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)
             .expect("a few short literal patterns always build");
-        Self { packages, described, everything, spellings, fixed }
+        let project_wide = spelled.project_wide.iter().map(|&word| word.to_owned()).collect();
+        Self { packages, described, everything, spellings, attributes, project_wide }
     }
 }
 
@@ -169,9 +174,6 @@ fn defined_names(text: &[u8]) -> Vec<u64> {
     keys
 }
 
-/// Spellings of what [`ModuleScan::project_wide`] stands for.
-const PROJECT_WIDE: [&str; 3] = ["AbstractUser", "AbstractBaseUser", "sessionmaker"];
-
 pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> ModuleScan {
     let mut imports = Vec::new();
     for position in memchr::memmem::find_iter(text, b"import") {
@@ -197,7 +199,8 @@ pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> Module
     let direct = vocabulary.everything
         || imports.iter().any(|name| vocabulary.packages.contains(name.split('.').next().unwrap_or(name)))
         || spells_a_rule_word(text, vocabulary);
-    let project_wide = PROJECT_WIDE.iter().any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some());
+    let project_wide =
+        vocabulary.project_wide.iter().any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some());
     ModuleScan { imports, direct, project_wide, defines: defined_names(text) }
 }
 
@@ -221,18 +224,19 @@ fn spells_a_rule_word(text: &[u8], vocabulary: &Vocabulary) -> bool {
 fn spelled_at(text: &[u8], vocabulary: &Vocabulary, found: &aho_corasick::Match) -> bool {
     let (start, end) = (found.start(), found.end());
     let pattern = found.pattern().as_usize();
-    if pattern < vocabulary.fixed && &text[start..end] != b"request" {
+    let attribute = vocabulary.attributes.get(pattern);
+    if let Some(None) = attribute {
         return true;
     }
     if !is_word(text, start, end) {
         return false;
     }
-    if pattern < vocabulary.fixed {
+    if let Some(Some(attribute)) = attribute {
         // `request.user`; a chain may break the line before the dot.
         let after = skip_space(text, end, true);
         return text.get(after) == Some(&b'.') && {
-            let user = skip_space(text, after + 1, false);
-            text[user..].starts_with(b"user") && is_word(text, user, user + "user".len())
+            let at = skip_space(text, after + 1, false);
+            text[at..].starts_with(attribute.as_bytes()) && is_word(text, at, at + attribute.len())
         };
     }
     // A manager is read as an attribute: `X.objects`, or `X\n    .objects`
@@ -379,16 +383,23 @@ mod tests {
 
     use super::*;
 
+    /// Spellings of the shapes these tests scan (the real list is gathered
+    /// by `crate::project::spellings`).
+    const TEST_SPELLINGS: Spellings<'static> =
+        Spellings { words: &["request.user", "AbstractUser"], project_wide: &["AbstractUser"] };
+
     fn imports(source: &str, module: &str, is_package: bool) -> Vec<String> {
         let rules = RuleSet::load(&[]).expect("the built-in recipes load");
-        let mut found = scan(source.as_bytes(), &ModuleName::new(module, is_package), &Vocabulary::new(&rules)).imports;
+        let mut found =
+            scan(source.as_bytes(), &ModuleName::new(module, is_package), &Vocabulary::new(&rules, &TEST_SPELLINGS))
+                .imports;
         found.sort();
         found
     }
 
     fn direct(source: &str) -> bool {
         let rules = RuleSet::load(&[]).expect("the built-in recipes load");
-        scan(source.as_bytes(), &ModuleName::new("m", false), &Vocabulary::new(&rules)).direct
+        scan(source.as_bytes(), &ModuleName::new("m", false), &Vocabulary::new(&rules, &TEST_SPELLINGS)).direct
     }
 
     #[test]
@@ -433,7 +444,7 @@ mod tests {
         ], 0..80)) {
             let text: Vec<u8> = pieces.concat();
             let rules = RuleSet::load(&[]).expect("the built-in recipes load");
-            let scan = scan(&text, &ModuleName::new("pkg.mod", false), &Vocabulary::new(&rules));
+            let scan = scan(&text, &ModuleName::new("pkg.mod", false), &Vocabulary::new(&rules, &TEST_SPELLINGS));
             for name in scan.imports {
                 proptest::prop_assert!(!name.is_empty() && !name.starts_with('.'), "{name:?}");
             }

@@ -31,6 +31,10 @@ use crate::source::Locator;
 use fix::FixBuilder;
 use walker::Walker;
 
+/// Sessions are recognised by the end of their class's name (any import of
+/// `AsyncSession`); the byte scans keep the modules that spell it.
+pub const ASYNC_SESSION: &str = "AsyncSession";
+
 /// One site with its fix, or why there is none.
 pub struct SqlAlchemySite<'t> {
     pub rule: RuleId,

@@ -42,7 +42,7 @@ impl<'t> Walker<'_, 't> {
             };
             let is_session = matches!(
                 annotation.named_child(0).map(|node| self.evaluator.eval(node, scope)),
-                Some(Value::Qualified(name)) if name.ends_with("AsyncSession")
+                Some(Value::Qualified(name)) if name.ends_with(super::ASYNC_SESSION)
             );
             if is_session {
                 // Where the session comes from is not known: it expires on commit
@@ -138,7 +138,7 @@ impl<'t> Walker<'_, 't> {
             Value::Qualified(name) => name,
             _ => self.evaluator.qualified_name(callee, scope)?,
         };
-        if name.ends_with("AsyncSession") {
+        if name.ends_with(super::ASYNC_SESSION) {
             let arguments: String = self.text(value).chars().filter(|c| !c.is_whitespace()).collect();
             return Some(!arguments.contains("expire_on_commit=False"));
         }
