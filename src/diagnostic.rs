@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use crate::fix::Fix;
+use crate::fix::{Fix, NoFix};
 use crate::recipe::RuleId;
 
 /// One site found in one file.
@@ -15,5 +15,5 @@ pub struct Diagnostic {
     pub message: String,
     pub fix: Option<Fix>,
     /// Why there is no fix, when there is none.
-    pub no_fix: Option<String>,
+    pub no_fix: Option<NoFix>,
 }

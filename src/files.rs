@@ -18,7 +18,27 @@ pub struct SourceFile {
 
 const BOM: &str = "\u{feff}";
 
-pub fn decode(raw: Vec<u8>) -> Result<SourceFile, String> {
+/// Why a file could not be read, decoded or written. Printed after the
+/// file's path: `asyncfix: PATH: REASON`.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{line}:{column}: not valid UTF-8; file left untouched")]
+    NotUtf8 { line: usize, column: usize },
+    /// What was being done (`read`, `write`, `stat`, ...) and why it failed.
+    #[error("cannot {action}: {}", io_reason(.source))]
+    Io { action: &'static str, source: std::io::Error },
+    #[error("file is read-only; left untouched")]
+    ReadOnly,
+    #[error("file changed while asyncfix was working on it; left untouched")]
+    Changed,
+}
+
+/// `map_err` for an I/O step: `cannot ACTION: reason`.
+fn failed(action: &'static str) -> impl FnOnce(std::io::Error) -> FileError {
+    move |source| FileError::Io { action, source }
+}
+
+pub fn decode(raw: Vec<u8>) -> Result<SourceFile, FileError> {
     match std::str::from_utf8(&raw) {
         Ok(text) => {
             let (text, bom) = match text.strip_prefix(BOM) {
@@ -32,15 +52,15 @@ pub fn decode(raw: Vec<u8>) -> Result<SourceFile, String> {
             let valid = std::str::from_utf8(valid).unwrap_or_default();
             let valid = valid.strip_prefix(BOM).unwrap_or(valid);
             let (line, column) = Locator::new(valid).line_col(valid.len());
-            Err(format!("{line}:{column}: not valid UTF-8; file left untouched"))
+            Err(FileError::NotUtf8 { line, column })
         }
     }
 }
 
 /// Reads a file; `Ok(None)` for a file that is not UTF-8 but cannot hold a
 /// site either (no `async def` in its bytes), such as a PEP 263 Latin-1 module.
-pub fn read(path: &Path) -> Result<Option<SourceFile>, String> {
-    let raw = fs::read(path).map_err(|err| format!("cannot read: {}", io_reason(&err)))?;
+pub fn read(path: &Path) -> Result<Option<SourceFile>, FileError> {
+    let raw = fs::read(path).map_err(failed("read"))?;
     if std::str::from_utf8(&raw).is_err() && !crate::scan::may_have_sites(&raw) {
         return Ok(None);
     }
@@ -70,29 +90,28 @@ pub fn with_bytes<T>(path: &Path, scan: impl FnOnce(&[u8]) -> T) -> std::io::Res
 
 /// Writes `text` (with the BOM if the file had one) in place of `path`,
 /// through a temporary file and a rename.
-pub fn write(path: &Path, file: &SourceFile, text: &str) -> Result<(), String> {
-    let target = fs::canonicalize(path).map_err(|err| format!("cannot resolve path: {}", io_reason(&err)))?;
-    let metadata = fs::metadata(&target).map_err(|err| format!("cannot stat: {}", io_reason(&err)))?;
+pub fn write(path: &Path, file: &SourceFile, text: &str) -> Result<(), FileError> {
+    let target = fs::canonicalize(path).map_err(failed("resolve path"))?;
+    let metadata = fs::metadata(&target).map_err(failed("stat"))?;
     if metadata.permissions().readonly() {
-        return Err("file is read-only; left untouched".to_owned());
+        return Err(FileError::ReadOnly);
     }
-    let current = fs::read(&target).map_err(|err| format!("cannot read: {}", io_reason(&err)))?;
+    let current = fs::read(&target).map_err(failed("read"))?;
     if current != file.raw {
-        return Err("file changed while asyncfix was working on it; left untouched".to_owned());
+        return Err(FileError::Changed);
     }
     let directory = target.parent().unwrap_or_else(|| Path::new("."));
     let mut temporary = tempfile::Builder::new()
         .prefix(".asyncfix-")
         .tempfile_in(directory)
-        .map_err(|err| format!("cannot create a temporary file: {}", io_reason(&err)))?;
+        .map_err(failed("create a temporary file"))?;
     if file.bom {
-        temporary.write_all(BOM.as_bytes()).map_err(|err| format!("cannot write: {}", io_reason(&err)))?;
+        temporary.write_all(BOM.as_bytes()).map_err(failed("write"))?;
     }
-    temporary.write_all(text.as_bytes()).map_err(|err| format!("cannot write: {}", io_reason(&err)))?;
-    temporary.as_file().sync_all().map_err(|err| format!("cannot write: {}", io_reason(&err)))?;
-    fs::set_permissions(temporary.path(), metadata.permissions())
-        .map_err(|err| format!("cannot set permissions: {}", io_reason(&err)))?;
-    temporary.persist(&target).map_err(|err| format!("cannot replace the file: {}", io_reason(&err.error)))?;
+    temporary.write_all(text.as_bytes()).map_err(failed("write"))?;
+    temporary.as_file().sync_all().map_err(failed("write"))?;
+    fs::set_permissions(temporary.path(), metadata.permissions()).map_err(failed("set permissions"))?;
+    temporary.persist(&target).map_err(|err| failed("replace the file")(err.error))?;
     Ok(())
 }
 

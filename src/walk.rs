@@ -10,6 +10,15 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::WalkBuilder;
 
+/// An `--exclude` pattern that is not a valid glob.
+#[derive(Debug, thiserror::Error)]
+pub enum ExcludeError {
+    #[error("invalid --exclude glob `{glob}`: {reason}")]
+    Glob { glob: String, reason: String },
+    #[error("invalid --exclude globs: {0}")]
+    Set(String),
+}
+
 /// Folders never worth walking into, beyond hidden ones.
 const SKIPPED_DIRS: [&str; 4] = ["__pycache__", "node_modules", "site-packages", "venv"];
 
@@ -27,7 +36,7 @@ pub struct Excludes {
 }
 
 impl Excludes {
-    pub fn new(globs: &[String]) -> Result<Self, String> {
+    pub fn new(globs: &[String]) -> Result<Self, ExcludeError> {
         let cwd = std::env::current_dir().unwrap_or_default();
         let mut builder = GlobSetBuilder::new();
         for glob in globs {
@@ -42,12 +51,12 @@ impl Excludes {
                 vec![anchored.clone(), format!("{anchored}/**"), format!("**/{relative}"), format!("**/{relative}/**")]
             };
             for pattern in patterns {
-                let compiled =
-                    Glob::new(&pattern).map_err(|err| format!("invalid --exclude glob `{glob}`: {}", err.kind()))?;
+                let compiled = Glob::new(&pattern)
+                    .map_err(|err| ExcludeError::Glob { glob: glob.clone(), reason: err.kind().to_string() })?;
                 builder.add(compiled);
             }
         }
-        let set = builder.build().map_err(|err| format!("invalid --exclude globs: {err}"))?;
+        let set = builder.build().map_err(|err| ExcludeError::Set(err.to_string()))?;
         Ok(Self { set })
     }
 
@@ -60,7 +69,7 @@ impl Excludes {
     }
 }
 
-pub fn discover(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, String> {
+pub fn discover(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, ExcludeError> {
     let excludes = Excludes::new(excludes)?;
     let mut files = Vec::new();
     let mut errors = Vec::new();

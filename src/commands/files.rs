@@ -221,7 +221,8 @@ fn run_stdin(
 
 /// The files and folders named: walked, indexed, each file run in parallel.
 fn run_paths(action: Action, args: &FileArgs, settings: &Settings, pool: &rayon::ThreadPool) -> Result<Run, Failure> {
-    let discovered = pool.install(|| walk::discover(&args.paths, &args.exclude)).map_err(Failure::Usage)?;
+    let discovered =
+        pool.install(|| walk::discover(&args.paths, &args.exclude)).map_err(|err| Failure::Usage(err.to_string()))?;
     let project = if args.parsing.no_index {
         Project::empty()
     } else {

@@ -68,7 +68,7 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
                 return Err(Failure::Usage(format!("{}: no such file or directory", path.display())));
             }
             let targets = std::slice::from_ref(&path);
-            let discovered = walk::discover(targets, &[]).map_err(Failure::Usage)?;
+            let discovered = walk::discover(targets, &[]).map_err(|err| Failure::Usage(err.to_string()))?;
             let project = Project::load(targets, &discovered.files, &[], &rules, None, false);
             if files {
                 for file in project.parsed_files() {

@@ -5,7 +5,7 @@
 use tree_sitter::Node;
 
 use super::Edit;
-use super::Wrapper;
+use super::{NoFix, Wrapper};
 use crate::parse::FIELD;
 use crate::semantic::{Binding, ScopeId, SemanticModel};
 use crate::source::{Locator, line_ending};
@@ -40,7 +40,7 @@ impl<'a, 't> Importer<'a, 't> {
     }
 
     /// How to refer to `wrapper` from `scope`, or why it cannot be done.
-    pub fn import(&self, wrapper: &Wrapper, scope: ScopeId) -> Result<ImportPlan, String> {
+    pub fn import(&self, wrapper: &Wrapper, scope: ScopeId) -> Result<ImportPlan, NoFix> {
         let qualified = wrapper.qualified_name();
         // The wrapper's own name already refers to it here.
         match self.model.lookup(&wrapper.name, scope) {
@@ -54,7 +54,7 @@ impl<'a, 't> Importer<'a, 't> {
                 return Ok(ImportPlan { expression: wrapper.name.clone(), edit: None });
             }
             Some(_) => {
-                return Err(format!("`{}` is bound to something else in this module", wrapper.name));
+                return Err(NoFix::NameTaken(wrapper.name.clone()));
             }
             None => {}
         }

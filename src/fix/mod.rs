@@ -3,9 +3,12 @@
 
 pub mod apply;
 pub mod importer;
+mod no_fix;
 pub mod rewrite;
 
 use std::ops::Range;
+
+pub use no_fix::NoFix;
 
 /// Whether `fix` may apply a fix without `--unsafe-fixes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -43,7 +43,7 @@ pub fn locate(path: &str, text: &str, diagnostics: &[Diagnostic], rules: &RuleSe
             let fix = match (&diagnostic.fix, &diagnostic.no_fix) {
                 (Some(fix), _) if fix.applicability == Applicability::Safe => FixState::Safe,
                 (Some(_), _) => FixState::Unsafe,
-                (None, reason) => FixState::None(reason.clone().unwrap_or_default()),
+                (None, reason) => FixState::None(reason.as_ref().map(ToString::to_string).unwrap_or_default()),
             };
             Located {
                 path: path.to_owned(),

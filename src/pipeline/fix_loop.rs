@@ -7,8 +7,8 @@ use std::ops::Range;
 use tree_sitter::Tree;
 
 use crate::diagnostic::Diagnostic;
-use crate::fix::Fix;
 use crate::fix::apply::{apply_fixes, map_offset};
+use crate::fix::{Fix, NoFix};
 use crate::parse;
 use crate::recipe::RuleId;
 use crate::rules::{FileInfo, check_tree};
@@ -53,14 +53,15 @@ pub fn fix_text(original: &str, tree: Tree, file: FileInfo<'_>, settings: &Setti
         for diagnostic in &mut diagnostics {
             if rejected.contains(&(diagnostic.range.start, diagnostic.rule)) {
                 diagnostic.fix = None;
-                diagnostic.no_fix = Some("the rewritten code would not parse".to_owned());
+                diagnostic.no_fix = Some(NoFix::WouldNotParse);
             }
         }
-        let candidates: Vec<&Fix> = diagnostics
+        // Each allowed fix, with the rule of the site it fixes.
+        let (rules, candidates): (Vec<RuleId>, Vec<&Fix>) = diagnostics
             .iter()
-            .filter_map(|diagnostic| diagnostic.fix.as_ref())
-            .filter(|fix| settings.allows(fix))
-            .collect();
+            .filter_map(|diagnostic| diagnostic.fix.as_ref().map(|fix| (diagnostic.rule, fix)))
+            .filter(|(_, fix)| settings.allows(fix))
+            .unzip();
         if candidates.is_empty() {
             return FixOutcome { text, fixed, remaining: diagnostics, settled: true, rounds };
         }
@@ -73,11 +74,11 @@ pub fn fix_text(original: &str, tree: Tree, file: FileInfo<'_>, settings: &Setti
         } else {
             // Find the fixes that break the syntax, one at a time.
             let mut accepted: Vec<&Fix> = Vec::new();
-            for fix in &candidates {
+            for (fix, &rule) in candidates.iter().zip(&rules) {
                 accepted.push(fix);
                 if !parses(&apply_fixes(&text, &accepted).text) {
                     accepted.pop();
-                    rejected.push((fix.span.start, rule_of(&diagnostics, fix)));
+                    rejected.push((fix.span.start, rule));
                 }
             }
             round = apply_fixes(&text, &accepted);
@@ -98,11 +99,4 @@ fn parses(text: &str) -> bool {
 
 fn parse_clean(text: &str) -> Option<Tree> {
     parse::parse(text).filter(|tree| !tree.root_node().has_error())
-}
-
-fn rule_of(diagnostics: &[Diagnostic], fix: &Fix) -> RuleId {
-    diagnostics
-        .iter()
-        .find(|diagnostic| diagnostic.fix.as_ref() == Some(fix))
-        .map_or(RuleId(0), |diagnostic| diagnostic.rule)
 }

@@ -71,7 +71,7 @@ pub fn process_source(
     path: &Path,
     file_info: FileInfo<'_>,
     self_contained: bool,
-    read: Result<Option<files::SourceFile>, String>,
+    read: Result<Option<files::SourceFile>, files::FileError>,
     action: Action,
     write: bool,
     settings: &Settings,
@@ -94,7 +94,7 @@ pub fn process_source(
         Ok(Some(file)) => file,
         Ok(None) => return result,
         Err(reason) => {
-            result.error = Some((FileErrorKind::Io, reason));
+            result.error = Some((FileErrorKind::Io, reason.to_string()));
             return result;
         }
     };
@@ -168,7 +168,7 @@ pub fn process_source(
                 && result.changed
                 && let Err(reason) = files::write(path, &file, &outcome.text)
             {
-                result.error = Some((FileErrorKind::Io, reason));
+                result.error = Some((FileErrorKind::Io, reason.to_string()));
                 return result;
             }
             if echo {

@@ -8,14 +8,11 @@ use super::{Site, contains_kind};
 use crate::diagnostic::Diagnostic;
 use crate::fix::importer::Importer;
 use crate::fix::rewrite::{self, WrapStyle};
-use crate::fix::{Applicability, Fix};
+use crate::fix::{Applicability, Fix, NoFix};
 use crate::infer::Certainty;
 use crate::recipe::{Rewrite, RuleId, Wrapper};
 use crate::semantic::ScopeId;
 use crate::settings::Settings;
-
-/// Why a site of a `rewrite = "none"` recipe has no fix.
-pub(super) const NO_FIX_BY_RECIPE: &str = "the recipe reports this site without a fix";
 
 pub(super) fn diagnose(
     site: &Site<'_>,
@@ -39,7 +36,7 @@ pub(super) fn finish(
     rule: RuleId,
     range: std::ops::Range<usize>,
     message: String,
-    fix: Result<Fix, String>,
+    fix: Result<Fix, NoFix>,
     certainty: Certainty,
     settings: &Settings,
 ) -> Diagnostic {
@@ -77,15 +74,15 @@ fn build_fix(
     rewrite: Rewrite,
     importer: &Importer<'_, '_>,
     wrapper: &Wrapper,
-) -> Result<Fix, String> {
+) -> Result<Fix, NoFix> {
     let mut style = match rewrite {
-        Rewrite::None => return Err(NO_FIX_BY_RECIPE.to_owned()),
+        Rewrite::None => return Err(NoFix::ByRecipe),
         Rewrite::Lambda => WrapStyle::Lambda,
         // A `SQLAlchemy` style is rejected at load for call-site rules.
         Rewrite::Wrap | Rewrite::SqlAlchemy(_) => site.style,
     };
     if mode == Mode::AsyncNoAwait {
-        return Err("inside a generator expression, `await` would make it an async generator".to_owned());
+        return Err(NoFix::InGeneratorExpression);
     }
     let holds_async = ["await", "yield", "named_expression"].iter().any(|kind| contains_kind(site.node, kind))
         || holds_async_comprehension(site.node);
@@ -93,13 +90,10 @@ fn build_fix(
         if site.callee_fallback {
             style = WrapStyle::Callee;
         } else {
-            return Err(
-                "the expression holds `await`, `yield`, `:=` or an async comprehension, which cannot move into a lambda"
-                    .to_owned(),
-            );
+            return Err(NoFix::CannotMoveIntoLambda);
         }
     }
     let plan = importer.import(wrapper, scope)?;
-    let (edits, span) = rewrite::wrap(site.node, style, &plan.expression).ok_or("the call has no callee to wrap")?;
+    let (edits, span) = rewrite::wrap(site.node, style, &plan.expression).ok_or(NoFix::NoCallee)?;
     Ok(Fix { edits, shared: plan.edit.into_iter().collect(), span, applicability: Applicability::Safe })
 }

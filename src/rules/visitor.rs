@@ -8,14 +8,14 @@ use std::ops::Range;
 
 use tree_sitter::{Node, Tree};
 
-use super::diagnose::{NO_FIX_BY_RECIPE, diagnose, finish};
+use super::diagnose::{diagnose, finish};
 use super::implicit_evaluation::Use;
 use super::sqlalchemy::{self, SqlAlchemySite};
 use super::{FileInfo, Site};
 use crate::diagnostic::Diagnostic;
-use crate::fix::SqlAlchemyFix;
 use crate::fix::importer::Importer;
 use crate::fix::rewrite::WrapStyle;
+use crate::fix::{NoFix, SqlAlchemyFix};
 use crate::infer::{Certainty, Evaluator};
 use crate::parse::FIELD;
 use crate::recipe::{Rewrite, RuleId, Wrapper};
@@ -55,10 +55,6 @@ enum Role {
     /// test would put `True` where the value was.
     TestedAndKept,
 }
-
-/// Why a [`Role::TestedAndKept`] site gets no fix.
-const TESTED_AND_KEPT: &str =
-    "the value of `and`/`or` is this operand itself; testing it in a thread would change the value";
 
 struct Frame<'t> {
     node: Node<'t>,
@@ -331,7 +327,7 @@ impl<'t> Visitor<'_, 't> {
                     diagnose(&found.site, found.scope, found.mode, settings, self.importer, &default_wrapper);
                 if found.kept {
                     diagnostic.fix = None;
-                    diagnostic.no_fix = Some(TESTED_AND_KEPT.to_owned());
+                    diagnostic.no_fix = Some(NoFix::TestedAndKept);
                 }
                 diagnostic
             })
@@ -339,7 +335,7 @@ impl<'t> Visitor<'_, 't> {
         diagnostics.extend(self.sqlalchemy_sites.into_iter().map(|site| {
             let recipe = settings.rules.rule(site.rule);
             let message = recipe.render_message(&site.callee, &site.method, "", &site.via);
-            let fix = if recipe.rewrite == Rewrite::None { Err(NO_FIX_BY_RECIPE.to_owned()) } else { site.fix };
+            let fix = if recipe.rewrite == Rewrite::None { Err(NoFix::ByRecipe) } else { site.fix };
             finish(site.rule, site.node.byte_range(), message, fix, Certainty::Certain, settings)
         }));
         diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.rule));

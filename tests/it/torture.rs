@@ -510,7 +510,8 @@ fn write_refuses_a_file_changed_since_it_was_read() {
 
     let result = asyncfix::files::write(Path::new(&path), &read, &fixed_text);
 
-    assert_eq!(result, Err("file changed while asyncfix was working on it; left untouched".to_owned()));
+    assert!(matches!(result, Err(asyncfix::files::FileError::Changed)), "{result:?}");
+    assert_eq!(result.unwrap_err().to_string(), "file changed while asyncfix was working on it; left untouched");
     assert_eq!(tree.read_text("views.py"), edited);
     assert_eq!(tree.listing(""), ["views.py"], "no temporary file is left behind");
 
@@ -528,7 +529,7 @@ fn write_refuses_a_file_changed_since_it_was_read() {
     // Unchanged: written.
     fs::write(&path, &source).unwrap();
     let read = asyncfix::files::read(Path::new(&path)).unwrap().unwrap();
-    assert_eq!(asyncfix::files::write(Path::new(&path), &read, &fixed_text), Ok(()));
+    asyncfix::files::write(Path::new(&path), &read, &fixed_text).unwrap();
     assert_eq!(tree.read_text("views.py"), fixed_text);
     assert_eq!(tree.listing(""), ["views.py"]);
 }

@@ -5,7 +5,7 @@ use tree_sitter::Node;
 
 use super::{Read, ReadKind};
 use crate::fix::importer::Importer;
-use crate::fix::{Applicability, Edit, Fix, SqlAlchemyFix, Wrapper};
+use crate::fix::{Applicability, Edit, Fix, NoFix, SqlAlchemyFix, Wrapper};
 use crate::infer::Evaluator;
 use crate::infer::facts::{Direction, ProjectFacts};
 use crate::semantic::ScopeId;
@@ -26,20 +26,17 @@ impl<'t> FixBuilder<'_, 't> {
         self.evaluator.model.source
     }
 
-    pub(super) fn fix(&self, reads: &[&Read<'t>]) -> Result<Fix, String> {
+    pub(super) fn fix(&self, reads: &[&Read<'t>]) -> Result<Fix, NoFix> {
         let first = reads[0];
         if let Some(reason) = &first.blocked {
             return Err(reason.clone());
         }
         if !first.session_open {
-            return Err(format!(
-                "the session `{}` is closed here: load it while the session is open",
-                first.tracked.session
-            ));
+            return Err(NoFix::SessionClosed(first.tracked.session.clone()));
         }
         match first.kind {
             ReadKind::Expired => {
-                let commit = first.commit.ok_or("the commit that expired the object is not in this function")?;
+                let commit = first.commit.ok_or(NoFix::CommitElsewhere)?;
                 let refresh = self
                     .after_statement(commit, &format!("await {}.refresh({})", first.tracked.session, first.object))?;
                 Ok(Fix {
@@ -53,12 +50,12 @@ impl<'t> FixBuilder<'_, 't> {
         }
     }
 
-    pub(super) fn relationship_fix(&self, reads: &[&Read<'t>]) -> Result<Fix, String> {
+    pub(super) fn relationship_fix(&self, reads: &[&Read<'t>]) -> Result<Fix, NoFix> {
         let first = reads[0];
         let relationship = self
             .index
             .sqlalchemy_relationship(&first.tracked.model, &first.attribute)
-            .ok_or("the relationship is not known to the index")?;
+            .ok_or(NoFix::UnknownRelationship)?;
         let mut shared = Vec::new();
         // A key read after a commit would itself reload: refresh the object first.
         if let Some(commit) = first.commit {
@@ -80,7 +77,7 @@ impl<'t> FixBuilder<'_, 't> {
         let mut edits = Vec::new();
         match style {
             SqlAlchemyFix::Explicit => {
-                let target = relationship.target.clone().ok_or("the relationship's target class is not known")?;
+                let target = relationship.target.clone().ok_or(NoFix::UnknownTarget)?;
                 let target_name = self.import(&target, &mut shared)?;
                 match &relationship.direction {
                     Direction::OneToMany { column, collection } => {
@@ -114,7 +111,7 @@ impl<'t> FixBuilder<'_, 't> {
                 }
             }
             SqlAlchemyFix::Selectinload => {
-                let select = first.tracked.select.ok_or("the object was not loaded by a query in this function")?;
+                let select = first.tracked.select.ok_or(NoFix::NotLoadedByQuery)?;
                 let owner = self.import(&first.tracked.model, &mut shared)?;
                 let loader = self.import("sqlalchemy.orm.selectinload", &mut shared)?;
                 edits.push(Edit::insert(select.end_byte(), format!(".options({loader}({owner}.{attribute}))")));
@@ -132,8 +129,8 @@ impl<'t> FixBuilder<'_, 't> {
     }
 
     /// How the file refers to `qualified` (importing it when needed).
-    pub(super) fn import(&self, qualified: &str, shared: &mut Vec<Edit>) -> Result<String, String> {
-        let (module, name) = qualified.rsplit_once('.').ok_or("cannot import a name without a module")?;
+    pub(super) fn import(&self, qualified: &str, shared: &mut Vec<Edit>) -> Result<String, NoFix> {
+        let (module, name) = qualified.rsplit_once('.').ok_or(NoFix::NoModule)?;
         let plan = self.importer.import(&Wrapper::new(module, name), self.scope)?;
         shared.extend(plan.edit);
         Ok(plan.expression)
@@ -159,11 +156,11 @@ impl<'t> FixBuilder<'_, 't> {
 
     /// Lines inserted before `statement`, at its indentation. The statement
     /// must start its line.
-    pub(super) fn before_statement(&self, statement: Node<'t>, lines: &[String]) -> Result<Edit, String> {
+    pub(super) fn before_statement(&self, statement: Node<'t>, lines: &[String]) -> Result<Edit, NoFix> {
         let line_start = self.locator.line_start(statement.start_byte());
         let indentation = &self.source()[line_start..statement.start_byte()];
         if !indentation.chars().all(|c| c == ' ' || c == '\t') {
-            return Err("the statement does not start its line".to_owned());
+            return Err(NoFix::StatementNotAtLineStart);
         }
         let eol = line_ending(self.source());
         let mut text = String::new();
@@ -176,16 +173,16 @@ impl<'t> FixBuilder<'_, 't> {
     }
 
     /// A line inserted after `statement`, at its indentation.
-    pub(super) fn after_statement(&self, statement: Node<'t>, line: &str) -> Result<Edit, String> {
+    pub(super) fn after_statement(&self, statement: Node<'t>, line: &str) -> Result<Edit, NoFix> {
         let line_start = self.locator.line_start(statement.start_byte());
         let indentation = &self.source()[line_start..statement.start_byte()];
         if !indentation.chars().all(|c| c == ' ' || c == '\t') {
-            return Err("the commit does not start its line".to_owned());
+            return Err(NoFix::CommitNotAtLineStart);
         }
         let end = self.locator.full_line_end(statement.end_byte().saturating_sub(1).max(statement.start_byte()));
         let rest = &self.source()[statement.end_byte()..end];
         if !rest.trim().is_empty() && !rest.trim_start().starts_with('#') {
-            return Err("the commit shares its line with other code".to_owned());
+            return Err(NoFix::CommitSharesLine);
         }
         let eol = line_ending(self.source());
         let prefix = if end == self.source().len() && !self.source().ends_with('\n') { eol } else { "" };

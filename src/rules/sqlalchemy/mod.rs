@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 use crate::fix::importer::Importer;
-use crate::fix::{Fix, SqlAlchemyFix};
+use crate::fix::{Fix, NoFix, SqlAlchemyFix};
 use crate::infer::Evaluator;
 use crate::parse::FIELD;
 use crate::recipe::RuleId;
@@ -45,7 +45,7 @@ pub struct SqlAlchemySite<'t> {
     /// For `{via}`: the object whose query did not load the relationship
     /// (SA001), or the statement that expired it (SA002).
     pub via: String,
-    pub fix: Result<Fix, String>,
+    pub fix: Result<Fix, NoFix>,
 }
 
 /// Result methods that return one object, and the ones that return a list.
@@ -103,7 +103,7 @@ pub(super) struct Read<'t> {
     pub(super) commit: Option<Node<'t>>,
     pub(super) session_open: bool,
     /// For relationships declared `raise` or `write_only`: report only.
-    pub(super) blocked: Option<String>,
+    pub(super) blocked: Option<NoFix>,
 }
 
 /// Reads that share one fix: the object, the attribute (empty for expired reads) and the kind.

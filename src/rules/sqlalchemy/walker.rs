@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 use super::{EAGER_OPTIONS, EAGER_STRATEGIES, MANY, ONE, Read, ReadKind, Session, State, Tracked};
+use crate::fix::NoFix;
 use crate::infer::facts::ProjectFacts;
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
@@ -212,7 +213,7 @@ impl<'t> Walker<'_, 't> {
             match lazy {
                 "noload" => return None,
                 "raise" | "raise_on_sql" | "write_only" => {
-                    read.blocked = Some(format!("the relationship is declared `lazy=\"{lazy}\"`: load it explicitly"));
+                    read.blocked = Some(NoFix::LoadedOnlyExplicitly(lazy.to_owned()));
                 }
                 _ => {}
             }

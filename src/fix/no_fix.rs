@@ -1,0 +1,41 @@
+//! Why a site has no fix: each reason a rewrite can be refused, in one
+//! place, with the words `fix` and `check --output-format json` print.
+
+/// Why a site is reported without a fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoFix {
+    #[error("the recipe reports this site without a fix")]
+    ByRecipe,
+    #[error("the rewritten code would not parse")]
+    WouldNotParse,
+    #[error("inside a generator expression, `await` would make it an async generator")]
+    InGeneratorExpression,
+    #[error("the expression holds `await`, `yield`, `:=` or an async comprehension, which cannot move into a lambda")]
+    CannotMoveIntoLambda,
+    #[error("the call has no callee to wrap")]
+    NoCallee,
+    #[error("the value of `and`/`or` is this operand itself; testing it in a thread would change the value")]
+    TestedAndKept,
+    #[error("`{0}` is bound to something else in this module")]
+    NameTaken(String),
+    #[error("the relationship is declared `lazy=\"{0}\"`: load it explicitly")]
+    LoadedOnlyExplicitly(String),
+    #[error("the session `{0}` is closed here: load it while the session is open")]
+    SessionClosed(String),
+    #[error("the commit that expired the object is not in this function")]
+    CommitElsewhere,
+    #[error("the relationship is not known to the index")]
+    UnknownRelationship,
+    #[error("the relationship's target class is not known")]
+    UnknownTarget,
+    #[error("the object was not loaded by a query in this function")]
+    NotLoadedByQuery,
+    #[error("cannot import a name without a module")]
+    NoModule,
+    #[error("the statement does not start its line")]
+    StatementNotAtLineStart,
+    #[error("the commit does not start its line")]
+    CommitNotAtLineStart,
+    #[error("the commit shares its line with other code")]
+    CommitSharesLine,
+}
