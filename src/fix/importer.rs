@@ -177,3 +177,61 @@ fn has_kind(node: Node<'_>, kind: &str) -> bool {
 
     node.children(&mut cursor).any(|child| child.kind() == kind)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::apply::apply_fixes;
+    use crate::fix::{Applicability, Fix};
+    use crate::parse;
+
+    /// How `sync_to_async` is referred to from the module's top level, and
+    /// the source after the import edit (if any); `Err` when it cannot be.
+    fn plan(source: &str) -> Result<(String, String), NoFix> {
+        let tree = parse::parse(source).expect("parses");
+        let model = SemanticModel::build(source, &tree, crate::semantic::ModuleName::new("app.views", false));
+        let locator = Locator::new(source);
+        let importer = Importer::new(&model, &locator);
+        let plan = importer.import(&Wrapper::new("asgiref.sync", "sync_to_async"), ScopeId::MODULE)?;
+        let fix = Fix {
+            edits: Vec::new(),
+            shared: plan.edit.into_iter().collect(),
+            span: 0..0,
+            applicability: Applicability::Safe,
+        };
+        Ok((plan.expression, apply_fixes(source, &[&fix]).text))
+    }
+
+    #[test]
+    fn an_existing_import_or_alias_is_reused() {
+        let source = "from asgiref.sync import sync_to_async\n";
+        assert_eq!(plan(source), Ok(("sync_to_async".to_owned(), source.to_owned())));
+        let source = "from asgiref.sync import sync_to_async as s2a\n";
+        assert_eq!(plan(source), Ok(("s2a".to_owned(), source.to_owned())));
+        let source = "import asgiref.sync\n";
+        assert_eq!(plan(source), Ok(("asgiref.sync.sync_to_async".to_owned(), source.to_owned())));
+    }
+
+    #[test]
+    fn a_from_import_of_the_module_is_extended() {
+        let (name, after) = plan("from asgiref.sync import async_to_sync\n").expect("importable");
+        assert_eq!(name, "sync_to_async");
+        assert_eq!(after, "from asgiref.sync import async_to_sync, sync_to_async\n");
+        let (_, after) = plan("from asgiref.sync import (\r\n    async_to_sync,\r\n)\r\n").expect("importable");
+        assert_eq!(after, "from asgiref.sync import (\r\n    async_to_sync,\r\n    sync_to_async,\r\n)\r\n");
+    }
+
+    #[test]
+    fn a_new_line_goes_after_the_last_import_in_the_files_line_ending() {
+        let (_, after) = plan("\"\"\"Views.\"\"\"\r\nimport os\r\n\r\nx = 1\r\n").expect("importable");
+        assert_eq!(after, "\"\"\"Views.\"\"\"\r\nimport os\r\nfrom asgiref.sync import sync_to_async\r\n\r\nx = 1\r\n");
+        let (_, after) = plan("#!/usr/bin/env python\n# coding: utf-8\nx = 1\n").expect("importable");
+        assert_eq!(after, "#!/usr/bin/env python\n# coding: utf-8\nfrom asgiref.sync import sync_to_async\nx = 1\n");
+    }
+
+    #[test]
+    fn a_name_bound_to_something_else_is_not_taken() {
+        assert_eq!(plan("sync_to_async = None\n"), Err(NoFix::NameTaken("sync_to_async".to_owned())));
+        assert_eq!(plan("from somewhere import sync_to_async\n"), Err(NoFix::NameTaken("sync_to_async".to_owned())));
+    }
+}

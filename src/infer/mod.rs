@@ -13,6 +13,10 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 pub mod facts;
+#[cfg(test)]
+pub(crate) mod stub;
+#[cfg(test)]
+mod tests;
 
 use facts::ProjectFacts;
 
@@ -195,11 +199,15 @@ impl<'t> Evaluator<'_, 't> {
         if callee.kind() == "attribute" {
             let method = callee.child_by_field_id(FIELD.attribute).map_or("", |method| self.model.text(method));
             if let (Some(sync_name), Some(object)) = (method.strip_prefix('a'), callee.child_by_field_id(FIELD.object))
-                && let Value::Manager { model, .. } | Value::QuerySet { model, .. } =
-                    self.eval_at(object, scope, depth + 1)
                 && self.rules.orm.fetching.contains(sync_name)
             {
-                return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() });
+                // What `select_related` loaded comes with the object, however the query ends.
+                let (model, preloaded) = match self.eval_at(object, scope, depth + 1) {
+                    Value::Manager { model, .. } => (model, Vec::new()),
+                    Value::QuerySet { model, preloaded, .. } => (model, preloaded),
+                    _ => return Value::Unknown,
+                };
+                return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
             }
         }
         Value::Unknown

@@ -12,6 +12,8 @@ pub mod sqlalchemy;
 pub mod sync_attribute;
 pub mod sync_callable;
 pub mod sync_method;
+#[cfg(test)]
+mod tests;
 mod visitor;
 
 pub use visitor::{check_model, check_tree};

@@ -1,0 +1,84 @@
+//! A stub of the project's facts for unit tests: the evaluator and the
+//! rules tested without building an index.
+
+use std::collections::HashMap;
+
+use super::Value;
+use super::facts::{CallTarget, ProjectFacts, Relation, SqlAlchemyRelationship};
+use crate::recipe::{Callable, RuleSet};
+
+/// A project with the models `app.models.User` (user model) and
+/// `app.models.Profile`, related one to one by `User.profile` /
+/// `Profile.user`.
+#[derive(Default)]
+pub struct Stub {
+    relations: HashMap<(String, String), Relation>,
+}
+
+pub const USER: &str = "app.models.User";
+pub const PROFILE: &str = "app.models.Profile";
+
+impl Stub {
+    pub fn new() -> Self {
+        let mut relations = HashMap::new();
+        relations.insert((USER.to_owned(), "profile".to_owned()), Relation { target: PROFILE.to_owned(), many: false });
+        relations.insert((PROFILE.to_owned(), "user".to_owned()), Relation { target: USER.to_owned(), many: false });
+        relations
+            .insert((USER.to_owned(), "groups".to_owned()), Relation { target: "auth.Group".to_owned(), many: true });
+        Self { relations }
+    }
+}
+
+impl ProjectFacts for Stub {
+    fn user_model(&self) -> Option<&str> {
+        Some(USER)
+    }
+    fn resolve_value(&self, _: &str) -> Option<Value> {
+        None
+    }
+    fn is_class(&self, name: &str) -> bool {
+        name == USER || name == PROFILE
+    }
+    fn is_model(&self, class: &str, _: &RuleSet) -> bool {
+        self.is_class(class)
+    }
+    fn relation(&self, class: &str, attribute: &str) -> Option<&Relation> {
+        self.relations.get(&(class.to_owned(), attribute.to_owned()))
+    }
+    fn method_returns(&self, _: &str, _: &str) -> Option<String> {
+        None
+    }
+    fn function_returns(&self, name: &str) -> Option<String> {
+        (name == "app.services.current_user").then(|| USER.to_owned())
+    }
+    fn inherited_callable(&self, _: &str, _: &RuleSet) -> Option<Callable> {
+        None
+    }
+    /// `app.services.refresh_stats` touches the database.
+    fn touching_call(&self, target: &CallTarget, _: &RuleSet) -> Option<(String, String)> {
+        match target {
+            CallTarget::Name(name) if name == "app.services.refresh_stats" => {
+                Some((name.clone(), "`Stats.objects.update(...)`".to_owned()))
+            }
+            _ => None,
+        }
+    }
+    fn touching_method_named(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn is_sqlalchemy_model(&self, _: &str) -> bool {
+        false
+    }
+    fn primary_key(&self, _: &str) -> String {
+        "id".to_owned()
+    }
+    fn sqlalchemy_relationship(&self, _: &str, _: &str) -> Option<SqlAlchemyRelationship> {
+        None
+    }
+    fn session_factory(&self, _: &str) -> Option<bool> {
+        None
+    }
+    fn sessions_never_expire(&self) -> bool {
+        false
+    }
+}
