@@ -16,7 +16,7 @@ use crate::diagnostic::Diagnostic;
 use crate::fix::importer::Importer;
 use crate::fix::rewrite::WrapStyle;
 use crate::fix::{NoFix, SqlAlchemyFix};
-use crate::infer::{Certainty, Evaluator};
+use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{Rewrite, RuleId, Wrapper};
 use crate::scan::may_have_sites;
@@ -229,6 +229,15 @@ impl<'t> Visitor<'_, 't> {
                 }
             }
             "function_definition" | "lambda" => self.push_function(node, scope, mode, wrapped),
+            "with_statement" if mode != Mode::Sync && self.expects_sync_error(node, scope) => {
+                // `with self.assertRaises(SynchronousOnlyOperation):` is the
+                // test's point: the synchronous call inside must stay.
+                let mut cursor = node.walk();
+                for child in node.named_children(&mut cursor) {
+                    let is_body = node.child_by_field_id(FIELD.body).is_some_and(|body| body.id() == child.id());
+                    push(&mut self.stack, child, scope, if is_body { Mode::Sync } else { mode });
+                }
+            }
             "class_definition" => {
                 let inner = self.model.scope_opened_by(node).unwrap_or(scope);
                 if let Some(bases) = node.child_by_field_id(FIELD.superclasses) {
@@ -252,6 +261,37 @@ impl<'t> Visitor<'_, 't> {
             }
             _ => push_children_with_roles(node, role, scope, mode, &mut self.stack),
         }
+    }
+
+    /// Whether a `with` statement expects `SynchronousOnlyOperation`:
+    /// `self.assertRaises(...)`, `assertRaisesMessage`, `assertRaisesRegex`
+    /// or `pytest.raises(...)` with it as the first argument.
+    fn expects_sync_error(&self, with_statement: Node<'t>, scope: ScopeId) -> bool {
+        let Some(clause) = with_statement.named_child(0).filter(|clause| clause.kind() == "with_clause") else {
+            return false;
+        };
+        let mut cursor = clause.walk();
+        let items: Vec<Node<'t>> = clause.named_children(&mut cursor).collect();
+        items.into_iter().filter_map(|item| item.named_child(0)).any(|expression| {
+            let expression = match expression.kind() {
+                "as_pattern" => expression.named_child(0).unwrap_or(expression),
+                _ => expression,
+            };
+            let (Some(callee), Some(first)) = (
+                expression.child_by_field_id(FIELD.function),
+                expression.child_by_field_id(FIELD.arguments).and_then(|arguments| arguments.named_child(0)),
+            ) else {
+                return false;
+            };
+            let asserts = match callee.kind() {
+                "attribute" => callee.child_by_field_id(FIELD.attribute).is_some_and(|name| {
+                    matches!(self.model.text(name), "assertRaises" | "assertRaisesMessage" | "assertRaisesRegex")
+                }),
+                _ => false,
+            } || matches!(self.evaluator.eval(callee, scope), Value::Qualified(name) if name == "pytest.raises");
+            asserts
+                && matches!(self.evaluator.eval(first, scope), Value::Qualified(name) if name.ends_with(".SynchronousOnlyOperation"))
+        })
     }
 
     /// A call: its callee is a callee; a wrapper's arguments run in a thread.
