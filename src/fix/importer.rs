@@ -133,7 +133,7 @@ impl<'a, 't> Importer<'a, 't> {
         let source = self.model.source;
         let eol = line_ending(source);
         let line = format!("from {} import {}", wrapper.module, wrapper.name);
-        let anchor = self.model.top_level_imports.last().map(|import| import.node).or_else(|| self.docstring());
+        let anchor = self.first_import_block_end().or_else(|| self.docstring());
         let offset = match anchor {
             Some(node) => self.locator.full_line_end(node.end_byte().saturating_sub(1).max(node.start_byte())),
             None => self.after_leading_comments(),
@@ -142,6 +142,27 @@ impl<'a, 't> Importer<'a, 't> {
             return Edit::insert(offset, format!("{eol}{line}{eol}"));
         }
         Edit::insert(offset, format!("{line}{eol}"))
+    }
+
+    /// The last import of the module's first block of imports: imports
+    /// later in the file (after a definition, inside `try`) are not where a
+    /// reader looks, and a new one goes with the first block.
+    fn first_import_block_end(&self) -> Option<Node<'t>> {
+        let root = self.model.tree.root_node();
+        let mut cursor = root.walk();
+        let mut last = None;
+        for (position, node) in root.named_children(&mut cursor).enumerate() {
+            match node.kind() {
+                "import_statement" | "import_from_statement" | "future_import_statement" => last = Some(node),
+                "comment" => {}
+                // The module docstring, before any import.
+                "expression_statement"
+                    if position == 0 && node.named_child(0).is_some_and(|child| child.kind() == "string") => {}
+                _ if last.is_some() => break,
+                _ => {}
+            }
+        }
+        last
     }
 
     fn docstring(&self) -> Option<Node<'t>> {
