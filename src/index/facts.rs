@@ -65,12 +65,20 @@ impl ProjectFacts for ProjectIndex {
             return self.mro(&class).iter().skip(1).find_map(|base| rules.callables.get(base).copied());
         }
         let (class, member) = name.rsplit_once('.')?;
+        self.inherited_method(class, member, false, rules)
+    }
+
+    /// The recipe callable `Base.method` that `method` called on an instance
+    /// of a project class runs: `self.get_object()` in a subclass of DRF's
+    /// `GenericAPIView`. None when the class or a project base between it and
+    /// the recipe's class defines the method: a project method, judged by its
+    /// body.
+    fn inherited_method(&self, class: &str, method: &str, skip_self: bool, rules: &RuleSet) -> Option<Callable> {
         let class = self.canonical_class(class)?;
-        if self.find_method(&class, member, false).is_some_and(|(owner, _)| owner == class) {
-            // The class overrides it: a project method, judged by its body.
+        if self.find_method(&class, method, skip_self).is_some() {
             return None;
         }
-        self.mro(&class).iter().skip(1).find_map(|base| rules.callables.get(&format!("{base}.{member}")).copied())
+        self.mro(&class).iter().skip(1).find_map(|base| rules.callables.get(&format!("{base}.{method}")).copied())
     }
 
     /// Whether a call target is a sync project function that touches the

@@ -28,6 +28,11 @@ pub trait ProjectFacts: Sync {
     fn function_returns(&self, name: &str) -> Option<String>;
     /// A recipe callable a project class inherits.
     fn inherited_callable(&self, name: &str, rules: &RuleSet) -> Option<Callable>;
+    /// The recipe callable `Base.method` that `method` called on an instance
+    /// of a project class runs (from the class's bases with `skip_self`, as
+    /// `super().method()` does): none when a project class on the way
+    /// defines the method, since its body is then what runs.
+    fn inherited_method(&self, class: &str, method: &str, skip_self: bool, rules: &RuleSet) -> Option<Callable>;
     /// Whether a call target is a sync project function that touches the
     /// database: its qualified name and why.
     fn touching_call(&self, target: &CallTarget, rules: &RuleSet) -> Option<(String, String)>;

@@ -1,7 +1,7 @@
 //! The recipes shipped in `recipes/`, embedded in the binary.
 
 /// `(file name, TOML text)` for every built-in recipe, in code order.
-pub const BUILTIN_RECIPES: [(&str, &str); 11] = [
+pub const BUILTIN_RECIPES: [(&str, &str); 12] = [
     ("recipes/django-orm.toml", include_str!("../../recipes/django-orm.toml")),
     ("recipes/jwt-tokens.toml", include_str!("../../recipes/jwt-tokens.toml")),
     ("recipes/django-cache.toml", include_str!("../../recipes/django-cache.toml")),
@@ -11,6 +11,7 @@ pub const BUILTIN_RECIPES: [(&str, &str); 11] = [
     ("recipes/lazy-relations.toml", include_str!("../../recipes/lazy-relations.toml")),
     ("recipes/queryset-evaluation.toml", include_str!("../../recipes/queryset-evaluation.toml")),
     ("recipes/transaction-atomic.toml", include_str!("../../recipes/transaction-atomic.toml")),
+    ("recipes/drf.toml", include_str!("../../recipes/drf.toml")),
     ("recipes/sqlalchemy-lazy-load.toml", include_str!("../../recipes/sqlalchemy-lazy-load.toml")),
     ("recipes/sqlalchemy-expired.toml", include_str!("../../recipes/sqlalchemy-expired.toml")),
 ];

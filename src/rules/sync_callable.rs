@@ -1,26 +1,61 @@
 //! Calls of recipe `[[callable]]` entries: functions, constructors, class
 //! methods and methods of module-level objects, matched by qualified name
-//! through the module's imports (DJ002 tokens, DJ003 cache, DJ004 auth, and
-//! users' own recipes).
+//! through the module's imports (DJ002 tokens, DJ003 cache, DJ004 auth, DJ106
+//! DRF, and users' own recipes); and a recipe's `Base.method` called on an
+//! instance of a project class that inherits it (`self.get_object()` in a
+//! subclass of DRF's `GenericAPIView`, `super().get_object()`).
 
 use tree_sitter::Node;
 
-use super::Site;
+use super::{Site, enclosing_class};
+use crate::fix::rewrite::WrapStyle;
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
+use crate::recipe::Callable;
 use crate::semantic::ScopeId;
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let callee = call.child_by_field_id(FIELD.function)?;
-    let Value::Qualified(name) = evaluator.eval(callee, scope) else {
-        return None;
+    let (callable, method, on_super) = match evaluator.eval(callee, scope) {
+        Value::Qualified(name) => {
+            let method = name.rsplit('.').next().unwrap_or(&name).to_owned();
+            (evaluator.recipe_callable(&name)?, method, false)
+        }
+        _ => inherited_method(callee, scope, evaluator)?,
     };
-    let callable = evaluator.recipe_callable(&name)?;
     if !callable.site || (callable.with_only && !entered_by_with(call)) {
         return None;
     }
-    let method = name.rsplit('.').next().unwrap_or(&name).to_owned();
-    Some(Site::new(callable.rule, call, method, evaluator))
+    let site = Site::new(callable.rule, call, method, evaluator);
+    // `super()` needs the method's frame: inside a lambda it has no arguments
+    // and raises, so `super().m` is evaluated here and called in the thread.
+    Some(if on_super { site.style(WrapStyle::Callee) } else { site })
+}
+
+/// `x.method` where `x` is an instance of a project class (or `super()` in
+/// one) that inherits `method` from a recipe's `Base.method` without a
+/// project class overriding it; whether it is called on `super()`.
+fn inherited_method(
+    callee: Node<'_>,
+    scope: ScopeId,
+    evaluator: &Evaluator<'_, '_>,
+) -> Option<(Callable, String, bool)> {
+    let index = evaluator.index?;
+    if callee.kind() != "attribute" {
+        return None;
+    }
+    let object = callee.child_by_field_id(FIELD.object)?;
+    let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
+    let is_super = object.kind() == "call"
+        && object.child_by_field_id(FIELD.function).is_some_and(|function| evaluator.model.text(function) == "super");
+    let (class, skip_self) = if is_super {
+        (enclosing_class(scope, evaluator)?, true)
+    } else {
+        let Value::Instance { class, .. } = evaluator.eval(object, scope) else { return None };
+        (class, false)
+    };
+    let callable = index.inherited_method(&class, method, skip_self, evaluator.rules)?;
+    Some((callable, method.to_owned(), is_super))
 }
 
 /// `with call():` or `with call() as name:`.
