@@ -12,6 +12,8 @@ pub enum NoFix {
     InGeneratorExpression,
     #[error("the expression holds `await`, `yield`, `:=` or an async comprehension, which cannot move into a lambda")]
     CannotMoveIntoLambda,
+    #[error("`super()` needs the method's frame and cannot move into a lambda")]
+    SuperInLambda,
     #[error("the call has no callee to wrap")]
     NoCallee,
     #[error("the value of `and`/`or` is this operand itself; testing it in a thread would change the value")]

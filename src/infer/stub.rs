@@ -54,6 +54,9 @@ impl ProjectFacts for Stub {
     fn inherited_callable(&self, _: &str, _: &RuleSet) -> Option<Callable> {
         None
     }
+    fn inherited_method(&self, _: &str, _: &str, _: bool, _: &RuleSet) -> Option<Callable> {
+        None
+    }
     /// `app.services.refresh_stats` touches the database.
     fn touching_call(&self, target: &CallTarget, _: &RuleSet) -> Option<(String, String)> {
         match target {

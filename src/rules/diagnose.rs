@@ -10,6 +10,7 @@ use crate::fix::importer::Importer;
 use crate::fix::rewrite::{self, WrapStyle};
 use crate::fix::{Applicability, Fix, NoFix};
 use crate::infer::Certainty;
+use crate::parse::FIELD;
 use crate::recipe::{Rewrite, RuleId, Wrapper};
 use crate::semantic::ScopeId;
 use crate::settings::Settings;
@@ -21,11 +22,12 @@ pub(super) fn diagnose(
     settings: &Settings,
     importer: &Importer<'_, '_>,
     default_wrapper: &Wrapper,
+    source: &str,
 ) -> Diagnostic {
     let rule = settings.rules.rule(site.rule);
     let wrapper = rule.wrapper.as_ref().unwrap_or(default_wrapper);
     let message = rule.render_message(&site.callee, &site.method, &wrapper.name, &site.via);
-    let fix = build_fix(site, scope, mode, rule.rewrite, importer, wrapper);
+    let fix = build_fix(site, scope, mode, rule.rewrite, importer, wrapper, source);
     finish(site.rule, site.node.byte_range(), message, fix, site.certainty, settings)
 }
 
@@ -74,6 +76,7 @@ fn build_fix(
     rewrite: Rewrite,
     importer: &Importer<'_, '_>,
     wrapper: &Wrapper,
+    source: &str,
 ) -> Result<Fix, NoFix> {
     let mut style = match rewrite {
         Rewrite::None => return Err(NoFix::ByRecipe),
@@ -93,7 +96,47 @@ fn build_fix(
             return Err(NoFix::CannotMoveIntoLambda);
         }
     }
+    if style == WrapStyle::Lambda && holds_bare_super(site.node, source) {
+        // `super()` needs the method's frame: inside a lambda it raises. A
+        // call on `super()`, or a lazy chain before its last call, can wrap
+        // its callee (`w(super().m)(args)`, `super()` evaluated here);
+        // anything else is left unfixed.
+        if calls_on_super(site.node, source) || site.callee_fallback {
+            style = WrapStyle::Callee;
+        } else {
+            return Err(NoFix::SuperInLambda);
+        }
+    }
     let plan = importer.import(wrapper, scope)?;
     let (edits, span) = rewrite::wrap(site.node, style, &plan.expression).ok_or(NoFix::NoCallee)?;
     Ok(Fix { edits, shared: plan.edit.into_iter().collect(), span, applicability: Applicability::Safe })
+}
+
+/// Whether `node` holds a zero-argument `super()` call.
+fn holds_bare_super(node: Node<'_>, source: &str) -> bool {
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        if is_bare_super(current, source) {
+            return true;
+        }
+        let mut cursor = current.walk();
+        stack.extend(current.named_children(&mut cursor));
+    }
+    false
+}
+
+fn is_bare_super(node: Node<'_>, source: &str) -> bool {
+    node.kind() == "call"
+        && node
+            .child_by_field_id(FIELD.function)
+            .is_some_and(|function| function.kind() == "identifier" && &source[function.byte_range()] == "super")
+        && node.child_by_field_id(FIELD.arguments).is_some_and(|arguments| arguments.named_child_count() == 0)
+}
+
+/// `super().method(args)` whose arguments hold no `super()` of their own.
+fn calls_on_super(call: Node<'_>, source: &str) -> bool {
+    let Some(callee) = call.child_by_field_id(FIELD.function) else { return false };
+    callee.kind() == "attribute"
+        && callee.child_by_field_id(FIELD.object).is_some_and(|object| is_bare_super(object, source))
+        && call.child_by_field_id(FIELD.arguments).is_none_or(|arguments| !holds_bare_super(arguments, source))
 }

@@ -363,8 +363,15 @@ impl<'t> Visitor<'_, 't> {
             .sites
             .iter()
             .map(|found| {
-                let mut diagnostic =
-                    diagnose(&found.site, found.scope, found.mode, settings, self.importer, &default_wrapper);
+                let mut diagnostic = diagnose(
+                    &found.site,
+                    found.scope,
+                    found.mode,
+                    settings,
+                    self.importer,
+                    &default_wrapper,
+                    self.model.source,
+                );
                 if found.kept {
                     diagnostic.fix = None;
                     diagnostic.no_fix = Some(NoFix::TestedAndKept);
