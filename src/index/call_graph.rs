@@ -104,6 +104,11 @@ impl ProjectIndex {
         if self.is_model(class, rules) && rules.instance_methods.contains_key(method) {
             return Resolution::Database(format!("`.{method}()` on a model instance"));
         }
+        // `self.count()` in a `QuerySet` subclass whose base the module's
+        // own summary could not see.
+        if rules.orm.evaluating.contains(method) && self.orm_class(class, rules).is_some() {
+            return Resolution::Database(format!("`.{method}()` on a QuerySet"));
+        }
         let mro = self.mro(class);
         let bases = if skip_self { &mro[1.min(mro.len())..] } else { &mro[..] };
         for base in bases {

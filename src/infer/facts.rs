@@ -22,6 +22,16 @@ pub trait ProjectFacts: Sync {
     fn is_model(&self, class: &str, rules: &RuleSet) -> bool;
     /// The relation a model attribute reads, forward or reverse.
     fn relation(&self, class: &str, attribute: &str) -> Option<&Relation>;
+    /// Whether a class is a `QuerySet` or a manager: it is, or derives from,
+    /// one of the recipes' `queryset-classes` or `manager-classes`.
+    fn orm_class(&self, class: &str, rules: &RuleSet) -> Option<OrmClass>;
+    /// The project's manager and `QuerySet` classes behind a manager
+    /// attribute the model (or a base) declares (`objects = ShelfQuerySet.as_manager()`);
+    /// `None` when it declares no manager by that name.
+    fn declared_manager(&self, model: &str, attribute: &str, rules: &RuleSet) -> Option<Vec<String>>;
+    /// A method of the first of `classes` (project `QuerySet` or manager
+    /// classes) that has it.
+    fn orm_method(&self, classes: &[String], method: &str) -> Option<OrmMethod>;
     /// The model class a project method returns.
     fn method_returns(&self, class: &str, method: &str) -> Option<String>;
     /// The model class a project function returns.
@@ -44,6 +54,31 @@ pub trait ProjectFacts: Sync {
     fn session_factory(&self, name: &str) -> Option<bool>;
     /// Whether every session factory of the project keeps objects on commit.
     fn sessions_never_expire(&self) -> bool;
+}
+
+/// What a class's instances are, to the ORM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrmClass {
+    QuerySet,
+    Manager,
+}
+
+/// A project method of a custom `QuerySet` or manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrmMethod {
+    /// The class that defines it.
+    pub owner: String,
+    /// What it returns, when that is a lazy `QuerySet`.
+    pub returns: Option<ReturnedQuerySet>,
+}
+
+/// The `QuerySet` a method returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnedQuerySet {
+    /// One of the receiver's model (`return self.filter(...)`).
+    SameModel,
+    /// One of this model (`return Other.objects.filter(...)`).
+    Model(String),
 }
 
 /// A related object or manager reached from a model attribute.
@@ -122,6 +157,15 @@ pub fn call_target(
         return match evaluator.eval(object, scope) {
             Value::Qualified(name) => Some(CallTarget::Name(format!("{name}.{method}"))),
             Value::Instance { class, .. } => Some(CallTarget::Method { class, method }),
+            // A custom manager's or `QuerySet`'s own method.
+            Value::Manager { classes, .. } | Value::QuerySet { classes, .. } if !classes.is_empty() => {
+                match evaluator.index {
+                    Some(index) => index
+                        .orm_method(&classes, &method)
+                        .map(|found| CallTarget::Method { class: found.owner, method }),
+                    None => Some(CallTarget::Method { class: classes[0].clone(), method }),
+                }
+            }
             _ => None,
         };
     }

@@ -23,7 +23,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         Value::Instance { class, .. } => {
             evaluator.rules.instance_methods.get(method).filter(|_| evaluator.is_model_class(&class))
         }
-        Value::Manager { model: Some(_), certainty: Certainty::Certain } => {
+        Value::Manager { model: Some(_), certainty: Certainty::Certain, .. } => {
             evaluator.rules.related_manager_methods.get(method)
         }
         _ => None,
