@@ -310,7 +310,7 @@ impl RuleSet {
                 (&orm.manager_classes, &mut self.orm.manager_classes),
             ] {
                 for name in names {
-                    check_dotted(loader, name, false)?;
+                    check_class_name(loader, name)?;
                     classes.insert(name.get_ref().clone());
                 }
             }
@@ -643,6 +643,22 @@ fn check_identifier(loader: &Loader<'_>, value: &Spanned<String>) -> Result<(), 
     }
 }
 
+/// A class's qualified name; a class defined inside a function has a
+/// `<locals>` part (`django.db.models.fields.related_descriptors.<locals>.RelatedManager`).
+fn check_class_name(loader: &Loader<'_>, value: &Spanned<String>) -> Result<(), RecipeError> {
+    let parts: Vec<&str> = value.get_ref().split('.').collect();
+    let valid = parts.len() > 1
+        && parts
+            .iter()
+            .enumerate()
+            .all(|(at, part)| is_identifier(part) || (*part == "<locals>" && at > 0 && at + 1 < parts.len()));
+    if valid {
+        Ok(())
+    } else {
+        Err(loader.spanned_error(value, format!("`{}` is not a qualified class name", value.get_ref())))
+    }
+}
+
 /// A dotted name such as `django.core.cache.cache`; with `subscripts`, a part
 /// may end in `[]` (`django.core.cache.caches[]`).
 fn check_dotted(loader: &Loader<'_>, value: &Spanned<String>, subscripts: bool) -> Result<(), RecipeError> {
@@ -680,6 +696,6 @@ queryset-classes = ["django.db.models.QuerySet"]
 manager-classes = ["django.db.models.Manager()"]
 "#;
         let error = RuleSet::default().add("orm.toml", recipe).expect_err("a manager class that is not a dotted name");
-        assert_eq!(error.to_string(), "orm.toml:13:20: `django.db.models.Manager()` is not a dotted Python name");
+        assert_eq!(error.to_string(), "orm.toml:13:20: `django.db.models.Manager()` is not a qualified class name");
     }
 }

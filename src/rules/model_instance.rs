@@ -26,6 +26,14 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         Value::Manager { model: Some(_), certainty: Certainty::Certain, .. } => {
             evaluator.rules.related_manager_methods.get(method)
         }
+        // `self` in a related manager class of a library (Django's own
+        // `RelatedManager`); a project manager's methods are its own.
+        Value::Manager { model: None, certainty: Certainty::Certain, classes }
+            if !classes.is_empty()
+                && evaluator.index.is_some_and(|index| !classes.iter().any(|class| index.is_class(class))) =>
+        {
+            evaluator.rules.related_manager_methods.get(method)
+        }
         _ => None,
     };
     rule.map(|&rule| Site::new(rule, call, method.to_owned(), evaluator))
