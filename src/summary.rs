@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
 
-use crate::infer::facts::{CallTarget, ReturnedQuerySet, call_target};
+use crate::infer::facts::{CallTarget, ReturnedQuerySet, call_target, self_chain};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{RelationKind, RuleSet};
@@ -468,6 +468,14 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             "call" => {
                 if let Some(site) = rules::check_call(current, current_scope, evaluator) {
                     note(current.start_byte(), site.callee);
+                } else if let Some((class, mut methods)) = self_chain(current, current_scope, evaluator)
+                    && methods.last().is_some_and(|last| evaluator.rules.orm.evaluating.contains(last))
+                {
+                    let evaluates = methods.pop();
+                    let target = CallTarget::SelfChain { class, methods, evaluates };
+                    if !summary.calls.contains(&target) {
+                        summary.calls.push(target);
+                    }
                 }
                 if let Some(target) = call_target(current, current_scope, evaluator, class.as_deref())
                     && !summary.calls.contains(&target)
@@ -499,10 +507,15 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                 _ => {}
             },
             "for_statement" | "for_in_clause" => {
-                if let Some(iterable) = current.child_by_field_id(FIELD.right)
-                    && let Value::QuerySet { .. } = evaluator.eval(iterable, current_scope)
-                {
-                    note(iterable.start_byte(), format!("for ... in {}", rules::summarize(iterable, model.source)));
+                if let Some(iterable) = current.child_by_field_id(FIELD.right) {
+                    if let Value::QuerySet { .. } = evaluator.eval(iterable, current_scope) {
+                        note(iterable.start_byte(), format!("for ... in {}", rules::summarize(iterable, model.source)));
+                    } else if let Some((class, methods)) = self_chain(iterable, current_scope, evaluator) {
+                        let target = CallTarget::SelfChain { class, methods, evaluates: None };
+                        if !summary.calls.contains(&target) {
+                            summary.calls.push(target);
+                        }
+                    }
                 }
             }
             _ => {}

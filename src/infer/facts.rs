@@ -125,6 +125,12 @@ pub enum CallTarget {
     Super { class: String, method: String },
     /// `x.attribute` read on an instance of `class`.
     Attribute { class: String, attribute: String },
+    /// `self.m1().m2().evaluating()` (or `for x in self.m1()`) in a method
+    /// of `class`, whose `QuerySet` or manager nature the module alone
+    /// does not show: a query once the index knows `class` is one and each
+    /// method keeps the chain a `QuerySet`. `evaluates`: the last method,
+    /// `None` when the chain is iterated.
+    SelfChain { class: String, methods: Vec<String>, evaluates: Option<String> },
 }
 
 impl CallTarget {
@@ -132,9 +138,39 @@ impl CallTarget {
     pub fn names(&self) -> Vec<&str> {
         match self {
             Self::Name(name) => vec![name],
-            Self::Method { class, .. } | Self::Super { class, .. } | Self::Attribute { class, .. } => vec![class],
+            Self::Method { class, .. }
+            | Self::Super { class, .. }
+            | Self::Attribute { class, .. }
+            | Self::SelfChain { class, .. } => vec![class],
         }
     }
+}
+
+/// `self.m1(...).m2(...)` in a method: the class of `self` and the methods
+/// called on it in order; `None` unless the chain starts at the method's
+/// first parameter.
+pub fn self_chain(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<(String, Vec<String>)> {
+    let model = evaluator.model;
+    let mut methods = Vec::new();
+    let mut current = node;
+    while current.kind() == "call" {
+        let callee = current.child_by_field_id(FIELD.function)?;
+        if callee.kind() != "attribute" {
+            return None;
+        }
+        methods.push(model.text(callee.child_by_field_id(FIELD.attribute)?).to_owned());
+        current = callee.child_by_field_id(FIELD.object)?;
+    }
+    if current.kind() != "identifier" {
+        return None;
+    }
+    let (found, _) = model.lookup(model.text(current), scope)?;
+    let method = model.scope(found).method.as_ref()?;
+    if method.first_parameter != Some(model.text(current)) || method.kind != crate::semantic::MethodKind::Instance {
+        return None;
+    }
+    methods.reverse();
+    Some((method.class.clone(), methods))
 }
 
 /// The named target of a call, for resolving once the index is complete.
