@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
 
-use crate::infer::facts::{CallTarget, call_target};
+use crate::infer::facts::{CallTarget, ReturnedQuerySet, call_target, self_chain};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{RelationKind, RuleSet};
@@ -33,6 +33,11 @@ pub struct ClassSummary {
     /// Base classes as qualified names, as this module imports them.
     pub bases: Vec<String>,
     pub fields: HashMap<String, FieldSummary>,
+    /// Class-level instances that may be managers, by attribute: the
+    /// classes whose methods they have (`objects = ShelfManager()`,
+    /// `ShelfQuerySet.as_manager()`, `ShelfManager.from_queryset(ShelfQuerySet)()`).
+    /// Which ones are managers is known once the index is complete.
+    pub managers: HashMap<String, Vec<String>>,
     pub methods: HashMap<String, FunctionSummary>,
     /// `SQLAlchemy`: `__tablename__`.
     pub table: Option<String>,
@@ -111,6 +116,8 @@ pub struct FunctionSummary {
     pub calls: Vec<CallTarget>,
     /// The model class it returns, from its annotation or a `return`.
     pub returns: Option<String>,
+    /// What it returns when a `return` gives a lazy `QuerySet`.
+    pub returns_queryset: Option<ReturnedQuerySet>,
 }
 
 pub fn summarize(source: &str, tree: &Tree, module: ModuleName, rules: &RuleSet) -> ModuleSummary {
@@ -220,6 +227,8 @@ fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(Strin
         }
         if let Some(field) = relation_field(right, evaluator) {
             class.fields.insert(attribute.clone(), field);
+        } else if let Some(classes) = manager_classes(right, evaluator) {
+            class.managers.insert(attribute.clone(), classes);
         }
         let annotation = assignment.child_by_field_id(FIELD.r#type);
         match sqlalchemy_attribute(right, annotation, evaluator) {
@@ -272,6 +281,32 @@ fn relation_field(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<Field
         }
     };
     Some(FieldSummary { kind, target, related_name })
+}
+
+/// The classes behind a class-level instance that may be a manager:
+/// `M()` is `[M]`, `Q.as_manager()` is `[Q]`, `M.from_queryset(Q)()` is `[M, Q]`.
+fn manager_classes(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<Vec<String>> {
+    let model = evaluator.model;
+    let class_of = |node: Node<'_>| match evaluator.eval(node, ScopeId::MODULE) {
+        Value::Qualified(name) if crate::infer::looks_like_class(&name) => Some(name),
+        _ => None,
+    };
+    let callee = call.child_by_field_id(FIELD.function)?;
+    match callee.kind() {
+        "attribute" if model.text(callee.child_by_field_id(FIELD.attribute)?) == "as_manager" => {
+            Some(vec![class_of(callee.child_by_field_id(FIELD.object)?)?])
+        }
+        "call" => {
+            let inner = callee.child_by_field_id(FIELD.function)?;
+            if inner.kind() != "attribute" || model.text(inner.child_by_field_id(FIELD.attribute)?) != "from_queryset" {
+                return None;
+            }
+            let manager = class_of(inner.child_by_field_id(FIELD.object)?)?;
+            let queryset = class_of(callee.child_by_field_id(FIELD.arguments)?.named_child(0)?)?;
+            Some(vec![manager, queryset])
+        }
+        _ => Some(vec![class_of(callee)?]),
+    }
 }
 
 /// The base every `declarative_base()` class stands for.
@@ -437,6 +472,14 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             "call" => {
                 if let Some(site) = rules::check_call(current, current_scope, evaluator) {
                     note(current.start_byte(), site.callee);
+                } else if let Some((class, mut methods)) = self_chain(current, current_scope, evaluator)
+                    && methods.last().is_some_and(|last| evaluator.rules.orm.evaluating.contains(last))
+                {
+                    let evaluates = methods.pop();
+                    let target = CallTarget::SelfChain { class, methods, evaluates };
+                    if !summary.calls.contains(&target) {
+                        summary.calls.push(target);
+                    }
                 }
                 if let Some(target) = call_target(current, current_scope, evaluator, class.as_deref())
                     && !summary.calls.contains(&target)
@@ -460,18 +503,23 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                     }
                 }
             }
-            "return_statement" if summary.returns.is_none() => {
-                if let Some(Value::Instance { class, .. }) =
-                    current.named_child(0).map(|value| evaluator.eval(value, current_scope))
-                {
-                    summary.returns = Some(class);
+            "return_statement" => match current.named_child(0).map(|value| evaluator.eval(value, current_scope)) {
+                Some(Value::Instance { class, .. }) if summary.returns.is_none() => summary.returns = Some(class),
+                Some(Value::QuerySet { model, .. }) if summary.returns_queryset.is_none() => {
+                    summary.returns_queryset = Some(model.map_or(ReturnedQuerySet::SameModel, ReturnedQuerySet::Model));
                 }
-            }
+                _ => {}
+            },
             "for_statement" | "for_in_clause" => {
-                if let Some(iterable) = current.child_by_field_id(FIELD.right)
-                    && let Value::QuerySet { .. } = evaluator.eval(iterable, current_scope)
-                {
-                    note(iterable.start_byte(), format!("for ... in {}", rules::summarize(iterable, model.source)));
+                if let Some(iterable) = current.child_by_field_id(FIELD.right) {
+                    if let Value::QuerySet { .. } = evaluator.eval(iterable, current_scope) {
+                        note(iterable.start_byte(), format!("for ... in {}", rules::summarize(iterable, model.source)));
+                    } else if let Some((class, methods)) = self_chain(iterable, current_scope, evaluator) {
+                        let target = CallTarget::SelfChain { class, methods, evaluates: None };
+                        if !summary.calls.contains(&target) {
+                            summary.calls.push(target);
+                        }
+                    }
                 }
             }
             _ => {}

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::{ProjectIndex, Symbol, short, short_member};
-use crate::infer::facts::{CallTarget, ProjectFacts};
+use crate::infer::facts::{CallTarget, OrmClass, ProjectFacts};
 use crate::recipe::RuleSet;
 use crate::semantic::MethodKind;
 use crate::summary::FunctionSummary;
@@ -80,6 +80,9 @@ impl ProjectIndex {
                 },
             },
             CallTarget::Method { class, method } => self.resolve_method(class, method, false, rules),
+            CallTarget::SelfChain { class, methods, evaluates } => {
+                self.resolve_self_chain(class, methods, evaluates.as_deref(), rules)
+            }
             CallTarget::Super { class, method } => self.resolve_method(class, method, true, rules),
             CallTarget::Attribute { class, attribute } => {
                 if let Some(relation) = self.relation(class, attribute)
@@ -97,12 +100,47 @@ impl ProjectIndex {
         }
     }
 
+    /// `self.m1().m2().evaluating()` or `for x in self.m1()` in a method of
+    /// `class`: a query when `class` is a `QuerySet` or manager and each
+    /// method keeps the chain lazy (a lazy `QuerySet` method, or a method of
+    /// the class that returns a `QuerySet`).
+    fn resolve_self_chain(
+        &self,
+        class: &str,
+        methods: &[String],
+        evaluates: Option<&str>,
+        rules: &RuleSet,
+    ) -> Resolution {
+        let Some(kind) = self.orm_class(class, rules) else { return Resolution::Nothing };
+        let mut is_queryset = kind == OrmClass::QuerySet;
+        let mut classes = vec![class.to_owned()];
+        for method in methods {
+            let keeps_lazy = rules.orm.lazy.contains(method)
+                || self.orm_method(&classes, method).is_some_and(|found| found.returns.is_some());
+            if !keeps_lazy {
+                return Resolution::Nothing;
+            }
+            is_queryset = true;
+            classes.retain(|class| self.orm_class(class, rules) == Some(OrmClass::QuerySet));
+        }
+        match evaluates {
+            Some(method) => Resolution::Database(format!("`.{method}()` on a QuerySet")),
+            None if is_queryset => Resolution::Database("iterates a QuerySet".to_owned()),
+            None => Resolution::Nothing,
+        }
+    }
+
     pub(super) fn resolve_method(&self, class: &str, method: &str, skip_self: bool, rules: &RuleSet) -> Resolution {
         if let Some((owner, _)) = self.find_method(class, method, skip_self) {
             return Resolution::Function(format!("{owner}.{method}"));
         }
         if self.is_model(class, rules) && rules.instance_methods.contains_key(method) {
             return Resolution::Database(format!("`.{method}()` on a model instance"));
+        }
+        // `self.count()` in a `QuerySet` subclass whose base the module's
+        // own summary could not see.
+        if rules.orm.evaluating.contains(method) && self.orm_class(class, rules).is_some() {
+            return Resolution::Database(format!("`.{method}()` on a QuerySet"));
         }
         let mro = self.mro(class);
         let bases = if skip_self { &mro[1.min(mro.len())..] } else { &mro[..] };

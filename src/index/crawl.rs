@@ -157,6 +157,9 @@ fn references(summary: &ModuleSummary) -> Vec<String> {
                 names.push(target.clone());
             }
         }
+        for classes in class.managers.values() {
+            names.extend(classes.iter().cloned());
+        }
         for method in class.methods.values() {
             add_function(method, &mut names);
         }
@@ -253,13 +256,21 @@ impl ProjectIndex {
     #[must_use]
     pub fn with_own_module(&self, summary: ModuleSummary, rules: &RuleSet) -> Self {
         let module = Arc::new(summary);
-        let own = OwnModule { summary: Arc::clone(&module), models: HashSet::new(), touching: HashMap::new() };
+        let own = OwnModule {
+            summary: Arc::clone(&module),
+            models: HashSet::new(),
+            relations: HashMap::new(),
+            touching: HashMap::new(),
+        };
         let mut view = Self { shared: Arc::clone(&self.shared), own: Some(Arc::new(own)) };
         let classes: Vec<String> =
             module.classes.keys().map(|class| format!("{}.{class}", module.module.name)).collect();
         let functions = functions_of(&module.module.name, &module);
-        let models: HashSet<String> = classes.into_iter().filter(|class| view.derives_a_model(class, rules)).collect();
-        view.set_own(|own| own.models = models);
+        let mut models: Vec<String> = classes.into_iter().filter(|class| view.derives_a_model(class, rules)).collect();
+        models.sort();
+        view.set_own(|own| own.models = models.iter().cloned().collect());
+        let relations = view.relations_of(&models, &[], rules);
+        view.set_own(|own| own.relations = relations);
         let touching = view.touching_fixed_point(&functions, rules);
         view.set_own(|own| own.touching = touching);
         view

@@ -15,10 +15,14 @@ use crate::summary::{FieldTarget, FunctionSummary};
 
 impl ProjectIndex {
     pub(super) fn derives_a_model(&self, class: &str, rules: &RuleSet) -> bool {
-        self.mro(class).iter().any(|base| rules.orm.model_bases.contains(base))
+        self.mro(class)
+            .iter()
+            .any(|base| rules.orm.model_bases.contains(base) || rules.library_models.contains_key(base))
     }
 
     pub(super) fn derive(&mut self, rules: &RuleSet) {
+        self.shared_mut().library_bases =
+            rules.library_models.iter().map(|(class, model)| (class.clone(), model.bases.clone())).collect();
         let mut classes: Vec<String> = self
             .shared
             .modules
@@ -39,7 +43,7 @@ impl ProjectIndex {
             let user = (*user).clone();
             self.shared_mut().user_model = Some(user);
         }
-        self.derive_relations(&classes);
+        self.derive_relations(&classes, rules);
         let mut functions: Vec<(String, &FunctionSummary)> = Vec::new();
         for (module, summary) in &self.shared.modules {
             functions.extend(functions_of(module, summary));
@@ -48,39 +52,76 @@ impl ProjectIndex {
         self.shared_mut().touching = touching;
     }
 
-    pub(super) fn derive_relations(&mut self, classes: &[String]) {
+    /// The relations of `project` models and `library` models (the
+    /// recipes' `[[model]]` entries), forward and reverse. A model has its
+    /// own relation fields and those of the library models it derives from;
+    /// an abstract library model's reverse accessors go to the concrete
+    /// models. Project models come first: of two models claiming one reverse
+    /// accessor, the first in that order keeps it.
+    pub(super) fn relations_of(
+        &self,
+        project: &[String],
+        library: &[String],
+        rules: &RuleSet,
+    ) -> HashMap<String, HashMap<String, Relation>> {
         let mut relations: HashMap<String, HashMap<String, Relation>> = HashMap::new();
-        for class in classes.iter().filter(|class| self.is_model_class(class)) {
-            let Some(summary) = self.class(class) else { continue };
-            for (field, data) in &summary.fields {
-                let target = match &data.target {
-                    FieldTarget::SelfReference => Some(class.clone()),
-                    FieldTarget::Class(name) => Some(self.canonical_class(name).unwrap_or_else(|| name.clone())),
-                    FieldTarget::Label(label) => self.model_by_label(label, class),
-                    FieldTarget::UserModel => {
-                        Some(self.shared.user_model.clone().unwrap_or_else(|| DEFAULT_USER_MODEL.to_owned()))
+        for class in project.iter().chain(library) {
+            let mut fields: Vec<(&str, RelationKind, String, Option<&str>)> = Vec::new();
+            if let Some(summary) = self.class(class) {
+                for (field, data) in &summary.fields {
+                    let target = match &data.target {
+                        FieldTarget::SelfReference => Some(class.clone()),
+                        FieldTarget::Class(name) => Some(self.canonical_class(name).unwrap_or_else(|| name.clone())),
+                        FieldTarget::Label(label) => self.model_by_label(label, class),
+                        FieldTarget::UserModel => {
+                            Some(self.shared.user_model.clone().unwrap_or_else(|| DEFAULT_USER_MODEL.to_owned()))
+                        }
+                    };
+                    let Some(target) = target else { continue };
+                    fields.push((field, data.kind, target, data.related_name.as_deref()));
+                }
+            }
+            for owner in self.mro(class) {
+                let Some(model) = rules.library_models.get(&owner) else { continue };
+                for field in &model.fields {
+                    if !fields.iter().any(|(name, ..)| *name == field.name) {
+                        fields.push((&field.name, field.kind, field.to.clone(), field.related_name.as_deref()));
                     }
-                };
-                let Some(target) = target else { continue };
-                let many = data.kind == RelationKind::ManyToMany;
+                }
+            }
+            for (field, kind, target, related_name) in fields {
+                let many = kind == RelationKind::ManyToMany;
                 relations
                     .entry(class.clone())
                     .or_default()
-                    .insert(field.clone(), Relation { target: target.clone(), many });
+                    .insert(field.to_owned(), Relation { target: target.clone(), many });
                 let short = class.rsplit('.').next().unwrap_or(class).to_lowercase();
-                let accessor = match &data.related_name {
+                let accessor = match related_name {
                     Some(name) if name.ends_with('+') => continue,
-                    Some(name) => name.clone(),
-                    None if data.kind == RelationKind::OneToOne => short,
+                    Some(name) => name.to_owned(),
+                    None if kind == RelationKind::OneToOne => short,
                     None => format!("{short}_set"),
                 };
-                let reverse = Relation { target: class.clone(), many: data.kind != RelationKind::OneToOne };
+                let reverse = Relation { target: class.clone(), many: kind != RelationKind::OneToOne };
                 // A forward field keeps its name; of two reverse accessors
                 // with one name (two apps never installed together), the
-                // first model in name order keeps it.
+                // first model keeps it.
                 relations.entry(target).or_default().entry(accessor).or_insert(reverse);
             }
         }
+        relations
+    }
+
+    pub(super) fn derive_relations(&mut self, classes: &[String], rules: &RuleSet) {
+        let project: Vec<String> = classes.iter().filter(|class| self.is_model_class(class)).cloned().collect();
+        let mut library: Vec<String> = rules
+            .library_models
+            .iter()
+            .filter(|(_, model)| !model.is_abstract)
+            .map(|(class, _)| class.clone())
+            .collect();
+        library.sort();
+        let relations = self.relations_of(&project, &library, rules);
         self.shared_mut().relations = relations;
     }
 

@@ -3,7 +3,7 @@
 use super::call_graph::Resolution;
 use super::sqlalchemy::SQLALCHEMY_BASES;
 use super::{ProjectIndex, Symbol};
-use crate::infer::facts::{CallTarget, Direction, ProjectFacts, Relation, SqlAlchemyRelationship};
+use crate::infer::facts::{CallTarget, Direction, OrmClass, OrmMethod, ProjectFacts, Relation, SqlAlchemyRelationship};
 use crate::infer::{USER_MODEL, Value};
 use crate::recipe::{Callable, RuleSet};
 use crate::scan::reach;
@@ -37,12 +37,44 @@ impl ProjectFacts for ProjectIndex {
         let class = self.unsentinel(class);
         let class = class.as_str();
         rules.orm.model_bases.contains(class)
+            || rules.library_models.contains_key(class)
             || self.canonical_class(class).is_some_and(|class| self.is_model_class(&class))
     }
 
     fn relation(&self, class: &str, attribute: &str) -> Option<&Relation> {
         let class = self.canonical_class(class).unwrap_or_else(|| self.unsentinel(class));
-        self.shared.relations.get(&class)?.get(attribute)
+        let own = self.own.as_ref().and_then(|own| own.relations.get(&class)).and_then(|fields| fields.get(attribute));
+        own.or_else(|| self.shared.relations.get(&class)?.get(attribute))
+    }
+
+    fn orm_class(&self, class: &str, rules: &RuleSet) -> Option<OrmClass> {
+        let mro = self.mro(class);
+        if mro.iter().any(|base| rules.orm.queryset_classes.contains(base)) {
+            Some(OrmClass::QuerySet)
+        } else if mro.iter().any(|base| rules.orm.manager_classes.contains(base)) {
+            Some(OrmClass::Manager)
+        } else {
+            None
+        }
+    }
+
+    fn declared_manager(&self, model: &str, attribute: &str, rules: &RuleSet) -> Option<Vec<String>> {
+        let model = self.canonical_class(model)?;
+        let classes = self.mro(&model).iter().find_map(|owner| self.class(owner)?.managers.get(attribute))?;
+        let classes: Vec<String> =
+            classes.iter().map(|class| self.canonical_class(class).unwrap_or_else(|| class.clone())).collect();
+        if !classes.iter().any(|class| self.orm_class(class, rules).is_some()) {
+            return None;
+        }
+        // The project's classes: Django's own have no methods to look up.
+        Some(classes.into_iter().filter(|class| self.class(class).is_some()).collect())
+    }
+
+    fn orm_method(&self, classes: &[String], method: &str) -> Option<OrmMethod> {
+        classes.iter().find_map(|class| {
+            let (owner, function) = self.find_method(class, method, false)?;
+            Some(OrmMethod { owner, returns: function.returns_queryset.clone() })
+        })
     }
 
     fn method_returns(&self, class: &str, method: &str) -> Option<String> {

@@ -67,6 +67,9 @@ struct Shared {
     modules: HashMap<String, Arc<ModuleSummary>>,
     models: HashSet<String>,
     relations: HashMap<String, HashMap<String, Relation>>,
+    /// The bases of the library models the recipes declare (`[[model]]`),
+    /// so the MRO goes on through them.
+    library_bases: HashMap<String, Vec<String>>,
     /// Touching functions by qualified name, with the reason.
     touching: HashMap<String, String>,
     user_model: Option<String>,
@@ -82,6 +85,8 @@ struct Shared {
 struct OwnModule {
     summary: Arc<ModuleSummary>,
     models: HashSet<String>,
+    /// Relations its own models have: those they inherit from library models.
+    relations: HashMap<String, HashMap<String, Relation>>,
     touching: HashMap<String, String>,
 }
 

@@ -42,6 +42,10 @@ impl ProjectIndex {
                     };
                     stack.push((base, depth + 1));
                 }
+            } else if let Some(bases) = self.shared.library_bases.get(&current) {
+                for base in bases.iter().rev() {
+                    stack.push((base.clone(), depth + 1));
+                }
             }
             order.push(current);
         }

@@ -22,6 +22,16 @@ pub trait ProjectFacts: Sync {
     fn is_model(&self, class: &str, rules: &RuleSet) -> bool;
     /// The relation a model attribute reads, forward or reverse.
     fn relation(&self, class: &str, attribute: &str) -> Option<&Relation>;
+    /// Whether a class is a `QuerySet` or a manager: it is, or derives from,
+    /// one of the recipes' `queryset-classes` or `manager-classes`.
+    fn orm_class(&self, class: &str, rules: &RuleSet) -> Option<OrmClass>;
+    /// The project's manager and `QuerySet` classes behind a manager
+    /// attribute the model (or a base) declares (`objects = ShelfQuerySet.as_manager()`);
+    /// `None` when it declares no manager by that name.
+    fn declared_manager(&self, model: &str, attribute: &str, rules: &RuleSet) -> Option<Vec<String>>;
+    /// A method of the first of `classes` (project `QuerySet` or manager
+    /// classes) that has it.
+    fn orm_method(&self, classes: &[String], method: &str) -> Option<OrmMethod>;
     /// The model class a project method returns.
     fn method_returns(&self, class: &str, method: &str) -> Option<String>;
     /// The model class a project function returns.
@@ -49,6 +59,31 @@ pub trait ProjectFacts: Sync {
     fn session_factory(&self, name: &str) -> Option<bool>;
     /// Whether every session factory of the project keeps objects on commit.
     fn sessions_never_expire(&self) -> bool;
+}
+
+/// What a class's instances are, to the ORM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrmClass {
+    QuerySet,
+    Manager,
+}
+
+/// A project method of a custom `QuerySet` or manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrmMethod {
+    /// The class that defines it.
+    pub owner: String,
+    /// What it returns, when that is a lazy `QuerySet`.
+    pub returns: Option<ReturnedQuerySet>,
+}
+
+/// The `QuerySet` a method returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnedQuerySet {
+    /// One of the receiver's model (`return self.filter(...)`).
+    SameModel,
+    /// One of this model (`return Other.objects.filter(...)`).
+    Model(String),
 }
 
 /// A related object or manager reached from a model attribute.
@@ -95,6 +130,12 @@ pub enum CallTarget {
     Super { class: String, method: String },
     /// `x.attribute` read on an instance of `class`.
     Attribute { class: String, attribute: String },
+    /// `self.m1().m2().evaluating()` (or `for x in self.m1()`) in a method
+    /// of `class`, whose `QuerySet` or manager nature the module alone
+    /// does not show: a query once the index knows `class` is one and each
+    /// method keeps the chain a `QuerySet`. `evaluates`: the last method,
+    /// `None` when the chain is iterated.
+    SelfChain { class: String, methods: Vec<String>, evaluates: Option<String> },
 }
 
 impl CallTarget {
@@ -102,9 +143,39 @@ impl CallTarget {
     pub fn names(&self) -> Vec<&str> {
         match self {
             Self::Name(name) => vec![name],
-            Self::Method { class, .. } | Self::Super { class, .. } | Self::Attribute { class, .. } => vec![class],
+            Self::Method { class, .. }
+            | Self::Super { class, .. }
+            | Self::Attribute { class, .. }
+            | Self::SelfChain { class, .. } => vec![class],
         }
     }
+}
+
+/// `self.m1(...).m2(...)` in a method: the class of `self` and the methods
+/// called on it in order; `None` unless the chain starts at the method's
+/// first parameter.
+pub fn self_chain(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<(String, Vec<String>)> {
+    let model = evaluator.model;
+    let mut methods = Vec::new();
+    let mut current = node;
+    while current.kind() == "call" {
+        let callee = current.child_by_field_id(FIELD.function)?;
+        if callee.kind() != "attribute" {
+            return None;
+        }
+        methods.push(model.text(callee.child_by_field_id(FIELD.attribute)?).to_owned());
+        current = callee.child_by_field_id(FIELD.object)?;
+    }
+    if current.kind() != "identifier" {
+        return None;
+    }
+    let (found, _) = model.lookup(model.text(current), scope)?;
+    let method = model.scope(found).method.as_ref()?;
+    if method.first_parameter != Some(model.text(current)) || method.kind != crate::semantic::MethodKind::Instance {
+        return None;
+    }
+    methods.reverse();
+    Some((method.class.clone(), methods))
 }
 
 /// The named target of a call, for resolving once the index is complete.
@@ -127,6 +198,15 @@ pub fn call_target(
         return match evaluator.eval(object, scope) {
             Value::Qualified(name) => Some(CallTarget::Name(format!("{name}.{method}"))),
             Value::Instance { class, .. } => Some(CallTarget::Method { class, method }),
+            // A custom manager's or `QuerySet`'s own method.
+            Value::Manager { classes, .. } | Value::QuerySet { classes, .. } if !classes.is_empty() => {
+                match evaluator.index {
+                    Some(index) => index
+                        .orm_method(&classes, &method)
+                        .map(|found| CallTarget::Method { class: found.owner, method }),
+                    None => Some(CallTarget::Method { class: classes[0].clone(), method }),
+                }
+            }
             _ => None,
         };
     }

@@ -18,7 +18,7 @@ pub(crate) mod stub;
 #[cfg(test)]
 mod tests;
 
-use facts::ProjectFacts;
+use facts::{OrmClass, ProjectFacts, ReturnedQuerySet};
 
 use crate::parse::FIELD;
 use crate::recipe::{RuleSet, TagId};
@@ -49,12 +49,17 @@ pub enum Value {
     Manager {
         model: Option<String>,
         certainty: Certainty,
+        /// The project's manager and `QuerySet` classes whose methods it has,
+        /// in lookup order (`objects = ShelfManager.from_queryset(ShelfQuerySet)()`).
+        classes: Vec<String>,
     },
     /// A lazy `QuerySet`.
     QuerySet {
         model: Option<String>,
         certainty: Certainty,
         preloaded: Vec<String>,
+        /// The project's `QuerySet` classes whose methods it has.
+        classes: Vec<String>,
     },
     /// An evaluated list of model instances (`await sync_to_async(list)(qs)`).
     InstanceList {
@@ -147,10 +152,10 @@ impl<'t> Evaluator<'_, 't> {
             {
                 Some(Value::Qualified(name)) => Value::Qualified(format!("{name}[]")),
                 // A slice stays lazy: `qs[:10]` is a QuerySet (an index is a query).
-                Some(Value::QuerySet { model, certainty, preloaded })
+                Some(value @ Value::QuerySet { .. })
                     if node.child_by_field_id(FIELD.subscript).is_some_and(|index| index.kind() == "slice") =>
                 {
-                    Value::QuerySet { model, certainty, preloaded }
+                    value
                 }
                 Some(Value::InstanceList { class: Some(class) }) => Value::Instance { class, preloaded: Vec::new() },
                 _ => Value::Unknown,
@@ -234,20 +239,31 @@ impl<'t> Evaluator<'_, 't> {
     /// `object.attribute`, given what `object` evaluates to.
     fn attribute_of(&self, object: Node<'t>, object_value: Value, attribute: &str) -> Value {
         let is_manager = self.rules.orm.managers.contains(attribute);
+        let declared = match (&object_value, self.index) {
+            (Value::Qualified(name), Some(index)) => index.declared_manager(name, attribute, self.rules),
+            _ => None,
+        };
         match object_value {
+            Value::Qualified(name) if declared.is_some() => Value::Manager {
+                model: Some(name),
+                certainty: Certainty::Certain,
+                classes: declared.unwrap_or_default(),
+            },
             Value::Qualified(name) if is_manager && looks_like_class(&name) => {
-                Value::Manager { model: Some(name), certainty: Certainty::Certain }
+                Value::Manager { model: Some(name), certainty: Certainty::Certain, classes: Vec::new() }
             }
             Value::Qualified(name) => self.resolve(format!("{name}.{attribute}")),
             Value::Unknown if is_manager && looks_like_model(self.model.text(object)) => {
-                Value::Manager { model: None, certainty: Certainty::Guess }
+                Value::Manager { model: None, certainty: Certainty::Guess, classes: Vec::new() }
             }
             Value::Instance { class, .. } => {
                 let Some(index) = self.index else { return Value::Unknown };
                 match index.relation(&class, attribute) {
-                    Some(relation) if relation.many => {
-                        Value::Manager { model: Some(relation.target.clone()), certainty: Certainty::Certain }
-                    }
+                    Some(relation) if relation.many => Value::Manager {
+                        model: Some(relation.target.clone()),
+                        certainty: Certainty::Certain,
+                        classes: Vec::new(),
+                    },
                     Some(relation) => Value::Instance { class: relation.target.clone(), preloaded: Vec::new() },
                     None => Value::Unknown,
                 }
@@ -277,16 +293,18 @@ impl<'t> Evaluator<'_, 't> {
             // Evaluated once: evaluating it again per branch would be exponential in the chain's length.
             let object_value = self.eval_at(object, scope, depth + 1);
             match object_value.clone() {
-                Value::Manager { model, certainty } if self.rules.orm.lazy.contains(method) => {
+                Value::Manager { model, certainty, classes } if self.rules.orm.lazy.contains(method) => {
                     let preloaded =
                         if method == "select_related" { self.string_arguments(arguments) } else { Vec::new() };
-                    return Value::QuerySet { model, certainty, preloaded };
+                    return Value::QuerySet { model, certainty, preloaded, classes: self.queryset_classes(classes) };
                 }
-                Value::QuerySet { model, certainty, mut preloaded } if self.rules.orm.lazy.contains(method) => {
+                Value::QuerySet { model, certainty, mut preloaded, classes }
+                    if self.rules.orm.lazy.contains(method) =>
+                {
                     if method == "select_related" {
                         preloaded.extend(self.string_arguments(arguments));
                     }
-                    return Value::QuerySet { model, certainty, preloaded };
+                    return Value::QuerySet { model, certainty, preloaded, classes };
                 }
                 Value::Manager { model, .. } if self.rules.orm.fetching.contains(method) => {
                     return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() });
@@ -294,7 +312,9 @@ impl<'t> Evaluator<'_, 't> {
                 Value::QuerySet { model, preloaded, .. } if self.rules.orm.fetching.contains(method) => {
                     return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
                 }
-                Value::Manager { .. } | Value::QuerySet { .. } => return Value::Unknown,
+                Value::Manager { model, certainty, classes } | Value::QuerySet { model, certainty, classes, .. } => {
+                    return self.custom_method_result(model, certainty, classes, method);
+                }
                 Value::Instance { class, .. } => {
                     let returned = self.index.and_then(|index| index.method_returns(&class, method));
                     return returned.map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() });
@@ -335,6 +355,62 @@ impl<'t> Evaluator<'_, 't> {
             }
             _ => Value::Unknown,
         }
+    }
+
+    /// What a custom manager's or `QuerySet`'s own method returns: a lazy
+    /// `QuerySet` when its `return` is one.
+    fn custom_method_result(
+        &self,
+        model: Option<String>,
+        certainty: Certainty,
+        classes: Vec<String>,
+        method: &str,
+    ) -> Value {
+        let Some(found) = self.index.and_then(|index| index.orm_method(&classes, method)) else {
+            return Value::Unknown;
+        };
+        let model = match found.returns {
+            Some(ReturnedQuerySet::SameModel) => model,
+            Some(ReturnedQuerySet::Model(other)) => Some(other),
+            None => return Value::Unknown,
+        };
+        Value::QuerySet { model, certainty, preloaded: Vec::new(), classes: self.queryset_classes(classes) }
+    }
+
+    /// Of a manager's classes, the `QuerySet` ones: what its `QuerySet`s have.
+    fn queryset_classes(&self, classes: Vec<String>) -> Vec<String> {
+        let Some(index) = self.index else { return Vec::new() };
+        classes.into_iter().filter(|class| index.orm_class(class, self.rules) == Some(OrmClass::QuerySet)).collect()
+    }
+
+    /// Whether a class's instances are `QuerySet`s or managers: the class
+    /// is one of the recipes' classes, or a base is (through the project
+    /// index, or classes defined in this module).
+    fn orm_class(&self, class: &str, class_node: Option<Node<'t>>, depth: usize) -> Option<OrmClass> {
+        if self.rules.orm.queryset_classes.contains(class) {
+            return Some(OrmClass::QuerySet);
+        }
+        if self.rules.orm.manager_classes.contains(class) {
+            return Some(OrmClass::Manager);
+        }
+        if let Some(found) = self.index.and_then(|index| index.orm_class(class, self.rules)) {
+            return Some(found);
+        }
+        let bases = class_node?.child_by_field_id(FIELD.superclasses)?;
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let mut cursor = bases.walk();
+        let bases: Vec<Node<'t>> = bases.named_children(&mut cursor).collect();
+        bases.into_iter().find_map(|base| {
+            let Value::Qualified(name) = self.eval_at(base, ScopeId::MODULE, depth + 1) else { return None };
+            // A base defined in this module, followed through its own bases.
+            let local = match self.model.lookup(self.model.text(base), ScopeId::MODULE) {
+                Some((ScopeId::MODULE, [Binding::Class(node)])) if base.kind() == "identifier" => Some(*node),
+                _ => None,
+            };
+            self.orm_class(&name, local, depth + 8)
+        })
     }
 
     /// A recipe callable by qualified name, directly or inherited by a project class.
@@ -417,11 +493,24 @@ impl<'t> Evaluator<'_, 't> {
         if let Some(method) = &scope.method
             && method.first_parameter == Some(name)
         {
+            let class_node = scope.parent.and_then(|parent| self.model.scope(parent).node);
             return match method.kind {
                 MethodKind::Class => Value::Qualified(method.class.clone()),
-                MethodKind::Instance | MethodKind::Property => {
-                    Value::Instance { class: method.class.clone(), preloaded: Vec::new() }
-                }
+                MethodKind::Instance | MethodKind::Property => match self.orm_class(&method.class, class_node, depth) {
+                    // `self` in a method of a custom `QuerySet` or manager.
+                    Some(OrmClass::QuerySet) => Value::QuerySet {
+                        model: None,
+                        certainty: Certainty::Certain,
+                        preloaded: Vec::new(),
+                        classes: vec![method.class.clone()],
+                    },
+                    Some(OrmClass::Manager) => Value::Manager {
+                        model: None,
+                        certainty: Certainty::Certain,
+                        classes: vec![method.class.clone()],
+                    },
+                    None => Value::Instance { class: method.class.clone(), preloaded: Vec::new() },
+                },
                 MethodKind::Static => Value::Unknown,
             };
         }

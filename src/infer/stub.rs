@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::Value;
-use super::facts::{CallTarget, ProjectFacts, Relation, SqlAlchemyRelationship};
+use super::facts::{CallTarget, OrmClass, OrmMethod, ProjectFacts, Relation, SqlAlchemyRelationship};
 use crate::recipe::{Callable, RuleSet};
 
 /// A project with the models `app.models.User` (user model) and
@@ -44,6 +44,15 @@ impl ProjectFacts for Stub {
     }
     fn relation(&self, class: &str, attribute: &str) -> Option<&Relation> {
         self.relations.get(&(class.to_owned(), attribute.to_owned()))
+    }
+    fn orm_class(&self, _: &str, _: &RuleSet) -> Option<OrmClass> {
+        None
+    }
+    fn declared_manager(&self, _: &str, _: &str, _: &RuleSet) -> Option<Vec<String>> {
+        None
+    }
+    fn orm_method(&self, _: &[String], _: &str) -> Option<OrmMethod> {
+        None
     }
     fn method_returns(&self, _: &str, _: &str) -> Option<String> {
         None

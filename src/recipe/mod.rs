@@ -89,8 +89,33 @@ pub struct Orm {
     pub evaluating: HashSet<String>,
     pub fetching: HashSet<String>,
     pub model_bases: HashSet<String>,
+    /// Classes whose subclasses are `QuerySet`s (`self` in their methods).
+    pub queryset_classes: HashSet<String>,
+    /// Classes whose subclasses are managers (`self` in their methods).
+    pub manager_classes: HashSet<String>,
     /// Relation field classes and their kind.
     pub relation_fields: HashMap<String, RelationKind>,
+}
+
+/// A model of an installed library, declared by a recipe's `[[model]]`:
+/// the index never reads its source.
+#[derive(Debug, Clone, Default)]
+pub struct LibraryModel {
+    /// Its bases that are models too.
+    pub bases: Vec<String>,
+    /// Its fields' reverse accessors go to its concrete subclasses.
+    pub is_abstract: bool,
+    pub fields: Vec<LibraryField>,
+}
+
+/// A relation field of a library model.
+#[derive(Debug, Clone)]
+pub struct LibraryField {
+    pub name: String,
+    pub kind: RelationKind,
+    /// The related model's qualified name.
+    pub to: String,
+    pub related_name: Option<String>,
 }
 
 /// How a relation field relates two models.
@@ -126,6 +151,10 @@ pub struct RuleSet {
     pub related_manager_methods: HashMap<String, RuleId>,
     /// Builtins that evaluate a `QuerySet` (`list`, `len`, `bool`, ...).
     pub evaluating_functions: HashMap<String, RuleId>,
+    /// Models of installed libraries, by qualified name.
+    pub library_models: HashMap<String, LibraryModel>,
+    /// The recipe that declared each library model, for errors.
+    library_model_origins: HashMap<String, String>,
 }
 
 /// A recipe that could not be loaded: the file, the position and why.
@@ -260,6 +289,7 @@ impl RuleSet {
             }
         }
         self.add_kind_lists(loader, &raw, rule)?;
+        self.add_models(loader, &raw.model)?;
         if raw.orm.is_none()
             && raw.callable.is_empty()
             && raw.method.is_empty()
@@ -267,11 +297,12 @@ impl RuleSet {
             && raw.matcher.is_none()
             && raw.model_instance.is_none()
             && raw.implicit_evaluation.is_none()
+            && raw.model.is_empty()
         {
             return Err(loader.spanned_error(
                 &raw.code,
                 "the recipe matches nothing: add `[orm]`, `[[callable]]`, `[[method]]`, `[[attribute]]`, \
-                 `[model-instance]`, `[implicit-evaluation]` or a `matcher`",
+                 `[model-instance]`, `[implicit-evaluation]`, `[[model]]` or a `matcher`",
             ));
         }
         let rewrite = rewrite_for(loader, matcher, raw.rewrite.as_ref())?;
@@ -368,6 +399,15 @@ impl RuleSet {
             check_dotted(loader, base, false)?;
             self.orm.model_bases.insert(base.get_ref().clone());
         }
+        for (names, classes) in [
+            (&orm.queryset_classes, &mut self.orm.queryset_classes),
+            (&orm.manager_classes, &mut self.orm.manager_classes),
+        ] {
+            for name in names {
+                check_class_name(loader, name)?;
+                classes.insert(name.get_ref().clone());
+            }
+        }
         if let Some(fields) = &orm.relation_fields {
             for (names, kind) in [
                 (&fields.foreign_key, RelationKind::ForeignKey),
@@ -454,6 +494,59 @@ impl RuleSet {
                 check_identifier(loader, name)?;
                 table.insert(name.get_ref().clone(), rule);
             }
+        }
+        Ok(())
+    }
+
+    /// The `[[model]]` entries: library models, their bases and relation fields.
+    fn add_models(&mut self, loader: &Loader<'_>, models: &[raw::RawModel]) -> Result<(), RecipeError> {
+        for model in models {
+            check_dotted(loader, &model.class, false)?;
+            let class = model.class.get_ref();
+            if let Some(origin) = self.library_model_origins.get(class) {
+                return Err(
+                    loader.spanned_error(&model.class, format!("model `{class}` is already declared by {origin}"))
+                );
+            }
+            let mut declared = LibraryModel { is_abstract: model.r#abstract, ..LibraryModel::default() };
+            for base in &model.bases {
+                check_dotted(loader, base, false)?;
+                declared.bases.push(base.get_ref().clone());
+            }
+            for field in &model.fields {
+                check_identifier(loader, &field.name)?;
+                if declared.fields.iter().any(|known| &known.name == field.name.get_ref()) {
+                    return Err(loader.spanned_error(
+                        &field.name,
+                        format!("field `{}` is declared twice on `{class}`", field.name.get_ref()),
+                    ));
+                }
+                check_dotted(loader, &field.to, false)?;
+                if let Some(related_name) = &field.related_name
+                    && related_name.get_ref() != "+"
+                    && !is_identifier(related_name.get_ref().strip_suffix('+').unwrap_or(related_name.get_ref()))
+                {
+                    return Err(loader.spanned_error(
+                        related_name,
+                        format!(
+                            "`related-name` `{}` must be a Python identifier, optionally ending in `+`",
+                            related_name.get_ref()
+                        ),
+                    ));
+                }
+                declared.fields.push(LibraryField {
+                    name: field.name.get_ref().clone(),
+                    kind: match field.kind {
+                        raw::RawRelationKind::ForeignKey => RelationKind::ForeignKey,
+                        raw::RawRelationKind::OneToOne => RelationKind::OneToOne,
+                        raw::RawRelationKind::ManyToMany => RelationKind::ManyToMany,
+                    },
+                    to: field.to.get_ref().clone(),
+                    related_name: field.related_name.as_ref().map(|name| name.get_ref().clone()),
+                });
+            }
+            self.library_model_origins.insert(class.clone(), loader.path.to_owned());
+            self.library_models.insert(class.clone(), declared);
         }
         Ok(())
     }
@@ -578,6 +671,22 @@ fn check_identifier(loader: &Loader<'_>, value: &Spanned<String>) -> Result<(), 
     }
 }
 
+/// A class's qualified name; a class defined inside a function has a
+/// `<locals>` part (`django.db.models.fields.related_descriptors.<locals>.RelatedManager`).
+fn check_class_name(loader: &Loader<'_>, value: &Spanned<String>) -> Result<(), RecipeError> {
+    let parts: Vec<&str> = value.get_ref().split('.').collect();
+    let valid = parts.len() > 1
+        && parts
+            .iter()
+            .enumerate()
+            .all(|(at, part)| is_identifier(part) || (*part == "<locals>" && at > 0 && at + 1 < parts.len()));
+    if valid {
+        Ok(())
+    } else {
+        Err(loader.spanned_error(value, format!("`{}` is not a qualified class name", value.get_ref())))
+    }
+}
+
 /// A dotted name such as `django.core.cache.cache`; with `subscripts`, a part
 /// may end in `[]` (`django.core.cache.caches[]`).
 fn check_dotted(loader: &Loader<'_>, value: &Spanned<String>, subscripts: bool) -> Result<(), RecipeError> {
@@ -589,5 +698,32 @@ fn check_dotted(loader: &Loader<'_>, value: &Spanned<String>, subscripts: bool) 
         Ok(())
     } else {
         Err(loader.spanned_error(value, format!("`{}` is not a dotted Python name", value.get_ref())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuleSet;
+
+    /// `[orm]` is the built-in recipe's, so its keys are checked here: a
+    /// user recipe declaring one is rejected before they are read.
+    #[test]
+    fn orm_classes_must_be_dotted_names() {
+        let recipe = r#"
+code = "ORM001"
+name = "orm"
+summary = "ORM"
+message = "`{callee}`"
+doc = "ORM"
+
+[orm]
+managers = ["objects"]
+lazy = ["filter"]
+evaluating = ["get"]
+queryset-classes = ["django.db.models.QuerySet"]
+manager-classes = ["django.db.models.Manager()"]
+"#;
+        let error = RuleSet::default().add("orm.toml", recipe).expect_err("a manager class that is not a dotted name");
+        assert_eq!(error.to_string(), "orm.toml:13:20: `django.db.models.Manager()` is not a qualified class name");
     }
 }

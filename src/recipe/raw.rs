@@ -65,6 +65,51 @@ pub struct RawRecipe {
     /// produced by a callable.
     #[serde(default)]
     pub attribute: Vec<RawMethod>,
+    /// Models of installed libraries (never indexed): their bases and
+    /// relation fields, as their source declares them.
+    #[serde(default)]
+    pub model: Vec<RawModel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawModel {
+    /// The model's qualified name: `django.contrib.auth.models.Group`.
+    pub class: Spanned<String>,
+    /// Its base classes that are models too, by qualified name: a class
+    /// inherits their fields.
+    #[serde(default)]
+    pub bases: Vec<Spanned<String>>,
+    /// An abstract model: its fields' reverse accessors go to each concrete
+    /// subclass (the project's too), not to it.
+    #[serde(default)]
+    pub r#abstract: bool,
+    /// Its relation fields.
+    #[serde(default)]
+    pub fields: Vec<RawModelField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawModelField {
+    /// The field's name: `groups`.
+    pub name: Spanned<String>,
+    /// How it relates the two models.
+    pub kind: RawRelationKind,
+    /// The related model's qualified name.
+    pub to: Spanned<String>,
+    /// The reverse accessor's name; without it, `model_set` (`model` for a
+    /// one-to-one); ending in `+`, none.
+    #[serde(default)]
+    pub related_name: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawRelationKind {
+    ForeignKey,
+    OneToOne,
+    ManyToMany,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +199,12 @@ pub struct RawOrm {
     /// Base classes that make a class a Django model.
     #[serde(default)]
     pub model_bases: Vec<Spanned<String>>,
+    /// Classes that make a class a `QuerySet`: `self` in its methods is one.
+    #[serde(default)]
+    pub queryset_classes: Vec<Spanned<String>>,
+    /// Classes that make a class a manager: `self` in its methods is one.
+    #[serde(default)]
+    pub manager_classes: Vec<Spanned<String>>,
     /// Field classes that relate two models, by kind.
     #[serde(default)]
     pub relation_fields: Option<RawRelationFields>,

@@ -23,7 +23,15 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         Value::Instance { class, .. } => {
             evaluator.rules.instance_methods.get(method).filter(|_| evaluator.is_model_class(&class))
         }
-        Value::Manager { model: Some(_), certainty: Certainty::Certain } => {
+        Value::Manager { model: Some(_), certainty: Certainty::Certain, .. } => {
+            evaluator.rules.related_manager_methods.get(method)
+        }
+        // `self` in a related manager class of a library (Django's own
+        // `RelatedManager`); a project manager's methods are its own.
+        Value::Manager { model: None, certainty: Certainty::Certain, classes }
+            if !classes.is_empty()
+                && evaluator.index.is_some_and(|index| !classes.iter().any(|class| index.is_class(class))) =>
+        {
             evaluator.rules.related_manager_methods.get(method)
         }
         _ => None,
