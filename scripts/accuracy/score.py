@@ -13,7 +13,7 @@ WORK holds, for each PACKAGE and MODE (`default`: `fix`; `unsafe`:
 A stripped site is restored when asyncfix's output wraps that expression
 again (any form: sync_to_async, database_sync_to_async, a native a* method,
 async for), or wraps an expression that contains it. Every wrapper asyncfix
-wrote that restores no site is an extra. See README-section.md for the
+wrote that restores no site is an extra. See the README (section "Accuracy on hand-wrapped code") for the
 figures.
 
 Writes RESULTS/*.txt and RESULTS/summary.json, prints the table. Exits 1
