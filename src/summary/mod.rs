@@ -3,6 +3,11 @@
 //! with the database evidence found in its body and the calls it makes,
 //! named but not yet resolved. Made from one parse; the tree is dropped.
 
+mod sqlalchemy;
+
+pub use sqlalchemy::DECLARATIVE_BASE;
+use sqlalchemy::{SqlAlchemyAttribute, session_factory, sqlalchemy_attribute};
+
 use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
@@ -306,131 +311,6 @@ fn manager_classes(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<Vec<
             Some(vec![manager, queryset])
         }
         _ => Some(vec![class_of(callee)?]),
-    }
-}
-
-/// The base every `declarative_base()` class stands for.
-pub const DECLARATIVE_BASE: &str = "sqlalchemy.orm.DeclarativeBase";
-
-/// `async_sessionmaker(engine, expire_on_commit=False)` and friends:
-/// `Some(expire_on_commit)`. `declarative_base()` is recorded as a value.
-fn session_factory(value: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<bool> {
-    if value.kind() != "call" {
-        return None;
-    }
-    let model = evaluator.model;
-    let Value::Qualified(name) = evaluator.eval(value.child_by_field_id(FIELD.function)?, ScopeId::MODULE) else {
-        return None;
-    };
-    let arguments = value.child_by_field_id(FIELD.arguments)?;
-    let text = model.text(arguments);
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let is_factory = match name.as_str() {
-        "sqlalchemy.ext.asyncio.async_sessionmaker" | "sqlalchemy.ext.asyncio.AsyncSession" => true,
-        "sqlalchemy.orm.sessionmaker" => compact.contains("class_=AsyncSession"),
-        _ => false,
-    };
-    is_factory.then(|| !compact.contains("expire_on_commit=False"))
-}
-
-enum SqlAlchemyAttribute {
-    Column(ColumnSummary),
-    Relationship(RelationshipSummary),
-}
-
-/// `mapped_column(...)`, `Column(...)` or `relationship(...)` in a class body.
-fn sqlalchemy_attribute(
-    call: Node<'_>,
-    annotation: Option<Node<'_>>,
-    evaluator: &Evaluator<'_, '_>,
-) -> Option<SqlAlchemyAttribute> {
-    let model = evaluator.model;
-    let callee = call.child_by_field_id(FIELD.function)?;
-    let Value::Qualified(name) = evaluator.eval(callee, ScopeId::MODULE) else { return None };
-    let short = name.rsplit('.').next().unwrap_or(&name);
-    if !name.starts_with("sqlalchemy") {
-        return None;
-    }
-    let arguments = call.child_by_field_id(FIELD.arguments)?;
-    let mut cursor = arguments.walk();
-    let arguments: Vec<Node<'_>> = arguments.named_children(&mut cursor).collect();
-    let keyword = |key: &str| {
-        arguments.iter().find_map(|argument| {
-            (argument.kind() == "keyword_argument"
-                && argument.child_by_field_id(FIELD.name).is_some_and(|name| model.text(name) == key))
-            .then(|| argument.child_by_field_id(FIELD.value))
-            .flatten()
-        })
-    };
-    match short {
-        "mapped_column" | "Column" => {
-            let mut column = ColumnSummary {
-                primary_key: keyword("primary_key").is_some_and(|value| model.text(value) == "True"),
-                ..ColumnSummary::default()
-            };
-            for argument in &arguments {
-                if argument.kind() != "call" {
-                    continue;
-                }
-                let is_foreign_key = argument.child_by_field_id(FIELD.function).is_some_and(|function| {
-                    matches!(evaluator.eval(function, ScopeId::MODULE), Value::Qualified(name) if name.ends_with(FOREIGN_KEY))
-                });
-                let target = argument.child_by_field_id(FIELD.arguments).and_then(|arguments| arguments.named_child(0));
-                if let (true, Some(target)) = (is_foreign_key, target) {
-                    column.foreign_key = Some(string_value(model.text(target)));
-                }
-            }
-            Some(SqlAlchemyAttribute::Column(column))
-        }
-        "relationship" | "relation" => {
-            let mut relationship = RelationshipSummary {
-                lazy: keyword("lazy").map(|value| string_value(model.text(value))),
-                secondary: keyword("secondary").is_some(),
-                custom_join: keyword("primaryjoin").is_some(),
-                collection: keyword("uselist").map(|value| model.text(value) == "True"),
-                ..RelationshipSummary::default()
-            };
-            if let Some(keys) = keyword("foreign_keys") {
-                relationship.foreign_keys = model
-                    .text(keys)
-                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-                    .filter_map(|part| part.rsplit('.').next())
-                    .filter(|part| !part.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-            }
-            let positional = arguments.iter().find(|argument| argument.kind() != "keyword_argument");
-            relationship.target = match positional {
-                Some(target) if target.kind() == "string" => Some(string_value(model.text(*target))),
-                Some(target) => match evaluator.eval(*target, ScopeId::MODULE) {
-                    Value::Qualified(name) => Some(name),
-                    _ => None,
-                },
-                None => None,
-            };
-            // `Mapped[list["Target"]]` says both the target and that it is a collection.
-            if let Some(annotation) = annotation {
-                let text: String = model.text(annotation).chars().filter(|c| !c.is_whitespace()).collect();
-                let inner = text.trim_start_matches("Mapped[").trim_end_matches(']');
-                let is_collection = ["list[", "List[", "set[", "Set["].iter().any(|prefix| inner.starts_with(prefix));
-                relationship.collection = relationship.collection.or(Some(is_collection));
-                if relationship.target.is_none() {
-                    let name = inner
-                        .rsplit('[')
-                        .next()
-                        .unwrap_or("")
-                        .split(['|', ']', ','])
-                        .next()
-                        .unwrap_or("")
-                        .trim_matches(|c| c == '"' || c == '\'');
-                    if !name.is_empty() && name != "None" {
-                        relationship.target = Some(name.to_owned());
-                    }
-                }
-            }
-            Some(SqlAlchemyAttribute::Relationship(relationship))
-        }
-        _ => None,
     }
 }
 

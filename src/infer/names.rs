@@ -1,0 +1,147 @@
+//! What a name is bound to: through imports, assignments (when every
+//! binding in its scope agrees), loops, parameters and their annotations,
+//! `self` and `cls`.
+
+use tree_sitter::Node;
+
+use super::facts::OrmClass;
+use super::{Certainty, Evaluator, Value};
+use crate::parse::FIELD;
+use crate::semantic::{Binding, MethodKind, ScopeId, ScopeKind};
+
+impl<'t> Evaluator<'_, 't> {
+    pub(super) fn name(&self, name: &str, scope: ScopeId, depth: usize) -> Value {
+        let Some((found_in, _)) = self.model.lookup(name, scope) else {
+            return Value::Unknown;
+        };
+        let key = (found_in, name.to_owned());
+        if let Some(known) = self.names.borrow().get(&key) {
+            return known.clone();
+        }
+        self.names.borrow_mut().insert(key.clone(), Value::Unknown);
+        let value = self.name_uncached(name, scope, depth);
+        self.names.borrow_mut().insert(key, value.clone());
+        value
+    }
+
+    pub(super) fn name_uncached(&self, name: &str, scope: ScopeId, depth: usize) -> Value {
+        let Some((found_in, bindings)) = self.model.lookup(name, scope) else {
+            return Value::Unknown;
+        };
+        let found_scope = self.model.scope(found_in);
+        let module_level = found_scope.kind == ScopeKind::Module;
+        let mut agreed: Option<Value> = None;
+        for binding in bindings {
+            let value = match binding {
+                Binding::Import(qualified) => self.resolve(qualified.clone()),
+                Binding::Class(_) | Binding::Function if module_level => {
+                    Value::Qualified(format!("{}.{name}", self.model.module.name))
+                }
+                Binding::Assign(value) => self.eval_at(*value, found_in, depth + 1),
+                Binding::Iterate(iterable) => match self.eval_at(*iterable, found_in, depth + 1) {
+                    Value::QuerySet { model: Some(class), preloaded, .. } => Value::Instance { class, preloaded },
+                    Value::InstanceList { class: Some(class) } => Value::Instance { class, preloaded: Vec::new() },
+                    _ => Value::Unknown,
+                },
+                Binding::Parameter { annotation } => self.parameter(name, found_scope, *annotation, found_in, depth),
+                _ => Value::Unknown,
+            };
+            if value == Value::Unknown {
+                return Value::Unknown;
+            }
+            match &agreed {
+                Some(previous) if *previous != value => return Value::Unknown,
+                _ => agreed = Some(value),
+            }
+        }
+        agreed.unwrap_or(Value::Unknown)
+    }
+
+    /// `self` and `cls` in a method; a parameter annotated with a class.
+    pub(super) fn parameter(
+        &self,
+        name: &str,
+        scope: &crate::semantic::Scope<'t>,
+        annotation: Option<Node<'t>>,
+        scope_id: ScopeId,
+        depth: usize,
+    ) -> Value {
+        if let Some(method) = &scope.method
+            && method.first_parameter == Some(name)
+        {
+            let class_node = scope.parent.and_then(|parent| self.model.scope(parent).node);
+            return match method.kind {
+                MethodKind::Class => Value::Qualified(method.class.clone()),
+                MethodKind::Instance | MethodKind::Property => match self.orm_class(&method.class, class_node, depth) {
+                    // `self` in a method of a custom `QuerySet` or manager.
+                    Some(OrmClass::QuerySet) => Value::QuerySet {
+                        model: None,
+                        certainty: Certainty::Certain,
+                        preloaded: Vec::new(),
+                        classes: vec![method.class.clone()],
+                    },
+                    Some(OrmClass::Manager) => Value::Manager {
+                        model: None,
+                        certainty: Certainty::Certain,
+                        classes: vec![method.class.clone()],
+                    },
+                    None => Value::Instance { class: method.class.clone(), preloaded: Vec::new() },
+                },
+                MethodKind::Static => Value::Unknown,
+            };
+        }
+        let Some(annotation) = annotation else { return Value::Unknown };
+        let parent = scope.parent.unwrap_or(scope_id);
+        let Some(class_node) = annotated_class(annotation) else { return Value::Unknown };
+        let class = if class_node.kind() == "string" {
+            let text = self.model.text(class_node).trim_matches(|c| c == '"' || c == '\'');
+            self.name(text, parent, depth + 1)
+        } else {
+            self.eval_at(class_node, parent, depth + 1)
+        };
+        match class {
+            Value::Qualified(class) if self.is_model_class(&class) => Value::Instance { class, preloaded: Vec::new() },
+            _ => Value::Unknown,
+        }
+    }
+
+    /// The qualified name a name or attribute chain refers to, without
+    /// evaluating assignments: `Session` bound by `Session = sessionmaker(...)`
+    /// at module level is `module.Session`.
+    pub fn qualified_name(&self, node: Node<'t>, scope: ScopeId) -> Option<String> {
+        match node.kind() {
+            "identifier" => {
+                let name = self.model.text(node);
+                let (found, bindings) = self.model.lookup(name, scope)?;
+                match bindings {
+                    [Binding::Import(qualified)] => Some(qualified.clone()),
+                    [_] if found == ScopeId::MODULE => Some(format!("{}.{name}", self.model.module.name)),
+                    _ => None,
+                }
+            }
+            "attribute" => {
+                let object = self.qualified_name(node.child_by_field_id(FIELD.object)?, scope)?;
+                Some(format!("{object}.{}", self.model.text(node.child_by_field_id(FIELD.attribute)?)))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `User`, `Optional[User]`, `User | None`, `"User"`: the class node.
+fn annotated_class(annotation: Node<'_>) -> Option<Node<'_>> {
+    let mut node = annotation;
+    loop {
+        match node.kind() {
+            "type" => node = node.named_child(0)?,
+            "generic_type" | "subscript" => {
+                // `Optional[X]`: the first type argument.
+                let arguments = node.named_child(1)?;
+                node = if arguments.kind() == "type_parameter" { arguments.named_child(0)? } else { arguments };
+            }
+            "binary_operator" => node = node.child_by_field_id(FIELD.left)?,
+            "identifier" | "attribute" | "string" => return Some(node),
+            _ => return None,
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Validating one raw recipe into the [`RuleSet`]: its names, message and
+//! wrapper, then each table it declares.
+
+use toml::Spanned;
+
+use super::raw::{self, RawApplicability, RawMatcher, RawRecipe};
+use super::validate::{
+    Loader, check_class_name, check_dotted, check_identifier, check_placeholders, is_identifier, matcher_name,
+    rewrite_for,
+};
+use super::{
+    Callable, EntryRules, LibraryField, LibraryModel, RecipeError, RelationKind, Rule, RuleId, RuleSet, TagId, Wrapper,
+};
+use crate::fix::Applicability;
+
+impl RuleSet {
+    pub(super) fn add_raw(&mut self, loader: &Loader<'_>, raw: RawRecipe) -> Result<RuleId, RecipeError> {
+        self.check_names(loader, &raw)?;
+        check_placeholders(loader, &raw.message)?;
+        let wrapper = match &raw.wrapper {
+            Some(wrapper) => {
+                check_dotted(loader, &wrapper.module, false)?;
+                check_identifier(loader, &wrapper.name)?;
+                Some(Wrapper::new(wrapper.module.get_ref(), wrapper.name.get_ref()))
+            }
+            None => None,
+        };
+        let rule = RuleId(self.rules.len());
+        if let Some(wrapper) = &wrapper {
+            self.wrappers.insert(wrapper.qualified_name());
+        }
+        if let Some(orm) = &raw.orm {
+            self.add_orm(loader, orm, &raw.code, rule)?;
+        }
+        self.add_callables(loader, &raw.callable, rule)?;
+        for (entries, table) in [(&raw.method, &mut self.methods), (&raw.attribute, &mut self.attributes)] {
+            for entry in entries {
+                let Some(tag) = self.tags.iter().position(|tag| tag == entry.receiver.get_ref()) else {
+                    return Err(loader.spanned_error(
+                        &entry.receiver,
+                        format!(
+                            "receiver `{}` is not returned by any `[[callable]]` loaded so far",
+                            entry.receiver.get_ref()
+                        ),
+                    ));
+                };
+                for name in &entry.names {
+                    check_identifier(loader, name)?;
+                    table.insert((TagId(tag), name.get_ref().clone()), rule);
+                }
+            }
+        }
+        let matcher = raw.matcher.as_ref().map(|matcher| *matcher.get_ref());
+        if let Some(spanned) = &raw.matcher {
+            let slot = match matcher {
+                Some(RawMatcher::ProjectHelpers) => Some(&mut self.project_helpers),
+                Some(RawMatcher::LazyRelation) => Some(&mut self.lazy_relation),
+                Some(RawMatcher::ImplicitEvaluation) => Some(&mut self.implicit_evaluation),
+                Some(RawMatcher::SqlalchemyLazyLoad) => Some(&mut self.sqlalchemy_lazy_load),
+                Some(RawMatcher::SqlalchemyExpired) => Some(&mut self.sqlalchemy_expired),
+                // Its sites are the `[model-instance]` entries, which any recipe may add.
+                Some(RawMatcher::ModelInstance) | None => None,
+            };
+            if let Some(slot) = slot {
+                if let Some(owner) = *slot {
+                    return Err(loader.spanned_error(
+                        spanned,
+                        format!(
+                            "`matcher = \"{}\"` is already declared by {} ({}): one recipe owns a matcher",
+                            matcher_name(*spanned.get_ref()),
+                            self.rules[owner.0].code,
+                            self.rules[owner.0].origin
+                        ),
+                    ));
+                }
+                *slot = Some(rule);
+            }
+        }
+        self.add_kind_lists(loader, &raw, rule)?;
+        self.add_models(loader, &raw.model)?;
+        if raw.orm.is_none()
+            && raw.callable.is_empty()
+            && raw.method.is_empty()
+            && raw.attribute.is_empty()
+            && raw.matcher.is_none()
+            && raw.model_instance.is_none()
+            && raw.implicit_evaluation.is_none()
+            && raw.model.is_empty()
+        {
+            return Err(loader.spanned_error(
+                &raw.code,
+                "the recipe matches nothing: add `[orm]`, `[[callable]]`, `[[method]]`, `[[attribute]]`, \
+                 `[model-instance]`, `[implicit-evaluation]`, `[[model]]` or a `matcher`",
+            ));
+        }
+        let rewrite = rewrite_for(loader, matcher, raw.rewrite.as_ref())?;
+        self.rules.push(Rule {
+            code: raw.code.get_ref().clone(),
+            name: raw.name.get_ref().clone(),
+            summary: raw.summary.trim().to_owned(),
+            message: raw.message.into_inner(),
+            doc: raw.doc.trim().to_owned(),
+            applicability: match raw.applicability {
+                Some(RawApplicability::Unsafe) => Applicability::Unsafe,
+                Some(RawApplicability::Safe) | None => Applicability::Safe,
+            },
+            rewrite,
+            wrapper,
+            origin: loader.path.to_owned(),
+        });
+        Ok(rule)
+    }
+
+    /// `code` and `name`: well formed, and the code not taken.
+    pub(super) fn check_names(&self, loader: &Loader<'_>, raw: &RawRecipe) -> Result<(), RecipeError> {
+        let code = raw.code.get_ref();
+        let valid_code = code.len() >= 2
+            && code.starts_with(|c: char| c.is_ascii_uppercase())
+            && code.trim_start_matches(|c: char| c.is_ascii_uppercase()).chars().all(|c| c.is_ascii_digit())
+            && code.ends_with(|c: char| c.is_ascii_digit());
+        if !valid_code {
+            return Err(loader.spanned_error(
+                &raw.code,
+                format!("rule code `{code}` must be capital letters then digits, like `DJ001`"),
+            ));
+        }
+        if let Some(other) = self.rules.iter().find(|rule| &rule.code == code) {
+            return Err(
+                loader.spanned_error(&raw.code, format!("rule code `{code}` is already used by {}", other.origin))
+            );
+        }
+        let name = raw.name.get_ref();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(loader.spanned_error(
+                &raw.name,
+                format!("rule name `{name}` must be kebab-case, like `django-cache-in-async`"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `[orm]` table: one recipe declares the ORM's vocabulary.
+    pub(super) fn add_orm(
+        &mut self,
+        loader: &Loader<'_>,
+        orm: &raw::RawOrm,
+        code: &Spanned<String>,
+        rule: RuleId,
+    ) -> Result<(), RecipeError> {
+        if let Some(previous) = self.orm.rule {
+            return Err(loader.spanned_error(
+                code,
+                format!("an `[orm]` table is already declared by {}", self.rules[previous.0].origin),
+            ));
+        }
+        self.orm.rule = Some(rule);
+        for manager in &orm.managers {
+            check_identifier(loader, manager)?;
+            self.orm.managers.insert(manager.get_ref().clone());
+        }
+        for factory in &orm.model_factories {
+            check_dotted(loader, factory, false)?;
+            self.orm.model_factories.insert(factory.get_ref().clone());
+        }
+        for method in &orm.lazy {
+            check_identifier(loader, method)?;
+            self.orm.lazy.insert(method.get_ref().clone());
+        }
+        for method in &orm.evaluating {
+            check_identifier(loader, method)?;
+            if self.orm.lazy.contains(method.get_ref()) {
+                return Err(loader
+                    .spanned_error(method, format!("`{}` is listed as both lazy and evaluating", method.get_ref())));
+            }
+            self.orm.evaluating.insert(method.get_ref().clone());
+        }
+        for method in &orm.fetching {
+            check_identifier(loader, method)?;
+            if !self.orm.evaluating.contains(method.get_ref()) {
+                return Err(
+                    loader.spanned_error(method, format!("`{}` must also be listed as evaluating", method.get_ref()))
+                );
+            }
+            self.orm.fetching.insert(method.get_ref().clone());
+        }
+        for base in &orm.model_bases {
+            check_dotted(loader, base, false)?;
+            self.orm.model_bases.insert(base.get_ref().clone());
+        }
+        for (names, classes) in [
+            (&orm.queryset_classes, &mut self.orm.queryset_classes),
+            (&orm.manager_classes, &mut self.orm.manager_classes),
+        ] {
+            for name in names {
+                check_class_name(loader, name)?;
+                classes.insert(name.get_ref().clone());
+            }
+        }
+        if let Some(fields) = &orm.relation_fields {
+            for (names, kind) in [
+                (&fields.foreign_key, RelationKind::ForeignKey),
+                (&fields.one_to_one, RelationKind::OneToOne),
+                (&fields.many_to_many, RelationKind::ManyToMany),
+            ] {
+                for name in names {
+                    check_dotted(loader, name, false)?;
+                    self.orm.relation_fields.insert(name.get_ref().clone(), kind);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `[[callable]]` entries, each name (times each member) one callable.
+    pub(super) fn add_callables(
+        &mut self,
+        loader: &Loader<'_>,
+        callables: &[raw::RawCallable],
+        rule: RuleId,
+    ) -> Result<(), RecipeError> {
+        for callable in callables {
+            let returns = callable.returns.as_ref().map(|tag| self.tag(loader, tag)).transpose()?;
+            if callable.names.get_ref().is_empty() {
+                return Err(loader.spanned_error(&callable.names, "a `[[callable]]` entry needs at least one name"));
+            }
+            for name in callable.names.get_ref() {
+                check_dotted(loader, name, true)?;
+            }
+            for member in &callable.members {
+                check_identifier(loader, member)?;
+            }
+            let full_names: Vec<String> = if callable.members.is_empty() {
+                callable.names.get_ref().iter().map(|name| name.get_ref().clone()).collect()
+            } else {
+                callable
+                    .names
+                    .get_ref()
+                    .iter()
+                    .flat_map(|name| {
+                        callable.members.iter().map(move |member| format!("{}.{}", name.get_ref(), member.get_ref()))
+                    })
+                    .collect()
+            };
+            for full_name in full_names {
+                let entry = Callable { rule, returns, with_only: callable.with_only, site: callable.site };
+                self.callables.insert(full_name, entry);
+            }
+        }
+        Ok(())
+    }
+
+    /// The `[model-instance]` and `[implicit-evaluation]` entries, each
+    /// reported under `rule`; format 1's top-level lists are rejected with
+    /// how to convert them.
+    pub(super) fn add_kind_lists(
+        &mut self,
+        loader: &Loader<'_>,
+        raw: &RawRecipe,
+        rule: RuleId,
+    ) -> Result<(), RecipeError> {
+        let moved = [
+            (&raw.instance_methods, "instance-methods", "model-instance"),
+            (&raw.related_manager_methods, "related-manager-methods", "model-instance"),
+            (&raw.evaluating_functions, "evaluating-functions", "implicit-evaluation"),
+        ];
+        for (value, key, table) in moved {
+            if let Some(value) = value {
+                return Err(loader.spanned_error(
+                    value,
+                    format!(
+                        "recipe format 2 moved `{key}` into a `[{table}]` table: write `[{table}]` on a line of \
+                         its own, then `{key} = [...]` under it"
+                    ),
+                ));
+            }
+        }
+        let mut lists: Vec<(&Vec<Spanned<String>>, &mut EntryRules)> = Vec::new();
+        if let Some(kind) = &raw.model_instance {
+            lists.push((&kind.instance_methods, &mut self.instance_methods));
+            lists.push((&kind.related_manager_methods, &mut self.related_manager_methods));
+        }
+        if let Some(kind) = &raw.implicit_evaluation {
+            lists.push((&kind.evaluating_functions, &mut self.evaluating_functions));
+        }
+        for (names, table) in lists {
+            for name in names {
+                check_identifier(loader, name)?;
+                table.insert(name.get_ref().clone(), rule);
+            }
+        }
+        Ok(())
+    }
+
+    /// The `[[model]]` entries: library models, their bases and relation fields.
+    pub(super) fn add_models(&mut self, loader: &Loader<'_>, models: &[raw::RawModel]) -> Result<(), RecipeError> {
+        for model in models {
+            check_dotted(loader, &model.class, false)?;
+            let class = model.class.get_ref();
+            if let Some(origin) = self.library_model_origins.get(class) {
+                return Err(
+                    loader.spanned_error(&model.class, format!("model `{class}` is already declared by {origin}"))
+                );
+            }
+            let mut declared = LibraryModel { is_abstract: model.r#abstract, ..LibraryModel::default() };
+            for base in &model.bases {
+                check_dotted(loader, base, false)?;
+                declared.bases.push(base.get_ref().clone());
+            }
+            for field in &model.fields {
+                check_identifier(loader, &field.name)?;
+                if declared.fields.iter().any(|known| &known.name == field.name.get_ref()) {
+                    return Err(loader.spanned_error(
+                        &field.name,
+                        format!("field `{}` is declared twice on `{class}`", field.name.get_ref()),
+                    ));
+                }
+                check_dotted(loader, &field.to, false)?;
+                if let Some(related_name) = &field.related_name
+                    && related_name.get_ref() != "+"
+                    && !is_identifier(related_name.get_ref().strip_suffix('+').unwrap_or(related_name.get_ref()))
+                {
+                    return Err(loader.spanned_error(
+                        related_name,
+                        format!(
+                            "`related-name` `{}` must be a Python identifier, optionally ending in `+`",
+                            related_name.get_ref()
+                        ),
+                    ));
+                }
+                declared.fields.push(LibraryField {
+                    name: field.name.get_ref().clone(),
+                    kind: match field.kind {
+                        raw::RawRelationKind::ForeignKey => RelationKind::ForeignKey,
+                        raw::RawRelationKind::OneToOne => RelationKind::OneToOne,
+                        raw::RawRelationKind::ManyToMany => RelationKind::ManyToMany,
+                    },
+                    to: field.to.get_ref().clone(),
+                    related_name: field.related_name.as_ref().map(|name| name.get_ref().clone()),
+                });
+            }
+            self.library_model_origins.insert(class.clone(), loader.path.to_owned());
+            self.library_models.insert(class.clone(), declared);
+        }
+        Ok(())
+    }
+
+    pub(super) fn tag(&mut self, loader: &Loader<'_>, tag: &Spanned<String>) -> Result<TagId, RecipeError> {
+        let name = tag.get_ref();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(loader.spanned_error(tag, format!("tag `{name}` must be letters, digits, `-` or `_`")));
+        }
+        if let Some(index) = self.tags.iter().position(|known| known == name) {
+            return Ok(TagId(index));
+        }
+        self.tags.push(name.clone());
+        Ok(TagId(self.tags.len() - 1))
+    }
+}
