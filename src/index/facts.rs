@@ -96,7 +96,9 @@ impl ProjectFacts for ProjectIndex {
         if let Some(class) = self.canonical_class(name) {
             return self.mro(&class).iter().skip(1).find_map(|base| rules.callables.get(base).copied());
         }
+        // `Class.member` of a project class; a recipe's own names are matched directly.
         let (class, member) = name.rsplit_once('.')?;
+        self.canonical_class(class)?;
         self.inherited_method(class, member, false, rules)
     }
 
@@ -106,11 +108,17 @@ impl ProjectFacts for ProjectIndex {
     /// the recipe's class defines the method: a project method, judged by its
     /// body.
     fn inherited_method(&self, class: &str, method: &str, skip_self: bool, rules: &RuleSet) -> Option<Callable> {
-        let class = self.canonical_class(class)?;
-        if self.find_method(&class, method, skip_self).is_some() {
+        let canonical = self.canonical_class(class);
+        if let Some(class) = &canonical
+            && self.find_method(class, method, skip_self).is_some()
+        {
             return None;
         }
-        self.mro(&class).iter().skip(1).find_map(|base| rules.callables.get(&format!("{base}.{method}")).copied())
+        // A library class (the user model, a session store) is described by
+        // the recipes: its own entries count, and its recipe bases'.
+        let class = canonical.clone().unwrap_or_else(|| self.unsentinel(class));
+        let skip = usize::from(canonical.is_some() || skip_self);
+        self.mro(&class).iter().skip(skip).find_map(|base| rules.callables.get(&format!("{base}.{method}")).copied())
     }
 
     /// Whether a call target is a sync project function that touches the
