@@ -1,7 +1,7 @@
 //! The recipes shipped in `recipes/`, embedded in the binary.
 
 /// `(file name, TOML text)` for every built-in recipe, in code order.
-pub const BUILTIN_RECIPES: [(&str, &str); 12] = [
+pub const BUILTIN_RECIPES: [(&str, &str); 14] = [
     ("recipes/django-orm.toml", include_str!("../../recipes/django-orm.toml")),
     ("recipes/jwt-tokens.toml", include_str!("../../recipes/jwt-tokens.toml")),
     ("recipes/django-cache.toml", include_str!("../../recipes/django-cache.toml")),
@@ -12,6 +12,8 @@ pub const BUILTIN_RECIPES: [(&str, &str); 12] = [
     ("recipes/queryset-evaluation.toml", include_str!("../../recipes/queryset-evaluation.toml")),
     ("recipes/transaction-atomic.toml", include_str!("../../recipes/transaction-atomic.toml")),
     ("recipes/drf.toml", include_str!("../../recipes/drf.toml")),
+    ("recipes/django-connections.toml", include_str!("../../recipes/django-connections.toml")),
+    ("recipes/django-cursor.toml", include_str!("../../recipes/django-cursor.toml")),
     ("recipes/sqlalchemy-lazy-load.toml", include_str!("../../recipes/sqlalchemy-lazy-load.toml")),
     ("recipes/sqlalchemy-expired.toml", include_str!("../../recipes/sqlalchemy-expired.toml")),
 ];

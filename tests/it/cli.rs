@@ -902,6 +902,8 @@ DJ103   lazy-relation-in-async         safe    Foreign key or one-to-one relatio
 DJ104   queryset-evaluated-in-async    safe    QuerySet evaluated implicitly (iterated, tested, indexed) inside `async def`
 DJ105   transaction-atomic-in-async    none    `transaction.atomic()` used inside `async def`
 DJ106   drf-db-in-async                safe    Django REST framework serializer, object lookup or pagination that queries inside `async def`
+DJ107   django-connection-in-async     safe    Django database connection handled synchronously inside `async def`
+DJ108   django-cursor-in-async         none    Raw database cursor opened inside `async def`
 SA001   sqlalchemy-lazy-load-in-async  safe    SQLAlchemy lazy relationship read on an AsyncSession object inside `async def`
 SA002   sqlalchemy-expired-attribute-in-async safe    Attribute read after `commit()`/`rollback()` expired the object, inside `async def`
 ";
@@ -963,7 +965,8 @@ fn recipes_lists_a_user_recipe_after_the_builtin_ones() {
         output.stdout.lines().last().unwrap(),
         "MSG001  message-jwt-helper             unsafe  Project JWT helper called inside `async def`"
     );
-    assert_eq!(output.stdout.lines().count(), 14);
+    // The header, every built-in rule, then the user's.
+    assert_eq!(output.stdout.lines().count(), asyncfix::recipe::BUILTIN_RECIPES.len() + 2);
 }
 
 #[test]
