@@ -60,6 +60,15 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
                 "# {} ({})\n\n{}\n\n{}\n\nRecipe: {}",
                 rule.name, rule.code, rule.summary, rule.doc, rule.origin
             )?;
+            if rules.orm.rule.is_some_and(|orm| rules.rule(orm).code == rule.code) && !rules.orm.async_twins.is_empty()
+            {
+                let mut twins: Vec<(&String, &recipe::AsyncTwin)> = rules.orm.async_twins.iter().collect();
+                twins.sort_by(|a, b| (&a.1.since, &a.1.sync).cmp(&(&b.1.since, &b.1.sync)));
+                writeln!(streams.stdout, "\nNative async twins (Django version):")?;
+                for (name, twin) in twins {
+                    writeln!(streams.stdout, "  {} -> {name} ({})", twin.sync, twin.since)?;
+                }
+            }
             Ok(EXIT_CLEAN)
         }
         Command::Index { path, files, recipes } => {

@@ -204,7 +204,9 @@ impl<'t> Evaluator<'_, 't> {
         // Native async ORM methods: `aget`, `afirst`, ...
         if callee.kind() == "attribute" {
             let method = callee.child_by_field_id(FIELD.attribute).map_or("", |method| self.model.text(method));
-            if let (Some(sync_name), Some(object)) = (method.strip_prefix('a'), callee.child_by_field_id(FIELD.object))
+            // The recipe's async twins say which sync method `aget` stands for.
+            let sync_name = self.rules.orm.async_twins.get(method).map(|twin| twin.sync.as_str());
+            if let (Some(sync_name), Some(object)) = (sync_name, callee.child_by_field_id(FIELD.object))
                 && self.rules.orm.fetching.contains(sync_name)
             {
                 // What `select_related` loaded comes with the object, however the query ends.

@@ -5,11 +5,12 @@ use toml::Spanned;
 
 use super::raw::{self, RawApplicability, RawMatcher, RawRecipe};
 use super::validate::{
-    Loader, check_class_name, check_dotted, check_identifier, check_placeholders, is_identifier, matcher_name,
-    rewrite_for,
+    Loader, check_class_name, check_dotted, check_identifier, check_placeholders, check_version, is_identifier,
+    matcher_name, rewrite_for,
 };
 use super::{
-    Callable, EntryRules, LibraryField, LibraryModel, RecipeError, RelationKind, Rule, RuleId, RuleSet, TagId, Wrapper,
+    AsyncTwin, Callable, EntryRules, LibraryField, LibraryModel, RecipeError, RelationKind, Rule, RuleId, RuleSet,
+    TagId, Wrapper,
 };
 use crate::fix::Applicability;
 
@@ -186,6 +187,19 @@ impl RuleSet {
         for base in &orm.model_bases {
             check_dotted(loader, base, false)?;
             self.orm.model_bases.insert(base.get_ref().clone());
+        }
+        for twin in &orm.async_twins {
+            check_identifier(loader, &twin.sync)?;
+            check_identifier(loader, &twin.r#async)?;
+            if !self.orm.evaluating.contains(twin.sync.get_ref()) {
+                return Err(loader.spanned_error(
+                    &twin.sync,
+                    format!("`{}` must be listed as evaluating to have an async twin", twin.sync.get_ref()),
+                ));
+            }
+            check_version(loader, &twin.since)?;
+            let entry = AsyncTwin { sync: twin.sync.get_ref().clone(), since: twin.since.get_ref().clone() };
+            self.orm.async_twins.insert(twin.r#async.get_ref().clone(), entry);
         }
         for (names, classes) in [
             (&orm.queryset_classes, &mut self.orm.queryset_classes),

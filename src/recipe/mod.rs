@@ -94,6 +94,8 @@ pub struct Orm {
     pub queryset_classes: HashSet<String>,
     /// Classes whose subclasses are managers (`self` in their methods).
     pub manager_classes: HashSet<String>,
+    /// Native async twins by their async name (`aget` -> `get`, 4.1).
+    pub async_twins: HashMap<String, AsyncTwin>,
     /// Relation field classes and their kind.
     pub relation_fields: HashMap<String, RelationKind>,
 }
@@ -117,6 +119,13 @@ pub struct LibraryField {
     /// The related model's qualified name.
     pub to: String,
     pub related_name: Option<String>,
+}
+
+/// A method's native async twin, and the Django version that introduced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsyncTwin {
+    pub sync: String,
+    pub since: String,
 }
 
 /// How a relation field relates two models.

@@ -208,6 +208,22 @@ pub struct RawOrm {
     /// Field classes that relate two models, by kind.
     #[serde(default)]
     pub relation_fields: Option<RawRelationFields>,
+    /// Each evaluating method's native async twin and the Django version
+    /// that introduced it (`{ sync = "get", async = "aget", since = "4.1" }`).
+    #[serde(default)]
+    pub async_twins: Vec<RawTwin>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawTwin {
+    /// The synchronous method, one of `evaluating`.
+    pub sync: Spanned<String>,
+    /// Its native async twin.
+    pub r#async: Spanned<String>,
+    /// The Django version that introduced the twin, `MAJOR.MINOR` or
+    /// `MAJOR.MINOR.PATCH`.
+    pub since: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -148,3 +148,15 @@ pub(super) fn check_dotted(loader: &Loader<'_>, value: &Spanned<String>, subscri
         Err(loader.spanned_error(value, format!("`{}` is not a dotted Python name", value.get_ref())))
     }
 }
+
+/// A Django version: `4.1` or `4.1.4`.
+pub(super) fn check_version(loader: &Loader<'_>, value: &Spanned<String>) -> Result<(), RecipeError> {
+    let parts: Vec<&str> = value.get_ref().split('.').collect();
+    let valid = (2..=3).contains(&parts.len())
+        && parts.iter().all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()));
+    if valid {
+        Ok(())
+    } else {
+        Err(loader.spanned_error(value, format!("`{}` is not a version like `4.1` or `4.1.4`", value.get_ref())))
+    }
+}

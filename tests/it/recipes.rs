@@ -1,7 +1,9 @@
 //! Every `fixtures/recipes/invalid/NAME.toml` is a user recipe that must be
 //! rejected: `recipes`, `check` and `fix` with `--recipe NAME.toml` print
 //! `asyncfix: invalid recipe: PATH:` and the line of `NAME.error` (the
-//! position and the message), exit 2, and `fix` touches no file.
+//! position and the message), exit 2, and `fix` touches no file. A recipe
+//! with an `[orm]` table is loaded with `--no-builtin-recipes`, since the
+//! built-in ORM table would be declared twice.
 //!
 //! `UPDATE_FIXTURES=1 cargo test` rewrites the `.error` files.
 
@@ -40,11 +42,18 @@ fn check_rejected(fixture: &Path, update: bool) -> Result<(), String> {
     let app = project.path("app");
     let prefix = format!("asyncfix: invalid recipe: {recipe}:");
 
-    let outputs = [
-        ("recipes", run(&["recipes", "--recipe", &recipe], "")),
-        ("check", run(&["check", &app, "--recipe", &recipe], "")),
-        ("fix", run(&["fix", &app, "--recipe", &recipe], "")),
-    ];
+    // A recipe that declares `[orm]` replaces the built-in one, which only
+    // `--no-builtin-recipes` allows: that is how its own errors are reached.
+    let alone = fs::read_to_string(fixture).unwrap().lines().any(|line| line.trim() == "[orm]");
+    let with = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--recipe", recipe.as_str()]);
+        if alone {
+            all.push("--no-builtin-recipes");
+        }
+        run(&all, "")
+    };
+    let outputs = [("recipes", with(&["recipes"])), ("check", with(&["check", &app])), ("fix", with(&["fix", &app]))];
     let error_path = fixture.with_extension("error");
     if update && let Some(message) = outputs[0].1.stderr.strip_prefix(&prefix) {
         fs::write(&error_path, message).unwrap();
