@@ -149,6 +149,14 @@ impl ProjectIndex {
                 return Resolution::Database(format!("`{}.{method}`", short(base)));
             }
         }
+        // A library base's template method runs the subclass's hook.
+        for base in bases {
+            if let Some(runs) = rules.dispatch.get(&(base.clone(), method.to_owned()))
+                && let Some((owner, _)) = self.find_method(class, runs, false)
+            {
+                return Resolution::Function(format!("{owner}.{runs}"));
+            }
+        }
         Resolution::Nothing
     }
 }

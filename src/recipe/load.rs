@@ -77,12 +77,14 @@ impl RuleSet {
                 *slot = Some(rule);
             }
         }
+        self.add_dispatch(loader, &raw.dispatch)?;
         self.add_kind_lists(loader, &raw, rule)?;
         self.add_models(loader, &raw.model)?;
         if raw.orm.is_none()
             && raw.callable.is_empty()
             && raw.method.is_empty()
             && raw.attribute.is_empty()
+            && raw.dispatch.is_empty()
             && raw.matcher.is_none()
             && raw.model_instance.is_none()
             && raw.implicit_evaluation.is_none()
@@ -91,7 +93,7 @@ impl RuleSet {
             return Err(loader.spanned_error(
                 &raw.code,
                 "the recipe matches nothing: add `[orm]`, `[[callable]]`, `[[method]]`, `[[attribute]]`, \
-                 `[model-instance]`, `[implicit-evaluation]`, `[[model]]` or a `matcher`",
+                 `[[dispatch]]`, `[model-instance]`, `[implicit-evaluation]`, `[[model]]` or a `matcher`",
             ));
         }
         let rewrite = rewrite_for(loader, matcher, raw.rewrite.as_ref())?;
@@ -258,6 +260,29 @@ impl RuleSet {
             for full_name in full_names {
                 let entry = Callable { rule, returns, with_only: callable.with_only, site: callable.site };
                 self.callables.insert(full_name, entry);
+            }
+        }
+        Ok(())
+    }
+
+    /// `[[dispatch]]`: a library base's methods that run a subclass's hook.
+    pub(super) fn add_dispatch(
+        &mut self,
+        loader: &Loader<'_>,
+        entries: &[raw::RawDispatch],
+    ) -> Result<(), RecipeError> {
+        for dispatch in entries {
+            check_dotted(loader, &dispatch.base, false)?;
+            check_identifier(loader, &dispatch.runs)?;
+            if dispatch.calls.is_empty() {
+                return Err(
+                    loader.spanned_error(&dispatch.base, "a `[[dispatch]]` entry needs at least one of `calls`")
+                );
+            }
+            for call in &dispatch.calls {
+                check_identifier(loader, call)?;
+                let key = (dispatch.base.get_ref().clone(), call.get_ref().clone());
+                self.dispatch.insert(key, dispatch.runs.get_ref().clone());
             }
         }
         Ok(())

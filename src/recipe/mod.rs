@@ -143,6 +143,9 @@ pub struct RuleSet {
     pub tags: Vec<String>,
     pub callables: HashMap<String, Callable>,
     pub methods: HashMap<(TagId, String), RuleId>,
+    /// Template methods: `(library base, method called)` -> the subclass's
+    /// method that runs (`[[dispatch]]`).
+    pub dispatch: HashMap<(String, String), String>,
     /// Attributes whose read hits the database, by the tag of the value.
     pub attributes: HashMap<(TagId, String), RuleId>,
     pub orm: Orm,

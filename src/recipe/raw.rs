@@ -69,6 +69,21 @@ pub struct RawRecipe {
     /// relation fields, as their source declares them.
     #[serde(default)]
     pub model: Vec<RawModel>,
+    /// Template methods of library classes: on a project subclass of
+    /// `base`, calling one of `calls` runs the subclass's `runs`.
+    #[serde(default)]
+    pub dispatch: Vec<RawDispatch>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawDispatch {
+    /// The library class, by qualified name (`acme.jobs.Job`).
+    pub base: Spanned<String>,
+    /// Its methods that call the subclass's hook (`execute`).
+    pub calls: Vec<Spanned<String>>,
+    /// The hook a subclass defines (`process`).
+    pub runs: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -95,6 +95,7 @@ fn packages_named(rules: &RuleSet) -> HashSet<String> {
         .chain(&rules.orm.model_factories)
         .chain(&rules.orm.model_bases)
         .chain(rules.orm.relation_fields.keys())
+        .chain(rules.dispatch.keys().map(|(base, _)| base))
         .chain(&rules.wrappers);
     let mut packages: HashSet<String> = KNOWN_PACKAGES.iter().map(|&package| package.to_owned()).collect();
     for name in names {
