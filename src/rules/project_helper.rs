@@ -13,8 +13,14 @@ use crate::semantic::ScopeId;
 
 /// Method names too common to guess from: on an unknown receiver they are
 /// more likely a form's, a file's or a dict's than a model's.
-const TOO_COMMON: [&str; 12] =
-    ["get", "save", "delete", "update", "create", "set", "add", "remove", "clear", "run", "process", "validate"];
+/// The names of `list`, `dict`, `set` and `logging.Logger` methods are never
+/// a basis either: a project method called `append` or `info` is far less
+/// likely than the builtin.
+const TOO_COMMON: [&str; 27] = [
+    "get", "save", "delete", "update", "create", "set", "add", "remove", "clear", "run", "process", "validate",
+    "append", "extend", "insert", "pop", "items", "keys", "values", "copy", "setdefault", "debug", "info", "warning",
+    "error", "exception", "critical",
+];
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let rule = evaluator.rules.project_helpers?;
