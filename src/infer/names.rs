@@ -10,6 +10,33 @@ use crate::parse::FIELD;
 use crate::semantic::{Binding, MethodKind, ScopeId, ScopeKind};
 
 impl<'t> Evaluator<'_, 't> {
+    /// A name unpacked from `value` at `index`: `obj, created =
+    /// Model.objects.get_or_create(...)` (or awaited `aget_or_create`) makes
+    /// `obj` an instance of the model.
+    pub(super) fn unpacked(&self, value: Node<'t>, index: usize, scope: ScopeId, depth: usize) -> Value {
+        let awaited = value.kind() == "await";
+        let Some(call) = (if awaited { value.named_child(0) } else { Some(value) }) else { return Value::Unknown };
+        let Some(callee) = call.child_by_field_id(FIELD.function).filter(|callee| callee.kind() == "attribute") else {
+            return Value::Unknown;
+        };
+        let (Some(object), Some(method)) =
+            (callee.child_by_field_id(FIELD.object), callee.child_by_field_id(FIELD.attribute))
+        else {
+            return Value::Unknown;
+        };
+        let method = self.model.text(method);
+        let sync_name =
+            if awaited { self.rules.orm.async_twins.get(method).map_or("", |twin| twin.sync.as_str()) } else { method };
+        if index != 0 || !self.rules.orm.fetching_pairs.contains(sync_name) {
+            return Value::Unknown;
+        }
+        match self.eval_at(object, scope, depth + 1) {
+            Value::Manager { model: Some(class), .. } => Value::Instance { class, preloaded: Vec::new() },
+            Value::QuerySet { model: Some(class), preloaded, .. } => Value::Instance { class, preloaded },
+            _ => Value::Unknown,
+        }
+    }
+
     pub(super) fn name(&self, name: &str, scope: ScopeId, depth: usize) -> Value {
         let Some((found_in, _)) = self.model.lookup(name, scope) else {
             return Value::Unknown;
@@ -38,6 +65,7 @@ impl<'t> Evaluator<'_, 't> {
                     Value::Qualified(format!("{}.{name}", self.model.module.name))
                 }
                 Binding::Assign(value) => self.eval_at(*value, found_in, depth + 1),
+                Binding::Unpack { value, index } => self.unpacked(*value, *index, found_in, depth + 1),
                 Binding::Iterate(iterable) => match self.eval_at(*iterable, found_in, depth + 1) {
                     Value::QuerySet { model: Some(class), preloaded, .. } => Value::Instance { class, preloaded },
                     Value::InstanceList { class: Some(class) } => Value::Instance { class, preloaded: Vec::new() },

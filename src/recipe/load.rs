@@ -186,6 +186,15 @@ impl RuleSet {
             }
             self.orm.fetching.insert(method.get_ref().clone());
         }
+        for method in &orm.fetching_pairs {
+            check_identifier(loader, method)?;
+            if !self.orm.evaluating.contains(method.get_ref()) {
+                return Err(
+                    loader.spanned_error(method, format!("`{}` must also be listed as evaluating", method.get_ref()))
+                );
+            }
+            self.orm.fetching_pairs.insert(method.get_ref().clone());
+        }
         for base in &orm.model_bases {
             check_dotted(loader, base, false)?;
             self.orm.model_bases.insert(base.get_ref().clone());

@@ -94,6 +94,8 @@ pub struct Orm {
     pub queryset_classes: HashSet<String>,
     /// Classes whose subclasses are managers (`self` in their methods).
     pub manager_classes: HashSet<String>,
+    /// The evaluating methods that return `(instance, created)`.
+    pub fetching_pairs: HashSet<String>,
     /// Native async twins by their async name (`aget` -> `get`, 4.1).
     pub async_twins: HashMap<String, AsyncTwin>,
     /// Relation field classes and their kind.

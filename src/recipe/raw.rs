@@ -211,6 +211,10 @@ pub struct RawOrm {
     /// The evaluating methods that return one model instance (`get`, `first`).
     #[serde(default)]
     pub fetching: Vec<Spanned<String>>,
+    /// The evaluating methods that return `(instance, created)`:
+    /// `get_or_create`, `update_or_create`.
+    #[serde(default)]
+    pub fetching_pairs: Vec<Spanned<String>>,
     /// Base classes that make a class a Django model.
     #[serde(default)]
     pub model_bases: Vec<Spanned<String>>,

@@ -17,9 +17,33 @@ use crate::semantic::ScopeId;
 /// a basis either: a project method called `append` or `info` is far less
 /// likely than the builtin.
 const TOO_COMMON: [&str; 27] = [
-    "get", "save", "delete", "update", "create", "set", "add", "remove", "clear", "run", "process", "validate",
-    "append", "extend", "insert", "pop", "items", "keys", "values", "copy", "setdefault", "debug", "info", "warning",
-    "error", "exception", "critical",
+    "get",
+    "save",
+    "delete",
+    "update",
+    "create",
+    "set",
+    "add",
+    "remove",
+    "clear",
+    "run",
+    "process",
+    "validate",
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "items",
+    "keys",
+    "values",
+    "copy",
+    "setdefault",
+    "debug",
+    "info",
+    "warning",
+    "error",
+    "exception",
+    "critical",
 ];
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {

@@ -261,6 +261,13 @@ impl<'t> Builder<'t> {
         }
         match (left.kind(), right) {
             ("identifier", Some(value)) => self.bind(scope, left, Binding::Assign(value)),
+            ("pattern_list" | "tuple_pattern", Some(value)) if is_flat(left) => {
+                let mut cursor = left.walk();
+                let names: Vec<Node<'t>> = left.named_children(&mut cursor).collect();
+                for (index, name) in names.into_iter().enumerate() {
+                    self.bind(scope, name, Binding::Unpack { value, index });
+                }
+            }
             _ => self.bind_targets(scope, left, &Binding::Other),
         }
     }
@@ -369,4 +376,10 @@ fn first_identifier(node: Node<'_>) -> Option<Node<'_>> {
 /// A dotted name without the white space or line continuations it may hold.
 fn compact(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace() && *c != '\\').collect()
+}
+
+/// `a, b` or `(a, b)`: plain names only (no star, no nesting, no attribute).
+fn is_flat(pattern: Node<'_>) -> bool {
+    let mut cursor = pattern.walk();
+    pattern.named_children(&mut cursor).all(|child| child.kind() == "identifier")
 }

@@ -33,6 +33,9 @@ pub enum Binding<'t> {
     Import(String),
     /// `name = <expression>`: the right-hand side.
     Assign(Node<'t>),
+    /// `a, b = <expression>` with plain names: the right-hand side and the
+    /// name's position.
+    Unpack { value: Node<'t>, index: usize },
     /// A `for` target or comprehension variable: the iterable.
     Iterate(Node<'t>),
     /// A parameter, with its annotation if any.
