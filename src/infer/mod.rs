@@ -218,6 +218,13 @@ impl<'t> Evaluator<'_, 't> {
                 return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
             }
         }
+        // `await load(pk)` of a project function (an `async def`, or one
+        // decorated with a wrapper) is what its annotation or `return` says.
+        if let Value::Qualified(name) = self.eval_at(callee, scope, depth + 1)
+            && let Some(class) = self.index.and_then(|index| index.function_returns(&name))
+        {
+            return Value::Instance { class, preloaded: Vec::new() };
+        }
         Value::Unknown
     }
 
