@@ -177,23 +177,18 @@ impl RuleSet {
             }
             self.orm.evaluating.insert(method.get_ref().clone());
         }
-        for method in &orm.fetching {
-            check_identifier(loader, method)?;
-            if !self.orm.evaluating.contains(method.get_ref()) {
-                return Err(
-                    loader.spanned_error(method, format!("`{}` must also be listed as evaluating", method.get_ref()))
-                );
+        // What an evaluating method returns: one instance, or `(instance, created)`.
+        for (methods, returning) in
+            [(&orm.fetching, &mut self.orm.fetching), (&orm.fetching_pairs, &mut self.orm.fetching_pairs)]
+        {
+            for method in methods {
+                check_identifier(loader, method)?;
+                if !self.orm.evaluating.contains(method.get_ref()) {
+                    return Err(loader
+                        .spanned_error(method, format!("`{}` must also be listed as evaluating", method.get_ref())));
+                }
+                returning.insert(method.get_ref().clone());
             }
-            self.orm.fetching.insert(method.get_ref().clone());
-        }
-        for method in &orm.fetching_pairs {
-            check_identifier(loader, method)?;
-            if !self.orm.evaluating.contains(method.get_ref()) {
-                return Err(
-                    loader.spanned_error(method, format!("`{}` must also be listed as evaluating", method.get_ref()))
-                );
-            }
-            self.orm.fetching_pairs.insert(method.get_ref().clone());
         }
         for base in &orm.model_bases {
             check_dotted(loader, base, false)?;
