@@ -78,6 +78,9 @@ impl RuleSet {
             }
         }
         self.add_dispatch(loader, &raw.dispatch)?;
+        if let Some(vocabulary) = &raw.sqlalchemy {
+            self.add_sqlalchemy(loader, vocabulary)?;
+        }
         self.add_kind_lists(loader, &raw, rule)?;
         self.add_models(loader, &raw.model)?;
         if raw.orm.is_none()
@@ -85,6 +88,7 @@ impl RuleSet {
             && raw.method.is_empty()
             && raw.attribute.is_empty()
             && raw.dispatch.is_empty()
+            && raw.sqlalchemy.is_none()
             && raw.matcher.is_none()
             && raw.model_instance.is_none()
             && raw.implicit_evaluation.is_none()
@@ -266,6 +270,21 @@ impl RuleSet {
                 self.callables.insert(full_name, entry);
             }
         }
+        Ok(())
+    }
+
+    /// `[sqlalchemy]`: result methods, loader options and strategies; one
+    /// recipe declares them, as `[orm]` for Django.
+    pub(super) fn add_sqlalchemy(&mut self, loader: &Loader<'_>, raw: &raw::RawSqlAlchemy) -> Result<(), RecipeError> {
+        let lists = [&raw.result_one, &raw.result_many, &raw.eager_options, &raw.eager_strategies];
+        for name in lists.into_iter().flatten() {
+            check_identifier(loader, name)?;
+        }
+        let vocabulary = &mut self.sqlalchemy;
+        vocabulary.result_one.extend(raw.result_one.iter().map(|name| name.get_ref().clone()));
+        vocabulary.result_many.extend(raw.result_many.iter().map(|name| name.get_ref().clone()));
+        vocabulary.eager_options.extend(raw.eager_options.iter().map(|name| name.get_ref().clone()));
+        vocabulary.eager_strategies.extend(raw.eager_strategies.iter().map(|name| name.get_ref().clone()));
         Ok(())
     }
 

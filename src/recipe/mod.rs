@@ -123,6 +123,15 @@ pub struct LibraryField {
     pub related_name: Option<String>,
 }
 
+/// What the `SQLAlchemy` rules know of the library, from `[sqlalchemy]`.
+#[derive(Debug, Default)]
+pub struct SqlAlchemyVocabulary {
+    pub result_one: HashSet<String>,
+    pub result_many: HashSet<String>,
+    pub eager_options: Vec<String>,
+    pub eager_strategies: HashSet<String>,
+}
+
 /// A method's native async twin, and the Django version that introduced it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AsyncTwin {
@@ -145,6 +154,8 @@ pub struct RuleSet {
     pub tags: Vec<String>,
     pub callables: HashMap<String, Callable>,
     pub methods: HashMap<(TagId, String), RuleId>,
+    /// The `SQLAlchemy` vocabulary (`[sqlalchemy]`).
+    pub sqlalchemy: SqlAlchemyVocabulary,
     /// Template methods: `(library base, method called)` -> the subclass's
     /// method that runs (`[[dispatch]]`).
     pub dispatch: HashMap<(String, String), String>,

@@ -69,6 +69,9 @@ pub struct RawRecipe {
     /// relation fields, as their source declares them.
     #[serde(default)]
     pub model: Vec<RawModel>,
+    /// The `SQLAlchemy` vocabulary: result methods and loader options.
+    #[serde(default)]
+    pub sqlalchemy: Option<RawSqlAlchemy>,
     /// Template methods of library classes: on a project subclass of
     /// `base`, calling one of `calls` runs the subclass's `runs`.
     #[serde(default)]
@@ -289,4 +292,18 @@ pub struct RawMethod {
     /// Method names (`[[method]]`) or attribute names (`[[attribute]]`)
     /// that hit the database on such a value.
     pub names: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSqlAlchemy {
+    /// Result methods that return one object (`scalar_one_or_none`, `first`).
+    pub result_one: Vec<Spanned<String>>,
+    /// Result methods that return a list of objects (`all`).
+    pub result_many: Vec<Spanned<String>>,
+    /// Loader options that load a relationship with its object
+    /// (`selectinload`, `joinedload`), matched by the end of their name.
+    pub eager_options: Vec<Spanned<String>>,
+    /// `relationship(lazy=...)` strategies that load with the object.
+    pub eager_strategies: Vec<Spanned<String>>,
 }

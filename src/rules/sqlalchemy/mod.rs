@@ -48,14 +48,6 @@ pub struct SqlAlchemySite<'t> {
     pub fix: Result<Fix, NoFix>,
 }
 
-/// Result methods that return one object, and the ones that return a list.
-pub(super) const ONE: [&str; 6] = ["scalar_one_or_none", "scalar_one", "scalar", "first", "one", "one_or_none"];
-pub(super) const MANY: [&str; 1] = ["all"];
-/// Loader options that load a relationship with its object.
-pub(super) const EAGER_OPTIONS: [&str; 4] = ["selectinload", "joinedload", "subqueryload", "immediateload"];
-/// `lazy=` strategies that load with the object.
-pub(super) const EAGER_STRATEGIES: [&str; 4] = ["selectin", "joined", "subquery", "immediate"];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
     /// Created here and not yet added to a session: nothing to load.

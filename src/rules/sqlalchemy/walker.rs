@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use super::{EAGER_OPTIONS, EAGER_STRATEGIES, MANY, ONE, Read, ReadKind, Session, State, Tracked};
+use super::{Read, ReadKind, Session, State, Tracked};
 use crate::fix::NoFix;
 use crate::infer::facts::ProjectFacts;
 use crate::infer::{Evaluator, Value};
@@ -218,7 +218,9 @@ impl<'t> Walker<'_, 't> {
                 _ => {}
             }
             let expired = matches!(tracked.state, State::Expired { .. });
-            let loaded = (EAGER_STRATEGIES.contains(&lazy) || tracked.eager.contains(&attribute_name)) && !expired;
+            let loaded = (self.evaluator.rules.sqlalchemy.eager_strategies.contains(lazy)
+                || tracked.eager.contains(&attribute_name))
+                && !expired;
             if loaded || matches!(tracked.state, State::Transient | State::Pending) {
                 return None;
             }
@@ -392,7 +394,7 @@ impl<'t> Walker<'_, 't> {
             if current.kind() == "call" {
                 let is_option = current.child_by_field_id(FIELD.function).is_some_and(|callee| {
                     matches!(self.evaluator.eval(callee, scope), Value::Qualified(name)
-                        if EAGER_OPTIONS.iter().any(|option| name.ends_with(option)))
+                        if self.evaluator.rules.sqlalchemy.eager_options.iter().any(|option| name.ends_with(option.as_str())))
                 });
                 if is_option
                     && let Some(argument) =
@@ -432,9 +434,9 @@ impl<'t> Walker<'_, 't> {
             }
             _ => None,
         }?;
-        if ONE.contains(&method) {
+        if self.evaluator.rules.sqlalchemy.result_one.contains(method) {
             Some((tracked, false))
-        } else if MANY.contains(&method) {
+        } else if self.evaluator.rules.sqlalchemy.result_many.contains(method) {
             Some((tracked, true))
         } else {
             None
