@@ -356,7 +356,9 @@ impl<'t> Evaluator<'_, 't> {
                     return Value::Tagged(tag);
                 }
                 let Some(index) = self.index else { return Value::Unknown };
-                if index.is_class(&name) {
+                // A project class, or a library model the recipes describe
+                // (`User(...)`, `get_user_model()(...)`), builds an instance.
+                if index.is_class(&name) || (looks_like_class(&name) && index.is_model(&name, self.rules)) {
                     return Value::Instance { class: name, preloaded: Vec::new() };
                 }
                 index
