@@ -60,13 +60,14 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
                 "# {} ({})\n\n{}\n\n{}\n\nRecipe: {}",
                 rule.name, rule.code, rule.summary, rule.doc, rule.origin
             )?;
-            if rules.orm.rule.is_some_and(|orm| rules.rule(orm).code == rule.code) && !rules.orm.async_twins.is_empty()
-            {
-                let mut twins: Vec<(&String, &recipe::AsyncTwin)> = rules.orm.async_twins.iter().collect();
-                twins.sort_by(|a, b| (&a.1.since, &a.1.sync).cmp(&(&b.1.since, &b.1.sync)));
-                writeln!(streams.stdout, "\nNative async twins (Django version):")?;
-                for (name, twin) in twins {
-                    writeln!(streams.stdout, "  {} -> {name} ({})", twin.sync, twin.since)?;
+            let id = rules.matching(&rule.code).into_iter().find(|&id| rules.rule(id).code == rule.code);
+            let mut twins: Vec<_> = rules.twins.iter().filter(|twin| Some(twin.0) == id).collect();
+            if !twins.is_empty() {
+                twins.sort_by(|a, b| (&a.3, &a.1).cmp(&(&b.3, &b.1)));
+                writeln!(streams.stdout, "\nNative async twins:")?;
+                for (_, sync, twin, since) in twins {
+                    let since = since.as_ref().map_or(String::new(), |since| format!(" (since {since})"));
+                    writeln!(streams.stdout, "  {sync} -> {twin}{since}")?;
                 }
             }
             Ok(EXIT_CLEAN)

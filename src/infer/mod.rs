@@ -218,12 +218,21 @@ impl<'t> Evaluator<'_, 't> {
                 return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
             }
         }
-        // `await load(pk)` of a project function (an `async def`, or one
-        // decorated with a wrapper) is what its annotation or `return` says.
-        if let Value::Qualified(name) = self.eval_at(callee, scope, depth + 1)
-            && let Some(class) = self.index.and_then(|index| index.function_returns(&name))
-        {
-            return Value::Instance { class, preloaded: Vec::new() };
+        if let Value::Qualified(name) = self.eval_at(callee, scope, depth + 1) {
+            // A recipe callable's async twin returns what the callable does.
+            if let Some(sync) = self.rules.callable_twins.get(&name)
+                && let Some(tag) = self.recipe_callable(sync).and_then(|callable| callable.returns)
+            {
+                if self.rules.tags[tag.0] == USER_TAG {
+                    return Value::Instance { class: self.user_model(), preloaded: Vec::new() };
+                }
+                return Value::Tagged(tag);
+            }
+            // `await load(pk)` of a project function (an `async def`, or one
+            // decorated with a wrapper) is what its annotation or `return` says.
+            if let Some(class) = self.index.and_then(|index| index.function_returns(&name)) {
+                return Value::Instance { class, preloaded: Vec::new() };
+            }
         }
         Value::Unknown
     }

@@ -51,6 +51,7 @@ impl RuleSet {
                 }
             }
         }
+        self.add_method_twins(loader, &raw, rule)?;
         let matcher = raw.matcher.as_ref().map(|matcher| *matcher.get_ref());
         if let Some(spanned) = &raw.matcher {
             let slot = match matcher {
@@ -207,9 +208,10 @@ impl RuleSet {
                     format!("`{}` must be listed as evaluating to have an async twin", twin.sync.get_ref()),
                 ));
             }
-            check_version(loader, &twin.since)?;
-            let entry = AsyncTwin { sync: twin.sync.get_ref().clone(), since: twin.since.get_ref().clone() };
+            let since = twin.since.as_ref().map(|since| check_version(loader, since)).transpose()?;
+            let entry = AsyncTwin { sync: twin.sync.get_ref().clone(), since: since.clone() };
             self.orm.async_twins.insert(twin.r#async.get_ref().clone(), entry);
+            self.twins.push((rule, twin.sync.get_ref().clone(), twin.r#async.get_ref().clone(), since));
         }
         for (names, classes) in [
             (&orm.queryset_classes, &mut self.orm.queryset_classes),
@@ -265,6 +267,23 @@ impl RuleSet {
                     })
                     .collect()
             };
+            for twin in &callable.async_twins {
+                // `sync` is the last part of some of the full names: each gets its twin.
+                let sync = twin.sync.get_ref();
+                check_identifier(loader, &twin.sync)?;
+                check_identifier(loader, &twin.r#async)?;
+                let twinned: Vec<&String> =
+                    full_names.iter().filter(|name| name.rsplit('.').next() == Some(sync.as_str())).collect();
+                if twinned.is_empty() {
+                    return Err(loader.spanned_error(&twin.sync, format!("`{sync}` is none of this entry's callables")));
+                }
+                let since = twin.since.as_ref().map(|since| check_version(loader, since)).transpose()?;
+                for name in twinned {
+                    let prefix = name.rsplit_once('.').map_or(String::new(), |(owner, _)| format!("{owner}."));
+                    self.callable_twins.insert(format!("{prefix}{}", twin.r#async.get_ref()), name.clone());
+                }
+                self.twins.push((rule, sync.clone(), twin.r#async.get_ref().clone(), since));
+            }
             for full_name in full_names {
                 let entry = Callable { rule, returns, with_only: callable.with_only, site: callable.site };
                 self.callables.insert(full_name, entry);
@@ -285,6 +304,34 @@ impl RuleSet {
         vocabulary.result_many.extend(raw.result_many.iter().map(|name| name.get_ref().clone()));
         vocabulary.eager_options.extend(raw.eager_options.iter().map(|name| name.get_ref().clone()));
         vocabulary.eager_strategies.extend(raw.eager_strategies.iter().map(|name| name.get_ref().clone()));
+        Ok(())
+    }
+
+    /// `[[method]]` entries' async twins (listed by `explain`; an attribute
+    /// has none).
+    pub(super) fn add_method_twins(
+        &mut self,
+        loader: &Loader<'_>,
+        raw: &RawRecipe,
+        rule: RuleId,
+    ) -> Result<(), RecipeError> {
+        if let Some(twin) = raw.attribute.iter().flat_map(|entry| &entry.async_twins).next() {
+            return Err(loader.spanned_error(&twin.sync, "an `[[attribute]]` has no async twin"));
+        }
+        for entry in &raw.method {
+            for twin in &entry.async_twins {
+                check_identifier(loader, &twin.sync)?;
+                check_identifier(loader, &twin.r#async)?;
+                if !entry.names.iter().any(|name| name.get_ref() == twin.sync.get_ref()) {
+                    return Err(loader.spanned_error(
+                        &twin.sync,
+                        format!("`{}` is none of this entry's names", twin.sync.get_ref()),
+                    ));
+                }
+                let since = twin.since.as_ref().map(|since| check_version(loader, since)).transpose()?;
+                self.twins.push((rule, twin.sync.get_ref().clone(), twin.r#async.get_ref().clone(), since));
+            }
+        }
         Ok(())
     }
 

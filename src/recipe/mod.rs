@@ -97,6 +97,7 @@ pub struct Orm {
     /// The evaluating methods that return `(instance, created)`.
     pub fetching_pairs: HashSet<String>,
     /// Native async twins by their async name (`aget` -> `get`, 4.1).
+    /// (`RuleSet::twins` lists every recipe's, for `explain`.)
     pub async_twins: HashMap<String, AsyncTwin>,
     /// Relation field classes and their kind.
     pub relation_fields: HashMap<String, RelationKind>,
@@ -136,7 +137,7 @@ pub struct SqlAlchemyVocabulary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AsyncTwin {
     pub sync: String,
-    pub since: String,
+    pub since: Option<String>,
 }
 
 /// How a relation field relates two models.
@@ -159,6 +160,10 @@ pub struct RuleSet {
     /// Template methods: `(library base, method called)` -> the subclass's
     /// method that runs (`[[dispatch]]`).
     pub dispatch: HashMap<(String, String), String>,
+    /// Recipe callables' async twins: qualified async name -> sync name.
+    pub callable_twins: HashMap<String, String>,
+    /// Every declared twin, by rule: `(rule, sync, async, since)`.
+    pub twins: Vec<(RuleId, String, String, Option<String>)>,
     /// Attributes whose read hits the database, by the tag of the value.
     pub attributes: HashMap<(TagId, String), RuleId>,
     pub orm: Orm,

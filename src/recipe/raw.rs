@@ -239,13 +239,16 @@ pub struct RawOrm {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawTwin {
-    /// The synchronous method, one of `evaluating`.
+    /// The synchronous name: in `[orm]` one of `evaluating`; in a
+    /// `[[callable]]` one of its members (or its names' last part); in a
+    /// `[[method]]` one of its names.
     pub sync: Spanned<String>,
     /// Its native async twin.
     pub r#async: Spanned<String>,
-    /// The Django version that introduced the twin, `MAJOR.MINOR` or
-    /// `MAJOR.MINOR.PATCH`.
-    pub since: Spanned<String>,
+    /// The version that introduced the twin, `MAJOR.MINOR` or
+    /// `MAJOR.MINOR.PATCH` (Django's, for the built-in recipes).
+    #[serde(default)]
+    pub since: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -274,6 +277,9 @@ pub struct RawCallable {
     /// A context manager: a site only where a `with` statement enters it.
     #[serde(default)]
     pub with_only: bool,
+    /// Native async twins of these callables (`for_user` -> `afor_user`).
+    #[serde(default)]
+    pub async_twins: Vec<RawTwin>,
     /// Whether calling it is a site. `false`: the call only tags the value
     /// it returns (a serializer constructed, then `is_valid()` queries).
     #[serde(default = "yes")]
@@ -292,6 +298,10 @@ pub struct RawMethod {
     /// Method names (`[[method]]`) or attribute names (`[[attribute]]`)
     /// that hit the database on such a value.
     pub names: Vec<Spanned<String>>,
+    /// `[[method]]` only: native async twins of these methods
+    /// (`charge` -> `acharge`).
+    #[serde(default)]
+    pub async_twins: Vec<RawTwin>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -150,12 +150,12 @@ pub(super) fn check_dotted(loader: &Loader<'_>, value: &Spanned<String>, subscri
 }
 
 /// A Django version: `4.1` or `4.1.4`.
-pub(super) fn check_version(loader: &Loader<'_>, value: &Spanned<String>) -> Result<(), RecipeError> {
+pub(super) fn check_version(loader: &Loader<'_>, value: &Spanned<String>) -> Result<String, RecipeError> {
     let parts: Vec<&str> = value.get_ref().split('.').collect();
     let valid = (2..=3).contains(&parts.len())
         && parts.iter().all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()));
     if valid {
-        Ok(())
+        Ok(value.get_ref().clone())
     } else {
         Err(loader.spanned_error(value, format!("`{}` is not a version like `4.1` or `4.1.4`", value.get_ref())))
     }

@@ -1033,6 +1033,21 @@ A local variable or parameter named `cache` is something else and is not
 reported.
 
 Recipe: builtin:recipes/django-cache.toml
+
+Native async twins:
+  add -> aadd (since 4.0)
+  clear -> aclear (since 4.0)
+  decr -> adecr (since 4.0)
+  delete -> adelete (since 4.0)
+  delete_many -> adelete_many (since 4.0)
+  get -> aget (since 4.0)
+  get_many -> aget_many (since 4.0)
+  get_or_set -> aget_or_set (since 4.0)
+  has_key -> ahas_key (since 4.0)
+  incr -> aincr (since 4.0)
+  set -> aset (since 4.0)
+  set_many -> aset_many (since 4.0)
+  touch -> atouch (since 4.0)
 "#;
     assert_eq!(all(&output), (0, expected, ""));
 }
