@@ -60,8 +60,7 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
                 "# {} ({})\n\n{}\n\n{}\n\nRecipe: {}",
                 rule.name, rule.code, rule.summary, rule.doc, rule.origin
             )?;
-            let id = rules.matching(&rule.code).into_iter().find(|&id| rules.rule(id).code == rule.code);
-            let mut twins: Vec<_> = rules.twins.iter().filter(|twin| Some(twin.0) == id).collect();
+            let mut twins: Vec<_> = rules.twins.iter().filter(|twin| rules.rule(twin.0).code == rule.code).collect();
             if !twins.is_empty() {
                 twins.sort_by(|a, b| (&a.3, &a.1).cmp(&(&b.3, &b.1)));
                 writeln!(streams.stdout, "\nNative async twins:")?;

@@ -200,18 +200,12 @@ impl RuleSet {
             self.orm.model_bases.insert(base.get_ref().clone());
         }
         for twin in &orm.async_twins {
-            check_identifier(loader, &twin.sync)?;
-            check_identifier(loader, &twin.r#async)?;
-            if !self.orm.evaluating.contains(twin.sync.get_ref()) {
-                return Err(loader.spanned_error(
-                    &twin.sync,
-                    format!("`{}` must be listed as evaluating to have an async twin", twin.sync.get_ref()),
-                ));
-            }
-            let since = twin.since.as_ref().map(|since| check_version(loader, since)).transpose()?;
-            let entry = AsyncTwin { sync: twin.sync.get_ref().clone(), since: since.clone() };
+            let known = self.orm.evaluating.contains(twin.sync.get_ref());
+            let since = self.add_twin(loader, rule, twin, known, |sync| {
+                format!("`{sync}` must be listed as evaluating to have an async twin")
+            })?;
+            let entry = AsyncTwin { sync: twin.sync.get_ref().clone(), since };
             self.orm.async_twins.insert(twin.r#async.get_ref().clone(), entry);
-            self.twins.push((rule, twin.sync.get_ref().clone(), twin.r#async.get_ref().clone(), since));
         }
         for (names, classes) in [
             (&orm.queryset_classes, &mut self.orm.queryset_classes),
@@ -270,19 +264,15 @@ impl RuleSet {
             for twin in &callable.async_twins {
                 // `sync` is the last part of some of the full names: each gets its twin.
                 let sync = twin.sync.get_ref();
-                check_identifier(loader, &twin.sync)?;
-                check_identifier(loader, &twin.r#async)?;
                 let twinned: Vec<&String> =
                     full_names.iter().filter(|name| name.rsplit('.').next() == Some(sync.as_str())).collect();
-                if twinned.is_empty() {
-                    return Err(loader.spanned_error(&twin.sync, format!("`{sync}` is none of this entry's callables")));
-                }
-                let since = twin.since.as_ref().map(|since| check_version(loader, since)).transpose()?;
+                self.add_twin(loader, rule, twin, !twinned.is_empty(), |sync| {
+                    format!("`{sync}` is none of this entry's callables")
+                })?;
                 for name in twinned {
                     let prefix = name.rsplit_once('.').map_or(String::new(), |(owner, _)| format!("{owner}."));
                     self.callable_twins.insert(format!("{prefix}{}", twin.r#async.get_ref()), name.clone());
                 }
-                self.twins.push((rule, sync.clone(), twin.r#async.get_ref().clone(), since));
             }
             for full_name in full_names {
                 let entry = Callable { rule, returns, with_only: callable.with_only, site: callable.site };
@@ -320,19 +310,32 @@ impl RuleSet {
         }
         for entry in &raw.method {
             for twin in &entry.async_twins {
-                check_identifier(loader, &twin.sync)?;
-                check_identifier(loader, &twin.r#async)?;
-                if !entry.names.iter().any(|name| name.get_ref() == twin.sync.get_ref()) {
-                    return Err(loader.spanned_error(
-                        &twin.sync,
-                        format!("`{}` is none of this entry's names", twin.sync.get_ref()),
-                    ));
-                }
-                let since = twin.since.as_ref().map(|since| check_version(loader, since)).transpose()?;
-                self.twins.push((rule, twin.sync.get_ref().clone(), twin.r#async.get_ref().clone(), since));
+                let known = entry.names.iter().any(|name| name.get_ref() == twin.sync.get_ref());
+                self.add_twin(loader, rule, twin, known, |sync| format!("`{sync}` is none of this entry's names"))?;
             }
         }
         Ok(())
+    }
+
+    /// One async twin, validated (`known`: its `sync` names something the
+    /// entry declares, else `unknown(sync)` is the error) and listed for
+    /// `explain`; its `since`.
+    pub(super) fn add_twin(
+        &mut self,
+        loader: &Loader<'_>,
+        rule: RuleId,
+        twin: &raw::RawTwin,
+        known: bool,
+        unknown: impl FnOnce(&str) -> String,
+    ) -> Result<Option<String>, RecipeError> {
+        check_identifier(loader, &twin.sync)?;
+        check_identifier(loader, &twin.r#async)?;
+        if !known {
+            return Err(loader.spanned_error(&twin.sync, unknown(twin.sync.get_ref())));
+        }
+        let since = twin.since.as_ref().map(|since| check_version(loader, since)).transpose()?;
+        self.twins.push((rule, twin.sync.get_ref().clone(), twin.r#async.get_ref().clone(), since.clone()));
+        Ok(since)
     }
 
     /// `[[dispatch]]`: a library base's methods that run a subclass's hook.
