@@ -1,14 +1,18 @@
 //! Fixes: byte-range edits, the importer that adds the wrapper's import, the
-//! rewrite styles, and the loop that applies fixes to a fixed point.
+//! rewrite styles (wrappers in `rewrite`, `SQLAlchemy` loads in `reload`),
+//! and the loop that applies fixes to a fixed point.
 
 pub mod apply;
 pub mod importer;
 mod no_fix;
+pub mod reload;
 pub mod rewrite;
 
 use std::ops::Range;
+use std::rc::Rc;
 
 pub use no_fix::NoFix;
+pub use reload::{Reload, SqlAlchemyFix};
 
 /// Whether `fix` may apply a fix without `--unsafe-fixes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,16 +50,14 @@ impl Wrapper {
     }
 }
 
-/// How SA001 sites are rewritten (`--sqlalchemy-fix`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum SqlAlchemyFix {
-    /// Query the related rows and read the result instead.
-    #[default]
-    Explicit,
-    /// Eager-load the relationship in the query that loaded the object.
-    Selectinload,
-    /// `await session.refresh(obj, attribute_names=["rel"])` before the read.
-    Refresh,
+/// How a site is rewritten: one enum for every style.
+#[derive(Debug, Clone)]
+pub enum Style<'t> {
+    /// Wrapped in the rule's wrapper: `await w(callee)(args)`, a lambda, a builtin.
+    Wrap(rewrite::WrapStyle),
+    /// Loaded before it is read (`SQLAlchemy`), by a plan the reads of one
+    /// object share.
+    Reload(Rc<Reload<'t>>),
 }
 
 /// Replace `range` of the original text with `content`.

@@ -10,7 +10,7 @@ use super::validate::{
 };
 use super::{
     AsyncTwin, Callable, EntryRules, LibraryField, LibraryModel, RecipeError, RelationKind, Rule, RuleId, RuleSet,
-    TagId, Wrapper,
+    SessionVerb, TagId, Wrapper,
 };
 use crate::fix::Applicability;
 
@@ -288,6 +288,26 @@ impl RuleSet {
         let lists = [&raw.result_one, &raw.result_many, &raw.eager_options, &raw.eager_strategies];
         for name in lists.into_iter().flatten() {
             check_identifier(loader, name)?;
+        }
+        let session = &raw.session;
+        let verbs = [
+            (&session.execute, SessionVerb::Execute),
+            (&session.scalar, SessionVerb::Scalar),
+            (&session.scalars, SessionVerb::Scalars),
+            (&session.get, SessionVerb::Get),
+            (&session.add, SessionVerb::Add),
+            (&session.flush, SessionVerb::Flush),
+            (&session.commit, SessionVerb::Commit),
+            (&session.rollback, SessionVerb::Rollback),
+            (&session.refresh, SessionVerb::Refresh),
+        ];
+        for (names, verb) in verbs {
+            for name in names {
+                check_identifier(loader, name)?;
+                if self.sqlalchemy.session.insert(name.get_ref().clone(), verb).is_some_and(|known| known != verb) {
+                    return Err(loader.spanned_error(name, "this session method already has another behaviour"));
+                }
+            }
         }
         let vocabulary = &mut self.sqlalchemy;
         vocabulary.result_one.extend(raw.result_one.iter().map(|name| name.get_ref().clone()));

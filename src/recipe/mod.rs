@@ -131,6 +131,22 @@ pub struct SqlAlchemyVocabulary {
     pub result_many: HashSet<String>,
     pub eager_options: Vec<String>,
     pub eager_strategies: HashSet<String>,
+    /// `AsyncSession` methods the rules model, by what they do.
+    pub session: HashMap<String, SessionVerb>,
+}
+
+/// What a session method does to the objects SA001/SA002 follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionVerb {
+    Execute,
+    Scalar,
+    Scalars,
+    Get,
+    Add,
+    Flush,
+    Commit,
+    Rollback,
+    Refresh,
 }
 
 /// A method's native async twin, and the Django version that introduced it.

@@ -316,4 +316,31 @@ pub struct RawSqlAlchemy {
     pub eager_options: Vec<Spanned<String>>,
     /// `relationship(lazy=...)` strategies that load with the object.
     pub eager_strategies: Vec<Spanned<String>>,
+    /// `AsyncSession` methods by what they do to the objects the rules follow.
+    pub session: RawSessionMethods,
+}
+
+/// `[sqlalchemy.session]`: each key a behaviour the rules model, each value
+/// the session methods that have it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSessionMethods {
+    /// Return a result of the statement (`execute`).
+    pub execute: Vec<Spanned<String>>,
+    /// Return one object of the statement (`scalar`).
+    pub scalar: Vec<Spanned<String>>,
+    /// Return a result of the statement's objects (`scalars`).
+    pub scalars: Vec<Spanned<String>>,
+    /// Return the object of a class with a primary key (`get`).
+    pub get: Vec<Spanned<String>>,
+    /// Make a new object pending (`add`).
+    pub add: Vec<Spanned<String>>,
+    /// Make pending objects persistent (`flush`).
+    pub flush: Vec<Spanned<String>>,
+    /// Expire the session's objects unless `expire_on_commit=False` (`commit`).
+    pub commit: Vec<Spanned<String>>,
+    /// Expire the session's objects always (`rollback`).
+    pub rollback: Vec<Spanned<String>>,
+    /// Load an object, or the attributes `attribute_names=[...]` lists (`refresh`).
+    pub refresh: Vec<Spanned<String>>,
 }

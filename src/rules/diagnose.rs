@@ -1,5 +1,6 @@
 //! From a site to a diagnostic: the recipe's message and applicability, and
-//! the fix in the site's wrap style with the wrapper's import.
+//! the fix in the site's style (a wrapper with its import, or a `SQLAlchemy`
+//! reload).
 
 use tree_sitter::Node;
 
@@ -7,34 +8,51 @@ use super::visitor::Mode;
 use super::{Site, contains_kind};
 use crate::diagnostic::Diagnostic;
 use crate::fix::importer::Importer;
+use crate::fix::reload::{self, ReloadContext};
 use crate::fix::rewrite::{self, WrapStyle};
-use crate::fix::{Applicability, Fix, NoFix};
+use crate::fix::{Applicability, Fix, NoFix, SqlAlchemyFix, Style};
 use crate::infer::Certainty;
 use crate::parse::FIELD;
 use crate::recipe::{Rewrite, RuleId, Wrapper};
 use crate::semantic::ScopeId;
 use crate::settings::Settings;
 
-pub(super) fn diagnose(
-    site: &Site<'_>,
-    scope: ScopeId,
-    mode: Mode,
-    settings: &Settings,
-    importer: &Importer<'_, '_>,
-    default_wrapper: &Wrapper,
-    source: &str,
-) -> Diagnostic {
+/// What turning a site into a fix needs from the file and the run.
+pub(super) struct FixContext<'a, 't> {
+    pub(super) settings: &'a Settings,
+    pub(super) importer: &'a Importer<'a, 't>,
+    pub(super) default_wrapper: &'a Wrapper,
+    pub(super) source: &'t str,
+    pub(super) reload: &'a ReloadContext<'a, 't>,
+    /// `--sqlalchemy-fix`, else the lazy-load recipe's `rewrite`.
+    pub(super) sqlalchemy_style: SqlAlchemyFix,
+}
+
+pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &FixContext<'_, '_>) -> Diagnostic {
+    let settings = context.settings;
     let rule = settings.rules.rule(site.rule);
-    let wrapper = rule.wrapper.as_ref().unwrap_or(default_wrapper);
-    let message = rule.render_message(&site.callee, &site.method, &wrapper.name, &site.via);
-    let fix = build_fix(site, scope, mode, rule.rewrite, importer, wrapper, source);
+    let (message, fix) = match &site.style {
+        Style::Wrap(style) => {
+            let wrapper = rule.wrapper.as_ref().unwrap_or(context.default_wrapper);
+            let message = rule.render_message(&site.callee, &site.method, &wrapper.name, &site.via);
+            (message, build_fix(site, *style, scope, mode, rule.rewrite, context.importer, wrapper, context.source))
+        }
+        Style::Reload(plan) => {
+            let message = rule.render_message(&site.callee, &site.method, "", &site.via);
+            let fix = if rule.rewrite == Rewrite::None {
+                Err(NoFix::ByRecipe)
+            } else {
+                reload::build(plan, context.sqlalchemy_style, context.reload)
+            };
+            (message, fix)
+        }
+    };
     finish(site.rule, site.node.byte_range(), message, fix, site.certainty, settings)
 }
 
 /// A diagnostic with its fix as the rule's recipe allows: a guess, or an
-/// `applicability = "unsafe"` recipe, makes the fix unsafe. Every kind of
-/// site, `SQLAlchemy`'s included, ends here.
-pub(super) fn finish(
+/// `applicability = "unsafe"` recipe, makes the fix unsafe.
+fn finish(
     rule: RuleId,
     range: std::ops::Range<usize>,
     message: String,
@@ -69,8 +87,10 @@ fn holds_async_comprehension(node: Node<'_>) -> bool {
     false
 }
 
+#[allow(clippy::too_many_arguments, reason = "the pieces of a FixContext this style reads")]
 fn build_fix(
     site: &Site<'_>,
+    style: WrapStyle,
     scope: ScopeId,
     mode: Mode,
     rewrite: Rewrite,
@@ -82,7 +102,7 @@ fn build_fix(
         Rewrite::None => return Err(NoFix::ByRecipe),
         Rewrite::Lambda => WrapStyle::Lambda,
         // A `SQLAlchemy` style is rejected at load for call-site rules.
-        Rewrite::Wrap | Rewrite::SqlAlchemy(_) => site.style,
+        Rewrite::Wrap | Rewrite::SqlAlchemy(_) => style,
     };
     if mode == Mode::AsyncNoAwait {
         return Err(NoFix::InGeneratorExpression);

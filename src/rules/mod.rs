@@ -18,9 +18,12 @@ mod visitor;
 
 pub use visitor::{check_model, check_tree};
 
+use std::rc::Rc;
+
 use tree_sitter::Node;
 
 use crate::fix::rewrite::WrapStyle;
+use crate::fix::{Reload, Style};
 use crate::infer::facts::ProjectFacts;
 use crate::infer::{Certainty, Evaluator};
 use crate::parse::FIELD;
@@ -45,7 +48,7 @@ pub struct Site<'t> {
     /// The method name, for messages.
     pub method: String,
     pub certainty: Certainty,
-    pub style: WrapStyle,
+    pub style: Style<'t>,
     /// Whether `Callee` style is also correct (a lazy chain before the last
     /// call), for when a lambda cannot hold the expression.
     pub callee_fallback: bool,
@@ -63,6 +66,7 @@ impl<'t> Site<'t> {
             "call" => node.child_by_field_id(FIELD.function).map_or(WrapStyle::Lambda, style_for),
             _ => WrapStyle::Lambda,
         };
+        let style = Style::Wrap(style);
         Self {
             rule,
             node,
@@ -83,7 +87,22 @@ impl<'t> Site<'t> {
 
     #[must_use]
     pub fn style(mut self, style: WrapStyle) -> Self {
-        self.style = style;
+        self.style = Style::Wrap(style);
+        self
+    }
+
+    /// Fixed by loading what the read needs first, by a plan shared with the
+    /// other reads it fixes (`SQLAlchemy`).
+    #[must_use]
+    pub fn reload(mut self, plan: Rc<Reload<'t>>) -> Self {
+        self.style = Style::Reload(plan);
+        self
+    }
+
+    /// The text the message names, when the shortened expression is not it.
+    #[must_use]
+    pub fn callee(mut self, callee: impl Into<String>) -> Self {
+        self.callee = callee.into();
         self
     }
 

@@ -8,15 +8,16 @@ use std::ops::Range;
 
 use tree_sitter::{Node, Tree};
 
-use super::diagnose::{diagnose, finish};
+use super::diagnose::{FixContext, diagnose};
 use super::implicit_evaluation::Use;
-use super::sqlalchemy::{self, SqlAlchemySite};
+use super::sqlalchemy;
 use super::{FileInfo, Site};
 use crate::diagnostic::Diagnostic;
 use crate::fix::importer::Importer;
+use crate::fix::reload::ReloadContext;
 use crate::fix::rewrite::WrapStyle;
-use crate::fix::{NoFix, SqlAlchemyFix};
-use crate::infer::{Certainty, Evaluator, Value};
+use crate::fix::{NoFix, SqlAlchemyFix, Style};
+use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{Rewrite, RuleId, Wrapper};
 use crate::scan::may_have_sites;
@@ -92,7 +93,6 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, settings: &Set
         sqlalchemy: SqlAlchemyCheck::new(settings),
         stack: Vec::new(),
         sites: Vec::new(),
-        sqlalchemy_sites: Vec::new(),
     };
     visitor.walk();
     visitor.diagnostics()
@@ -143,7 +143,6 @@ struct Visitor<'a, 't> {
     sqlalchemy: SqlAlchemyCheck,
     stack: Vec<Frame<'t>>,
     sites: Vec<Found<'t>>,
-    sqlalchemy_sites: Vec<SqlAlchemySite<'t>>,
 }
 
 impl<'t> Visitor<'_, 't> {
@@ -336,14 +335,8 @@ impl<'t> Visitor<'_, 't> {
         let is_async = node.child(0).is_some_and(|first| first.kind() == "async");
         let body_mode = if is_async && !wrapped { Mode::Async } else { Mode::Sync };
         if body_mode == Mode::Async && node.kind() == "function_definition" {
-            self.sqlalchemy_sites.extend(sqlalchemy::check_function(
-                node,
-                self.evaluator,
-                &self.sqlalchemy.rules,
-                self.sqlalchemy.style,
-                self.importer,
-                self.locator,
-            ));
+            let sites = sqlalchemy::check_function(node, self.evaluator, &self.sqlalchemy.rules);
+            self.sites.extend(sites.into_iter().map(|site| Found { site, scope: inner, mode: body_mode, kept: false }));
         }
         if let Some(body) = node.child_by_field_id(FIELD.body) {
             push(&mut self.stack, body, inner, body_mode);
@@ -359,19 +352,20 @@ impl<'t> Visitor<'_, 't> {
             Wrapper::new("asgiref.sync", "sync_to_async")
         };
         let settings = self.settings;
+        let reload = ReloadContext { model: self.model, importer: self.importer, locator: self.locator };
+        let context = FixContext {
+            settings,
+            importer: self.importer,
+            default_wrapper: &default_wrapper,
+            source: self.model.source,
+            reload: &reload,
+            sqlalchemy_style: self.sqlalchemy.style,
+        };
         let mut diagnostics: Vec<Diagnostic> = self
             .sites
             .iter()
             .map(|found| {
-                let mut diagnostic = diagnose(
-                    &found.site,
-                    found.scope,
-                    found.mode,
-                    settings,
-                    self.importer,
-                    &default_wrapper,
-                    self.model.source,
-                );
+                let mut diagnostic = diagnose(&found.site, found.scope, found.mode, &context);
                 if found.kept {
                     diagnostic.fix = None;
                     diagnostic.no_fix = Some(NoFix::TestedAndKept);
@@ -379,12 +373,6 @@ impl<'t> Visitor<'_, 't> {
                 diagnostic
             })
             .collect();
-        diagnostics.extend(self.sqlalchemy_sites.into_iter().map(|site| {
-            let recipe = settings.rules.rule(site.rule);
-            let message = recipe.render_message(&site.callee, &site.method, "", &site.via);
-            let fix = if recipe.rewrite == Rewrite::None { Err(NoFix::ByRecipe) } else { site.fix };
-            finish(site.rule, site.node.byte_range(), message, fix, Certainty::Certain, settings)
-        }));
         diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.rule));
         diagnostics.dedup_by_key(|diagnostic| diagnostic.range.clone());
         diagnostics
@@ -393,11 +381,17 @@ impl<'t> Visitor<'_, 't> {
     /// A callee that holds another site must run in the thread too: wrap the
     /// whole call in a lambda.
     fn widen_callees(&mut self) {
-        let mut ranges: Vec<Range<usize>> = self.sites.iter().map(|found| found.site.node.byte_range()).collect();
+        // A `SQLAlchemy` read is loaded before its statement, not wrapped.
+        let mut ranges: Vec<Range<usize>> = self
+            .sites
+            .iter()
+            .filter(|found| matches!(found.site.style, Style::Wrap(_)))
+            .map(|found| found.site.node.byte_range())
+            .collect();
         ranges.sort_by_key(|range| range.start);
         for found in &mut self.sites {
             let site = &mut found.site;
-            if site.style == WrapStyle::Callee {
+            if let Style::Wrap(WrapStyle::Callee) = site.style {
                 let callee = site.node.child_by_field_id(FIELD.function).map_or(0..0, |callee| callee.byte_range());
                 let first = ranges.partition_point(|range| range.start < callee.start);
                 let holds_site = ranges[first..]
@@ -405,7 +399,7 @@ impl<'t> Visitor<'_, 't> {
                     .take_while(|range| range.start < callee.end)
                     .any(|range| range.end <= callee.end && *range != callee);
                 if holds_site {
-                    site.style = WrapStyle::Lambda;
+                    site.style = Style::Wrap(WrapStyle::Lambda);
                 }
             }
         }

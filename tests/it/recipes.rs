@@ -147,4 +147,14 @@ fn sqlalchemy_rules_honour_their_recipe() {
     let mut explicit = refresh.clone();
     explicit.extend(["--sqlalchemy-fix".to_owned(), "explicit".to_owned()]);
     assert!(run_with(&explicit, "diff").stdout.contains("role_profiles_result = await session.execute("));
+
+    // The session methods are vocabulary too: without `add` the user created
+    // in `signup` is never in the session, so only `login`'s user, loaded
+    // by `execute`, is reported.
+    let no_add = edited_builtins(temp.path(), "sqlalchemy-lazy-load.toml", |text| {
+        text.replacen("add = [\"add\"]", "add = []", 1)
+    });
+    let check = run_with(&no_add, "check");
+    assert!(baseline.stdout.contains("auth.py:65:") && baseline.stdout.contains("auth.py:42:"), "{}", baseline.stdout);
+    assert!(check.stdout.contains("auth.py:65:") && !check.stdout.contains("auth.py:42:"), "{}", check.stdout);
 }

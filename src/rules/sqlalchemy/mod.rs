@@ -9,44 +9,32 @@
 //! loaded (SA001), or of any attribute of an expired object (SA002), would
 //! make `SQLAlchemy` run a query without `await`.
 //!
-//! The rewrite inserts statements, so the rule builds its own fixes, in the
-//! style `--sqlalchemy-fix` chooses: an explicit query (`explicit`, the
-//! seed's own fix), `.options(selectinload(...))` on the query that loaded
-//! the object (`selectinload`), or `await session.refresh(obj, ...)`
-//! (`refresh`).
+//! Each site carries a [`Reload`] plan, shared by the reads of one object,
+//! that `fix/reload.rs` turns into statements in the style `--sqlalchemy-fix`
+//! or the recipe chooses: an explicit query (`explicit`, the seed's own fix),
+//! `.options(selectinload(...))` on the query that loaded the object
+//! (`selectinload`), or `await session.refresh(obj, ...)` (`refresh`).
 
-mod fix;
 mod walker;
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use tree_sitter::Node;
 
-use crate::fix::importer::Importer;
-use crate::fix::{Fix, NoFix, SqlAlchemyFix};
+use super::Site;
+use crate::fix::NoFix;
+use crate::fix::reload::{Related, Reload, Reloaded, Shape};
 use crate::infer::Evaluator;
+use crate::infer::facts::{Direction, ProjectFacts};
 use crate::parse::FIELD;
 use crate::recipe::RuleId;
-use crate::source::Locator;
-use fix::FixBuilder;
+use crate::semantic::ScopeId;
 use walker::Walker;
 
 /// Sessions are recognised by the end of their class's name (any import of
 /// `AsyncSession`); the byte scans keep the modules that spell it.
 pub const ASYNC_SESSION: &str = "AsyncSession";
-
-/// One site with its fix, or why there is none.
-pub struct SqlAlchemySite<'t> {
-    pub rule: RuleId,
-    pub node: Node<'t>,
-    /// The read, for `{callee}`; the attribute, for `{method}`.
-    pub callee: String,
-    pub method: String,
-    /// For `{via}`: the object whose query did not load the relationship
-    /// (SA001), or the statement that expired it (SA002).
-    pub via: String,
-    pub fix: Result<Fix, NoFix>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
@@ -107,14 +95,7 @@ pub struct Rules {
 }
 
 /// Every SA001 and SA002 site in one `async def`.
-pub fn check_function<'t>(
-    function: Node<'t>,
-    evaluator: &Evaluator<'_, 't>,
-    rules: &Rules,
-    style: SqlAlchemyFix,
-    importer: &Importer<'_, 't>,
-    locator: &Locator<'t>,
-) -> Vec<SqlAlchemySite<'t>> {
+pub fn check_function<'t>(function: Node<'t>, evaluator: &Evaluator<'_, 't>, rules: &Rules) -> Vec<Site<'t>> {
     let Some(index) = evaluator.index else { return Vec::new() };
     if rules.lazy_load.is_none() && rules.expired.is_none() {
         return Vec::new();
@@ -138,13 +119,12 @@ pub fn check_function<'t>(
         walker.block(body, scope);
     }
     let reads = std::mem::take(&mut walker.reads);
-    let builder = FixBuilder { evaluator, index, importer, locator, function, scope, style };
     let mut sites = Vec::new();
     // Reads of one relationship on one object share one fix.
     let mut groups: Vec<(GroupKey, Vec<&Read<'t>>)> = Vec::new();
     for read in &reads {
-        let key = (read.object.clone(), read.attribute.clone(), read.kind);
-        let key = if read.kind == ReadKind::Expired { (read.object.clone(), String::new(), read.kind) } else { key };
+        let attribute = if read.kind == ReadKind::Expired { String::new() } else { read.attribute.clone() };
+        let key = (read.object.clone(), attribute, read.kind);
         match groups.iter_mut().find(|(existing, _)| *existing == key) {
             Some((_, members)) => members.push(read),
             None => groups.push((key, vec![read])),
@@ -158,7 +138,7 @@ pub fn check_function<'t>(
         }) else {
             continue;
         };
-        let fix = builder.fix(&members);
+        let plan = Rc::new(reload_plan(function, scope, &members, index));
         for read in members {
             let via = match read.kind {
                 ReadKind::LazyRelationship => read.object.clone(),
@@ -166,17 +146,53 @@ pub fn check_function<'t>(
                     read.commit.map_or("commit()", |commit| evaluator.model.text(commit).trim()).to_owned()
                 }
             };
-            sites.push(SqlAlchemySite {
-                rule,
-                node: read.node,
-                callee: evaluator.model.text(read.node).to_owned(),
-                method: read.attribute.clone(),
-                via,
-                fix: fix.clone(),
-            });
+            sites.push(
+                Site::new(rule, read.node, read.attribute.clone(), evaluator)
+                    .callee(evaluator.model.text(read.node))
+                    .via(via)
+                    .reload(Rc::clone(&plan)),
+            );
         }
     }
     sites
+}
+
+/// What the reads of one group need loaded, for `fix/reload.rs`.
+fn reload_plan<'t>(function: Node<'t>, scope: ScopeId, reads: &[&Read<'t>], index: &dyn ProjectFacts) -> Reload<'t> {
+    let first = reads[0];
+    let what = match first.kind {
+        ReadKind::Expired => Reloaded::Expired,
+        ReadKind::LazyRelationship => Reloaded::Relationship {
+            attribute: first.attribute.clone(),
+            class: first.tracked.model.clone(),
+            select: first.tracked.select,
+            related: index.sqlalchemy_relationship(&first.tracked.model, &first.attribute).map(|relationship| {
+                Related {
+                    target: relationship.target,
+                    dynamic: relationship.lazy.as_deref() == Some("dynamic"),
+                    shape: match relationship.direction {
+                        Direction::OneToMany { column, collection } => {
+                            Shape::OneToMany { column, collection, key: index.primary_key(&first.tracked.model) }
+                        }
+                        Direction::ManyToOne { column } => Shape::ManyToOne { column },
+                        Direction::ManyToMany | Direction::Complex => Shape::Other,
+                    },
+                }
+            }),
+        },
+    };
+    Reload {
+        function,
+        scope,
+        session: first.tracked.session.clone(),
+        object: first.object.clone(),
+        statement: first.statement,
+        reads: reads.iter().map(|read| read.node).collect(),
+        commit: first.commit,
+        session_open: first.session_open,
+        blocked: first.blocked.clone(),
+        what,
+    }
 }
 
 /// Whether the function names a session factory at all (cheap pre-check).

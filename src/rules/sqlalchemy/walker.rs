@@ -11,6 +11,7 @@ use crate::fix::NoFix;
 use crate::infer::facts::ProjectFacts;
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
+use crate::recipe::SessionVerb;
 use crate::semantic::ScopeId;
 
 pub(super) struct Walker<'a, 't> {
@@ -266,15 +267,15 @@ impl<'t> Walker<'_, 't> {
             if call.kind() != "call" {
                 return;
             }
-            if let Some((session, method, arguments)) = self.session_method(call) {
-                match method {
-                    "execute" => {
+            if let Some((session, verb, arguments)) = self.session_method(call) {
+                match verb {
+                    SessionVerb::Execute => {
                         if let Some(tracked) = self.loaded_by(arguments.named_child(0), &session, scope) {
                             self.results.insert(name.to_owned(), tracked);
                         }
                     }
-                    "scalar" | "get" => {
-                        let tracked = if method == "get" {
+                    SessionVerb::Scalar | SessionVerb::Get => {
+                        let tracked = if verb == SessionVerb::Get {
                             self.fetched_by_get(arguments, &session, scope)
                         } else {
                             self.loaded_by(arguments.named_child(0), &session, scope)
@@ -283,7 +284,7 @@ impl<'t> Walker<'_, 't> {
                             self.objects.insert(name.to_owned(), tracked);
                         }
                     }
-                    "scalars" => {
+                    SessionVerb::Scalars => {
                         if let Some(tracked) = self.loaded_by(arguments.named_child(0), &session, scope) {
                             self.results.insert(name.to_owned(), tracked);
                         }
@@ -324,8 +325,9 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    /// `await session.method(...)` on a known session.
-    pub(super) fn session_method(&self, call: Node<'t>) -> Option<(String, &'t str, Node<'t>)> {
+    /// `await session.method(...)` on a known session, for a method the
+    /// recipes' `[sqlalchemy.session]` names.
+    pub(super) fn session_method(&self, call: Node<'t>) -> Option<(String, SessionVerb, Node<'t>)> {
         let callee = call.child_by_field_id(FIELD.function)?;
         if callee.kind() != "attribute" {
             return None;
@@ -336,7 +338,8 @@ impl<'t> Walker<'_, 't> {
             return None;
         }
         let method = self.text(callee.child_by_field_id(FIELD.attribute)?);
-        Some((session.to_owned(), method, call.child_by_field_id(FIELD.arguments)?))
+        let verb = *self.evaluator.rules.sqlalchemy.session.get(method)?;
+        Some((session.to_owned(), verb, call.child_by_field_id(FIELD.arguments)?))
     }
 
     /// The model a `select(Model)...` statement loads, with its eager options.
@@ -428,7 +431,7 @@ impl<'t> Walker<'_, 't> {
                 let awaited = object.named_child(0).filter(|node| node.kind() == "await")?;
                 let call = awaited.named_child(0)?;
                 let (session, method, arguments) = self.session_method(call)?;
-                (method == "execute" || method == "scalars")
+                matches!(method, SessionVerb::Execute | SessionVerb::Scalars)
                     .then(|| self.loaded_by(arguments.named_child(0), &session, scope))
                     .flatten()
             }
@@ -445,10 +448,10 @@ impl<'t> Walker<'_, 't> {
 
     /// `session.add(obj)`, `await session.flush()`, `commit()`, `rollback()`, `refresh(obj)`.
     pub(super) fn session_call(&mut self, call: Node<'t>, statement: Node<'t>) {
-        let Some((session, method, arguments)) = self.session_method(call) else { return };
+        let Some((session, verb, arguments)) = self.session_method(call) else { return };
         let expire_on_commit = self.sessions.get(&session).is_some_and(|session| session.expire_on_commit);
-        match method {
-            "add" => {
+        match verb {
+            SessionVerb::Add => {
                 if let Some(object) = arguments.named_child(0).map(|node| self.text(node).to_owned())
                     && let Some(tracked) = self.objects.get_mut(&object)
                 {
@@ -456,16 +459,16 @@ impl<'t> Walker<'_, 't> {
                     tracked.state = State::Pending;
                 }
             }
-            "flush" => {
+            SessionVerb::Flush => {
                 for tracked in self.objects.values_mut().filter(|tracked| tracked.session == session) {
                     if tracked.state == State::Pending {
                         tracked.state = State::Persistent;
                     }
                 }
             }
-            "commit" | "rollback" => {
+            SessionVerb::Commit | SessionVerb::Rollback => {
                 self.commits.insert(statement.start_byte(), statement);
-                let expires = expire_on_commit || method == "rollback";
+                let expires = expire_on_commit || verb == SessionVerb::Rollback;
                 for tracked in self.objects.values_mut().filter(|tracked| tracked.session == session) {
                     if expires && tracked.state != State::Transient {
                         tracked.state = State::Expired { commit: statement.start_byte() };
@@ -474,7 +477,7 @@ impl<'t> Walker<'_, 't> {
                     }
                 }
             }
-            "refresh" => {
+            SessionVerb::Refresh => {
                 let Some(object) = arguments.named_child(0).map(|node| self.text(node).to_owned()) else { return };
                 let names = self.attribute_names(arguments);
                 if let Some(tracked) = self.objects.get_mut(&object) {
