@@ -3,7 +3,8 @@
 //! through the module's imports (DJ002 tokens, DJ003 cache, DJ004 auth, DJ106
 //! DRF, and users' own recipes); and a recipe's `Base.method` called on an
 //! instance of a project class that inherits it (`self.get_object()` in a
-//! subclass of DRF's `GenericAPIView`, `super().get_object()`).
+//! subclass of DRF's `GenericAPIView`, `super().get_object()`); and a
+//! library model's manager methods (`ContentType.objects.get_for_model`).
 
 use tree_sitter::Node;
 
@@ -21,7 +22,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
             let method = name.rsplit('.').next().unwrap_or(&name).to_owned();
             (evaluator.recipe_callable(&name)?, method, false)
         }
-        _ => inherited_method(callee, scope, evaluator)?,
+        _ => inherited_method(callee, scope, evaluator).or_else(|| manager_method(callee, scope, evaluator))?,
     };
     if !callable.site || (callable.with_only && !entered_by_with(call)) {
         return None;
@@ -56,6 +57,21 @@ fn inherited_method(
     };
     let callable = index.inherited_method(&class, method, skip_self, evaluator.rules)?;
     Some((callable, method.to_owned(), is_super))
+}
+
+/// `Model.manager.method` on a library model whose manager the recipes
+/// describe by name: `ContentType.objects.get_for_model` matches the entry
+/// `django.contrib.contenttypes.models.ContentType.objects.get_for_model`.
+fn manager_method(callee: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<(Callable, String, bool)> {
+    if callee.kind() != "attribute" {
+        return None;
+    }
+    let object = callee.child_by_field_id(FIELD.object).filter(|object| object.kind() == "attribute")?;
+    let manager = evaluator.model.text(object.child_by_field_id(FIELD.attribute)?);
+    let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
+    let Value::Manager { model: Some(model), .. } = evaluator.eval(object, scope) else { return None };
+    let callable = evaluator.recipe_callable(&format!("{model}.{manager}.{method}"))?;
+    Some((callable, method.to_owned(), false))
 }
 
 /// `with call():` or `with call() as name:`.
