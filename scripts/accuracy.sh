@@ -43,6 +43,10 @@ PACKAGES=(
     adrf=adrf==0.1.14                                          # (11)
     strawberry-graphql-django=strawberry-graphql-django==0.93.0  # (7)
     channels=channels==4.3.2                                   # (2)
+    # Reusable apps tested as applications are: Channels consumers of their
+    # own models, exercised by async tests that create rows by hand.
+    openwisp-controller=openwisp-controller==1.3.2             # (32)
+    django-loci=django-loci==1.3                               # (21)
 )
 
 log() { printf '%s\n' "$*" >&2; }

@@ -125,6 +125,21 @@ impl ProjectIndex {
         self.shared_mut().relations = relations;
     }
 
+    /// The model `"app.Model"` names, only when a model `Model` lives in a
+    /// module with a part `app` (the app's package): a label the project
+    /// cannot resolve names nothing.
+    pub(super) fn model_by_app_label(&self, label: &str) -> Option<String> {
+        let (app, model) = label.rsplit_once('.')?;
+        let mut found = self
+            .shared
+            .models
+            .iter()
+            .filter(|class| class.rsplit('.').next() == Some(model) && class.split('.').any(|part| part == app));
+        let first = found.next()?;
+        // Two apps of the same name in one project: which one is ambiguous.
+        found.next().is_none().then(|| first.clone())
+    }
+
     pub(super) fn model_by_label(&self, label: &str, from: &str) -> Option<String> {
         let (app, model) = match label.rsplit_once('.') {
             Some((app, model)) => (Some(app), model),

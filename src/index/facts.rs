@@ -4,7 +4,7 @@ use super::call_graph::Resolution;
 use super::sqlalchemy::SQLALCHEMY_BASES;
 use super::{ProjectIndex, Symbol};
 use crate::infer::facts::{CallTarget, Direction, OrmClass, OrmMethod, ProjectFacts, Relation, SqlAlchemyRelationship};
-use crate::infer::{USER_MODEL, Value};
+use crate::infer::{MODEL_LABEL, USER_MODEL, Value};
 use crate::recipe::{Callable, RuleSet};
 use crate::scan::reach;
 
@@ -29,6 +29,10 @@ impl ProjectFacts for ProjectIndex {
         }
     }
 
+    fn model_by_app_label(&self, label: &str) -> Option<String> {
+        ProjectIndex::model_by_app_label(self, label)
+    }
+
     fn is_class(&self, name: &str) -> bool {
         matches!(self.symbol(name), Some(Symbol::Class(_)))
     }
@@ -38,6 +42,8 @@ impl ProjectFacts for ProjectIndex {
         let class = class.as_str();
         rules.orm.model_bases.contains(class)
             || rules.library_models.contains_key(class)
+            // A label the project does not define still names a model (of an installed app).
+            || class.starts_with(MODEL_LABEL)
             || self.canonical_class(class).is_some_and(|class| self.is_model_class(&class))
     }
 

@@ -20,6 +20,9 @@ pub trait ProjectFacts: Sync {
     fn is_class(&self, name: &str) -> bool;
     /// Whether a class is a Django model (a project model or a recipe's base).
     fn is_model(&self, class: &str, rules: &RuleSet) -> bool;
+    /// The project model an app label names (`"shop.Book"`): a model class
+    /// `Book` in a module with a part `shop`.
+    fn model_by_app_label(&self, label: &str) -> Option<String>;
     /// The relation a model attribute reads, forward or reverse.
     fn relation(&self, class: &str, attribute: &str) -> Option<&Relation>;
     /// Whether a class is a `QuerySet` or a manager: it is, or derives from,

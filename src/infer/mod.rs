@@ -88,6 +88,11 @@ pub const USER_TAG: &str = "django-user";
 /// the project's user model.
 pub const USER_MODEL: &str = "django.contrib.auth.UserModel";
 
+/// `MODEL_LABEL.shop.Book` stands for the model `apps.get_model("shop",
+/// "Book")` names while the index is built; the index maps it to the
+/// project's model, or to nothing.
+pub const MODEL_LABEL: &str = "django.apps.ModelLabel";
+
 pub struct Evaluator<'a, 't> {
     pub model: &'a SemanticModel<'t>,
     pub rules: &'a RuleSet,
@@ -357,6 +362,9 @@ impl<'t> Evaluator<'_, 't> {
                 if self.rules.orm.model_factories.contains(&name) {
                     return Value::Qualified(self.user_model());
                 }
+                if self.rules.orm.model_loaders.contains(&name) {
+                    return self.model_by_label(arguments);
+                }
                 if let Some(tag) = self.recipe_callable(&name).and_then(|callable| callable.returns) {
                     // The reserved tag `django-user` is an instance of the user model.
                     if self.rules.tags[tag.0] == USER_TAG {
@@ -364,7 +372,16 @@ impl<'t> Evaluator<'_, 't> {
                     }
                     return Value::Tagged(tag);
                 }
-                let Some(index) = self.index else { return Value::Unknown };
+                // While the index is built, which classes are models is not
+                // known: the instance is recorded, and a call on it is
+                // resolved once the index is complete.
+                let Some(index) = self.index else {
+                    return if looks_like_class(&name) {
+                        Value::Instance { class: name, preloaded: Vec::new() }
+                    } else {
+                        Value::Unknown
+                    };
+                };
                 // A project class, or a library model the recipes describe
                 // (`User(...)`, `get_user_model()(...)`), builds an instance.
                 if index.is_class(&name) || (looks_like_class(&name) && index.is_model(&name, self.rules)) {
@@ -440,6 +457,34 @@ impl<'t> Evaluator<'_, 't> {
             return Some(*callable);
         }
         self.index.and_then(|index| index.inherited_callable(name, self.rules))
+    }
+
+    /// `get_model("shop", "Book")` or `get_model("shop.Book")`: the model
+    /// class, or its stand-in while the index is built.
+    fn model_by_label(&self, arguments: Option<Node<'t>>) -> Value {
+        let Some(arguments) = arguments else { return Value::Unknown };
+        let mut cursor = arguments.walk();
+        let parts: Vec<&str> = arguments
+            .named_children(&mut cursor)
+            .take(2)
+            .map_while(|argument| {
+                let text = self.model.text(argument);
+                (argument.kind() == "string" && !text.contains('{'))
+                    .then(|| text.trim_matches(|c| c == '"' || c == '\''))
+            })
+            .collect();
+        let label = match parts.as_slice() {
+            [app, model] => format!("{app}.{model}"),
+            [label] if label.contains('.') => (*label).to_owned(),
+            _ => return Value::Unknown,
+        };
+        if label.split('.').any(|part| part.is_empty()) || label.matches('.').count() != 1 {
+            return Value::Unknown;
+        }
+        match self.index {
+            Some(index) => index.model_by_app_label(&label).map_or(Value::Unknown, Value::Qualified),
+            None => Value::Qualified(format!("{MODEL_LABEL}.{label}")),
+        }
     }
 
     fn string_arguments(&self, arguments: Option<Node<'t>>) -> Vec<String> {

@@ -42,6 +42,9 @@ impl ProjectFacts for Stub {
     fn is_model(&self, class: &str, _: &RuleSet) -> bool {
         self.is_class(class)
     }
+    fn model_by_app_label(&self, _: &str) -> Option<String> {
+        None
+    }
     fn relation(&self, class: &str, attribute: &str) -> Option<&Relation> {
         self.relations.get(&(class.to_owned(), attribute.to_owned()))
     }

@@ -170,6 +170,10 @@ impl RuleSet {
             check_dotted(loader, factory, false)?;
             self.orm.model_factories.insert(factory.get_ref().clone());
         }
+        for function in &orm.model_loaders {
+            check_dotted(loader, function, false)?;
+            self.orm.model_loaders.insert(function.get_ref().clone());
+        }
         for method in &orm.lazy {
             check_identifier(loader, method)?;
             self.orm.lazy.insert(method.get_ref().clone());

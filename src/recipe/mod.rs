@@ -86,6 +86,7 @@ pub struct Orm {
     pub rule: Option<RuleId>,
     pub managers: HashSet<String>,
     pub model_factories: HashSet<String>,
+    pub model_loaders: HashSet<String>,
     pub lazy: HashSet<String>,
     pub evaluating: HashSet<String>,
     pub fetching: HashSet<String>,

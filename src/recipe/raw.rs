@@ -207,6 +207,10 @@ pub struct RawOrm {
     /// Callables that return a model class: `django.contrib.auth.get_user_model`.
     #[serde(default)]
     pub model_factories: Vec<Spanned<String>>,
+    /// Callables that return the model an app label names:
+    /// `apps.get_model("shop", "Book")`, `apps.get_model("shop.Book")`.
+    #[serde(default)]
+    pub model_loaders: Vec<Spanned<String>>,
     /// `QuerySet` methods that return a new `QuerySet` without a query.
     pub lazy: Vec<Spanned<String>>,
     /// `QuerySet` and manager methods that run a query.

@@ -93,6 +93,7 @@ fn packages_named(rules: &RuleSet) -> HashSet<String> {
         .callables
         .keys()
         .chain(&rules.orm.model_factories)
+        .chain(&rules.orm.model_loaders)
         .chain(&rules.orm.model_bases)
         .chain(rules.orm.relation_fields.keys())
         .chain(rules.dispatch.keys().map(|(base, _)| base))
