@@ -478,7 +478,7 @@ impl<'t> Evaluator<'_, 't> {
             [label] if label.contains('.') => (*label).to_owned(),
             _ => return Value::Unknown,
         };
-        if label.split('.').any(|part| part.is_empty()) || label.matches('.').count() != 1 {
+        if label.split('.').any(str::is_empty) || label.matches('.').count() != 1 {
             return Value::Unknown;
         }
         match self.index {
