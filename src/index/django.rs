@@ -91,18 +91,24 @@ impl ProjectIndex {
             }
             for (field, kind, target, related_name) in fields {
                 let many = kind == RelationKind::ManyToMany;
+                let short = class.rsplit('.').next().unwrap_or(class).to_lowercase();
+                let accessor = match related_name {
+                    Some(name) if name.ends_with('+') => None,
+                    Some(name) => Some(name.to_owned()),
+                    None if kind == RelationKind::OneToOne => Some(short),
+                    None => Some(format!("{short}_set")),
+                };
+                // Reading a one-to-one either way sets the other side.
+                let back = accessor.clone().filter(|_| kind == RelationKind::OneToOne);
                 relations
                     .entry(class.clone())
                     .or_default()
-                    .insert(field.to_owned(), Relation { target: target.clone(), many });
-                let short = class.rsplit('.').next().unwrap_or(class).to_lowercase();
-                let accessor = match related_name {
-                    Some(name) if name.ends_with('+') => continue,
-                    Some(name) => name.to_owned(),
-                    None if kind == RelationKind::OneToOne => short,
-                    None => format!("{short}_set"),
-                };
-                let reverse = Relation { target: class.clone(), many: kind != RelationKind::OneToOne };
+                    .insert(field.to_owned(), Relation { target: target.clone(), many, back });
+                let Some(accessor) = accessor else { continue };
+                // A reverse foreign key's manager and a reverse one-to-one set
+                // the forward field on what they load; a many-to-many does not.
+                let back = (kind != RelationKind::ManyToMany).then(|| field.to_owned());
+                let reverse = Relation { target: class.clone(), many: kind != RelationKind::OneToOne, back };
                 // A forward field keeps its name; of two reverse accessors
                 // with one name (two apps never installed together), the
                 // first model keeps it.

@@ -33,6 +33,22 @@ impl ProjectFacts for ProjectIndex {
         ProjectIndex::model_by_app_label(self, label)
     }
 
+    fn instance_attribute(&self, class: &str, attribute: &str) -> Option<Value> {
+        let value = self.mro(class).iter().find_map(|owner| self.class(owner)?.attributes.get(attribute))?;
+        // Names as the defining module spelled them, resolved now.
+        match value {
+            Value::Qualified(name) => {
+                self.resolve_value(name).or_else(|| Some(Value::Qualified(self.unsentinel(name))))
+            }
+            Value::Instance { class, preloaded } => {
+                let class = self.canonical_class(class).unwrap_or_else(|| self.unsentinel(class));
+                Some(Value::Instance { class, preloaded: preloaded.clone() })
+            }
+            Value::Unknown => None,
+            other => Some(other.clone()),
+        }
+    }
+
     fn is_class(&self, name: &str) -> bool {
         matches!(self.symbol(name), Some(Symbol::Class(_)))
     }

@@ -20,6 +20,10 @@ pub trait ProjectFacts: Sync {
     fn is_class(&self, name: &str) -> bool;
     /// Whether a class is a Django model (a project model or a recipe's base).
     fn is_model(&self, class: &str, rules: &RuleSet) -> bool;
+    /// What `attribute` of an instance of `class` holds, from the first class
+    /// of its MRO that assigns it (`self.user = User.objects.create(...)` in
+    /// `setUp`, `shelf_model = Shelf`).
+    fn instance_attribute(&self, class: &str, attribute: &str) -> Option<Value>;
     /// The project model an app label names (`"shop.Book"`): a model class
     /// `Book` in a module with a part `shop`.
     fn model_by_app_label(&self, label: &str) -> Option<String>;
@@ -95,6 +99,10 @@ pub struct Relation {
     pub target: String,
     /// A manager (reverse foreign key, many-to-many) rather than one object.
     pub many: bool,
+    /// The relation of the target that Django sets to the owner on each
+    /// object it loads through this one: a reverse foreign key's `book.shelf`,
+    /// either side of a one-to-one.
+    pub back: Option<String>,
 }
 
 /// A `relationship()` as the rewrite needs it.

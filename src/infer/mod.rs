@@ -53,6 +53,9 @@ pub enum Value {
         /// The project's manager and `QuerySet` classes whose methods it has,
         /// in lookup order (`objects = ShelfManager.from_queryset(ShelfQuerySet)()`).
         classes: Vec<String>,
+        /// Relations every object it fetches has loaded: a reverse foreign
+        /// key's manager (`shelf.book_set`) sets each book's `shelf`.
+        preloaded: Vec<String>,
     },
     /// A lazy `QuerySet`.
     QuerySet {
@@ -216,7 +219,7 @@ impl<'t> Evaluator<'_, 't> {
             {
                 // What `select_related` loaded comes with the object, however the query ends.
                 let (model, preloaded) = match self.eval_at(object, scope, depth + 1) {
-                    Value::Manager { model, .. } => (model, Vec::new()),
+                    Value::Manager { model, preloaded, .. } => (model, preloaded),
                     Value::QuerySet { model, preloaded, .. } => (model, preloaded),
                     _ => return Value::Unknown,
                 };
@@ -272,24 +275,35 @@ impl<'t> Evaluator<'_, 't> {
                 model: Some(name),
                 certainty: Certainty::Certain,
                 classes: declared.unwrap_or_default(),
+                preloaded: Vec::new(),
             },
-            Value::Qualified(name) if is_manager && looks_like_class(&name) => {
-                Value::Manager { model: Some(name), certainty: Certainty::Certain, classes: Vec::new() }
-            }
+            Value::Qualified(name) if is_manager && looks_like_class(&name) => Value::Manager {
+                model: Some(name),
+                certainty: Certainty::Certain,
+                classes: Vec::new(),
+                preloaded: Vec::new(),
+            },
             Value::Qualified(name) => self.resolve(format!("{name}.{attribute}")),
             Value::Unknown if is_manager && looks_like_model(self.model.text(object)) => {
-                Value::Manager { model: None, certainty: Certainty::Guess, classes: Vec::new() }
+                Value::Manager { model: None, certainty: Certainty::Guess, classes: Vec::new(), preloaded: Vec::new() }
             }
             Value::Instance { class, .. } => {
                 let Some(index) = self.index else { return Value::Unknown };
                 match index.relation(&class, attribute) {
+                    // What Django sets on the objects it loads through the
+                    // relation comes with them (`book.shelf` of `shelf.book_set.get()`).
                     Some(relation) if relation.many => Value::Manager {
                         model: Some(relation.target.clone()),
                         certainty: Certainty::Certain,
                         classes: Vec::new(),
+                        preloaded: relation.back.iter().cloned().collect(),
                     },
-                    Some(relation) => Value::Instance { class: relation.target.clone(), preloaded: Vec::new() },
-                    None => Value::Unknown,
+                    Some(relation) => Value::Instance {
+                        class: relation.target.clone(),
+                        preloaded: relation.back.iter().cloned().collect(),
+                    },
+                    // `self.user` assigned in `setUp`, `self.shelf_model` at class level.
+                    None => index.instance_attribute(&class, attribute).unwrap_or(Value::Unknown),
                 }
             }
             _ => Value::Unknown,
@@ -317,9 +331,10 @@ impl<'t> Evaluator<'_, 't> {
             // Evaluated once: evaluating it again per branch would be exponential in the chain's length.
             let object_value = self.eval_at(object, scope, depth + 1);
             match object_value.clone() {
-                Value::Manager { model, certainty, classes } if self.rules.orm.lazy.contains(method) => {
-                    let preloaded =
-                        if method == "select_related" { self.string_arguments(arguments) } else { Vec::new() };
+                Value::Manager { model, certainty, classes, mut preloaded } if self.rules.orm.lazy.contains(method) => {
+                    if method == "select_related" {
+                        preloaded.extend(self.string_arguments(arguments));
+                    }
                     return Value::QuerySet { model, certainty, preloaded, classes: self.queryset_classes(classes) };
                 }
                 Value::QuerySet { model, certainty, mut preloaded, classes }
@@ -330,13 +345,14 @@ impl<'t> Evaluator<'_, 't> {
                     }
                     return Value::QuerySet { model, certainty, preloaded, classes };
                 }
-                Value::Manager { model, .. } if self.rules.orm.fetching.contains(method) => {
-                    return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() });
+                Value::Manager { model, preloaded, .. } if self.rules.orm.fetching.contains(method) => {
+                    return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
                 }
                 Value::QuerySet { model, preloaded, .. } if self.rules.orm.fetching.contains(method) => {
                     return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
                 }
-                Value::Manager { model, certainty, classes } | Value::QuerySet { model, certainty, classes, .. } => {
+                Value::Manager { model, certainty, classes, .. }
+                | Value::QuerySet { model, certainty, classes, .. } => {
                     return self.custom_method_result(model, certainty, classes, method);
                 }
                 Value::Instance { class, .. } => {

@@ -31,7 +31,7 @@ impl<'t> Evaluator<'_, 't> {
             return Value::Unknown;
         }
         match self.eval_at(object, scope, depth + 1) {
-            Value::Manager { model: Some(class), .. } => Value::Instance { class, preloaded: Vec::new() },
+            Value::Manager { model: Some(class), preloaded, .. } => Value::Instance { class, preloaded },
             Value::QuerySet { model: Some(class), preloaded, .. } => Value::Instance { class, preloaded },
             _ => Value::Unknown,
         }
@@ -112,6 +112,7 @@ impl<'t> Evaluator<'_, 't> {
                         model: None,
                         certainty: Certainty::Certain,
                         classes: vec![method.class.clone()],
+                        preloaded: Vec::new(),
                     },
                     None => Value::Instance { class: method.class.clone(), preloaded: Vec::new() },
                 },

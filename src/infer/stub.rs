@@ -21,10 +21,18 @@ pub const PROFILE: &str = "app.models.Profile";
 impl Stub {
     pub fn new() -> Self {
         let mut relations = HashMap::new();
-        relations.insert((USER.to_owned(), "profile".to_owned()), Relation { target: PROFILE.to_owned(), many: false });
-        relations.insert((PROFILE.to_owned(), "user".to_owned()), Relation { target: USER.to_owned(), many: false });
-        relations
-            .insert((USER.to_owned(), "groups".to_owned()), Relation { target: "auth.Group".to_owned(), many: true });
+        relations.insert(
+            (USER.to_owned(), "profile".to_owned()),
+            Relation { target: PROFILE.to_owned(), many: false, back: Some("user".to_owned()) },
+        );
+        relations.insert(
+            (PROFILE.to_owned(), "user".to_owned()),
+            Relation { target: USER.to_owned(), many: false, back: Some("profile".to_owned()) },
+        );
+        relations.insert(
+            (USER.to_owned(), "groups".to_owned()),
+            Relation { target: "auth.Group".to_owned(), many: true, back: None },
+        );
         Self { relations }
     }
 }
@@ -43,6 +51,9 @@ impl ProjectFacts for Stub {
         self.is_class(class)
     }
     fn model_by_app_label(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn instance_attribute(&self, _: &str, _: &str) -> Option<Value> {
         None
     }
     fn relation(&self, class: &str, attribute: &str) -> Option<&Relation> {

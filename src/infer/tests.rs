@@ -55,8 +55,11 @@ fn instances_come_from_fetches_wrapped_or_native() {
 
 #[test]
 fn relations_follow_the_project_facts() {
-    assert_eq!(value_of("    u = User.objects.get(pk=1)\n    u.profile"), instance(PROFILE));
-    assert_eq!(value_of("    u = User.objects.get(pk=1)\n    u.profile.user"), instance(USER));
+    // Reading a one-to-one sets the other side on what it loads.
+    let loaded =
+        |class: &str, relation: &str| Value::Instance { class: class.to_owned(), preloaded: vec![relation.to_owned()] };
+    assert_eq!(value_of("    u = User.objects.get(pk=1)\n    u.profile"), loaded(PROFILE, "user"));
+    assert_eq!(value_of("    u = User.objects.get(pk=1)\n    u.profile.user"), loaded(USER, "profile"));
     assert!(
         matches!(value_of("    u = User.objects.get(pk=1)\n    u.groups"), Value::Manager { model: Some(model), .. } if model == "auth.Group")
     );

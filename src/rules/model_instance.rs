@@ -28,7 +28,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         }
         // `self` in a related manager class of a library (Django's own
         // `RelatedManager`); a project manager's methods are its own.
-        Value::Manager { model: None, certainty: Certainty::Certain, classes }
+        Value::Manager { model: None, certainty: Certainty::Certain, classes, .. }
             if !classes.is_empty()
                 && evaluator.index.is_some_and(|index| !classes.iter().any(|class| index.is_class(class))) =>
         {

@@ -5,7 +5,8 @@
 //! skips most of a module whose async code is a small part of it. Offsets,
 //! lines and columns stay those of the file: the tree's ranges point into it.
 //!
-//! A sync function's body is blanked when its name is not a dunder, the body
+//! A sync function's body is blanked when its name is not a dunder or a test
+//! set-up method (`setUp`, `setUpClass`, `setUpTestData`), the body
 //! holds no line starting with `async`, it is not inside an `async def`, and
 //! its name appears as a word nowhere else in the text that stays (strings
 //! and comments count: `getattr(self, "name")`), the bodies kept for their
@@ -354,8 +355,13 @@ fn leading_words<'a>(text: &'a [u8], line: &Line) -> (&'a [u8], &'a [u8]) {
     (first, word(at).0)
 }
 
+/// Methods the test runner calls by no name the file spells, whose
+/// `self.x = ...` the async tests read.
+const SET_UP: &[&[u8]] = &[b"setUp", b"setUpClass", b"setUpTestData"];
+
 /// Sync functions outside any `async def` whose body holds no line starting
-/// with `async`, outermost first; a dunder's body always stays.
+/// with `async`, outermost first; a dunder's or a set-up method's body always
+/// stays.
 fn candidates<'a>(text: &'a [u8], lines: &[Line]) -> Vec<Candidate<'a>> {
     // The logical lines after `header` that are indented deeper: its block.
     let block_end = |header: usize| {
@@ -379,7 +385,8 @@ fn candidates<'a>(text: &'a [u8], lines: &[Line]) -> Vec<Candidate<'a>> {
         }
         let holds_async = || lines[at + 1..end].iter().any(|line| leading_words(text, line).0 == b"async");
         let dunder = second.starts_with(b"__") && second.ends_with(b"__");
-        if first == b"def" && !second.is_empty() && !dunder && !holds_async() {
+        let kept = dunder || SET_UP.contains(&second);
+        if first == b"def" && !second.is_empty() && !kept && !holds_async() {
             found.push(Candidate { name: second, body: lines[at + 1].start..lines[end - 1].end });
             at = end;
             continue;

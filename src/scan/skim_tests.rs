@@ -60,6 +60,28 @@ fn methods_dunders_strings_and_nested_async_stay() {
 }
 
 #[test]
+fn test_set_up_bodies_stay() {
+    let text = concat!(
+        "class T(TestCase):\n",
+        "    def setUp(self):\n",
+        "        self.user = User.objects.create()\n",
+        "\n",
+        "    @classmethod\n",
+        "    def setUpTestData(cls):\n",
+        "        cls.shelf = Shelf.objects.create()\n",
+        "\n",
+        "    def tearDown(self):\n",
+        "        self.user = None\n",
+        "\n",
+        "    async def test_save(self):\n",
+        "        self.user.save()\n",
+    );
+    let out = skimmed(text).expect("skimmed");
+    assert!(out.contains("self.user = User") && out.contains("cls.shelf = Shelf"), "{out}");
+    assert!(!out.contains("self.user = None"), "{out}");
+}
+
+#[test]
 fn bodies_inside_async_functions_stay() {
     let text = "async def view():\n    def helper():\n        return 1\n    return 2\n";
     assert!(skim(text).is_none());

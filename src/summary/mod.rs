@@ -3,6 +3,7 @@
 //! with the database evidence found in its body and the calls it makes,
 //! named but not yet resolved. Made from one parse; the tree is dropped.
 
+mod attributes;
 mod sqlalchemy;
 
 pub use sqlalchemy::DECLARATIVE_BASE;
@@ -44,6 +45,9 @@ pub struct ClassSummary {
     /// Which ones are managers is known once the index is complete.
     pub managers: HashMap<String, Vec<String>>,
     pub methods: HashMap<String, FunctionSummary>,
+    /// What the attributes of its instances hold, by name, as far as the
+    /// class itself says (`Value::Unknown`: assigned, but not known to what).
+    pub attributes: HashMap<String, Value>,
     /// `SQLAlchemy`: `__tablename__`.
     pub table: Option<String>,
     /// `SQLAlchemy`: mapped columns.
@@ -202,6 +206,7 @@ fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(Strin
             }
         }
     }
+    class.attributes = attributes::instance_attributes(node, evaluator);
     let body = node.child_by_field_id(FIELD.body)?;
     let mut cursor = body.walk();
     for statement in body.named_children(&mut cursor) {
