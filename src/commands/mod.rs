@@ -39,14 +39,16 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
         Command::Fix(args) => files::process(Action::Fix, &args, streams),
         Command::Recipes(args) => {
             let rules = load_rules(&args)?;
-            writeln!(streams.stdout, "{:<7} {:<30} {:<7} SUMMARY", "CODE", "NAME", "FIX")?;
+            // The name column fits the longest name, the users' recipes' included.
+            let width = rules.rules.iter().map(|rule| rule.name.len()).max().unwrap_or(0).max(30);
+            writeln!(streams.stdout, "{:<7} {:<width$} {:<7} SUMMARY", "CODE", "NAME", "FIX")?;
             for rule in &rules.rules {
                 let fix = match (rule.rewrite, rule.applicability) {
                     (recipe::Rewrite::None, _) => "none",
                     (_, fix::Applicability::Safe) => "safe",
                     (_, fix::Applicability::Unsafe) => "unsafe",
                 };
-                writeln!(streams.stdout, "{:<7} {:<30} {:<7} {}", rule.code, rule.name, fix, rule.summary)?;
+                writeln!(streams.stdout, "{:<7} {:<width$} {:<7} {}", rule.code, rule.name, fix, rule.summary)?;
             }
             Ok(EXIT_CLEAN)
         }

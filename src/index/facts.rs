@@ -7,6 +7,7 @@ use crate::infer::facts::{CallTarget, Direction, OrmClass, OrmMethod, ProjectFac
 use crate::infer::{MODEL_LABEL, USER_MODEL, Value};
 use crate::recipe::{Callable, RuleSet};
 use crate::scan::reach;
+use crate::semantic::MethodKind;
 
 impl ProjectFacts for ProjectIndex {
     fn user_model(&self) -> Option<&str> {
@@ -97,6 +98,11 @@ impl ProjectFacts for ProjectIndex {
             let (owner, function) = self.find_method(class, method, false)?;
             Some(OrmMethod { owner, returns: function.returns_queryset.clone() })
         })
+    }
+
+    fn property_returns(&self, class: &str, attribute: &str) -> Option<String> {
+        let (_, function) = self.find_method(class, attribute, false)?;
+        (function.kind == Some(MethodKind::Property)).then(|| function.returns.clone()).flatten()
     }
 
     fn method_returns(&self, class: &str, method: &str) -> Option<String> {

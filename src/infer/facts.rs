@@ -24,6 +24,8 @@ pub trait ProjectFacts: Sync {
     /// of its MRO that assigns it (`self.user = User.objects.create(...)` in
     /// `setUp`, `shelf_model = Shelf`).
     fn instance_attribute(&self, class: &str, attribute: &str) -> Option<Value>;
+    /// The class a property of `class` is annotated to return (`-> Client`).
+    fn property_returns(&self, class: &str, attribute: &str) -> Option<String>;
     /// The project model an app label names (`"shop.Book"`): a model class
     /// `Book` in a module with a part `shop`.
     fn model_by_app_label(&self, label: &str) -> Option<String>;

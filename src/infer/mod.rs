@@ -79,7 +79,11 @@ const MAX_DEPTH: usize = 80;
 
 /// What the evaluator matches by spelling (see [`crate::scan::reach::Spellings`]):
 /// `request.user` is the user model without any import.
-pub const SPELLINGS: &[&str] = &["request.user"];
+pub const SPELLINGS: &[&str] = &["request.user", "request.session", "scope[\"session\"]"];
+
+/// The recipe tag for the session of a request or a Channels scope
+/// (`request.session`, `scope["session"]`).
+pub const SESSION_TAG: &str = "django-session-store";
 
 /// The user model when the project does not define one.
 pub const DEFAULT_USER_MODEL: &str = "django.contrib.auth.models.User";
@@ -157,6 +161,7 @@ impl<'t> Evaluator<'_, 't> {
         match node.kind() {
             "identifier" => self.name(self.model.text(node), scope, depth),
             "attribute" => self.attribute(node, scope, depth),
+            "subscript" if self.is_scope_session(node) => self.tag_value(SESSION_TAG),
             "subscript" => match node.child_by_field_id(FIELD.value).map(|value| self.eval_at(value, scope, depth + 1))
             {
                 Some(Value::Qualified(name)) => Value::Qualified(format!("{name}[]")),
@@ -252,11 +257,14 @@ impl<'t> Evaluator<'_, 't> {
             return Value::Unknown;
         };
         let attribute = self.model.text(attribute);
-        // `request.user`, `info.context.request.user`.
-        if attribute == "user" && (object.kind() == "identifier" || object.kind() == "attribute") {
+        // `request.user`, `info.context.request.user`; `request.session`.
+        if matches!(attribute, "user" | "session") && (object.kind() == "identifier" || object.kind() == "attribute") {
             let object_text = self.model.text(object);
             if object_text == "request" || object_text.ends_with(".request") {
-                return Value::Instance { class: self.user_model(), preloaded: Vec::new() };
+                return match attribute {
+                    "user" => Value::Instance { class: self.user_model(), preloaded: Vec::new() },
+                    _ => self.tag_value(SESSION_TAG),
+                };
             }
         }
         let object_value = self.eval_at(object, scope, depth + 1);
@@ -303,7 +311,20 @@ impl<'t> Evaluator<'_, 't> {
                         preloaded: relation.back.iter().cloned().collect(),
                     },
                     // `self.user` assigned in `setUp`, `self.shelf_model` at class level.
-                    None => index.instance_attribute(&class, attribute).unwrap_or(Value::Unknown),
+                    None => index
+                        .instance_attribute(&class, attribute)
+                        .or_else(|| {
+                            index.property_returns(&class, attribute).map(|returned| self.instance_of(returned))
+                        })
+                        .unwrap_or_else(|| {
+                            // An attribute a library base declares for its instances (`self.client`).
+                            match self.recipe_callable(&format!("{class}.{attribute}")) {
+                                Some(callable) if !callable.site => {
+                                    callable.returns.map_or(Value::Unknown, Value::Tagged)
+                                }
+                                _ => Value::Unknown,
+                            }
+                        }),
                 }
             }
             _ => Value::Unknown,
@@ -357,7 +378,7 @@ impl<'t> Evaluator<'_, 't> {
                 }
                 Value::Instance { class, .. } => {
                     let returned = self.index.and_then(|index| index.method_returns(&class, method));
-                    return returned.map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() });
+                    return returned.map_or(Value::Unknown, |class| self.instance_of(class));
                 }
                 _ => callee_value = Some(self.attribute_of(object, object_value, method)),
             }
@@ -473,6 +494,38 @@ impl<'t> Evaluator<'_, 't> {
             return Some(*callable);
         }
         self.index.and_then(|index| index.inherited_callable(name, self.rules))
+    }
+
+    /// An instance of `class`, as an annotation names it: what the recipes
+    /// tag its instances with (`-> Client`, `serializer: BookSerializer`),
+    /// else the instance.
+    pub fn instance_of(&self, class: String) -> Value {
+        match self.recipe_callable(&class) {
+            Some(callable) if !callable.site && callable.returns.is_some() => {
+                let tag = callable.returns.expect("checked");
+                if self.rules.tags[tag.0] == USER_TAG {
+                    Value::Instance { class: self.user_model(), preloaded: Vec::new() }
+                } else {
+                    Value::Tagged(tag)
+                }
+            }
+            _ => Value::Instance { class, preloaded: Vec::new() },
+        }
+    }
+
+    /// The value a recipe tag stands for, when a loaded recipe uses it.
+    fn tag_value(&self, tag: &str) -> Value {
+        self.rules.tags.iter().position(|name| name == tag).map_or(Value::Unknown, |id| Value::Tagged(TagId(id)))
+    }
+
+    /// `scope["session"]`, `self.scope["session"]`: a Channels consumer's session.
+    fn is_scope_session(&self, node: Node<'t>) -> bool {
+        let (Some(value), Some(key)) = (node.child_by_field_id(FIELD.value), node.child_by_field_id(FIELD.subscript))
+        else {
+            return false;
+        };
+        let value = self.model.text(value);
+        value.rsplit('.').next() == Some("scope") && matches!(self.model.text(key), "\"session\"" | "'session'")
     }
 
     /// `get_model("shop", "Book")` or `get_model("shop.Book")`: the model

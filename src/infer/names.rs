@@ -130,6 +130,11 @@ impl<'t> Evaluator<'_, 't> {
         };
         match class {
             Value::Qualified(class) if self.is_model_class(&class) => Value::Instance { class, preloaded: Vec::new() },
+            // A class the recipes tag (`client: Client`, `serializer: BookSerializer`).
+            Value::Qualified(class) => match self.instance_of(class) {
+                tagged @ Value::Tagged(_) => tagged,
+                _ => Value::Unknown,
+            },
             _ => Value::Unknown,
         }
     }

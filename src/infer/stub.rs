@@ -56,6 +56,9 @@ impl ProjectFacts for Stub {
     fn instance_attribute(&self, _: &str, _: &str) -> Option<Value> {
         None
     }
+    fn property_returns(&self, _: &str, _: &str) -> Option<String> {
+        None
+    }
     fn relation(&self, class: &str, attribute: &str) -> Option<&Relation> {
         self.relations.get(&(class.to_owned(), attribute.to_owned()))
     }

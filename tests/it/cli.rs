@@ -891,20 +891,21 @@ fn recipes_lists_the_builtin_rules() {
     let output = cli(&["recipes"]);
 
     let expected = "\
-CODE    NAME                           FIX     SUMMARY
-DJ001   django-orm-query-in-async      safe    Django ORM query run synchronously inside `async def`
-DJ002   jwt-token-db-in-async          safe    JWT token built or checked against the blacklist table inside `async def`
-DJ003   django-cache-in-async          safe    Django cache call made synchronously inside `async def`
-DJ004   django-auth-db-in-async        safe    Django auth or shortcut function that queries the database inside `async def`
-DJ101   project-db-helper-in-async     safe    Project function or method that touches the database, called inside `async def`
-DJ102   model-instance-query-in-async  safe    Model instance method that queries, called inside `async def`
-DJ103   lazy-relation-in-async         safe    Foreign key or one-to-one relation loaded lazily inside `async def`
-DJ104   queryset-evaluated-in-async    safe    QuerySet evaluated implicitly (iterated, tested, indexed) inside `async def`
-DJ105   transaction-atomic-in-async    none    `transaction.atomic()` used inside `async def`
-DJ106   drf-db-in-async                safe    Django REST framework serializer, object lookup or pagination that queries inside `async def`
-DJ107   django-connection-in-async     safe    Django database connection handled synchronously inside `async def`
-DJ108   django-cursor-in-async         none    Raw database cursor opened inside `async def`
-SA001   sqlalchemy-lazy-load-in-async  safe    SQLAlchemy lazy relationship read on an AsyncSession object inside `async def`
+CODE    NAME                                  FIX     SUMMARY
+DJ001   django-orm-query-in-async             safe    Django ORM query run synchronously inside `async def`
+DJ002   jwt-token-db-in-async                 safe    JWT token built or checked against the blacklist table inside `async def`
+DJ003   django-cache-in-async                 safe    Django cache call made synchronously inside `async def`
+DJ004   django-auth-db-in-async               safe    Django auth or shortcut function that queries the database inside `async def`
+DJ101   project-db-helper-in-async            safe    Project function or method that touches the database, called inside `async def`
+DJ102   model-instance-query-in-async         safe    Model instance method that queries, called inside `async def`
+DJ103   lazy-relation-in-async                safe    Foreign key or one-to-one relation loaded lazily inside `async def`
+DJ104   queryset-evaluated-in-async           safe    QuerySet evaluated implicitly (iterated, tested, indexed) inside `async def`
+DJ105   transaction-atomic-in-async           none    `transaction.atomic()` used inside `async def`
+DJ106   drf-db-in-async                       safe    Django REST framework serializer, object lookup or pagination that queries inside `async def`
+DJ107   django-connection-in-async            safe    Django database connection handled synchronously inside `async def`
+DJ108   django-cursor-in-async                none    Raw database cursor opened inside `async def`
+DJ109   django-test-client-in-async           safe    Django's synchronous test client used inside `async def`
+SA001   sqlalchemy-lazy-load-in-async         safe    SQLAlchemy lazy relationship read on an AsyncSession object inside `async def`
 SA002   sqlalchemy-expired-attribute-in-async safe    Attribute read after `commit()`/`rollback()` expired the object, inside `async def`
 ";
     assert_eq!(all(&output), (0, expected, ""));
@@ -963,7 +964,7 @@ fn recipes_lists_a_user_recipe_after_the_builtin_ones() {
     assert_eq!(output.stderr, "");
     assert_eq!(
         output.stdout.lines().last().unwrap(),
-        "MSG001  message-jwt-helper             unsafe  Project JWT helper called inside `async def`"
+        "MSG001  message-jwt-helper                    unsafe  Project JWT helper called inside `async def`"
     );
     // The header, every built-in rule, then the user's.
     assert_eq!(output.stdout.lines().count(), asyncfix::recipe::BUILTIN_RECIPES.len() + 2);
