@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 
 use super::{IndexedFile, OwnModule, ProjectIndex, Shared, functions_of, longest_module};
-use crate::infer::Value;
+use crate::infer::{MODEL_LABEL, Value};
 use crate::recipe::RuleSet;
 use crate::scan::reach::{self, ModuleScan, Vocabulary};
 use crate::summary::{self, FieldTarget, FunctionSummary, ModuleSummary};
@@ -138,6 +138,26 @@ pub fn declares_relations(text: &[u8]) -> bool {
     RELATION_FIELDS.iter().any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some())
 }
 
+/// Where the model an app label names may be defined: `shop.Book` in every
+/// module `shop.models` or `*.shop.models` (and its submodules `shop.models.*`).
+fn label_candidates(label: &str, by_name: &HashMap<&str, usize>) -> Vec<String> {
+    let mut parts = label.splitn(3, '.');
+    let (Some(app), Some(model)) = (parts.next(), parts.next()) else { return Vec::new() };
+    let package = format!("{app}.models");
+    let nested = format!(".{app}.models");
+    let mut found: Vec<String> = by_name
+        .keys()
+        .filter(|module| {
+            // The package itself, or a submodule of it (`shop.models.books`).
+            let package_of = |name: &str| name == package || name.ends_with(&nested);
+            package_of(module) || module.match_indices('.').any(|(at, _)| package_of(&module[..at]))
+        })
+        .map(|module| format!("{module}.{model}"))
+        .collect();
+    found.sort();
+    found
+}
+
 /// Every qualified name a summary refers to.
 fn references(summary: &ModuleSummary) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
@@ -162,6 +182,12 @@ fn references(summary: &ModuleSummary) -> Vec<String> {
         }
         for method in class.methods.values() {
             add_function(method, &mut names);
+        }
+        for value in class.attributes.values() {
+            match value {
+                Value::Qualified(name) | Value::Instance { class: name, .. } => names.push(name.clone()),
+                _ => {}
+            }
         }
     }
     for value in summary.values.values() {
@@ -217,6 +243,11 @@ impl ProjectIndex {
             let mut seen_names: HashSet<String> = HashSet::new();
             while let Some(name) = pending.pop() {
                 if !seen_names.insert(name.clone()) {
+                    continue;
+                }
+                // `apps.get_model("shop", "Book")`: the `Book` of each `shop.models` module.
+                if let Some(label) = name.strip_prefix(MODEL_LABEL).and_then(|rest| rest.strip_prefix('.')) {
+                    pending.extend(label_candidates(label, &by_name));
                     continue;
                 }
                 let Some((module, rest)) = longest_module(&name, |candidate| by_name.contains_key(candidate)) else {

@@ -15,9 +15,11 @@ use crate::summary::{FieldTarget, FunctionSummary};
 
 impl ProjectIndex {
     pub(super) fn derives_a_model(&self, class: &str, rules: &RuleSet) -> bool {
-        self.mro(class)
-            .iter()
-            .any(|base| rules.orm.model_bases.contains(base) || rules.library_models.contains_key(base))
+        self.mro(class).iter().any(|base| {
+            rules.orm.model_bases.contains(base)
+                || rules.library_models.contains_key(base)
+                || self.class(base).is_some_and(|summary| summary.declares_fields)
+        })
     }
 
     pub(super) fn derive(&mut self, rules: &RuleSet) {

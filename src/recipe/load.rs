@@ -170,6 +170,10 @@ impl RuleSet {
             check_dotted(loader, factory, false)?;
             self.orm.model_factories.insert(factory.get_ref().clone());
         }
+        for module in &orm.field_modules {
+            check_dotted(loader, module, false)?;
+            self.orm.field_modules.push(module.get_ref().clone());
+        }
         for function in &orm.model_loaders {
             check_dotted(loader, function, false)?;
             self.orm.model_loaders.insert(function.get_ref().clone());

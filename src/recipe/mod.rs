@@ -87,6 +87,7 @@ pub struct Orm {
     pub managers: HashSet<String>,
     pub model_factories: HashSet<String>,
     pub model_loaders: HashSet<String>,
+    pub field_modules: Vec<String>,
     pub lazy: HashSet<String>,
     pub evaluating: HashSet<String>,
     pub fetching: HashSet<String>,

@@ -207,6 +207,10 @@ pub struct RawOrm {
     /// Callables that return a model class: `django.contrib.auth.get_user_model`.
     #[serde(default)]
     pub model_factories: Vec<Spanned<String>>,
+    /// Modules whose classes named `...Field` are model fields: a class
+    /// declaring one is a model even when its base is not known.
+    #[serde(default)]
+    pub field_modules: Vec<Spanned<String>>,
     /// Callables that return the model an app label names:
     /// `apps.get_model("shop", "Book")`, `apps.get_model("shop.Book")`.
     #[serde(default)]

@@ -19,6 +19,7 @@ use std::collections::HashSet;
 
 use aho_corasick::{AhoCorasick, Input, MatchKind};
 
+use crate::infer::MODEL_LABEL;
 use crate::recipe::RuleSet;
 use crate::semantic::ModuleName;
 
@@ -54,6 +55,9 @@ pub struct Vocabulary {
     /// managers' names.
     attributes: Vec<Option<String>>,
     project_wide: Vec<String>,
+    /// The last part of each model loader's name (`get_model`): a call with
+    /// a literal label names the module that defines the model.
+    loaders: Vec<String>,
 }
 
 impl Vocabulary {
@@ -82,7 +86,11 @@ impl Vocabulary {
             .build(&patterns)
             .expect("a few short literal patterns always build");
         let project_wide = spelled.project_wide.iter().map(|&word| word.to_owned()).collect();
-        Self { packages, described, everything, spellings, attributes, project_wide }
+        let mut loaders: Vec<String> =
+            rules.orm.model_loaders.iter().map(|name| name.rsplit('.').next().unwrap_or(name).to_owned()).collect();
+        loaders.sort();
+        loaders.dedup();
+        Self { packages, described, everything, spellings, attributes, project_wide, loaders }
     }
 }
 
@@ -198,12 +206,57 @@ pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> Module
             None => imports.extend(names),
         }
     }
+    imports.extend(labels(text, vocabulary));
     let direct = vocabulary.everything
         || imports.iter().any(|name| vocabulary.packages.contains(name.split('.').next().unwrap_or(name)))
         || spells_a_rule_word(text, vocabulary);
     let project_wide =
         vocabulary.project_wide.iter().any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some());
     ModuleScan { imports, direct, project_wide, defines: defined_names(text) }
+}
+
+/// `get_model("shop", "Book")`, `load_model("shop.Book")`: the label's
+/// stand-in name, which the index follows to the modules that may define it.
+fn labels(text: &[u8], vocabulary: &Vocabulary) -> Vec<String> {
+    let mut found = Vec::new();
+    for loader in &vocabulary.loaders {
+        for position in memchr::memmem::find_iter(text, loader.as_bytes()) {
+            let end = position + loader.len();
+            if !is_word(text, position, end) {
+                continue;
+            }
+            let open = skip_space(text, end, true);
+            if text.get(open) != Some(&b'(') {
+                continue;
+            }
+            let mut parts = Vec::new();
+            let mut at = open + 1;
+            while parts.len() < 2 {
+                at = skip_space(text, at, true);
+                let Some(&quote) = text.get(at).filter(|&&c| c == b'"' || c == b'\'') else { break };
+                let Some(length) = text[at + 1..].iter().position(|&c| c == quote || c == b'\n') else { break };
+                let value = &text[at + 1..at + 1 + length];
+                if text[at + 1 + length] != quote
+                    || !value.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+                {
+                    break;
+                }
+                parts.push(String::from_utf8_lossy(value).into_owned());
+                at = skip_space(text, at + length + 2, true);
+                if text.get(at) != Some(&b',') {
+                    break;
+                }
+                at += 1;
+            }
+            let label = match parts.as_slice() {
+                [app, model] => format!("{app}.{model}"),
+                [label] if label.matches('.').count() == 1 => label.clone(),
+                _ => continue,
+            };
+            found.push(format!("{MODEL_LABEL}.{label}"));
+        }
+    }
+    found
 }
 
 /// `a.b.c`, `a.b` and `a`: an import of `a.b.c` runs all three.
@@ -397,6 +450,15 @@ mod tests {
                 .imports;
         found.sort();
         found
+    }
+
+    #[test]
+    fn literal_model_labels_are_followed() {
+        let source = "A = apps.get_model('shop', 'Book')\nB = load_model(\n    \"shop.Shelf\",\n)\n\
+                      C = get_model(app, 'Book')\nD = get_model('shop')\nE = my_get_model('x', 'Y')\n";
+        let labels: Vec<String> =
+            imports(source, "m", false).into_iter().filter(|name| name.starts_with(MODEL_LABEL)).collect();
+        assert_eq!(labels, [format!("{MODEL_LABEL}.shop.Book"), format!("{MODEL_LABEL}.shop.Shelf")]);
     }
 
     fn direct(source: &str) -> bool {

@@ -45,6 +45,9 @@ pub struct ClassSummary {
     /// Which ones are managers is known once the index is complete.
     pub managers: HashMap<String, Vec<String>>,
     pub methods: HashMap<String, FunctionSummary>,
+    /// Declares a model field (`name = models.CharField(...)`): a model,
+    /// whatever its bases.
+    pub declares_fields: bool,
     /// What the attributes of its instances hold, by name, as far as the
     /// class itself says (`Value::Unknown`: assigned, but not known to what).
     pub attributes: HashMap<String, Value>,
@@ -235,6 +238,9 @@ fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(Strin
         if right.kind() != "call" {
             continue;
         }
+        if is_model_field(right, evaluator) {
+            class.declares_fields = true;
+        }
         if let Some(field) = relation_field(right, evaluator) {
             class.fields.insert(attribute.clone(), field);
         } else if let Some(classes) = manager_classes(right, evaluator) {
@@ -252,6 +258,17 @@ fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(Strin
         }
     }
     Some((name, class))
+}
+
+/// `models.CharField(...)`, `ArrayField(...)`: a field of the recipes' field modules.
+fn is_model_field(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> bool {
+    let Some(callee) = call.child_by_field_id(FIELD.function) else { return false };
+    let Value::Qualified(class) = evaluator.eval(callee, ScopeId::MODULE) else { return false };
+    let Some((module, name)) = class.rsplit_once('.') else { return false };
+    name.ends_with("Field")
+        && evaluator.rules.orm.field_modules.iter().any(|fields| {
+            module == fields || module.strip_prefix(fields.as_str()).is_some_and(|rest| rest.starts_with('.'))
+        })
 }
 
 fn relation_field(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<FieldSummary> {
