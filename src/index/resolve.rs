@@ -9,7 +9,13 @@ impl ProjectIndex {
     /// The summary of a project class by qualified name.
     pub(super) fn class(&self, class: &str) -> Option<&ClassSummary> {
         let (module, name) = class.rsplit_once('.')?;
-        self.module(module)?.classes.get(name)
+        if let Some(found) = self.module(module).and_then(|summary| summary.classes.get(name)) {
+            return Some(found);
+        }
+        // A class defined in a function: `app.tests.test_x.test_consumer.<locals>.Consumer`.
+        let (before, _) = class.split_once(".<locals>")?;
+        let (module, _) = longest_module(before, |candidate| self.module(candidate).is_some())?;
+        self.module(module)?.classes.get(class.get(module.len() + 1..)?)
     }
 
     /// A method in the class or its project bases: the owner and its summary.
@@ -83,6 +89,22 @@ impl ProjectIndex {
             let (module, rest) = longest_module(&name, |candidate| self.module(candidate).is_some())?;
             let summary = self.module(module)?;
             let Some((first, tail)) = rest.split_first() else { return Some(Symbol::Module) };
+            // A class defined in a function, and a method of it.
+            if let Some(locals) = rest.iter().rposition(|part| *part == "<locals>")
+                && locals + 1 < rest.len()
+            {
+                let class_name = format!("{module}.{}", rest[..locals + 2].join("."));
+                if summary.classes.contains_key(&rest[..locals + 2].join(".")) {
+                    return match &rest[locals + 2..] {
+                        [] => Some(Symbol::Class(class_name)),
+                        [method] => self
+                            .find_method(&class_name, method, false)
+                            .map(|(owner, _)| Symbol::Function(format!("{owner}.{method}"))),
+                        _ => None,
+                    };
+                }
+                return None;
+            }
             if let Some(class) = summary.classes.get(*first) {
                 let class_name = format!("{module}.{first}");
                 return match tail {

@@ -120,7 +120,8 @@ pub(super) fn check_identifier(loader: &Loader<'_>, value: &Spanned<String>) -> 
 }
 
 /// A class's qualified name; a class defined inside a function has a
-/// `<locals>` part (`django.db.models.fields.related_descriptors.<locals>.RelatedManager`).
+/// `<locals>` part after the function's name, as `__qualname__` has it
+/// (`django.db.models.fields.related_descriptors.create_reverse_many_to_one_manager.<locals>.RelatedManager`).
 pub(super) fn check_class_name(loader: &Loader<'_>, value: &Spanned<String>) -> Result<(), RecipeError> {
     let parts: Vec<&str> = value.get_ref().split('.').collect();
     let valid = parts.len() > 1

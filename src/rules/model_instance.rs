@@ -30,7 +30,8 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         // `RelatedManager`); a project manager's methods are its own.
         Value::Manager { model: None, certainty: Certainty::Certain, classes, .. }
             if !classes.is_empty()
-                && evaluator.index.is_some_and(|index| !classes.iter().any(|class| index.is_class(class))) =>
+                && (classes.iter().any(|class| evaluator.rules.orm.manager_classes.contains(class))
+                    || evaluator.index.is_some_and(|index| !classes.iter().any(|class| index.is_class(class)))) =>
         {
             evaluator.rules.related_manager_methods.get(method)
         }

@@ -197,16 +197,37 @@ impl<'t> Builder<'t> {
         }
         let inner = self.open(node, ScopeKind::Class, scope);
         let name = node.child_by_field_id(FIELD.name).map_or("", |name| self.text(name));
-        let outer = match &self.model.scopes[scope.0] {
-            data if data.kind == ScopeKind::Module => self.model.module.name.clone(),
-            data => data.class_name.clone().unwrap_or_else(|| format!("{}.<locals>", self.model.module.name)),
-        };
+        let outer = self.qualified_prefix(scope);
         self.model.scopes[inner.0].class_name = Some(format!("{outer}.{name}"));
         if let Some(bases) = node.child_by_field_id(FIELD.superclasses) {
             stack.push((bases, scope));
         }
         if let Some(body) = node.child_by_field_id(FIELD.body) {
             stack.push((body, inner));
+        }
+    }
+
+    /// What names defined in `scope` are qualified with, as Python's
+    /// `__qualname__` after the module: `app.views`, `app.views.Outer`,
+    /// `app.views.test_consumer.<locals>` (a class defined in a function).
+    fn qualified_prefix(&self, scope: ScopeId) -> String {
+        let data = &self.model.scopes[scope.0];
+        match data.kind {
+            ScopeKind::Module => self.model.module.name.clone(),
+            ScopeKind::Class => data.class_name.clone().unwrap_or_else(|| self.model.module.name.clone()),
+            _ => {
+                let parent =
+                    data.parent.map_or_else(|| self.model.module.name.clone(), |parent| self.qualified_prefix(parent));
+                match data
+                    .node
+                    .filter(|node| node.kind() == "function_definition")
+                    .and_then(|node| node.child_by_field_id(FIELD.name))
+                {
+                    Some(name) => format!("{parent}.{}.<locals>", self.text(name)),
+                    // A lambda or comprehension: Python names it `<lambda>`; no class is defined in one.
+                    None => parent,
+                }
+            }
         }
     }
 

@@ -18,7 +18,7 @@ use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{RelationKind, RuleSet};
 use crate::rules;
-use crate::semantic::{Binding, MethodKind, ModuleName, ScopeId, SemanticModel};
+use crate::semantic::{Binding, MethodKind, ModuleName, ScopeId, ScopeKind, SemanticModel};
 
 #[derive(Debug, Default)]
 pub struct ModuleSummary {
@@ -172,7 +172,7 @@ pub fn summarize_model(model: &SemanticModel<'_>, rules: &RuleSet) -> ModuleSumm
         let definition = definition_of(statement);
         match definition.kind() {
             "class_definition" => {
-                if let Some((name, class)) = class_summary(definition, &evaluator) {
+                if let Some((name, class)) = class_summary(definition, ScopeId::MODULE, &evaluator) {
                     summary.classes.insert(name, class);
                 }
             }
@@ -185,7 +185,35 @@ pub fn summarize_model(model: &SemanticModel<'_>, rules: &RuleSet) -> ModuleSumm
             _ => {}
         }
     }
+    local_classes(&evaluator, &mut summary);
     summary
+}
+
+/// Classes defined inside functions (a consumer class in a test function),
+/// by their `__qualname__` (`test_consumer.<locals>.TestConsumer`).
+fn local_classes(evaluator: &Evaluator<'_, '_>, summary: &mut ModuleSummary) {
+    let model = evaluator.model;
+    let prefix = format!("{}.", model.module.name);
+    let mut stack = vec![model.tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "class_definition"
+            && let Some(inner) = model.scope_opened_by(node)
+            && let Some(outer) = model.scope(inner).parent
+            && matches!(model.scope(outer).kind, ScopeKind::Function { .. })
+            && let Some(key) = model.scope(inner).class_name.as_deref().and_then(|name| name.strip_prefix(&prefix))
+            && let Some((_, class)) = class_summary(node, outer, evaluator)
+        {
+            summary.classes.insert(key.to_owned(), class);
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor).filter(|child| {
+            // Only statements can hold a class definition.
+            !matches!(
+                child.kind(),
+                "expression_statement" | "return_statement" | "import_statement" | "import_from_statement"
+            )
+        }));
+    }
 }
 
 /// The def or class inside a decorated definition.
@@ -197,14 +225,15 @@ fn definition_of(statement: Node<'_>) -> Node<'_> {
     }
 }
 
-fn class_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<(String, ClassSummary)> {
+/// A class's summary; `scope` is where it is defined (its bases are names there).
+fn class_summary(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<(String, ClassSummary)> {
     let model = evaluator.model;
     let name = model.text(node.child_by_field_id(FIELD.name)?).to_owned();
     let mut class = ClassSummary::default();
     if let Some(bases) = node.child_by_field_id(FIELD.superclasses) {
         let mut cursor = bases.walk();
         for base in bases.named_children(&mut cursor) {
-            if let Value::Qualified(qualified) = evaluator.eval(base, ScopeId::MODULE) {
+            if let Value::Qualified(qualified) = evaluator.eval(base, scope) {
                 class.bases.push(qualified);
             }
         }
