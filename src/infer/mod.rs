@@ -91,6 +91,10 @@ pub const DEFAULT_USER_MODEL: &str = "django.contrib.auth.models.User";
 /// The recipe tag for values that are instances of the user model.
 pub const USER_TAG: &str = "django-user";
 
+/// The recipe tag for the user model class itself (pytest-django's
+/// `django_user_model`).
+pub const USER_MODEL_TAG: &str = "django-user-model";
+
 /// Stands for the user model while the index is built; the index maps it to
 /// the project's user model.
 pub const USER_MODEL: &str = "django.contrib.auth.UserModel";
@@ -551,7 +555,10 @@ impl<'t> Evaluator<'_, 't> {
             return Value::Unknown;
         }
         match self.index {
-            Some(index) => index.model_by_app_label(&label).map_or(Value::Unknown, Value::Qualified),
+            // A label the project does not define still names a model, of an installed app.
+            Some(index) => {
+                Value::Qualified(index.model_by_app_label(&label).unwrap_or(format!("{MODEL_LABEL}.{label}")))
+            }
             None => Value::Qualified(format!("{MODEL_LABEL}.{label}")),
         }
     }

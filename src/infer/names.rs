@@ -5,7 +5,7 @@
 use tree_sitter::Node;
 
 use super::facts::OrmClass;
-use super::{Certainty, Evaluator, Value};
+use super::{Certainty, Evaluator, USER_MODEL_TAG, USER_TAG, Value};
 use crate::parse::FIELD;
 use crate::semantic::{Binding, MethodKind, ScopeId, ScopeKind};
 
@@ -119,7 +119,7 @@ impl<'t> Evaluator<'_, 't> {
                 MethodKind::Static => Value::Unknown,
             };
         }
-        let Some(annotation) = annotation else { return Value::Unknown };
+        let Some(annotation) = annotation else { return self.fixture(name, scope) };
         let parent = scope.parent.unwrap_or(scope_id);
         let Some(class_node) = annotated_class(annotation) else { return Value::Unknown };
         let class = if class_node.kind() == "string" {
@@ -136,6 +136,36 @@ impl<'t> Evaluator<'_, 't> {
                 _ => Value::Unknown,
             },
             _ => Value::Unknown,
+        }
+    }
+
+    /// A pytest fixture the recipes describe, as the parameter of a test
+    /// function (`test_*` in a test module) or of another fixture.
+    fn fixture(&self, name: &str, scope: &crate::semantic::Scope<'t>) -> Value {
+        let Some(&tag) = self.rules.fixtures.get(name) else { return Value::Unknown };
+        let Some(function) = scope.node.filter(|node| node.kind() == "function_definition") else {
+            return Value::Unknown;
+        };
+        // A test module, or any module of a `tests` package.
+        let test_module = self.model.module.name.split('.').any(|part| {
+            matches!(part, "tests" | "test" | "conftest") || part.starts_with("test_") || part.ends_with("_test")
+        });
+        let is_test =
+            function.child_by_field_id(FIELD.name).is_some_and(|name| self.model.text(name).starts_with("test"));
+        let is_fixture =
+            function.parent().filter(|parent| parent.kind() == "decorated_definition").is_some_and(|decorated| {
+                let mut cursor = decorated.walk();
+                decorated
+                    .named_children(&mut cursor)
+                    .any(|child| child.kind() == "decorator" && self.model.text(child).contains("fixture"))
+            });
+        if !(is_fixture || test_module && is_test) {
+            return Value::Unknown;
+        }
+        match self.rules.tags[tag.0].as_str() {
+            USER_TAG => Value::Instance { class: self.user_model(), preloaded: Vec::new() },
+            USER_MODEL_TAG => Value::Qualified(self.user_model()),
+            _ => Value::Tagged(tag),
         }
     }
 

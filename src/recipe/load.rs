@@ -34,24 +34,9 @@ impl RuleSet {
             self.add_orm(loader, orm, &raw.code, rule)?;
         }
         self.add_callables(loader, &raw.callable, rule)?;
-        for (entries, table) in [(&raw.method, &mut self.methods), (&raw.attribute, &mut self.attributes)] {
-            for entry in entries {
-                let Some(tag) = self.tags.iter().position(|tag| tag == entry.receiver.get_ref()) else {
-                    return Err(loader.spanned_error(
-                        &entry.receiver,
-                        format!(
-                            "receiver `{}` is not returned by any `[[callable]]` loaded so far",
-                            entry.receiver.get_ref()
-                        ),
-                    ));
-                };
-                for name in &entry.names {
-                    check_identifier(loader, name)?;
-                    table.insert((TagId(tag), name.get_ref().clone()), rule);
-                }
-            }
-        }
+        self.add_receivers(loader, &raw, rule)?;
         self.add_method_twins(loader, &raw, rule)?;
+        self.add_fixtures(loader, &raw.fixture)?;
         let matcher = raw.matcher.as_ref().map(|matcher| *matcher.get_ref());
         if let Some(spanned) = &raw.matcher {
             let slot = match matcher {
@@ -89,6 +74,7 @@ impl RuleSet {
             && raw.method.is_empty()
             && raw.attribute.is_empty()
             && raw.dispatch.is_empty()
+            && raw.fixture.is_empty()
             && raw.sqlalchemy.is_none()
             && raw.matcher.is_none()
             && raw.model_instance.is_none()
@@ -98,7 +84,7 @@ impl RuleSet {
             return Err(loader.spanned_error(
                 &raw.code,
                 "the recipe matches nothing: add `[orm]`, `[[callable]]`, `[[method]]`, `[[attribute]]`, \
-                 `[[dispatch]]`, `[model-instance]`, `[implicit-evaluation]`, `[[model]]` or a `matcher`",
+                 `[[dispatch]]`, `[[fixture]]`, `[model-instance]`, `[implicit-evaluation]`, `[[model]]` or a `matcher`",
             ));
         }
         let rewrite = rewrite_for(loader, matcher, raw.rewrite.as_ref())?;
@@ -480,6 +466,40 @@ impl RuleSet {
             }
             self.library_model_origins.insert(class.clone(), loader.path.to_owned());
             self.library_models.insert(class.clone(), declared);
+        }
+        Ok(())
+    }
+
+    /// `[[method]]` and `[[attribute]]`: names on values a callable tagged.
+    fn add_receivers(&mut self, loader: &Loader<'_>, raw: &RawRecipe, rule: RuleId) -> Result<(), RecipeError> {
+        for (entries, table) in [(&raw.method, &mut self.methods), (&raw.attribute, &mut self.attributes)] {
+            for entry in entries {
+                let Some(tag) = self.tags.iter().position(|tag| tag == entry.receiver.get_ref()) else {
+                    return Err(loader.spanned_error(
+                        &entry.receiver,
+                        format!(
+                            "receiver `{}` is not returned by any `[[callable]]` loaded so far",
+                            entry.receiver.get_ref()
+                        ),
+                    ));
+                };
+                for name in &entry.names {
+                    check_identifier(loader, name)?;
+                    table.insert((TagId(tag), name.get_ref().clone()), rule);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `[[fixture]]`: pytest fixtures by name, to the tag of their value.
+    fn add_fixtures(&mut self, loader: &Loader<'_>, fixtures: &[raw::RawFixture]) -> Result<(), RecipeError> {
+        for fixture in fixtures {
+            let tag = self.tag(loader, &fixture.returns)?;
+            for name in &fixture.names {
+                check_identifier(loader, name)?;
+                self.fixtures.insert(name.get_ref().clone(), tag);
+            }
         }
         Ok(())
     }

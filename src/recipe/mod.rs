@@ -171,6 +171,8 @@ pub enum RelationKind {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub tags: Vec<String>,
+    /// pytest fixtures by name: the tag of the value a test receives.
+    pub fixtures: HashMap<String, TagId>,
     pub callables: HashMap<String, Callable>,
     pub methods: HashMap<(TagId, String), RuleId>,
     /// The `SQLAlchemy` vocabulary (`[sqlalchemy]`).

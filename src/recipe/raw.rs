@@ -76,6 +76,20 @@ pub struct RawRecipe {
     /// `base`, calling one of `calls` runs the subclass's `runs`.
     #[serde(default)]
     pub dispatch: Vec<RawDispatch>,
+    /// pytest fixtures: what an unannotated parameter of that name holds in
+    /// a test function or a fixture.
+    #[serde(default)]
+    pub fixture: Vec<RawFixture>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawFixture {
+    /// Fixture names (`client`, `admin_user`).
+    pub names: Vec<Spanned<String>>,
+    /// The tag of the value; `django-user` is an instance of the user model,
+    /// `django-user-model` the user model class.
+    pub returns: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
