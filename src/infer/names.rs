@@ -59,6 +59,13 @@ impl<'t> Evaluator<'_, 't> {
         let module_level = found_scope.kind == ScopeKind::Module;
         let mut agreed: Option<Value> = None;
         for binding in bindings {
+            // `x = None` only clears the name: a placeholder before the real
+            // value, or the fallback of a failed lookup.
+            if let Binding::Assign(value) = binding
+                && value.kind() == "none"
+            {
+                continue;
+            }
             let value = match binding {
                 Binding::Import(qualified) => self.resolve(qualified.clone()),
                 Binding::Class(_) | Binding::Function if module_level => {

@@ -81,6 +81,12 @@ fn names_resolve_through_imports_and_shadowing_wins() {
 
 #[test]
 fn disagreeing_assignments_give_nothing() {
-    assert_eq!(value_of("    u = User.objects.get(pk=1)\n    u = None\n    u"), Value::Unknown);
+    assert_eq!(value_of("    u = User.objects.get(pk=1)\n    u = raw.strip()\n    u"), Value::Unknown);
     assert_eq!(value_of("    u = raw.strip()\n    u"), Value::Unknown);
+}
+
+#[test]
+fn none_only_clears_a_name() {
+    assert_eq!(value_of("    u = User.objects.get(pk=1)\n    u = None\n    u"), instance(USER));
+    assert_eq!(value_of("    u = None\n    u"), Value::Unknown);
 }
