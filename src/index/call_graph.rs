@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::{ProjectIndex, Symbol, short, short_member};
+use crate::infer::Value;
 use crate::infer::facts::{CallTarget, OrmClass, ProjectFacts};
 use crate::recipe::RuleSet;
 use crate::semantic::MethodKind;
@@ -84,6 +85,9 @@ impl ProjectIndex {
                 self.resolve_self_chain(class, methods, evaluates.as_deref(), rules)
             }
             CallTarget::Super { class, method } => self.resolve_method(class, method, true, rules),
+            CallTarget::SelfAttribute { class, attribute, path, method } => {
+                self.resolve_self_attribute(class, attribute, path, method, rules)
+            }
             CallTarget::Attribute { class, attribute } => {
                 if let Some(relation) = self.relation(class, attribute)
                     && !relation.many
@@ -127,6 +131,41 @@ impl ProjectIndex {
             Some(method) => Resolution::Database(format!("`.{method}()` on a QuerySet")),
             None if is_queryset => Resolution::Database("iterates a QuerySet".to_owned()),
             None => Resolution::Nothing,
+        }
+    }
+
+    /// `self.attribute.path.method()`: a model class's manager chain ending
+    /// in an evaluating method, a model instance's query method, or a recipe
+    /// method on a tagged value.
+    fn resolve_self_attribute(
+        &self,
+        class: &str,
+        attribute: &str,
+        path: &[String],
+        method: &str,
+        rules: &RuleSet,
+    ) -> Resolution {
+        let Some(value) = self.instance_attribute(class, attribute) else { return Resolution::Nothing };
+        let found = match (&value, path) {
+            (Value::Qualified(model), [manager, lazy @ ..])
+                if rules.orm.managers.contains(manager)
+                    && self.is_model(model, rules)
+                    && lazy.iter().all(|step| rules.orm.lazy.contains(step))
+                    && rules.orm.evaluating.contains(method) =>
+            {
+                true
+            }
+            (Value::Instance { class, .. }, []) => {
+                self.is_model(class, rules) && rules.instance_methods.contains_key(method)
+            }
+            (Value::Tagged(tag), []) => rules.methods.contains_key(&(*tag, method.to_owned())),
+            _ => false,
+        };
+        if found {
+            let chain = std::iter::once(attribute).chain(path.iter().map(String::as_str)).collect::<Vec<_>>().join(".");
+            Resolution::Database(format!("`self.{chain}.{method}()`"))
+        } else {
+            Resolution::Nothing
         }
     }
 

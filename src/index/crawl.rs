@@ -158,6 +158,47 @@ fn label_candidates(label: &str, by_name: &HashMap<&str, usize>) -> Vec<String> 
     found
 }
 
+/// Files of the root not read yet that define a subclass of a read class
+/// with async methods, or of one of those subclasses (by the last part of
+/// the base's name, from the byte scans).
+fn subclass_files(
+    index: &Shared,
+    scans: Option<&[ModuleScan]>,
+    by_name: &HashMap<&str, usize>,
+    described: &[usize],
+    requested: &mut HashSet<usize>,
+) -> Vec<usize> {
+    let Some(scans) = scans else { return Vec::new() };
+    let mut wanted: HashSet<&str> = HashSet::new();
+    loop {
+        let before = wanted.len();
+        for summary in index.modules.values() {
+            for (name, class) in &summary.classes {
+                let short = name.rsplit('.').next().unwrap_or(name);
+                let has_async = class.methods.values().any(|method| method.is_async);
+                let extends_wanted =
+                    class.bases.iter().any(|base| wanted.contains(base.rsplit('.').next().unwrap_or(base)));
+                if has_async || extends_wanted {
+                    wanted.insert(short);
+                }
+            }
+        }
+        if wanted.len() == before {
+            break;
+        }
+    }
+    let mut found: Vec<usize> = by_name
+        .values()
+        .copied()
+        .filter(|&id| !requested.contains(&id) && described.binary_search(&id).is_err())
+        .filter(|&id| scans[id].subclasses_of.iter().any(|base| wanted.contains(base.as_str())))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    requested.extend(found.iter().copied());
+    found
+}
+
 /// Every qualified name a summary refers to.
 fn references(summary: &ModuleSummary) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
@@ -229,52 +270,62 @@ impl ProjectIndex {
         // What self-contained modules import: their checks will ask about it.
         let mut pending: Vec<String> = imported_by_own.to_vec();
         let mut first_round = true;
-        while !frontier.is_empty() || std::mem::take(&mut first_round) {
-            let summaries: Vec<Arc<ModuleSummary>> =
-                frontier.par_iter().filter_map(|&id| cache.summary(files, id, rules)).collect();
-            index.files.extend(frontier.iter().map(|&id| files[id].path.clone()));
-            for summary in summaries {
-                pending.extend(references(&summary));
-                index.modules.insert(summary.module.name.clone(), summary);
-            }
-            // Follow every name to the module that defines it, through re-exports.
-            let mut next = Vec::new();
-            let mut still_pending = Vec::new();
-            let mut seen_names: HashSet<String> = HashSet::new();
-            while let Some(name) = pending.pop() {
-                if !seen_names.insert(name.clone()) {
-                    continue;
+        loop {
+            while !frontier.is_empty() || std::mem::take(&mut first_round) {
+                let summaries: Vec<Arc<ModuleSummary>> =
+                    frontier.par_iter().filter_map(|&id| cache.summary(files, id, rules)).collect();
+                index.files.extend(frontier.iter().map(|&id| files[id].path.clone()));
+                for summary in summaries {
+                    pending.extend(references(&summary));
+                    index.modules.insert(summary.module.name.clone(), summary);
                 }
-                // `apps.get_model("shop", "Book")`: the `Book` of each `shop.models` module.
-                if let Some(label) = name.strip_prefix(MODEL_LABEL).and_then(|rest| rest.strip_prefix('.')) {
-                    pending.extend(label_candidates(label, &by_name));
-                    continue;
-                }
-                let Some((module, rest)) = longest_module(&name, |candidate| by_name.contains_key(candidate)) else {
-                    continue;
-                };
-                if let Some(summary) = index.modules.get(module) {
-                    if rest.is_empty() {
-                        // A whole module (`import helpers`): any name it imports may be used through it.
-                        pending.extend(summary.imports.values().cloned());
-                    } else if let Some(target) = summary.imports.get(rest[0]) {
-                        let mut followed = target.clone();
-                        for part in &rest[1..] {
-                            followed.push('.');
-                            followed.push_str(part);
+                // Follow every name to the module that defines it, through re-exports.
+                let mut next = Vec::new();
+                let mut still_pending = Vec::new();
+                let mut seen_names: HashSet<String> = HashSet::new();
+                while let Some(name) = pending.pop() {
+                    if !seen_names.insert(name.clone()) {
+                        continue;
+                    }
+                    // `apps.get_model("shop", "Book")`: the `Book` of each `shop.models` module.
+                    if let Some(label) = name.strip_prefix(MODEL_LABEL).and_then(|rest| rest.strip_prefix('.')) {
+                        pending.extend(label_candidates(label, &by_name));
+                        continue;
+                    }
+                    let Some((module, rest)) = longest_module(&name, |candidate| by_name.contains_key(candidate))
+                    else {
+                        continue;
+                    };
+                    if let Some(summary) = index.modules.get(module) {
+                        if rest.is_empty() {
+                            // A whole module (`import helpers`): any name it imports may be used through it.
+                            pending.extend(summary.imports.values().cloned());
+                        } else if let Some(target) = summary.imports.get(rest[0]) {
+                            let mut followed = target.clone();
+                            for part in &rest[1..] {
+                                followed.push('.');
+                                followed.push_str(part);
+                            }
+                            pending.push(followed);
                         }
-                        pending.push(followed);
+                    } else {
+                        let id = by_name[module];
+                        if requested.insert(id) && relevance.can_matter(id, &by_name) {
+                            next.push(id);
+                        }
+                        still_pending.push(name);
                     }
-                } else {
-                    let id = by_name[module];
-                    if requested.insert(id) && relevance.can_matter(id, &by_name) {
-                        next.push(id);
-                    }
-                    still_pending.push(name);
                 }
+                pending = still_pending;
+                frontier = next;
             }
-            pending = still_pending;
-            frontier = next;
+            // The subclasses of the classes whose async methods are checked:
+            // what they set on `self` (`user_model = get_user_model()`) is what
+            // `self.user_model` holds in the base's methods.
+            frontier = subclass_files(&index, cache.scans, &by_name, &modules.described, &mut requested);
+            if frontier.is_empty() {
+                break;
+            }
         }
         index.defining_files = Arc::clone(&modules.defining_files);
         let mut index = Self { shared: Arc::new(index), own: None };

@@ -36,6 +36,13 @@ impl ProjectIndex {
         classes.sort();
         let models: HashSet<String> =
             classes.iter().filter(|class| self.derives_a_model(class, rules)).cloned().collect();
+        let mut subclasses: HashMap<String, Vec<String>> = HashMap::new();
+        for class in &classes {
+            for base in self.mro(class).into_iter().skip(1) {
+                subclasses.entry(base).or_default().push(class.clone());
+            }
+        }
+        self.shared_mut().subclasses = subclasses;
         self.shared_mut().models = models;
         let users: Vec<&String> = classes
             .iter()

@@ -35,7 +35,17 @@ impl ProjectFacts for ProjectIndex {
     }
 
     fn instance_attribute(&self, class: &str, attribute: &str) -> Option<Value> {
-        let value = self.mro(class).iter().find_map(|owner| self.class(owner)?.attributes.get(attribute))?;
+        let declared = |class: &str| -> Option<Value> {
+            self.mro(class).iter().find_map(|owner| self.class(owner)?.attributes.get(attribute)).cloned()
+        };
+        // Not set by the class or its bases: a mixin's attribute, set by each
+        // subclass; what they all agree on.
+        let value = declared(class).or_else(|| {
+            let mut values = self.shared.subclasses.get(class)?.iter().filter_map(|subclass| declared(subclass));
+            let first = values.next()?;
+            values.all(|value| value == first).then_some(first)
+        })?;
+        let value = &value;
         // Names as the defining module spelled them, resolved now.
         match value {
             Value::Qualified(name) => {

@@ -72,6 +72,8 @@ struct Shared {
     library_bases: HashMap<String, Vec<String>>,
     /// Touching functions by qualified name, with the reason.
     touching: HashMap<String, String>,
+    /// Every project class's project subclasses, at any depth, sorted.
+    subclasses: HashMap<String, Vec<String>>,
     user_model: Option<String>,
     /// The files parsed, for `asyncfix index --files`.
     files: Vec<PathBuf>,

@@ -149,6 +149,11 @@ pub enum CallTarget {
     /// method keeps the chain a `QuerySet`. `evaluates`: the last method,
     /// `None` when the chain is iterated.
     SelfChain { class: String, methods: Vec<String>, evaluates: Option<String> },
+    /// `self.attribute.a.b.method()` in a method of `class`: a query when
+    /// what `self.attribute` holds (known once the index is complete: set
+    /// by the class, a base or every subclass) makes the chain one
+    /// (`self.user_model.objects.create_user(...)`).
+    SelfAttribute { class: String, attribute: String, path: Vec<String>, method: String },
 }
 
 impl CallTarget {
@@ -159,9 +164,35 @@ impl CallTarget {
             Self::Method { class, .. }
             | Self::Super { class, .. }
             | Self::Attribute { class, .. }
-            | Self::SelfChain { class, .. } => vec![class],
+            | Self::SelfChain { class, .. }
+            | Self::SelfAttribute { class, .. } => vec![class],
         }
     }
+}
+
+/// `self.attribute.a.b.method(...)` in an instance method: the class of
+/// `self`, the attribute, the attributes after it and the method.
+pub fn self_attribute_call(call: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<CallTarget> {
+    let model = evaluator.model;
+    let callee = call.child_by_field_id(FIELD.function).filter(|callee| callee.kind() == "attribute")?;
+    let method = model.text(callee.child_by_field_id(FIELD.attribute)?).to_owned();
+    let mut path = Vec::new();
+    let mut current = callee.child_by_field_id(FIELD.object)?;
+    while current.kind() == "attribute" {
+        path.push(model.text(current.child_by_field_id(FIELD.attribute)?).to_owned());
+        current = current.child_by_field_id(FIELD.object)?;
+    }
+    if current.kind() != "identifier" || path.is_empty() {
+        return None;
+    }
+    let (found, _) = model.lookup(model.text(current), scope)?;
+    let data = model.scope(found).method.as_ref()?;
+    if data.first_parameter != Some(model.text(current)) || data.kind != crate::semantic::MethodKind::Instance {
+        return None;
+    }
+    path.reverse();
+    let attribute = path.remove(0);
+    Some(CallTarget::SelfAttribute { class: data.class.clone(), attribute, path, method })
 }
 
 /// `self.m1(...).m2(...)` in a method: the class of `self` and the methods

@@ -137,6 +137,10 @@ pub struct ModuleScan {
     /// each): an unsafe method guess needs the name to be defined in one
     /// file only, parsed or not.
     pub defines: Vec<u64>,
+    /// The last part of every base a `class` header names (`class T(base.Mixin, Base):`
+    /// gives `Mixin` and `Base`): the index reads the subclasses of the
+    /// classes whose async methods it checks, for what they set on `self`.
+    pub subclasses_of: Vec<String>,
 }
 
 /// The key a defined name is counted under across the run's files (a fixed
@@ -184,6 +188,33 @@ fn defined_names(text: &[u8]) -> Vec<u64> {
     keys
 }
 
+/// The last part of each base in the `class` headers that start a line.
+fn class_bases(text: &[u8]) -> Vec<String> {
+    let mut bases: Vec<String> = Vec::new();
+    for at in memchr::memmem::find_iter(text, b"class") {
+        if !is_word(text, at, at + 5) || !first_on_line(text, at) {
+            continue;
+        }
+        let name_start = skip_space(text, at + 5, false);
+        let name_end = name_start + text[name_start..].iter().take_while(|&&byte| is_identifier_byte(byte)).count();
+        let open = skip_space(text, name_end, false);
+        if name_end == name_start || text.get(open) != Some(&b'(') {
+            continue;
+        }
+        let Some(length) = text[open..].iter().position(|&byte| byte == b')' || byte == b':') else { continue };
+        let list = String::from_utf8_lossy(&text[open + 1..open + length]);
+        for base in list.split(',').map(str::trim).filter(|base| !base.contains('=') && !base.is_empty()) {
+            let last = base.rsplit('.').next().unwrap_or(base);
+            if last.bytes().all(is_identifier_byte) {
+                bases.push(last.to_owned());
+            }
+        }
+    }
+    bases.sort_unstable();
+    bases.dedup();
+    bases
+}
+
 pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> ModuleScan {
     let mut imports = Vec::new();
     for position in memchr::memmem::find_iter(text, b"import") {
@@ -212,7 +243,7 @@ pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> Module
         || spells_a_rule_word(text, vocabulary);
     let project_wide =
         vocabulary.project_wide.iter().any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some());
-    ModuleScan { imports, direct, project_wide, defines: defined_names(text) }
+    ModuleScan { imports, direct, project_wide, defines: defined_names(text), subclasses_of: class_bases(text) }
 }
 
 /// `get_model("shop", "Book")`, `load_model("shop.Book")`: the label's

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
 
-use crate::infer::facts::{CallTarget, ReturnedQuerySet, call_target, self_chain};
+use crate::infer::facts::{CallTarget, ReturnedQuerySet, call_target, self_attribute_call, self_chain};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{RelationKind, RuleSet};
@@ -413,6 +413,11 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                     }
                 }
                 if let Some(target) = call_target(current, current_scope, evaluator, class.as_deref())
+                    && !summary.calls.contains(&target)
+                {
+                    summary.calls.push(target);
+                }
+                if let Some(target) = self_attribute_call(current, current_scope, evaluator)
                     && !summary.calls.contains(&target)
                 {
                     summary.calls.push(target);
