@@ -85,8 +85,8 @@ impl ProjectIndex {
                 self.resolve_self_chain(class, methods, evaluates.as_deref(), rules)
             }
             CallTarget::Super { class, method } => self.resolve_method(class, method, true, rules),
-            CallTarget::SelfAttribute { class, attribute, path, method } => {
-                self.resolve_self_attribute(class, attribute, path, method, rules)
+            CallTarget::SelfAttribute { class, attribute, path, method, constructed } => {
+                self.resolve_self_attribute(class, attribute, path, method, *constructed, rules)
             }
             CallTarget::Attribute { class, attribute } => {
                 if let Some(relation) = self.relation(class, attribute)
@@ -143,9 +143,16 @@ impl ProjectIndex {
         attribute: &str,
         path: &[String],
         method: &str,
+        constructed: bool,
         rules: &RuleSet,
     ) -> Resolution {
         let Some(value) = self.instance_attribute(class, attribute) else { return Resolution::Nothing };
+        // An instance built from a model class held in the attribute.
+        let value = match value {
+            Value::Qualified(class) if constructed => Value::Instance { class, preloaded: Vec::new() },
+            _ if constructed => return Resolution::Nothing,
+            value => value,
+        };
         let found = match (&value, path) {
             (Value::Qualified(model), [manager, lazy @ ..])
                 if rules.orm.managers.contains(manager)
@@ -163,7 +170,8 @@ impl ProjectIndex {
         };
         if found {
             let chain = std::iter::once(attribute).chain(path.iter().map(String::as_str)).collect::<Vec<_>>().join(".");
-            Resolution::Database(format!("`self.{chain}.{method}()`"))
+            let built = if constructed { "(...)" } else { "" };
+            Resolution::Database(format!("`self.{chain}{built}.{method}()`"))
         } else {
             Resolution::Nothing
         }

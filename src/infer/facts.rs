@@ -153,7 +153,9 @@ pub enum CallTarget {
     /// what `self.attribute` holds (known once the index is complete: set
     /// by the class, a base or every subclass) makes the chain one
     /// (`self.user_model.objects.create_user(...)`).
-    SelfAttribute { class: String, attribute: String, path: Vec<String>, method: String },
+    /// `constructed`: the call is on an instance built from it
+    /// (`location = self.location_model(...)`, then `location.save()`).
+    SelfAttribute { class: String, attribute: String, path: Vec<String>, method: String, constructed: bool },
 }
 
 impl CallTarget {
@@ -182,8 +184,22 @@ pub fn self_attribute_call(call: Node<'_>, scope: ScopeId, evaluator: &Evaluator
         path.push(model.text(current.child_by_field_id(FIELD.attribute)?).to_owned());
         current = current.child_by_field_id(FIELD.object)?;
     }
-    if current.kind() != "identifier" || path.is_empty() {
+    if current.kind() != "identifier" {
         return None;
+    }
+    // `x.method()` where `x = self.attribute(...)` is the method's only binding of `x`.
+    let mut constructed = false;
+    if path.is_empty() {
+        let (_, [crate::semantic::Binding::Assign(value)]) = model.lookup(model.text(current), scope)? else {
+            return None;
+        };
+        let built = value.child_by_field_id(FIELD.function).filter(|_| value.kind() == "call")?;
+        if built.kind() != "attribute" {
+            return None;
+        }
+        path.push(model.text(built.child_by_field_id(FIELD.attribute)?).to_owned());
+        current = built.child_by_field_id(FIELD.object).filter(|object| object.kind() == "identifier")?;
+        constructed = true;
     }
     let (found, _) = model.lookup(model.text(current), scope)?;
     let data = model.scope(found).method.as_ref()?;
@@ -192,7 +208,7 @@ pub fn self_attribute_call(call: Node<'_>, scope: ScopeId, evaluator: &Evaluator
     }
     path.reverse();
     let attribute = path.remove(0);
-    Some(CallTarget::SelfAttribute { class: data.class.clone(), attribute, path, method })
+    Some(CallTarget::SelfAttribute { class: data.class.clone(), attribute, path, method, constructed })
 }
 
 /// `self.m1(...).m2(...)` in a method: the class of `self` and the methods
