@@ -16,6 +16,9 @@ pub(super) enum Resolution {
     Database(String),
     /// A project function or method, by qualified name.
     Function(String),
+    /// A mixin's call of a method only its subclasses define: each
+    /// subclass's own, by qualified name; touching when every one is.
+    AllOf(Vec<String>),
     Nothing,
 }
 
@@ -52,6 +55,13 @@ impl ProjectIndex {
                         if touching.contains_key(callee) || self.touching_reason(callee).is_some() =>
                     {
                         Some(format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee)))
+                    }
+                    Resolution::AllOf(callees)
+                        if callees
+                            .iter()
+                            .all(|callee| touching.contains_key(callee) || self.touching_reason(callee).is_some()) =>
+                    {
+                        Some(format!("calls `{}`", callees[0].rsplit('.').next().unwrap_or(&callees[0])))
                     }
                     _ => None,
                 });
@@ -202,6 +212,19 @@ impl ProjectIndex {
                 && let Some((owner, _)) = self.find_method(class, runs, false)
             {
                 return Resolution::Function(format!("{owner}.{runs}"));
+            }
+        }
+        // A mixin calling what the classes it is mixed into define.
+        if !skip_self && let Some(subclasses) = self.shared.subclasses.get(class) {
+            let mut owners: Vec<String> = subclasses
+                .iter()
+                .filter_map(|subclass| self.find_method(subclass, method, false))
+                .map(|(owner, _)| format!("{owner}.{method}"))
+                .collect();
+            owners.sort();
+            owners.dedup();
+            if !owners.is_empty() {
+                return Resolution::AllOf(owners);
             }
         }
         Resolution::Nothing

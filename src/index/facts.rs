@@ -167,6 +167,12 @@ impl ProjectFacts for ProjectIndex {
                 let reason = self.touching_reason(&function)?.clone();
                 Some((function, reason))
             }
+            Resolution::AllOf(functions) => {
+                let reasons: Option<Vec<&String>> =
+                    functions.iter().map(|function| self.touching_reason(function)).collect();
+                let reason = reasons?.first()?.to_string();
+                functions.into_iter().next().map(|function| (function, reason))
+            }
             _ => None,
         }
     }
