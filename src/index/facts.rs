@@ -170,7 +170,7 @@ impl ProjectFacts for ProjectIndex {
             Resolution::AllOf(functions) => {
                 let reasons: Option<Vec<&String>> =
                     functions.iter().map(|function| self.touching_reason(function)).collect();
-                let reason = reasons?.first()?.to_string();
+                let reason = (*reasons?.first()?).clone();
                 functions.into_iter().next().map(|function| (function, reason))
             }
             _ => None,
