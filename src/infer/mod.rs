@@ -22,7 +22,7 @@ mod tests;
 use facts::{OrmClass, ProjectFacts, ReturnedQuerySet};
 
 use crate::parse::FIELD;
-use crate::recipe::{RuleSet, TagId};
+use crate::recipe::{ReturnedFrom, RuleSet, TagId};
 use crate::semantic::{Binding, ScopeId, SemanticModel};
 
 /// How sure we are that a receiver is what it looks like.
@@ -381,8 +381,11 @@ impl<'t> Evaluator<'_, 't> {
                     return self.custom_method_result(model, certainty, classes, method);
                 }
                 Value::Instance { class, .. } => {
-                    let returned = self.index.and_then(|index| index.method_returns(&class, method));
-                    return returned.map_or(Value::Unknown, |class| self.instance_of(class));
+                    let Some(index) = self.index else { return Value::Unknown };
+                    if let Some(returned) = index.method_returns(&class, method) {
+                        return self.instance_of(returned);
+                    }
+                    return self.returned_from_attribute(index, &class, method);
                 }
                 _ => callee_value = Some(self.attribute_of(object, object_value, method)),
             }
@@ -514,6 +517,34 @@ impl<'t> Evaluator<'_, 't> {
                 }
             }
             _ => Value::Instance { class, preloaded: Vec::new() },
+        }
+    }
+
+    /// A library method that returns what its receiver's attribute says:
+    /// `self.get_object()` an instance of `queryset`'s model,
+    /// `self.get_serializer()` an instance of `serializer_class`.
+    fn returned_from_attribute(&self, index: &dyn ProjectFacts, class: &str, method: &str) -> Value {
+        let Some(from) =
+            index.inherited_method(class, method, false, self.rules).and_then(|callable| callable.returns_from)
+        else {
+            return Value::Unknown;
+        };
+        match &self.rules.returned_from[from] {
+            ReturnedFrom::InstanceOf(attribute) => match index.instance_attribute(class, attribute) {
+                Some(Value::Qualified(held)) => self.instance_of(held),
+                _ => Value::Unknown,
+            },
+            ReturnedFrom::ModelOf(attribute) => match index.instance_attribute(class, attribute) {
+                // What the view's QuerySet loads comes with the object.
+                Some(
+                    Value::QuerySet { model: Some(model), preloaded, .. }
+                    | Value::Manager { model: Some(model), preloaded, .. },
+                ) => Value::Instance { class: model, preloaded },
+                Some(Value::Qualified(model)) if index.is_model(&model, self.rules) => {
+                    Value::Instance { class: model, preloaded: Vec::new() }
+                }
+                _ => Value::Unknown,
+            },
         }
     }
 

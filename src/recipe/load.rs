@@ -9,8 +9,8 @@ use super::validate::{
     matcher_name, rewrite_for,
 };
 use super::{
-    AsyncTwin, Callable, EntryRules, LibraryField, LibraryModel, RecipeError, RelationKind, Rule, RuleId, RuleSet,
-    SessionVerb, TagId, Wrapper,
+    AsyncTwin, Callable, EntryRules, LibraryField, LibraryModel, RecipeError, RelationKind, ReturnedFrom, Rule, RuleId,
+    RuleSet, SessionVerb, TagId, Wrapper,
 };
 use crate::fix::Applicability;
 
@@ -268,8 +268,33 @@ impl RuleSet {
                     self.callable_twins.insert(format!("{prefix}{}", twin.r#async.get_ref()), name.clone());
                 }
             }
+            let returned = match (&callable.returns_instance_of, &callable.returns_model_of) {
+                (Some(_), Some(other)) => {
+                    return Err(loader.spanned_error(
+                        other,
+                        "a callable returns an instance of one attribute's class or of its model, not both",
+                    ));
+                }
+                (Some(attribute), None) | (None, Some(attribute)) => {
+                    check_identifier(loader, attribute)?;
+                    let attribute = attribute.get_ref().clone();
+                    self.returned_from.push(if callable.returns_instance_of.is_some() {
+                        ReturnedFrom::InstanceOf(attribute)
+                    } else {
+                        ReturnedFrom::ModelOf(attribute)
+                    });
+                    Some(self.returned_from.len() - 1)
+                }
+                (None, None) => None,
+            };
             for full_name in full_names {
-                let entry = Callable { rule, returns, with_only: callable.with_only, site: callable.site };
+                let entry = Callable {
+                    rule,
+                    returns,
+                    with_only: callable.with_only,
+                    site: callable.site,
+                    returns_from: returned,
+                };
                 self.callables.insert(full_name, entry);
             }
         }

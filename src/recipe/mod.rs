@@ -78,6 +78,18 @@ pub struct Callable {
     pub with_only: bool,
     /// Calling it is a site; when not, the call only tags what it returns.
     pub site: bool,
+    /// What it returns, from an attribute of its receiver: an index into
+    /// [`RuleSet::returned_from`].
+    pub returns_from: Option<usize>,
+}
+
+/// What a method returns, from an attribute of its receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnedFrom {
+    /// An instance of the class the attribute holds (`serializer_class`).
+    InstanceOf(String),
+    /// An instance of the model of the attribute's `QuerySet` (`queryset`).
+    ModelOf(String),
 }
 
 /// Django ORM vocabulary.
@@ -173,6 +185,9 @@ pub struct RuleSet {
     pub tags: Vec<String>,
     /// pytest fixtures by name: the tag of the value a test receives.
     pub fixtures: HashMap<String, TagId>,
+    /// What `[[callable]]` methods with `returns-instance-of` or
+    /// `returns-model-of` return.
+    pub returned_from: Vec<ReturnedFrom>,
     pub callables: HashMap<String, Callable>,
     pub methods: HashMap<(TagId, String), RuleId>,
     /// The `SQLAlchemy` vocabulary (`[sqlalchemy]`).

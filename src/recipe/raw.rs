@@ -306,6 +306,14 @@ pub struct RawCallable {
     /// it returns (a serializer constructed, then `is_valid()` queries).
     #[serde(default = "yes")]
     pub site: bool,
+    /// A method that returns an instance of the class the receiver's
+    /// attribute of this name holds (`get_serializer` and `serializer_class`).
+    #[serde(default)]
+    pub returns_instance_of: Option<Spanned<String>>,
+    /// A method that returns an instance of the model of the receiver's
+    /// attribute of this name (`get_object` and `queryset`).
+    #[serde(default)]
+    pub returns_model_of: Option<Spanned<String>>,
 }
 
 fn yes() -> bool {
