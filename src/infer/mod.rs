@@ -79,7 +79,7 @@ const MAX_DEPTH: usize = 80;
 
 /// What the evaluator matches by spelling (see [`crate::scan::reach::Spellings`]):
 /// `request.user` is the user model without any import.
-pub const SPELLINGS: &[&str] = &["request.user", "request.session", "scope[\"session\"]"];
+pub const SPELLINGS: &[&str] = &["request.user", "request.auser", "request.session", "scope[\"session\"]"];
 
 /// The recipe tag for the session of a request or a Channels scope
 /// (`request.session`, `scope["session"]`).
@@ -217,6 +217,16 @@ impl<'t> Evaluator<'_, 't> {
                 return body.map_or(Value::Unknown, |body| self.eval_at(body, lambda_scope, depth + 1));
             }
             return self.call_result_at(wrapped, inner.child_by_field_id(FIELD.arguments), scope, depth + 1);
+        }
+        // `await request.auser()` (Django 5.0): the request's user.
+        if callee.kind() == "attribute"
+            && callee.child_by_field_id(FIELD.attribute).is_some_and(|method| self.model.text(method) == "auser")
+            && callee.child_by_field_id(FIELD.object).is_some_and(|object| {
+                let text = self.model.text(object);
+                matches!(object.kind(), "identifier" | "attribute") && (text == "request" || text.ends_with(".request"))
+            })
+        {
+            return Value::Instance { class: self.user_model(), preloaded: Vec::new() };
         }
         // Native async ORM methods: `aget`, `afirst`, ...
         if callee.kind() == "attribute" {
