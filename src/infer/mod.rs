@@ -12,7 +12,9 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
+mod awaited;
 pub mod facts;
+mod library;
 mod names;
 #[cfg(test)]
 pub(crate) mod stub;
@@ -22,7 +24,7 @@ mod tests;
 use facts::{OrmClass, ProjectFacts, ReturnedQuerySet};
 
 use crate::parse::FIELD;
-use crate::recipe::{ReturnedFrom, RuleSet, TagId};
+use crate::recipe::{RuleSet, TagId};
 use crate::semantic::{Binding, ScopeId, SemanticModel};
 
 /// How sure we are that a receiver is what it looks like.
@@ -192,76 +194,6 @@ impl<'t> Evaluator<'_, 't> {
             },
             _ => Value::Unknown,
         }
-    }
-
-    /// `await x`: `await wrapper(f)(args)` is what `f(args)` returns,
-    /// `await wrapper(lambda: e)()` is `e`, and `await qs.aget()` is `qs.get()`.
-    fn awaited(&self, inner: Node<'t>, scope: ScopeId, depth: usize) -> Value {
-        if inner.kind() != "call" {
-            return Value::Unknown;
-        }
-        let Some(callee) = inner.child_by_field_id(FIELD.function) else { return Value::Unknown };
-        if callee.kind() == "call" {
-            let wrapper = callee.child_by_field_id(FIELD.function);
-            if !wrapper.is_some_and(|wrapper| self.is_wrapper(wrapper, scope)) {
-                return Value::Unknown;
-            }
-            let Some(wrapped) =
-                callee.child_by_field_id(FIELD.arguments).and_then(|arguments| arguments.named_child(0))
-            else {
-                return Value::Unknown;
-            };
-            if wrapped.kind() == "lambda" {
-                let body = wrapped.child_by_field_id(FIELD.body);
-                let lambda_scope = self.model.scope_opened_by(wrapped).unwrap_or(scope);
-                return body.map_or(Value::Unknown, |body| self.eval_at(body, lambda_scope, depth + 1));
-            }
-            return self.call_result_at(wrapped, inner.child_by_field_id(FIELD.arguments), scope, depth + 1);
-        }
-        // `await request.auser()` (Django 5.0): the request's user.
-        if callee.kind() == "attribute"
-            && callee.child_by_field_id(FIELD.attribute).is_some_and(|method| self.model.text(method) == "auser")
-            && callee.child_by_field_id(FIELD.object).is_some_and(|object| {
-                let text = self.model.text(object);
-                matches!(object.kind(), "identifier" | "attribute") && (text == "request" || text.ends_with(".request"))
-            })
-        {
-            return Value::Instance { class: self.user_model(), preloaded: Vec::new() };
-        }
-        // Native async ORM methods: `aget`, `afirst`, ...
-        if callee.kind() == "attribute" {
-            let method = callee.child_by_field_id(FIELD.attribute).map_or("", |method| self.model.text(method));
-            // The recipe's async twins say which sync method `aget` stands for.
-            let sync_name = self.rules.orm.async_twins.get(method).map(|twin| twin.sync.as_str());
-            if let (Some(sync_name), Some(object)) = (sync_name, callee.child_by_field_id(FIELD.object))
-                && self.rules.orm.fetching.contains(sync_name)
-            {
-                // What `select_related` loaded comes with the object, however the query ends.
-                let (model, preloaded) = match self.eval_at(object, scope, depth + 1) {
-                    Value::Manager { model, preloaded, .. } => (model, preloaded),
-                    Value::QuerySet { model, preloaded, .. } => (model, preloaded),
-                    _ => return Value::Unknown,
-                };
-                return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
-            }
-        }
-        if let Value::Qualified(name) = self.eval_at(callee, scope, depth + 1) {
-            // A recipe callable's async twin returns what the callable does.
-            if let Some(sync) = self.rules.callable_twins.get(&name)
-                && let Some(tag) = self.recipe_callable(sync).and_then(|callable| callable.returns)
-            {
-                if self.rules.tags[tag.0] == USER_TAG {
-                    return Value::Instance { class: self.user_model(), preloaded: Vec::new() };
-                }
-                return Value::Tagged(tag);
-            }
-            // `await load(pk)` of a project function (an `async def`, or one
-            // decorated with a wrapper) is what its annotation or `return` says.
-            if let Some(class) = self.index.and_then(|index| index.function_returns(&name)) {
-                return Value::Instance { class, preloaded: Vec::new() };
-            }
-        }
-        Value::Unknown
     }
 
     fn attribute(&self, node: Node<'t>, scope: ScopeId, depth: usize) -> Value {
@@ -503,105 +435,6 @@ impl<'t> Evaluator<'_, 't> {
             };
             self.orm_class(&name, local, depth + 8)
         })
-    }
-
-    /// A recipe callable by qualified name, directly or inherited by a project class.
-    pub fn recipe_callable(&self, name: &str) -> Option<crate::recipe::Callable> {
-        if let Some(callable) = self.rules.callables.get(name) {
-            return Some(*callable);
-        }
-        self.index.and_then(|index| index.inherited_callable(name, self.rules))
-    }
-
-    /// An instance of `class`, as an annotation names it: what the recipes
-    /// tag its instances with (`-> Client`, `serializer: BookSerializer`),
-    /// else the instance.
-    pub fn instance_of(&self, class: String) -> Value {
-        match self.recipe_callable(&class) {
-            Some(callable) if !callable.site && callable.returns.is_some() => {
-                let tag = callable.returns.expect("checked");
-                if self.rules.tags[tag.0] == USER_TAG {
-                    Value::Instance { class: self.user_model(), preloaded: Vec::new() }
-                } else {
-                    Value::Tagged(tag)
-                }
-            }
-            _ => Value::Instance { class, preloaded: Vec::new() },
-        }
-    }
-
-    /// A library method that returns what its receiver's attribute says:
-    /// `self.get_object()` an instance of `queryset`'s model,
-    /// `self.get_serializer()` an instance of `serializer_class`.
-    fn returned_from_attribute(&self, index: &dyn ProjectFacts, class: &str, method: &str) -> Value {
-        let Some(from) =
-            index.inherited_method(class, method, false, self.rules).and_then(|callable| callable.returns_from)
-        else {
-            return Value::Unknown;
-        };
-        match &self.rules.returned_from[from] {
-            ReturnedFrom::InstanceOf(attribute) => match index.instance_attribute(class, attribute) {
-                Some(Value::Qualified(held)) => self.instance_of(held),
-                _ => Value::Unknown,
-            },
-            ReturnedFrom::ModelOf(attribute) => match index.instance_attribute(class, attribute) {
-                // What the view's QuerySet loads comes with the object.
-                Some(
-                    Value::QuerySet { model: Some(model), preloaded, .. }
-                    | Value::Manager { model: Some(model), preloaded, .. },
-                ) => Value::Instance { class: model, preloaded },
-                Some(Value::Qualified(model)) if index.is_model(&model, self.rules) => {
-                    Value::Instance { class: model, preloaded: Vec::new() }
-                }
-                _ => Value::Unknown,
-            },
-        }
-    }
-
-    /// The value a recipe tag stands for, when a loaded recipe uses it.
-    fn tag_value(&self, tag: &str) -> Value {
-        self.rules.tags.iter().position(|name| name == tag).map_or(Value::Unknown, |id| Value::Tagged(TagId(id)))
-    }
-
-    /// `scope["session"]`, `self.scope["session"]`: a Channels consumer's session.
-    fn is_scope_session(&self, node: Node<'t>) -> bool {
-        let (Some(value), Some(key)) = (node.child_by_field_id(FIELD.value), node.child_by_field_id(FIELD.subscript))
-        else {
-            return false;
-        };
-        let value = self.model.text(value);
-        value.rsplit('.').next() == Some("scope") && matches!(self.model.text(key), "\"session\"" | "'session'")
-    }
-
-    /// `get_model("shop", "Book")` or `get_model("shop.Book")`: the model
-    /// class, or its stand-in while the index is built.
-    fn model_by_label(&self, arguments: Option<Node<'t>>) -> Value {
-        let Some(arguments) = arguments else { return Value::Unknown };
-        let mut cursor = arguments.walk();
-        let parts: Vec<&str> = arguments
-            .named_children(&mut cursor)
-            .take(2)
-            .map_while(|argument| {
-                let text = self.model.text(argument);
-                (argument.kind() == "string" && !text.contains('{'))
-                    .then(|| text.trim_matches(|c| c == '"' || c == '\''))
-            })
-            .collect();
-        let label = match parts.as_slice() {
-            [app, model] => format!("{app}.{model}"),
-            [label] if label.contains('.') => (*label).to_owned(),
-            _ => return Value::Unknown,
-        };
-        if label.split('.').any(str::is_empty) || label.matches('.').count() != 1 {
-            return Value::Unknown;
-        }
-        match self.index {
-            // A label the project does not define still names a model, of an installed app.
-            Some(index) => {
-                Value::Qualified(index.model_by_app_label(&label).unwrap_or(format!("{MODEL_LABEL}.{label}")))
-            }
-            None => Value::Qualified(format!("{MODEL_LABEL}.{label}")),
-        }
     }
 
     fn string_arguments(&self, arguments: Option<Node<'t>>) -> Vec<String> {

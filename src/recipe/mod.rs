@@ -6,6 +6,7 @@ mod builtin;
 mod load;
 pub mod raw;
 mod validate;
+mod vocabulary;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;

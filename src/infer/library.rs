@@ -1,0 +1,112 @@
+//! What the recipes and the Django conventions say a value is: a recipe
+//! callable's tagged result, an instance of a class the recipes tag, what a
+//! library method returns from its receiver's attributes (`get_object()`),
+//! a Channels scope's session, and the model an app label names.
+
+use tree_sitter::Node;
+
+use super::facts::ProjectFacts;
+use super::{Evaluator, MODEL_LABEL, USER_TAG, Value};
+use crate::parse::FIELD;
+use crate::recipe::{ReturnedFrom, TagId};
+
+impl<'t> Evaluator<'_, 't> {
+    /// A recipe callable by qualified name, directly or inherited by a project class.
+    pub fn recipe_callable(&self, name: &str) -> Option<crate::recipe::Callable> {
+        if let Some(callable) = self.rules.callables.get(name) {
+            return Some(*callable);
+        }
+        self.index.and_then(|index| index.inherited_callable(name, self.rules))
+    }
+
+    /// An instance of `class`, as an annotation names it: what the recipes
+    /// tag its instances with (`-> Client`, `serializer: BookSerializer`),
+    /// else the instance.
+    pub fn instance_of(&self, class: String) -> Value {
+        match self.recipe_callable(&class) {
+            Some(callable) if !callable.site && callable.returns.is_some() => {
+                let tag = callable.returns.expect("checked");
+                if self.rules.tags[tag.0] == USER_TAG {
+                    Value::Instance { class: self.user_model(), preloaded: Vec::new() }
+                } else {
+                    Value::Tagged(tag)
+                }
+            }
+            _ => Value::Instance { class, preloaded: Vec::new() },
+        }
+    }
+
+    /// A library method that returns what its receiver's attribute says:
+    /// `self.get_object()` an instance of `queryset`'s model,
+    /// `self.get_serializer()` an instance of `serializer_class`.
+    pub(super) fn returned_from_attribute(&self, index: &dyn ProjectFacts, class: &str, method: &str) -> Value {
+        let Some(from) =
+            index.inherited_method(class, method, false, self.rules).and_then(|callable| callable.returns_from)
+        else {
+            return Value::Unknown;
+        };
+        match &self.rules.returned_from[from] {
+            ReturnedFrom::InstanceOf(attribute) => match index.instance_attribute(class, attribute) {
+                Some(Value::Qualified(held)) => self.instance_of(held),
+                _ => Value::Unknown,
+            },
+            ReturnedFrom::ModelOf(attribute) => match index.instance_attribute(class, attribute) {
+                // What the view's QuerySet loads comes with the object.
+                Some(
+                    Value::QuerySet { model: Some(model), preloaded, .. }
+                    | Value::Manager { model: Some(model), preloaded, .. },
+                ) => Value::Instance { class: model, preloaded },
+                Some(Value::Qualified(model)) if index.is_model(&model, self.rules) => {
+                    Value::Instance { class: model, preloaded: Vec::new() }
+                }
+                _ => Value::Unknown,
+            },
+        }
+    }
+
+    /// The value a recipe tag stands for, when a loaded recipe uses it.
+    pub(super) fn tag_value(&self, tag: &str) -> Value {
+        self.rules.tags.iter().position(|name| name == tag).map_or(Value::Unknown, |id| Value::Tagged(TagId(id)))
+    }
+
+    /// `scope["session"]`, `self.scope["session"]`: a Channels consumer's session.
+    pub(super) fn is_scope_session(&self, node: Node<'t>) -> bool {
+        let (Some(value), Some(key)) = (node.child_by_field_id(FIELD.value), node.child_by_field_id(FIELD.subscript))
+        else {
+            return false;
+        };
+        let value = self.model.text(value);
+        value.rsplit('.').next() == Some("scope") && matches!(self.model.text(key), "\"session\"" | "'session'")
+    }
+
+    /// `get_model("shop", "Book")` or `get_model("shop.Book")`: the model
+    /// class, or its stand-in while the index is built.
+    pub(super) fn model_by_label(&self, arguments: Option<Node<'t>>) -> Value {
+        let Some(arguments) = arguments else { return Value::Unknown };
+        let mut cursor = arguments.walk();
+        let parts: Vec<&str> = arguments
+            .named_children(&mut cursor)
+            .take(2)
+            .map_while(|argument| {
+                let text = self.model.text(argument);
+                (argument.kind() == "string" && !text.contains('{'))
+                    .then(|| text.trim_matches(|c| c == '"' || c == '\''))
+            })
+            .collect();
+        let label = match parts.as_slice() {
+            [app, model] => format!("{app}.{model}"),
+            [label] if label.contains('.') => (*label).to_owned(),
+            _ => return Value::Unknown,
+        };
+        if label.split('.').any(str::is_empty) || label.matches('.').count() != 1 {
+            return Value::Unknown;
+        }
+        match self.index {
+            // A label the project does not define still names a model, of an installed app.
+            Some(index) => {
+                Value::Qualified(index.model_by_app_label(&label).unwrap_or(format!("{MODEL_LABEL}.{label}")))
+            }
+            None => Value::Qualified(format!("{MODEL_LABEL}.{label}")),
+        }
+    }
+}
