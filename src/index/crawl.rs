@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 
 use super::{IndexedFile, OwnModule, ProjectIndex, Shared, functions_of, longest_module};
-use crate::infer::{MODEL_LABEL, Value};
+use crate::infer::{Value, split_stand_in};
 use crate::recipe::RuleSet;
 use crate::scan::reach::{self, ModuleScan, Vocabulary};
 use crate::summary::{self, FieldTarget, FunctionSummary, ModuleSummary};
@@ -141,8 +141,7 @@ pub fn declares_relations(text: &[u8]) -> bool {
 /// Where the model an app label names may be defined: `shop.Book` in every
 /// module `shop.models` or `*.shop.models` (and its submodules `shop.models.*`).
 fn label_candidates(label: &str, by_name: &HashMap<&str, usize>) -> Vec<String> {
-    let mut parts = label.splitn(3, '.');
-    let (Some(app), Some(model)) = (parts.next(), parts.next()) else { return Vec::new() };
+    let Some((app, model)) = label.split_once('.') else { return Vec::new() };
     let package = format!("{app}.models");
     let nested = format!(".{app}.models");
     let mut found: Vec<String> = by_name
@@ -288,7 +287,7 @@ impl ProjectIndex {
                         continue;
                     }
                     // `apps.get_model("shop", "Book")`: the `Book` of each `shop.models` module.
-                    if let Some(label) = name.strip_prefix(MODEL_LABEL).and_then(|rest| rest.strip_prefix('.')) {
+                    if let Some((label, _)) = split_stand_in(&name) {
                         pending.extend(label_candidates(label, &by_name));
                         continue;
                     }

@@ -15,7 +15,13 @@ use crate::summary::{FieldTarget, FunctionSummary};
 
 impl ProjectIndex {
     pub(super) fn derives_a_model(&self, class: &str, rules: &RuleSet) -> bool {
-        self.mro(class).iter().any(|base| {
+        self.mro_makes_a_model(&self.mro(class), rules)
+    }
+
+    /// Whether a class with this MRO is a model: a base the recipes name, or
+    /// a project class that declares a model field.
+    fn mro_makes_a_model(&self, mro: &[String], rules: &RuleSet) -> bool {
+        mro.iter().any(|base| {
             rules.orm.model_bases.contains(base)
                 || rules.library_models.contains_key(base)
                 || self.class(base).is_some_and(|summary| summary.declares_fields)
@@ -34,19 +40,27 @@ impl ProjectIndex {
         // In name order: where two models claim one reverse accessor, the
         // same one wins on every run.
         classes.sort();
-        let models: HashSet<String> =
-            classes.iter().filter(|class| self.derives_a_model(class, rules)).cloned().collect();
+        // Each class's MRO once: models, subclasses and the user model read it.
+        let mros: Vec<Vec<String>> = classes.iter().map(|class| self.mro(class)).collect();
+        let models: HashSet<String> = classes
+            .iter()
+            .zip(&mros)
+            .filter(|(_, mro)| self.mro_makes_a_model(mro, rules))
+            .map(|(class, _)| class.clone())
+            .collect();
         let mut subclasses: HashMap<String, Vec<String>> = HashMap::new();
-        for class in &classes {
-            for base in self.mro(class).into_iter().skip(1) {
-                subclasses.entry(base).or_default().push(class.clone());
+        for (class, mro) in classes.iter().zip(&mros) {
+            for base in mro.iter().skip(1) {
+                subclasses.entry(base.clone()).or_default().push(class.clone());
             }
         }
         self.shared_mut().subclasses = subclasses;
         self.shared_mut().models = models;
         let users: Vec<&String> = classes
             .iter()
-            .filter(|class| self.mro(class).iter().any(|base| USER_BASES.iter().any(|suffix| base.ends_with(suffix))))
+            .zip(&mros)
+            .filter(|(_, mro)| mro.iter().any(|base| USER_BASES.iter().any(|suffix| base.ends_with(suffix))))
+            .map(|(class, _)| class)
             .collect();
         if let [user] = users.as_slice() {
             let user = (*user).clone();
@@ -145,14 +159,21 @@ impl ProjectIndex {
     /// cannot resolve names nothing.
     pub(super) fn model_by_app_label(&self, label: &str) -> Option<String> {
         let (app, model) = label.rsplit_once('.')?;
-        let mut found = self
-            .shared
-            .models
-            .iter()
-            .filter(|class| class.rsplit('.').next() == Some(model) && class.split('.').any(|part| part == app));
-        let first = found.next()?;
+        let found: Vec<&String> =
+            self.models_named(model).into_iter().filter(|class| class.split('.').any(|part| part == app)).collect();
         // Two apps of the same name in one project: which one is ambiguous.
-        found.next().is_none().then(|| first.clone())
+        match found.as_slice() {
+            [only] => Some((*only).clone()),
+            _ => None,
+        }
+    }
+
+    /// The project's models of this class name, in name order.
+    fn models_named(&self, model: &str) -> Vec<&String> {
+        let mut found: Vec<&String> =
+            self.shared.models.iter().filter(|class| class.rsplit('.').next() == Some(model)).collect();
+        found.sort();
+        found
     }
 
     pub(super) fn model_by_label(&self, label: &str, from: &str) -> Option<String> {
@@ -160,9 +181,7 @@ impl ProjectIndex {
             Some((app, model)) => (Some(app), model),
             None => (None, label),
         };
-        let mut candidates: Vec<&String> =
-            self.shared.models.iter().filter(|class| class.rsplit('.').next() == Some(model)).collect();
-        candidates.sort();
+        let candidates = self.models_named(model);
         if let Some(app) = app
             && let Some(found) = candidates.iter().find(|class| class.split('.').any(|part| part == app))
         {

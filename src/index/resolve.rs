@@ -2,7 +2,7 @@
 //! classes; classes to their bases (the MRO) and methods.
 
 use super::{MAX_DEPTH, ProjectIndex, Symbol, longest_module};
-use crate::infer::{DEFAULT_USER_MODEL, MODEL_LABEL, USER_MODEL, Value};
+use crate::infer::{DEFAULT_USER_MODEL, USER_MODEL, Value, split_stand_in};
 use crate::summary::{ClassSummary, FunctionSummary};
 
 impl ProjectIndex {
@@ -70,14 +70,11 @@ impl ProjectIndex {
         if let Some(rest) = name.strip_prefix(USER_MODEL) {
             return format!("{}{rest}", self.shared.user_model.as_deref().unwrap_or(DEFAULT_USER_MODEL));
         }
-        // `MODEL_LABEL.app.Model[.rest]`: the model the label names, if any.
-        if let Some(rest) = name.strip_prefix(MODEL_LABEL).and_then(|rest| rest.strip_prefix('.')) {
-            let mut parts = rest.splitn(3, '.');
-            if let (Some(app), Some(model)) = (parts.next(), parts.next())
-                && let Some(class) = self.model_by_app_label(&format!("{app}.{model}"))
-            {
-                return parts.next().map_or(class.clone(), |tail| format!("{class}.{tail}"));
-            }
+        // A label's stand-in: the model the label names, if any.
+        if let Some((label, tail)) = split_stand_in(name)
+            && let Some(class) = self.model_by_app_label(label)
+        {
+            return tail.map_or_else(|| class.clone(), |tail| format!("{class}.{tail}"));
         }
         name.to_owned()
     }

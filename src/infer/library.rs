@@ -6,7 +6,7 @@
 use tree_sitter::Node;
 
 use super::facts::ProjectFacts;
-use super::{Evaluator, MODEL_LABEL, USER_TAG, Value};
+use super::{Evaluator, USER_TAG, Value, label_stand_in};
 use crate::parse::FIELD;
 use crate::recipe::{ReturnedFrom, TagId};
 
@@ -103,10 +103,8 @@ impl<'t> Evaluator<'_, 't> {
         }
         match self.index {
             // A label the project does not define still names a model, of an installed app.
-            Some(index) => {
-                Value::Qualified(index.model_by_app_label(&label).unwrap_or(format!("{MODEL_LABEL}.{label}")))
-            }
-            None => Value::Qualified(format!("{MODEL_LABEL}.{label}")),
+            Some(index) => Value::Qualified(index.model_by_app_label(&label).unwrap_or_else(|| label_stand_in(&label))),
+            None => Value::Qualified(label_stand_in(&label)),
         }
     }
 }

@@ -106,6 +106,22 @@ pub const USER_MODEL: &str = "django.contrib.auth.UserModel";
 /// project's model, or to nothing.
 pub const MODEL_LABEL: &str = "django.apps.ModelLabel";
 
+/// The stand-in name for the model an app label (`shop.Book`) names.
+pub fn label_stand_in(label: &str) -> String {
+    format!("{MODEL_LABEL}.{label}")
+}
+
+/// Of a stand-in name (`MODEL_LABEL.shop.Book.objects`): the label
+/// (`shop.Book`) and what follows it (`objects`).
+pub fn split_stand_in(name: &str) -> Option<(&str, Option<&str>)> {
+    let rest = name.strip_prefix(MODEL_LABEL)?.strip_prefix('.')?;
+    let model_end = rest.find('.')? + 1;
+    match rest[model_end..].find('.') {
+        Some(tail) => Some((&rest[..model_end + tail], Some(&rest[model_end + tail + 1..]))),
+        None => Some((rest, None)),
+    }
+}
+
 pub struct Evaluator<'a, 't> {
     pub model: &'a SemanticModel<'t>,
     pub rules: &'a RuleSet,

@@ -90,3 +90,12 @@ fn none_only_clears_a_name() {
     assert_eq!(value_of("    u = User.objects.get(pk=1)\n    u = None\n    u"), instance(USER));
     assert_eq!(value_of("    u = None\n    u"), Value::Unknown);
 }
+
+#[test]
+fn label_stand_ins_split_into_label_and_rest() {
+    use super::{label_stand_in, split_stand_in};
+    assert_eq!(split_stand_in(&label_stand_in("shop.Book")), Some(("shop.Book", None)));
+    let chained = format!("{}.objects.filter", label_stand_in("shop.Book"));
+    assert_eq!(split_stand_in(&chained), Some(("shop.Book", Some("objects.filter"))));
+    assert_eq!(split_stand_in("shop.models.Book"), None);
+}

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 
 use aho_corasick::{AhoCorasick, Input, MatchKind};
 
-use crate::infer::MODEL_LABEL;
+use crate::infer::label_stand_in;
 use crate::recipe::RuleSet;
 use crate::semantic::ModuleName;
 
@@ -284,7 +284,7 @@ fn labels(text: &[u8], vocabulary: &Vocabulary) -> Vec<String> {
                 [label] if label.matches('.').count() == 1 => label.clone(),
                 _ => continue,
             };
-            found.push(format!("{MODEL_LABEL}.{label}"));
+            found.push(label_stand_in(&label));
         }
     }
     found
