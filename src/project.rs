@@ -96,7 +96,9 @@ impl Project {
         if let Some(path) = &stdin_path {
             paths.insert(path.clone());
         }
-        let namer = ModuleNamer::new(&paths);
+        let target_dirs: Vec<PathBuf> =
+            targets.iter().map(|(_, canonical)| canonical.clone()).filter(|target| target.is_dir()).collect();
+        let namer = ModuleNamer::new(&paths, &target_dirs);
         let mut sorted: Vec<&PathBuf> = paths.iter().collect();
         sorted.sort();
         let mut files: Vec<IndexedFile> = sorted
