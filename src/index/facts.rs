@@ -65,13 +65,14 @@ impl ProjectFacts for ProjectIndex {
     }
 
     fn is_model(&self, class: &str, rules: &RuleSet) -> bool {
+        let named = |class: &str| {
+            rules.orm.model_bases.contains(class)
+                || rules.library_models.contains_key(class)
+                // A label the project does not define still names a model (of an installed app).
+                || class.starts_with(MODEL_LABEL)
+        };
         let class = self.unsentinel(class);
-        let class = class.as_str();
-        rules.orm.model_bases.contains(class)
-            || rules.library_models.contains_key(class)
-            // A label the project does not define still names a model (of an installed app).
-            || class.starts_with(MODEL_LABEL)
-            || self.canonical_class(class).is_some_and(|class| self.is_model_class(&class))
+        named(&class) || self.canonical_class(&class).is_some_and(|class| named(&class) || self.is_model_class(&class))
     }
 
     fn relation(&self, class: &str, attribute: &str) -> Option<&Relation> {

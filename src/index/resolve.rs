@@ -58,11 +58,23 @@ impl ProjectIndex {
         order
     }
 
+    /// The class a name stands for: a project class, or through a value
+    /// naming one (`ModelType = TypeVar("ModelType", bound=Model)`, `User =
+    /// get_user_model()`) the class it names, library classes included.
     pub(super) fn canonical_class(&self, name: &str) -> Option<String> {
-        match self.symbol(name) {
-            Some(Symbol::Class(class)) => Some(class),
-            _ => None,
+        let mut through_value = None;
+        let mut name = name.to_owned();
+        for _ in 0..MAX_DEPTH {
+            match self.symbol(&name) {
+                Some(Symbol::Class(class)) => return Some(class),
+                Some(Symbol::Value(Value::Qualified(target))) if target != name => {
+                    through_value = Some(self.unsentinel(&target));
+                    name = target;
+                }
+                _ => break,
+            }
         }
+        through_value
     }
 
     /// The user model stand-in replaced by the project's user model.

@@ -361,6 +361,10 @@ impl<'t> Evaluator<'_, 't> {
         let callee_value = callee_value.unwrap_or_else(|| self.eval_at(callee, scope, depth + 1));
         match callee_value {
             Value::Qualified(name) => {
+                // `TypeVar("M", bound=Book)`: as an annotation, it stands for its bound.
+                if matches!(name.as_str(), "typing.TypeVar" | "typing_extensions.TypeVar") {
+                    return self.type_variable_bound(arguments, scope, depth);
+                }
                 if self.rules.orm.model_factories.contains(&name) {
                     return Value::Qualified(self.user_model());
                 }
@@ -393,6 +397,20 @@ impl<'t> Evaluator<'_, 't> {
                     .function_returns(&name)
                     .map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() })
             }
+            _ => Value::Unknown,
+        }
+    }
+
+    fn type_variable_bound(&self, arguments: Option<Node<'t>>, scope: ScopeId, depth: usize) -> Value {
+        let Some(arguments) = arguments else { return Value::Unknown };
+        let mut cursor = arguments.walk();
+        let bound = arguments.named_children(&mut cursor).find_map(|argument| {
+            let is_bound = argument.kind() == "keyword_argument"
+                && argument.child_by_field_id(FIELD.name).is_some_and(|name| self.model.text(name) == "bound");
+            is_bound.then(|| argument.child_by_field_id(FIELD.value)).flatten()
+        });
+        match bound.map(|bound| self.annotated(bound, scope, depth)) {
+            Some(class @ Value::Qualified(_)) => class,
             _ => Value::Unknown,
         }
     }

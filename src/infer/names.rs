@@ -128,14 +128,19 @@ impl<'t> Evaluator<'_, 't> {
         }
         let Some(annotation) = annotation else { return self.fixture(name, scope) };
         let parent = scope.parent.unwrap_or(scope_id);
-        let Some(class_node) = annotated_class(annotation) else { return Value::Unknown };
-        let class = if class_node.kind() == "string" {
-            let text = self.model.text(class_node).trim_matches(|c| c == '"' || c == '\'');
-            self.name(text, parent, depth + 1)
-        } else {
-            self.eval_at(class_node, parent, depth + 1)
+        let Some((class_node, of_class)) = annotated_class(annotation, |node| self.model.text(node)) else {
+            return Value::Unknown;
         };
+        let class = self.annotated(class_node, parent, depth);
         match class {
+            // `model: type[Book]` holds the class itself.
+            Value::Qualified(class) if of_class => {
+                if self.is_model_class(&class) {
+                    Value::Qualified(class)
+                } else {
+                    Value::Unknown
+                }
+            }
             Value::Qualified(class) if self.is_model_class(&class) => Value::Instance { class, preloaded: Vec::new() },
             // A class the recipes tag (`client: Client`, `serializer: BookSerializer`).
             Value::Qualified(class) => match self.instance_of(class) {
@@ -143,6 +148,16 @@ impl<'t> Evaluator<'_, 't> {
                 _ => Value::Unknown,
             },
             _ => Value::Unknown,
+        }
+    }
+
+    /// The class an annotation names: a name, a dotted name or a string.
+    pub(super) fn annotated(&self, class_node: Node<'t>, scope: ScopeId, depth: usize) -> Value {
+        if class_node.kind() == "string" {
+            let text = self.model.text(class_node).trim_matches(|c| c == '"' || c == '\'');
+            self.name(text, scope, depth + 1)
+        } else {
+            self.eval_at(class_node, scope, depth + 1)
         }
     }
 
@@ -199,19 +214,23 @@ impl<'t> Evaluator<'_, 't> {
     }
 }
 
-/// `User`, `Optional[User]`, `User | None`, `"User"`: the class node.
-fn annotated_class(annotation: Node<'_>) -> Option<Node<'_>> {
+/// `User`, `Optional[User]`, `User | None`, `"User"`: the class node, and
+/// whether the annotation holds the class itself (`type[User]`).
+fn annotated_class<'t>(annotation: Node<'t>, text: impl Fn(Node<'t>) -> &'t str) -> Option<(Node<'t>, bool)> {
     let mut node = annotation;
+    let mut of_class = false;
     loop {
         match node.kind() {
             "type" => node = node.named_child(0)?,
             "generic_type" | "subscript" => {
+                let generic = text(node.named_child(0)?);
+                of_class |= matches!(generic.rsplit('.').next(), Some("type" | "Type"));
                 // `Optional[X]`: the first type argument.
                 let arguments = node.named_child(1)?;
                 node = if arguments.kind() == "type_parameter" { arguments.named_child(0)? } else { arguments };
             }
             "binary_operator" => node = node.child_by_field_id(FIELD.left)?,
-            "identifier" | "attribute" | "string" => return Some(node),
+            "identifier" | "attribute" | "string" => return Some((node, of_class)),
             _ => return None,
         }
     }
