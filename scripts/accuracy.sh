@@ -49,6 +49,13 @@ PACKAGES=(
     django-loci=django-loci==1.3                               # (21)
 )
 
+# What a package imports its helpers and models from, as a virtualenv would
+# hold it: unpacked into a site-packages folder the runs name with
+# --site-packages (the index reads them; they are never checked).
+declare -A DEPENDENCIES=(
+    [openwisp-controller]="openwisp-users==1.3.2 django-loci==1.3"
+)
+
 log() { printf '%s\n' "$*" >&2; }
 trap 'log "accuracy.sh: line $LINENO: command failed (exit $?)"' ERR
 START=$EPOCHREALTIME
@@ -84,6 +91,14 @@ for entry in "${PACKAGES[@]}"; do
     rm -f "$WORK/stripped/$name/.complete"
     chmod -R u+w "$WORK/stripped/$name"
     "$PYTHON" "$HERE/strip.py" "$name" "$WORK/stripped/$name" "$MANIFEST"
+    mkdir -p "$WORK/site/$name"
+    for dependency in ${DEPENDENCIES[$name]:-}; do
+        dependency_dir=$(fetch_sdist "$CACHE_DIR" "$dependency")
+        # Its top-level packages, as pip installs them.
+        for package in "$dependency_dir"/*/__init__.py; do
+            cp -R "$(dirname "$package")" "$WORK/site/$name/"
+        done
+    done
 done
 
 # --- asyncfix on each stripped tree -----------------------------------------------
@@ -106,11 +121,12 @@ for mode in default unsafe; do
         log "== $name: fix ${flags[*]}"
         mkdir -p "$WORK/$mode" "$WORK/$mode-again"
         cp -R "$WORK/stripped/$name" "$WORK/$mode/"
+        site=(--site-packages "$WORK/site/$name")
         # Run from the package's root, so the project index sees all of it.
-        run_tool "$WORK/$mode/$name" "$RESULTS/runs/$name.$mode.fix.txt" fix . "${flags[@]}"
+        run_tool "$WORK/$mode/$name" "$RESULTS/runs/$name.$mode.fix.txt" fix . "${flags[@]}" "${site[@]}"
         cp -R "$WORK/$mode/$name" "$WORK/$mode-again/"
-        run_tool "$WORK/$mode-again/$name" "$RESULTS/runs/$name.$mode.fix-again.txt" fix . "${flags[@]}"
-        run_tool "$WORK/stripped/$name" "$WORK/check/$name.$mode.json" check . --output-format json "${flags[@]}"
+        run_tool "$WORK/$mode-again/$name" "$RESULTS/runs/$name.$mode.fix-again.txt" fix . "${flags[@]}" "${site[@]}"
+        run_tool "$WORK/stripped/$name" "$WORK/check/$name.$mode.json" check . --output-format json "${flags[@]}" "${site[@]}"
         (cd "$WORK" && diff -ruN "stripped/$name" "$mode/$name") >"$RESULTS/runs/$name.$mode.diff" || true
     done
 done

@@ -46,6 +46,8 @@ pub enum Command {
         files: bool,
         #[command(flatten)]
         recipes: RecipeArgs,
+        #[command(flatten)]
+        libraries: LibraryArgs,
     },
     /// Print the tree-sitter tree of a Python file, for recipe authors.
     DumpTree {
@@ -63,6 +65,16 @@ pub struct RecipeArgs {
     /// change a built-in rule.
     #[arg(long)]
     pub no_builtin_recipes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LibraryArgs {
+    /// A folder of installed packages (a virtualenv's `site-packages`) whose
+    /// modules the project imports: the index reads the helpers and models
+    /// it uses there, and never checks or fixes them (repeatable; a `.venv`,
+    /// `venv` or `env` virtualenv in the project is read without it).
+    #[arg(long = "site-packages", value_name = "DIR")]
+    pub site_packages: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +96,8 @@ pub struct FileArgs {
     /// Skip paths matching this glob while walking directories (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub libraries: LibraryArgs,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,

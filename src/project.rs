@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::index::roots::{ModuleNamer, project_root};
+use crate::index::site_packages;
 use crate::index::{IndexedFile, ModuleTable, ProjectIndex, SummaryCache, declares_relations};
 use crate::recipe::RuleSet;
 use crate::scan::may_have_sites;
@@ -58,11 +59,11 @@ impl Project {
     pub fn load(
         targets: &[PathBuf],
         discovered: &[PathBuf],
-        excludes: &[String],
+        options: &LoadOptions<'_>,
         rules: &RuleSet,
         stdin: Option<&StdinSource<'_>>,
-        full_index: bool,
     ) -> Self {
+        let LoadOptions { excludes, site_packages, full_index } = *options;
         let mut roots: Vec<PathBuf> = targets.iter().map(|target| project_root(target)).collect();
         let stdin_on_disk = stdin
             .filter(|source| source.path.parent().is_some_and(|parent| parent.is_dir() && parent != Path::new("")));
@@ -71,6 +72,7 @@ impl Project {
         }
         roots.sort();
         roots.dedup();
+        let library_folders = site_packages::folders(site_packages, &roots);
         // A target's files are known; only roots above the targets are walked.
         let targets: Vec<(&PathBuf, PathBuf)> = targets.iter().map(|target| (target, canonical(target))).collect();
         roots.retain(|root| !targets.iter().any(|(_, target)| target == root));
@@ -116,11 +118,13 @@ impl Project {
         }
         // Start from the files that can hold a site and the ones declaring model relations.
         let vocabulary = Vocabulary::new(rules, &Spellings { words: &spellings(), project_wide: &project_wide() });
-        let (reads, mut scans): (Vec<FirstRead>, Vec<ModuleScan>) =
+        let (mut reads, mut scans): (Vec<FirstRead>, Vec<ModuleScan>) =
             files.par_iter().map(|file| first_read(file, &vocabulary)).unzip();
-        // Each file's import root, once: roots are compared as numbers below.
+        let project_files = files.len();
+        add_libraries(&library_folders, &vocabulary, &mut files, &mut reads, &mut scans);
+        // Each project file's import root, once: roots are compared as numbers below.
         let mut by_root: HashMap<&PathBuf, Vec<usize>> = HashMap::new();
-        for (id, file) in files.iter().enumerate() {
+        for (id, file) in files.iter().enumerate().take(project_files) {
             by_root.entry(&file.root).or_default().push(id);
         }
         let own = self_contained(&files, &reads, &scans);
@@ -211,6 +215,69 @@ impl Project {
             cannot_hold_sites: false,
             self_contained: false,
         }
+    }
+}
+
+/// How [`Project::load`] finds the project's files and reads them.
+#[derive(Clone, Copy, Default)]
+pub struct LoadOptions<'a> {
+    /// `--exclude` globs, for the walk of the roots above the targets.
+    pub excludes: &'a [String],
+    /// `--site-packages` folders (see [`site_packages`]).
+    pub site_packages: &'a [PathBuf],
+    /// Parse every module of a root, not only the ones async code reaches.
+    pub full_index: bool,
+}
+
+/// Appends the installed packages the project imports to `files` (and their
+/// reads and scans), then what those import, until nothing new is named:
+/// read by the index like project modules, never checked (no `sites`).
+fn add_libraries(
+    folders: &[PathBuf],
+    vocabulary: &Vocabulary,
+    files: &mut Vec<IndexedFile>,
+    reads: &mut Vec<FirstRead>,
+    scans: &mut Vec<ModuleScan>,
+) {
+    if folders.is_empty() {
+        return;
+    }
+    let top = |name: &str| name.split('.').next().unwrap_or(name).to_owned();
+    // First-party packages are the project's own, whatever is installed.
+    let mut seen: HashSet<String> = files.iter().map(|file| top(&file.module.name)).collect();
+    let mut unread = 0;
+    while files.len() < site_packages::MAX_LIBRARY_FILES {
+        let mut wanted: Vec<String> = scans[unread..]
+            .iter()
+            .flat_map(|scan| &scan.imports)
+            .map(|name| top(name))
+            .filter(|name| !name.is_empty() && !vocabulary.describes(name) && !seen.contains(name))
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        if wanted.is_empty() {
+            break;
+        }
+        unread = files.len();
+        for name in wanted {
+            seen.insert(name.clone());
+            let Some((folder, paths)) = site_packages::package_files(folders, &name) else { continue };
+            let known: HashSet<PathBuf> = paths.iter().cloned().collect();
+            let namer = ModuleNamer::new(&known, &[]);
+            for path in paths {
+                let module = namer.name(&path);
+                files.push(IndexedFile { path, module, source: None, root: folder.clone() });
+            }
+        }
+        let (new_reads, new_scans): (Vec<FirstRead>, Vec<ModuleScan>) = files[unread..]
+            .par_iter()
+            .map(|file| {
+                let (read, scan) = first_read(file, vocabulary);
+                (FirstRead { sites: false, ..read }, scan)
+            })
+            .unzip();
+        reads.extend(new_reads);
+        scans.extend(new_scans);
     }
 }
 

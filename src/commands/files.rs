@@ -11,7 +11,7 @@ use super::Failure;
 use crate::cli::{ColorChoice, FileArgs, OutputFormat};
 use crate::output::{self, FixState, Located, Painter};
 use crate::pipeline::{Action, FileErrorKind, FileInfo, FileResult, process_source};
-use crate::project::{Project, StdinSource};
+use crate::project::{LoadOptions, Project, StdinSource};
 use crate::settings::Settings;
 use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Streams, files, walk};
 
@@ -211,12 +211,20 @@ fn run_stdin(
     let project = pool.install(|| {
         let text = decoded.as_ref().map(|file| file.text.as_str()).unwrap_or_default();
         let source = StdinSource { path: &name, text };
-        Project::load(&[], &[], &args.exclude, &settings.rules, Some(&source), args.parsing.full_index)
+        Project::load(&[], &[], &load_options(args), &settings.rules, Some(&source))
     });
     let view = project.view(&name);
     let file = FileInfo { module: &view.module, index: view.index };
     let result = process_source(&name, file, view.self_contained, decoded.map(Some), action, false, settings);
     Ok(Run { results: vec![result], walk_errors: Vec::new(), stdin_raw })
+}
+
+fn load_options(args: &FileArgs) -> LoadOptions<'_> {
+    LoadOptions {
+        excludes: &args.exclude,
+        site_packages: &args.libraries.site_packages,
+        full_index: args.parsing.full_index,
+    }
 }
 
 /// The files and folders named: walked, indexed, each file run in parallel.
@@ -228,7 +236,7 @@ fn run_paths(action: Action, args: &FileArgs, settings: &Settings, pool: &rayon:
     } else {
         pool.install(|| {
             let (paths, files) = (&args.paths, &discovered.files);
-            Project::load(paths, files, &args.exclude, &settings.rules, None, args.parsing.full_index)
+            Project::load(paths, files, &load_options(args), &settings.rules, None)
         })
     };
     let results = pool.install(|| {

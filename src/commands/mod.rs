@@ -8,7 +8,7 @@ use std::io;
 
 use crate::cli::{Cli, Command, RecipeArgs};
 use crate::pipeline::Action;
-use crate::project::Project;
+use crate::project::{LoadOptions, Project};
 use crate::recipe::{self, RuleSet};
 use crate::{EXIT_CLEAN, Streams, fix, parse, walk};
 
@@ -73,14 +73,15 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
             }
             Ok(EXIT_CLEAN)
         }
-        Command::Index { path, files, recipes } => {
+        Command::Index { path, files, recipes, libraries } => {
             let rules = load_rules(&recipes)?;
             if !path.exists() {
                 return Err(Failure::Usage(format!("{}: no such file or directory", path.display())));
             }
             let targets = std::slice::from_ref(&path);
             let discovered = walk::discover(targets, &[]).map_err(|err| Failure::Usage(err.to_string()))?;
-            let project = Project::load(targets, &discovered.files, &[], &rules, None, false);
+            let options = LoadOptions { site_packages: &libraries.site_packages, ..LoadOptions::default() };
+            let project = Project::load(targets, &discovered.files, &options, &rules, None);
             if files {
                 for file in project.parsed_files() {
                     writeln!(streams.stdout, "{}", file.display())?;

@@ -56,11 +56,17 @@ impl ProjectIndex {
         }
         self.shared_mut().subclasses = subclasses;
         self.shared_mut().models = models;
-        let users: Vec<&String> = classes
+        let users: Vec<(&String, &Vec<String>)> = classes
             .iter()
             .zip(&mros)
             .filter(|(_, mro)| mro.iter().any(|base| USER_BASES.iter().any(|suffix| base.ends_with(suffix))))
-            .map(|(class, _)| class)
+            .collect();
+        // The most derived: an abstract user base (a reusable app's) is not
+        // the user model its concrete subclass is.
+        let users: Vec<&String> = users
+            .iter()
+            .filter(|(user, _)| !users.iter().any(|(other, mro)| other != user && mro.contains(user)))
+            .map(|(user, _)| *user)
             .collect();
         if let [user] = users.as_slice() {
             let user = (*user).clone();

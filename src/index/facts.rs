@@ -8,6 +8,7 @@ use crate::infer::{MODEL_LABEL, USER_MODEL, Value};
 use crate::recipe::{Callable, RuleSet};
 use crate::scan::reach;
 use crate::semantic::MethodKind;
+use crate::summary::FunctionSummary;
 
 impl ProjectFacts for ProjectIndex {
     fn user_model(&self) -> Option<&str> {
@@ -113,20 +114,21 @@ impl ProjectFacts for ProjectIndex {
 
     fn property_returns(&self, class: &str, attribute: &str) -> Option<String> {
         let (_, function) = self.find_method(class, attribute, false)?;
-        (function.kind == Some(MethodKind::Property)).then(|| function.returns.clone()).flatten()
+        (function.kind == Some(MethodKind::Property)).then(|| self.returned(function)).flatten()
     }
 
     fn method_returns(&self, class: &str, method: &str) -> Option<String> {
-        self.find_method(class, method, false).and_then(|(_, function)| function.returns.clone())
+        self.find_method(class, method, false).and_then(|(_, function)| self.returned(function))
     }
 
     fn function_returns(&self, name: &str) -> Option<String> {
         let Some(Symbol::Function(function)) = self.symbol(name) else { return None };
         let (owner, method) = function.rsplit_once('.')?;
-        match self.module(owner) {
-            Some(module) => module.functions.get(method)?.returns.clone(),
-            None => self.class(owner)?.methods.get(method)?.returns.clone(),
-        }
+        let function = match self.module(owner) {
+            Some(module) => module.functions.get(method)?,
+            None => self.class(owner)?.methods.get(method)?,
+        };
+        self.returned(function)
     }
 
     /// A recipe callable a project class inherits: `CustomRefreshToken` and
@@ -256,5 +258,13 @@ impl ProjectFacts for ProjectIndex {
     fn sessions_never_expire(&self) -> bool {
         let mut factories = self.modules().flat_map(|summary| summary.session_factories.values()).peekable();
         factories.peek().is_some() && factories.all(|expire| !expire)
+    }
+}
+
+impl ProjectIndex {
+    /// The class a function returns instances of, as every module names it
+    /// (`get_user_model()` in the summary is the project's user model here).
+    fn returned(&self, function: &FunctionSummary) -> Option<String> {
+        function.returns.as_deref().map(|class| self.unsentinel(class))
     }
 }

@@ -15,6 +15,7 @@ pub mod django;
 mod facts;
 mod resolve;
 pub mod roots;
+pub mod site_packages;
 mod sqlalchemy;
 
 pub use crawl::{ModuleTable, RELATION_FIELDS, SummaryCache, declares_relations};
