@@ -29,7 +29,7 @@ fn main() {
         }
         files += 1;
         bytes += text.len();
-        parsed += match asyncfix::scan::skim::skim(&text) {
+        parsed += match asyncfix::scan::skim::skim(&text, &[]) {
             Some(skim) => {
                 skimmed += 1;
                 skim.ranges.iter().map(|range| range.end_byte - range.start_byte).sum()

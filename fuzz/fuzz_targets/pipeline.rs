@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let text = file.text;
     let module = ModuleName::new("app.views", false);
     let info = FileInfo { module: &module, index: None };
-    let skimmed = asyncfix::scan::skim::skim(&text);
+    let skimmed = asyncfix::scan::skim::skim(&text, &[]);
     let Some(tree) = asyncfix::parse::parse(&text).filter(|tree| !tree.root_node().has_error()) else { return };
     if !asyncfix::scan::may_have_sites(text.as_bytes()) {
         // The CLI stops here: such a file is echoed or reported, never fixed.

@@ -19,6 +19,9 @@ pub(super) enum Resolution {
     /// A mixin's call of a method only its subclasses define: each
     /// subclass's own, by qualified name; touching when every one is.
     AllOf(Vec<String>),
+    /// A library template method that runs one of several hooks the class
+    /// defines (`save` runs `create` or `update`); touching when any is.
+    AnyOf(Vec<String>),
     Nothing,
 }
 
@@ -63,6 +66,10 @@ impl ProjectIndex {
                     {
                         Some(format!("calls `{}`", callees[0].rsplit('.').next().unwrap_or(&callees[0])))
                     }
+                    Resolution::AnyOf(callees) => callees
+                        .iter()
+                        .find(|callee| touching.contains_key(*callee) || self.touching_reason(callee).is_some())
+                        .map(|callee| format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee))),
                     _ => None,
                 });
                 if let Some(reason) = reason {
@@ -208,10 +215,15 @@ impl ProjectIndex {
         }
         // A library base's template method runs the subclass's hook.
         for base in bases {
-            if let Some(runs) = rules.dispatch.get(&(base.clone(), method.to_owned()))
-                && let Some((owner, _)) = self.find_method(class, runs, false)
-            {
-                return Resolution::Function(format!("{owner}.{runs}"));
+            let Some(hooks) = rules.dispatch.get(&(base.clone(), method.to_owned())) else { continue };
+            let mut owners: Vec<String> = hooks
+                .iter()
+                .filter_map(|hook| self.find_method(class, hook, false).map(|(owner, _)| format!("{owner}.{hook}")))
+                .collect();
+            match owners.len() {
+                0 => {}
+                1 => return Resolution::Function(owners.remove(0)),
+                _ => return Resolution::AnyOf(owners),
             }
         }
         // A mixin calling what the classes it is mixed into define.

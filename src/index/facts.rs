@@ -170,6 +170,9 @@ impl ProjectFacts for ProjectIndex {
                 let reason = self.touching_reason(&function)?.clone();
                 Some((function, reason))
             }
+            Resolution::AnyOf(functions) => functions
+                .into_iter()
+                .find_map(|function| Some((function.clone(), self.touching_reason(&function)?.clone()))),
             Resolution::AllOf(functions) => {
                 let reasons: Option<Vec<&String>> =
                     functions.iter().map(|function| self.touching_reason(function)).collect();

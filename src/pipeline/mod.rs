@@ -189,7 +189,8 @@ fn skimmed_check(
     self_contained: bool,
     settings: &Settings,
 ) -> Option<Vec<Diagnostic>> {
-    let skimmed = scan::skim::skim(text)?;
+    let hooks: Vec<&str> = settings.rules.dispatch.values().flatten().map(String::as_str).collect();
+    let skimmed = scan::skim::skim(text, &hooks)?;
     let tree = parse::parse_ranges(&skimmed.text, &skimmed.ranges)
         .filter(|tree| scan::skim::stubs_hold(tree, &skimmed.stubs))?;
     let model = semantic::SemanticModel::build(&skimmed.text, &tree, file_info.module.clone());

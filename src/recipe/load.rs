@@ -265,7 +265,11 @@ impl RuleSet {
             for call in &dispatch.calls {
                 check_identifier(loader, call)?;
                 let key = (dispatch.base.get_ref().clone(), call.get_ref().clone());
-                self.dispatch.insert(key, dispatch.runs.get_ref().clone());
+                // Entries sharing a method add hooks: `save` runs `create` or `update`.
+                let hooks = self.dispatch.entry(key).or_default();
+                if !hooks.contains(dispatch.runs.get_ref()) {
+                    hooks.push(dispatch.runs.get_ref().clone());
+                }
             }
         }
         Ok(())

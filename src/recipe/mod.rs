@@ -195,7 +195,7 @@ pub struct RuleSet {
     pub sqlalchemy: SqlAlchemyVocabulary,
     /// Template methods: `(library base, method called)` -> the subclass's
     /// method that runs (`[[dispatch]]`).
-    pub dispatch: HashMap<(String, String), String>,
+    pub dispatch: HashMap<(String, String), Vec<String>>,
     /// Recipe callables' async twins: qualified async name -> sync name.
     pub callable_twins: HashMap<String, String>,
     /// Every declared twin, by rule: `(rule, sync, async, since)`.

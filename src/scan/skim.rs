@@ -5,8 +5,9 @@
 //! skips most of a module whose async code is a small part of it. Offsets,
 //! lines and columns stay those of the file: the tree's ranges point into it.
 //!
-//! A sync function's body is blanked when its name is not a dunder or a test
-//! set-up method (`setUp`, `setUpClass`, `setUpTestData`), the body
+//! A sync function's body is blanked when its name is not a dunder, a test
+//! set-up method (`setUp`, `setUpClass`, `setUpTestData`) or a hook a
+//! library template method runs (the recipes' `[[dispatch]]`), the body
 //! holds no line starting with `async`, it is not inside an `async def`, and
 //! its name appears as a word nowhere else in the text that stays (strings
 //! and comments count: `getattr(self, "name")`), the bodies kept for their
@@ -37,10 +38,12 @@ pub struct Skimmed {
 }
 
 /// The text to parse for the check, or `None` when nothing is left out.
-pub fn skim(text: &str) -> Option<Skimmed> {
+/// The bodies of functions named in `hooks` always stay: code runs them by
+/// no name the file spells.
+pub fn skim(text: &str, hooks: &[&str]) -> Option<Skimmed> {
     let bytes = text.as_bytes();
     let lines = logical_lines(bytes)?;
-    let candidates = candidates(bytes, &lines);
+    let candidates = candidates(bytes, &lines, hooks);
     if candidates.is_empty() {
         return None;
     }
@@ -362,7 +365,7 @@ const SET_UP: &[&[u8]] = &[b"setUp", b"setUpClass", b"setUpTestData"];
 /// Sync functions outside any `async def` whose body holds no line starting
 /// with `async`, outermost first; a dunder's or a set-up method's body always
 /// stays.
-fn candidates<'a>(text: &'a [u8], lines: &[Line]) -> Vec<Candidate<'a>> {
+fn candidates<'a>(text: &'a [u8], lines: &[Line], hooks: &[&str]) -> Vec<Candidate<'a>> {
     // The logical lines after `header` that are indented deeper: its block.
     let block_end = |header: usize| {
         let indent = lines[header].indent;
@@ -385,7 +388,7 @@ fn candidates<'a>(text: &'a [u8], lines: &[Line]) -> Vec<Candidate<'a>> {
         }
         let holds_async = || lines[at + 1..end].iter().any(|line| leading_words(text, line).0 == b"async");
         let dunder = second.starts_with(b"__") && second.ends_with(b"__");
-        let kept = dunder || SET_UP.contains(&second);
+        let kept = dunder || SET_UP.contains(&second) || hooks.iter().any(|hook| hook.as_bytes() == second);
         if first == b"def" && !second.is_empty() && !kept && !holds_async() {
             found.push(Candidate { name: second, body: lines[at + 1].start..lines[end - 1].end });
             at = end;

@@ -3,7 +3,7 @@
 use super::skim;
 
 fn skimmed(text: &str) -> Option<String> {
-    let skimmed = skim(text)?;
+    let skimmed = skim(text, &[])?;
     assert_eq!(skimmed.text.len(), text.len());
     let tree = crate::parse::parse_ranges(&skimmed.text, &skimmed.ranges).expect("not cancelled");
     assert!(super::stubs_hold(&tree, &skimmed.stubs), "{:?}", skimmed.text);
@@ -56,7 +56,7 @@ fn methods_dunders_strings_and_nested_async_stay() {
         "    getattr(a, 'by_string')\n",
         "    return a.called()\n",
     );
-    assert_eq!(skim(text).map(|skimmed| skimmed.text), None);
+    assert_eq!(skim(text, &[]).map(|skimmed| skimmed.text), None);
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn test_set_up_bodies_stay() {
 #[test]
 fn bodies_inside_async_functions_stay() {
     let text = "async def view():\n    def helper():\n        return 1\n    return 2\n";
-    assert!(skim(text).is_none());
+    assert!(skim(text, &[]).is_none());
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn unsure_scans_skim_nothing() {
         "def unused():\n    return (1\n\nasync def view():\n    return 1\n",
     ];
     for text in unsure {
-        assert!(skim(text).is_none(), "{text:?}");
+        assert!(skim(text, &[]).is_none(), "{text:?}");
     }
 }
 
@@ -119,4 +119,19 @@ fn crlf_and_one_line_bodies() {
     let text = "def unused():\r\n    return 1\r\ndef short(): return 2\r\nasync def view():\r\n    return 1\r\n";
     let out = skimmed(text).expect("skimmed");
     assert_eq!(out, "def unused():\r\n    0       \r\ndef short(): return 2\r\nasync def view():\r\n    return 1\r\n");
+}
+
+#[test]
+fn dispatch_hooks_keep_their_bodies() {
+    let text = concat!(
+        "class S(Serializer):\n",
+        "    def create(self, data):\n",
+        "        return Book.objects.create(**data)\n",
+        "\n",
+        "async def view(s):\n",
+        "    s.save()\n",
+    );
+    let blanked = skimmed(text).expect("`create` is named nowhere else: blanked");
+    assert!(!blanked.contains("Book.objects"));
+    assert_eq!(skim(text, &["create"]).map(|skimmed| skimmed.text), None, "a hook's body stays");
 }

@@ -528,7 +528,7 @@ fn skimmed_checks_of_generated_helpers_find_what_whole_parses_find() {
     let result = runner.run(&vec(any::<u8>(), 0..600), |choices| {
         let input = Generator::new(&choices, false).helpers_module();
         total.fetch_add(1, Ordering::Relaxed);
-        if asyncfix::scan::skim::skim(&input).is_some() {
+        if asyncfix::scan::skim::skim(&input, &[]).is_some() {
             skimmed.fetch_add(1, Ordering::Relaxed);
         }
         skim_agrees(input.as_bytes()).map_err(|message| TestCaseError::fail(format!("{message}\n--- input\n{input}")))
