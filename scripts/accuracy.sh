@@ -121,7 +121,9 @@ for mode in default unsafe; do
         log "== $name: fix ${flags[*]}"
         mkdir -p "$WORK/$mode" "$WORK/$mode-again"
         cp -R "$WORK/stripped/$name" "$WORK/$mode/"
-        site=(--site-packages "$WORK/site/$name")
+        # Wrappers, as the authors wrote them: the packages' own Django
+        # requirements would otherwise make some fixes native.
+        site=(--site-packages "$WORK/site/$name" --style wrap)
         # Run from the package's root, so the project index sees all of it.
         run_tool "$WORK/$mode/$name" "$RESULTS/runs/$name.$mode.fix.txt" fix . "${flags[@]}" "${site[@]}"
         cp -R "$WORK/$mode/$name" "$WORK/$mode-again/"

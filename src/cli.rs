@@ -107,6 +107,15 @@ pub struct FileArgs {
     /// The file name to report for source read from standard input.
     #[arg(long, value_name = "PATH")]
     pub stdin_filename: Option<PathBuf>,
+    /// The Django the fixes are for: a version (`4.2`), or `auto`, the lowest
+    /// the project's requirements allow (a lock file's pin first). Where it
+    /// has the native async method, the fix uses it (`await qs.aget(...)`).
+    #[arg(long, value_name = "VERSION", default_value = "auto")]
+    pub target_django: crate::target::TargetDjango,
+    /// Force how fixes are written: `wrap` (`sync_to_async` everywhere) or
+    /// `native` (async twins wherever one exists, whatever the version).
+    #[arg(long, value_enum)]
+    pub style: Option<FixStyle>,
     /// How `SQLAlchemy` lazy relationship reads are rewritten [default: the
     /// SA001 recipe's `rewrite`, `explicit` for the built-in one]
     #[arg(long, value_enum)]
@@ -116,6 +125,14 @@ pub struct FileArgs {
     /// How `check` prints its findings.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixStyle {
+    /// Wrap every site in `sync_to_async` (or the rule's wrapper).
+    Wrap,
+    /// Use Django's native async twin wherever there is one.
+    Native,
 }
 
 /// How much is parsed: hidden switches for the tests that compare the fast

@@ -28,6 +28,7 @@ pub mod semantic;
 pub mod settings;
 pub mod source;
 pub mod summary;
+pub mod target;
 pub mod walk;
 
 use std::io::{Read, Write};

@@ -2,9 +2,10 @@
 //! file is checked with: the rules loaded and enabled, the fix options.
 //! Built once per run, shared read-only.
 
-use crate::cli::FileArgs;
+use crate::cli::{FileArgs, FixStyle};
 use crate::fix::{Applicability, Fix, SqlAlchemyFix};
 use crate::recipe::RuleSet;
+use crate::target::{DjangoVersion, TargetDjango};
 
 /// What every file is checked against: built once, shared read-only.
 pub struct Settings {
@@ -17,6 +18,40 @@ pub struct Settings {
     /// Parse whole files, not their skimmed text ([`crate::skim`]): slower,
     /// and the findings must be the same.
     pub full_parse: bool,
+    /// Native async rewrites, when the target Django is known (or `--style native`).
+    pub native: Option<Native>,
+}
+
+/// Which native async twins a fix may use.
+pub struct Native {
+    /// The target Django; `None` under `--style native` with no version: every twin.
+    pub version: Option<DjangoVersion>,
+    /// Each twin's async name and `since`, by its index in `RuleSet::twins`.
+    twins: Vec<(String, Option<DjangoVersion>)>,
+}
+
+impl Native {
+    fn new(rules: &RuleSet, version: Option<DjangoVersion>) -> Self {
+        let twins = rules
+            .twins
+            .iter()
+            .map(|(_, _, twin, since)| (twin.clone(), since.as_deref().and_then(|since| since.parse().ok())))
+            .collect();
+        Self { version, twins }
+    }
+
+    /// The async name of twin `index`, when the target has it (and
+    /// `at_least`, a version the receiver needs beyond the twin's `since`).
+    pub fn twin(&self, index: usize, at_least: Option<DjangoVersion>) -> Option<&str> {
+        let (twin, since) = self.twins.get(index)?;
+        let needed = (*since).max(at_least);
+        needed.is_none_or(|needed| self.has(needed)).then_some(twin.as_str())
+    }
+
+    /// Whether the target has what came in `since`.
+    pub fn has(&self, since: DjangoVersion) -> bool {
+        self.version.is_none_or(|version| version >= since)
+    }
 }
 
 impl Settings {
@@ -41,12 +76,37 @@ impl Settings {
                 }
             }
         }
+        let native = match args.style {
+            Some(FixStyle::Wrap) => None,
+            Some(FixStyle::Native) => Some(Native::new(&rules, target_version(args))),
+            None => target_version(args).map(|version| Native::new(&rules, Some(version))),
+        };
         Ok(Self {
             rules,
             enabled,
             unsafe_fixes: args.unsafe_fixes,
             sqlalchemy_fix: args.sqlalchemy_fix,
             full_parse: args.parsing.full_parse,
+            native,
         })
     }
+}
+
+/// `--target-django`, or under `auto` the lowest version every project of
+/// the run allows; `None` when one of them says nothing.
+fn target_version(args: &FileArgs) -> Option<DjangoVersion> {
+    if let TargetDjango::Version(version) = args.target_django {
+        return Some(version);
+    }
+    let mut paths: Vec<&std::path::Path> =
+        args.paths.iter().filter(|path| path.as_os_str() != "-").map(AsRef::as_ref).collect();
+    if let Some(name) = &args.stdin_filename {
+        paths.push(name);
+    }
+    let mut roots: Vec<std::path::PathBuf> = paths.into_iter().map(crate::index::roots::project_root).collect();
+    roots.sort();
+    roots.dedup();
+    let versions: Option<Vec<DjangoVersion>> =
+        roots.iter().map(|root| crate::target::detect(root).map(|found| found.version)).collect();
+    versions?.into_iter().min()
 }

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod importer;
+pub mod native;
 mod no_fix;
 pub mod reload;
 pub mod rewrite;

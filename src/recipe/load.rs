@@ -169,9 +169,11 @@ impl RuleSet {
                 self.add_twin(loader, rule, twin, !twinned.is_empty(), |sync| {
                     format!("`{sync}` is none of this entry's callables")
                 })?;
+                let index = self.twins.len() - 1;
                 for name in twinned {
                     let prefix = name.rsplit_once('.').map_or(String::new(), |(owner, _)| format!("{owner}."));
                     self.callable_twins.insert(format!("{prefix}{}", twin.r#async.get_ref()), name.clone());
+                    self.sync_twins.insert(name.clone(), index);
                 }
             }
             let returned = match (&callable.returns_instance_of, &callable.returns_model_of) {
@@ -298,6 +300,19 @@ impl RuleSet {
                          its own, then `{key} = [...]` under it"
                     ),
                 ));
+            }
+        }
+        if let Some(kind) = &raw.model_instance {
+            for twin in &kind.async_twins {
+                let sync = twin.sync.get_ref();
+                let known = kind
+                    .instance_methods
+                    .iter()
+                    .chain(&kind.related_manager_methods)
+                    .any(|name| name.get_ref() == sync);
+                self.add_twin(loader, rule, twin, known, |sync| {
+                    format!("`{sync}` is none of this table's instance or related-manager methods")
+                })?;
             }
         }
         let mut lists: Vec<(&Vec<Spanned<String>>, &mut EntryRules)> = Vec::new();

@@ -200,6 +200,9 @@ pub struct RuleSet {
     pub callable_twins: HashMap<String, String>,
     /// Every declared twin, by rule: `(rule, sync, async, since)`.
     pub twins: Vec<(RuleId, String, String, Option<String>)>,
+    /// A `[[callable]]`'s twin by the callable's qualified name
+    /// (`django.core.cache.cache.get` -> its index in `twins`).
+    pub sync_twins: HashMap<String, usize>,
     /// Attributes whose read hits the database, by the tag of the value.
     pub attributes: HashMap<(TagId, String), RuleId>,
     pub orm: Orm,

@@ -153,6 +153,9 @@ pub struct RawModelInstance {
     /// Methods that write when called on a related manager (`add`, `set`).
     #[serde(default)]
     pub related_manager_methods: Vec<Spanned<String>>,
+    /// Their native async twins (`save` -> `asave`, 4.2).
+    #[serde(default)]
+    pub async_twins: Vec<RawTwin>,
 }
 
 #[derive(Debug, Deserialize)]

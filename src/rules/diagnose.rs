@@ -10,12 +10,13 @@ use crate::diagnostic::Diagnostic;
 use crate::fix::importer::Importer;
 use crate::fix::reload::{self, ReloadContext};
 use crate::fix::rewrite::{self, WrapStyle};
-use crate::fix::{Applicability, Fix, NoFix, SqlAlchemyFix, Style};
+use crate::fix::{Applicability, Fix, NoFix, SqlAlchemyFix, Style, native};
 use crate::infer::Certainty;
 use crate::parse::FIELD;
 use crate::recipe::{Rewrite, RuleId, Wrapper};
 use crate::semantic::ScopeId;
 use crate::settings::Settings;
+use crate::target::DjangoVersion;
 
 /// What turning a site into a fix needs from the file and the run.
 pub(super) struct FixContext<'a, 't> {
@@ -35,7 +36,11 @@ pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Fi
         Style::Wrap(style) => {
             let wrapper = rule.wrapper.as_ref().unwrap_or(context.default_wrapper);
             let message = rule.render_message(&site.callee, &site.method, &wrapper.name, &site.via);
-            (message, build_fix(site, *style, scope, mode, rule.rewrite, context.importer, wrapper, context.source))
+            let fix = match native_fix(site, *style, scope, mode, context) {
+                Some(fix) => Ok(fix),
+                None => build_fix(site, *style, scope, mode, rule.rewrite, context.importer, wrapper, context.source),
+            };
+            (message, fix)
         }
         Style::Reload(plan) => {
             let message = rule.render_message(&site.callee, &site.method, "", &site.via);
@@ -48,6 +53,41 @@ pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Fi
         }
     };
     finish(site.rule, site.node.byte_range(), message, fix, site.certainty, settings)
+}
+
+/// Async iteration came with Django 4.1.
+const ASYNC_ITERATION: DjangoVersion = DjangoVersion([4, 1, 0]);
+
+/// The native rewrite of a site, when the target Django has one: its call's
+/// async twin, or async iteration of a `QuerySet`. `None` leaves the site to
+/// the wrapper.
+fn native_fix(
+    site: &Site<'_>,
+    style: WrapStyle,
+    scope: ScopeId,
+    mode: Mode,
+    context: &FixContext<'_, '_>,
+) -> Option<Fix> {
+    let native = context.settings.native.as_ref()?;
+    let rules = &context.settings.rules;
+    if mode != Mode::Async || rules.rule(site.rule).rewrite == Rewrite::None {
+        return None;
+    }
+    if let Some(twin) = &site.twin {
+        let name = native.twin(twin.index, twin.at_least)?;
+        return native::twin_call(site.node, name, twin.import_from.as_deref(), scope, context.importer);
+    }
+    if !native.has(ASYNC_ITERATION) {
+        return None;
+    }
+    // `for x in qs` and comprehensions (DJ104's iterated QuerySets), `list(qs)`.
+    if Some(site.rule) == rules.implicit_evaluation && style == WrapStyle::Builtin("list") {
+        return native::async_iteration(site.node);
+    }
+    let lists = site.node.kind() == "call"
+        && site.method == "list"
+        && rules.evaluating_functions.get("list") == Some(&site.rule);
+    if lists { native::listed(site.node) } else { None }
 }
 
 /// A diagnostic with its fix as the rule's recipe allows: a guess, or an

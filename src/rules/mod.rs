@@ -54,6 +54,27 @@ pub struct Site<'t> {
     pub callee_fallback: bool,
     /// How the site reaches the database, for `{via}` in messages.
     pub via: String,
+    /// The native async twin of its call, for a target Django that has it.
+    pub twin: Option<SiteTwin>,
+}
+
+/// The twin a rule declares for `method` (`[orm]`, `[model-instance]`), by
+/// its index in [`RuleSet::twins`].
+pub fn rule_twin(rules: &crate::recipe::RuleSet, rule: RuleId, method: &str) -> Option<usize> {
+    rules.twins.iter().position(|(owner, sync, ..)| *owner == rule && sync == method)
+}
+
+/// A call's native async twin (`qs.get` -> `qs.aget`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteTwin {
+    /// Its index in [`crate::recipe::RuleSet::twins`].
+    pub index: usize,
+    /// A version above the twin's `since` this receiver needs (a related
+    /// manager's `acreate` came in 4.1.4, the manager's in 4.1).
+    pub at_least: Option<crate::target::DjangoVersion>,
+    /// For a callee that is a bare name (`authenticate(...)`): the module to
+    /// import the twin from.
+    pub import_from: Option<String>,
 }
 
 impl<'t> Site<'t> {
@@ -76,7 +97,15 @@ impl<'t> Site<'t> {
             style,
             callee_fallback: false,
             via: String::new(),
+            twin: None,
         }
+    }
+
+    /// The call's native async twin.
+    #[must_use]
+    pub fn twin(mut self, twin: Option<SiteTwin>) -> Self {
+        self.twin = twin;
+        self
     }
 
     #[must_use]

@@ -6,7 +6,7 @@
 
 use tree_sitter::Node;
 
-use super::Site;
+use super::{Site, SiteTwin, rule_twin};
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
@@ -37,5 +37,8 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         }
         _ => None,
     };
-    rule.map(|&rule| Site::new(rule, call, method.to_owned(), evaluator))
+    let rule = *rule?;
+    let twin =
+        rule_twin(evaluator.rules, rule, method).map(|index| SiteTwin { index, at_least: None, import_from: None });
+    Some(Site::new(rule, call, method.to_owned(), evaluator).twin(twin))
 }

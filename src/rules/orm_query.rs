@@ -3,10 +3,11 @@
 
 use tree_sitter::Node;
 
-use super::Site;
+use super::{Site, SiteTwin, rule_twin};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
+use crate::target::DjangoVersion;
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let rules = evaluator.rules;
@@ -20,8 +21,21 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         return None;
     }
     let receiver = callee.child_by_field_id(FIELD.object)?;
-    let (Value::Manager { certainty, .. } | Value::QuerySet { certainty, .. }) = evaluator.eval(receiver, scope) else {
+    let value = evaluator.eval(receiver, scope);
+    let (Value::Manager { certainty, .. } | Value::QuerySet { certainty, .. }) = value else {
         return None;
     };
-    Some(Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).callee_fallback())
+    // A related manager (`shelf.book_set`, not `Book.objects`) gained its
+    // creating twins in 4.1.4, after the managers' 4.1.
+    let named_manager = receiver.kind() == "attribute"
+        && receiver
+            .child_by_field_id(FIELD.attribute)
+            .is_some_and(|name| rules.orm.managers.contains(evaluator.model.text(name)));
+    let related = matches!(value, Value::Manager { .. }) && !named_manager;
+    let at_least = (related && RELATED_CREATING.contains(&method)).then_some(DjangoVersion([4, 1, 4]));
+    let twin = rule_twin(rules, rule, method).map(|index| SiteTwin { index, at_least, import_from: None });
+    Some(Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).callee_fallback().twin(twin))
 }
+
+/// The related-manager methods whose twins came in 4.1.4.
+const RELATED_CREATING: [&str; 3] = ["create", "get_or_create", "update_or_create"];

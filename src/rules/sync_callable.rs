@@ -8,7 +8,7 @@
 
 use tree_sitter::Node;
 
-use super::{Site, enclosing_class};
+use super::{Site, SiteTwin, enclosing_class};
 use crate::fix::rewrite::WrapStyle;
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
@@ -17,9 +17,15 @@ use crate::semantic::ScopeId;
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let callee = call.child_by_field_id(FIELD.function)?;
+    let mut twin = None;
     let (callable, method, on_super) = match evaluator.eval(callee, scope) {
         Value::Qualified(name) => {
             let method = name.rsplit('.').next().unwrap_or(&name).to_owned();
+            // A bare name's twin is imported from the callable's module.
+            let import_from = (callee.kind() == "identifier")
+                .then(|| name.rsplit_once('.').map(|(module, _)| module.to_owned()))
+                .flatten();
+            twin = evaluator.rules.sync_twins.get(&name).map(|&index| SiteTwin { index, at_least: None, import_from });
             (evaluator.recipe_callable(&name)?, method, false)
         }
         _ => inherited_method(callee, scope, evaluator).or_else(|| manager_method(callee, scope, evaluator))?,
@@ -27,7 +33,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     if !callable.site || (callable.with_only && !entered_by_with(call)) {
         return None;
     }
-    let site = Site::new(callable.rule, call, method, evaluator);
+    let site = Site::new(callable.rule, call, method, evaluator).twin(twin);
     // `super()` needs the method's frame: inside a lambda it has no arguments
     // and raises, so `super().m` is evaluated here and called in the thread.
     Some(if on_super { site.style(WrapStyle::Callee) } else { site })

@@ -6,7 +6,10 @@
 //! `check --full-index` (every module parsed) must print the same as the
 //! demand-driven index, `check --full-parse` (no body skimmed) the same too, and `asyncfix index --files` must list what
 //! `index-files.txt` lists: the modules the index read, so a test shows
-//! what it skips. An optional `args.txt` holds extra arguments.
+//! what it skips. An optional `args.txt` holds extra arguments, and an
+//! optional `base.txt` names another project whose `input/` is copied
+//! first, this one's `input/` then laid over it (the same code under
+//! another `pyproject.toml`).
 //!
 //! `UPDATE_FIXTURES=1 cargo test` rewrites `check.txt` and `expected/`.
 
@@ -42,7 +45,13 @@ fn projects() {
 fn run_project(project: &Path, update: bool) -> Result<(), String> {
     let temp = tempfile::tempdir().unwrap();
     let work = temp.path().join("project");
-    copy_tree(&project.join("input"), &work);
+    // The input as a whole: the base project's, with this one's laid over it.
+    let input = temp.path().join("input");
+    if let Ok(base) = fs::read_to_string(project.join("base.txt")) {
+        copy_tree(&project.parent().unwrap().join(base.trim()).join("input"), &input);
+    }
+    copy_tree(&project.join("input"), &input);
+    copy_tree(&input, &work);
     let extra: Vec<String> = fs::read_to_string(project.join("args.txt"))
         .map(|args| args.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
@@ -97,7 +106,7 @@ fn run_project(project: &Path, update: bool) -> Result<(), String> {
         return Err(format!("fix failed: {}", fix.stderr));
     }
     let actual_files = files_under(&work);
-    problems.extend(compare_fixed_tree(&work, &project.join("input"), &project.join("expected"), update));
+    problems.extend(compare_fixed_tree(&work, &input, &project.join("expected"), update));
     let before_second: Vec<String> =
         actual_files.iter().map(|path| fs::read_to_string(work.join(path)).unwrap()).collect();
     let again = run(&as_refs(&args("fix")), "");

@@ -1,0 +1,125 @@
+//! Native async rewrites, for a target Django that has them: a call becomes
+//! its awaited async twin (`qs.get(...)` -> `await qs.aget(...)`,
+//! `authenticate(...)` -> `await aauthenticate(...)` with its import), and a
+//! `QuerySet` iterated in the async function's own body becomes async
+//! iteration (`for x in qs:` -> `async for x in qs:`, `[f(x) for x in qs]`
+//! -> `[f(x) async for x in qs]`, `list(qs)` -> `[obj async for obj in qs]`).
+//! Each is a few byte edits; everything else stays as written.
+
+use tree_sitter::Node;
+
+use super::importer::Importer;
+use super::rewrite::needs_parentheses;
+use super::{Applicability, Edit, Fix, Wrapper};
+use crate::parse::FIELD;
+use crate::semantic::ScopeId;
+
+/// `await receiver.twin(args)`, or for a bare name `await twin(args)` with
+/// `twin` imported from `import_from`.
+pub fn twin_call(
+    call: Node<'_>,
+    twin: &str,
+    import_from: Option<&str>,
+    scope: ScopeId,
+    importer: &Importer<'_, '_>,
+) -> Option<Fix> {
+    let callee = call.child_by_field_id(FIELD.function)?;
+    let mut shared = Vec::new();
+    let renamed = match callee.kind() {
+        "attribute" => {
+            Edit { range: callee.child_by_field_id(FIELD.attribute)?.byte_range(), content: twin.to_owned() }
+        }
+        "identifier" => {
+            let plan = importer.import(&Wrapper::new(import_from?, twin), scope).ok()?;
+            shared.extend(plan.edit);
+            Edit { range: callee.byte_range(), content: plan.expression }
+        }
+        _ => return None,
+    };
+    let mut edits = vec![Edit::insert(call.start_byte(), awaited_open(call)), renamed];
+    if needs_parentheses(call) {
+        edits.push(Edit::insert(call.end_byte(), ")"));
+    }
+    Some(Fix { edits, shared, span: call.byte_range(), applicability: Applicability::Safe })
+}
+
+fn awaited_open(node: Node<'_>) -> &'static str {
+    if needs_parentheses(node) { "(await " } else { "await " }
+}
+
+/// `iterable` iterated by a `for` statement or a list, set or dict
+/// comprehension in the async function's own body: `async` before its `for`.
+pub fn async_iteration(iterable: Node<'_>) -> Option<Fix> {
+    let parent = iterable.parent()?;
+    let is_iterable = parent.child_by_field_id(FIELD.right).is_some_and(|right| right.id() == iterable.id());
+    match parent.kind() {
+        "for_statement" if is_iterable => {}
+        "for_in_clause" if is_iterable && makes_async_comprehension(parent.parent()?) => {}
+        _ => return None,
+    }
+    let keyword = parent.child(0).filter(|keyword| keyword.kind() == "for")?;
+    Some(Fix {
+        edits: vec![Edit::insert(keyword.start_byte(), "async ")],
+        shared: Vec::new(),
+        span: parent.start_byte()..iterable.end_byte(),
+        applicability: Applicability::Safe,
+    })
+}
+
+/// `list(qs)` -> `[obj async for obj in qs]`, where a comprehension can be
+/// async. The comprehension's first iterable is evaluated in the enclosing
+/// scope, so `obj` cannot capture a name `qs` uses.
+pub fn listed(call: Node<'_>) -> Option<Fix> {
+    let arguments = call.child_by_field_id(FIELD.arguments)?;
+    let argument = arguments.named_child(0)?;
+    // One positional argument, no trailing comma.
+    let closing = arguments.child(arguments.child_count().checked_sub(1)?)?;
+    if arguments.named_child_count() != 1
+        || argument.kind() == "keyword_argument"
+        || argument.next_sibling().map(|next| next.id()) != Some(closing.id())
+        || !can_hold_async_comprehension(call)
+    {
+        return None;
+    }
+    Some(Fix {
+        edits: vec![
+            Edit { range: call.start_byte()..argument.start_byte(), content: "[obj async for obj in ".to_owned() },
+            Edit { range: argument.end_byte()..call.end_byte(), content: "]".to_owned() },
+        ],
+        shared: Vec::new(),
+        span: call.byte_range(),
+        applicability: Applicability::Safe,
+    })
+}
+
+/// A list, set or dict comprehension that may become async where it stands.
+fn makes_async_comprehension(comprehension: Node<'_>) -> bool {
+    matches!(comprehension.kind(), "list_comprehension" | "set_comprehension" | "dictionary_comprehension")
+        && can_hold_async_comprehension(comprehension)
+}
+
+/// Whether an async comprehension may stand at `node` (itself one, or what
+/// becomes one): above it, up to the nearest function, there is no lambda,
+/// comprehension or generator expression (their scopes are not the async
+/// function's; Python before 3.11 rejects an async comprehension inside
+/// another), and that function is an `async def`.
+fn can_hold_async_comprehension(node: Node<'_>) -> bool {
+    let mut current = Some(node);
+    while let Some(ancestor) = current {
+        match ancestor.kind() {
+            "lambda"
+            | "generator_expression"
+            | "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+                if ancestor.id() != node.id() =>
+            {
+                return false;
+            }
+            "function_definition" => return ancestor.child(0).is_some_and(|first| first.kind() == "async"),
+            _ => {}
+        }
+        current = ancestor.parent();
+    }
+    false
+}
