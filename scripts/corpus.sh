@@ -31,6 +31,14 @@ PACKAGES=(
     djangorestframework-simplejwt==5.5.1
     django-ninja-jwt==5.4.5
 )
+# Async Django packages whose authors wrapped their calls by hand (the
+# accuracy harness's): only the migration to native async runs on them.
+ASYNC_APPS=(
+    djangochannelsrestframework==1.3.0
+    django-socio-grpc==0.25.0
+    django-ninja-extra==0.31.7
+    openwisp-controller==1.3.2
+)
 
 log() { printf '%s\n' "$*" >&2; }
 # set -e stops silently; say where.
@@ -68,6 +76,12 @@ stage packages
 for spec in "${PACKAGES[@]}"; do
     source_dir=$(fetch "$spec")
     cp -R "$source_dir" "$SCRATCH/orig/packages/"
+done
+
+stage async-apps
+for spec in "${ASYNC_APPS[@]}"; do
+    source_dir=$(fetch "$spec")
+    cp -R "$source_dir" "$SCRATCH/orig/async-apps/"
 done
 
 stage stdlib
@@ -230,6 +244,34 @@ for name in django stdlib packages; do
     ROWS+=("$name|$files|$async_files|$sites|$fixed|$left|$changed|$check_seconds|$fix_seconds|$codes|$held")
 done
 
+# --- migration to native async --------------------------------------------------
+# `fix --style native --select DJ110` on the original code: the awaited
+# wrappers its authors wrote around calls with a native twin become the twin.
+# The same invariants: every changed file compiles, a second run changes
+# nothing; and a count of the rewrites by twin, for the README.
+MIGRATIONS=()
+mkdir -p "$SCRATCH/migrate1" "$SCRATCH/migrate2"
+for name in django packages async-apps; do
+    CURRENT="$name (migration)"
+    migrate=(--style native --select DJ110)
+    cp -R "$SCRATCH/orig/$name" "$SCRATCH/migrate1/"
+    run_tool "$name" migrate-check "$SCRATCH/orig" check "$name" "${migrate[@]}" --output-format json
+    run_tool "$name" migrate1 "$SCRATCH/migrate1" fix "$name" "${migrate[@]}"
+    (cd "$SCRATCH" && diff -ruN "orig/$name" "migrate1/$name") >"$RESULTS/$name.migrate.diff" || true
+    problems=$(compare_trees "$SCRATCH/orig/$name" "$SCRATCH/migrate1/$name" "$RESULTS/$name.migrate.changed" \
+        2>>"$RESULTS/$name.compare.notes") || true
+    while IFS= read -r problem; do
+        [[ -n $problem ]] && fail "$problem"
+    done <<<"$problems"
+    cp -R "$SCRATCH/migrate1/$name" "$SCRATCH/migrate2/"
+    run_tool "$name" migrate2 "$SCRATCH/migrate2" fix "$name" "${migrate[@]}"
+    if ! (cd "$SCRATCH" && diff -r "migrate1/$name" "migrate2/$name" >"$RESULTS/$name.migrate-idempotence.diff"); then
+        fail "a second migration changed files (see $RESULTS/$name.migrate-idempotence.diff)"
+    fi
+    counts=$("$PYTHON" "$ROOT/scripts/count_twins.py" "$RESULTS/$name.migrate-check.out")
+    MIGRATIONS+=("$name: $counts")
+done
+
 # --- report -----------------------------------------------------------------
 echo
 echo "$("$ASYNCFIX" --version) on $("$PYTHON" --version), stdlib at $STDLIB"
@@ -245,6 +287,9 @@ echo
 echo "files: .py files walked; async: files holding 'async'; sites: found by check;"
 echo "fixed/left: fix's summary; changed: files fix wrote;"
 echo "exits: exit status of check / fix / second fix."
+echo
+echo "Migration to native async (fix --style native --select DJ110), rewrites by twin:"
+printf '  %s\n' "${MIGRATIONS[@]}"
 echo "Outputs: $RESULTS"
 [[ ${KEEP_SCRATCH:-0} == 1 ]] && echo "Scratch: $SCRATCH"
 

@@ -20,6 +20,9 @@ pub struct Settings {
     pub full_parse: bool,
     /// Native async rewrites, when the target Django is known (or `--style native`).
     pub native: Option<Native>,
+    /// `--style native` given: awaited wrappers with a native twin become
+    /// the twin too (DJ110).
+    pub migrate: bool,
 }
 
 /// Which native async twins a fix may use.
@@ -63,7 +66,9 @@ impl Settings {
 impl Settings {
     /// The settings for `check`, `diff` and `fix`: `--select` and `--ignore`
     /// resolved against the loaded rules.
-    pub fn from_args(rules: RuleSet, args: &FileArgs) -> Result<Self, String> {
+    /// `detected`: under `--target-django auto`, the version the projects
+    /// of the run allow ([`crate::target::detect`]).
+    pub fn from_args(rules: RuleSet, args: &FileArgs, detected: Option<DjangoVersion>) -> Result<Self, String> {
         let mut enabled = vec![args.select.is_empty(); rules.rules.len()];
         for (codes, on) in [(&args.select, true), (&args.ignore, false)] {
             for code in codes {
@@ -76,10 +81,14 @@ impl Settings {
                 }
             }
         }
+        let target = match args.target_django {
+            TargetDjango::Version(version) => Some(version),
+            TargetDjango::Auto => detected,
+        };
         let native = match args.style {
             Some(FixStyle::Wrap) => None,
-            Some(FixStyle::Native) => Some(Native::new(&rules, target_version(args))),
-            None => target_version(args).map(|version| Native::new(&rules, Some(version))),
+            Some(FixStyle::Native) => Some(Native::new(&rules, target)),
+            None => target.map(|version| Native::new(&rules, Some(version))),
         };
         Ok(Self {
             rules,
@@ -88,25 +97,7 @@ impl Settings {
             sqlalchemy_fix: args.sqlalchemy_fix,
             full_parse: args.parsing.full_parse,
             native,
+            migrate: args.style == Some(FixStyle::Native),
         })
     }
-}
-
-/// `--target-django`, or under `auto` the lowest version every project of
-/// the run allows; `None` when one of them says nothing.
-fn target_version(args: &FileArgs) -> Option<DjangoVersion> {
-    if let TargetDjango::Version(version) = args.target_django {
-        return Some(version);
-    }
-    let mut paths: Vec<&std::path::Path> =
-        args.paths.iter().filter(|path| path.as_os_str() != "-").map(AsRef::as_ref).collect();
-    if let Some(name) = &args.stdin_filename {
-        paths.push(name);
-    }
-    let mut roots: Vec<std::path::PathBuf> = paths.into_iter().map(crate::index::roots::project_root).collect();
-    roots.sort();
-    roots.dedup();
-    let versions: Option<Vec<DjangoVersion>> =
-        roots.iter().map(|root| crate::target::detect(root).map(|found| found.version)).collect();
-    versions?.into_iter().min()
 }

@@ -3,20 +3,31 @@
 //! exit status.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use super::Failure;
 use crate::cli::{ColorChoice, FileArgs, OutputFormat};
+use crate::index::roots::project_root;
 use crate::output::{self, FixState, Located, Painter};
 use crate::pipeline::{Action, FileErrorKind, FileInfo, FileResult, process_source};
 use crate::project::{LoadOptions, Project, StdinSource};
 use crate::settings::Settings;
+use crate::target::{self, DjangoVersion, TargetDjango};
 use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Streams, files, walk};
 
 pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8, Failure> {
-    let settings = Settings::from_args(super::load_rules(&args.recipes)?, args).map_err(Failure::Usage)?;
+    let detected = match args.target_django {
+        TargetDjango::Auto => {
+            let mut paths: Vec<&Path> =
+                args.paths.iter().filter(|path| path.as_os_str() != "-").map(PathBuf::as_path).collect();
+            paths.extend(args.stdin_filename.as_deref());
+            detect_target(&paths)
+        }
+        TargetDjango::Version(_) => None,
+    };
+    let settings = Settings::from_args(super::load_rules(&args.recipes)?, args, detected).map_err(Failure::Usage)?;
     let painter = Painter {
         enabled: match args.color {
             ColorChoice::Always => true,
@@ -217,6 +228,17 @@ fn run_stdin(
     let file = FileInfo { module: &view.module, index: view.index };
     let result = process_source(&name, file, view.self_contained, decoded.map(Some), action, false, settings);
     Ok(Run { results: vec![result], walk_errors: Vec::new(), stdin_raw })
+}
+
+/// The lowest Django the projects holding `paths` allow; `None` when one of
+/// them says nothing.
+fn detect_target(paths: &[&Path]) -> Option<DjangoVersion> {
+    let mut roots: Vec<PathBuf> = paths.iter().map(|path| project_root(path)).collect();
+    roots.sort();
+    roots.dedup();
+    let versions: Option<Vec<DjangoVersion>> =
+        roots.iter().map(|root| target::detect(root).map(|found| found.version)).collect();
+    versions?.into_iter().min()
 }
 
 fn load_options(args: &FileArgs) -> LoadOptions<'_> {

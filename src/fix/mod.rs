@@ -8,6 +8,7 @@ pub mod native;
 mod no_fix;
 pub mod reload;
 pub mod rewrite;
+pub mod unused_imports;
 
 use std::ops::Range;
 use std::rc::Rc;
@@ -59,6 +60,8 @@ pub enum Style<'t> {
     /// Loaded before it is read (`SQLAlchemy`), by a plan the reads of one
     /// object share.
     Reload(Rc<Reload<'t>>),
+    /// An awaited wrapper replaced by the native twin of what it wraps.
+    Unwrap(native::Unwrap<'t>),
 }
 
 /// Replace `range` of the original text with `content`.

@@ -14,6 +14,61 @@ use super::{Applicability, Edit, Fix, Wrapper};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 
+/// What an awaited wrapper holds: the call inside its lambda
+/// (`w(lambda: qs.exists())()`), or the callee it wraps (`w(qs.exists)()`).
+#[derive(Debug, Clone, Copy)]
+pub struct Unwrap<'t> {
+    pub inner: Node<'t>,
+    pub lambda: bool,
+}
+
+/// `w(callee)(args)` -> `callee'(args)` and `w(lambda: call)()` -> `call'`,
+/// the callee renamed to its twin; the `await` before them stays.
+pub fn unwrap(
+    outer: Node<'_>,
+    unwrap: Unwrap<'_>,
+    twin: &str,
+    import_from: Option<&str>,
+    scope: ScopeId,
+    importer: &Importer<'_, '_>,
+) -> Option<Fix> {
+    let callee = if unwrap.lambda { unwrap.inner.child_by_field_id(FIELD.function)? } else { unwrap.inner };
+    let (renamed, shared) = renamed(callee, twin, import_from, scope, importer)?;
+    let tail = if unwrap.lambda {
+        unwrap.inner.end_byte()..outer.end_byte()
+    } else {
+        unwrap.inner.end_byte()..outer.child_by_field_id(FIELD.arguments)?.start_byte()
+    };
+    let edits = vec![
+        Edit { range: outer.start_byte()..unwrap.inner.start_byte(), content: String::new() },
+        renamed,
+        Edit { range: tail, content: String::new() },
+    ];
+    Some(Fix { edits, shared, span: outer.byte_range(), applicability: Applicability::Safe })
+}
+
+/// The edit renaming a callee to `twin`: the attribute of `x.method`, or a
+/// bare name, with the twin's import.
+fn renamed(
+    callee: Node<'_>,
+    twin: &str,
+    import_from: Option<&str>,
+    scope: ScopeId,
+    importer: &Importer<'_, '_>,
+) -> Option<(Edit, Vec<Edit>)> {
+    match callee.kind() {
+        "attribute" => Some((
+            Edit { range: callee.child_by_field_id(FIELD.attribute)?.byte_range(), content: twin.to_owned() },
+            Vec::new(),
+        )),
+        "identifier" => {
+            let plan = importer.import(&Wrapper::new(import_from?, twin), scope).ok()?;
+            Some((Edit { range: callee.byte_range(), content: plan.expression }, plan.edit.into_iter().collect()))
+        }
+        _ => None,
+    }
+}
+
 /// `await receiver.twin(args)`, or for a bare name `await twin(args)` with
 /// `twin` imported from `import_from`.
 pub fn twin_call(
@@ -24,23 +79,27 @@ pub fn twin_call(
     importer: &Importer<'_, '_>,
 ) -> Option<Fix> {
     let callee = call.child_by_field_id(FIELD.function)?;
-    let mut shared = Vec::new();
-    let renamed = match callee.kind() {
-        "attribute" => {
-            Edit { range: callee.child_by_field_id(FIELD.attribute)?.byte_range(), content: twin.to_owned() }
-        }
-        "identifier" => {
-            let plan = importer.import(&Wrapper::new(import_from?, twin), scope).ok()?;
-            shared.extend(plan.edit);
-            Edit { range: callee.byte_range(), content: plan.expression }
-        }
-        _ => return None,
-    };
+    let (renamed, shared) = renamed(callee, twin, import_from, scope, importer)?;
     let mut edits = vec![Edit::insert(call.start_byte(), awaited_open(call)), renamed];
     if needs_parentheses(call) {
         edits.push(Edit::insert(call.end_byte(), ")"));
     }
     Some(Fix { edits, shared, span: call.byte_range(), applicability: Applicability::Safe })
+}
+
+/// Whether `node` is inside the definition of `twin` itself (`async def
+/// acreate(self, **kw): return await sync_to_async(self.create)(**kw)`,
+/// Django's own and many projects' `asave`): the twin there would call
+/// itself forever.
+pub fn inside_definition_of(node: Node<'_>, twin: &str, source: &str) -> bool {
+    let mut current = node.parent();
+    while let Some(ancestor) = current {
+        if ancestor.kind() == "function_definition" {
+            return ancestor.child_by_field_id(FIELD.name).is_some_and(|name| &source[name.byte_range()] == twin);
+        }
+        current = ancestor.parent();
+    }
+    false
 }
 
 fn awaited_open(node: Node<'_>) -> &'static str {

@@ -40,6 +40,45 @@ const MAX_ROUNDS: usize = 10;
 /// Applies fixes until none is left, re-parsing after each round and never
 /// keeping a round's output that does not parse. `tree` is `original` parsed.
 pub fn fix_text(original: &str, tree: Tree, file: FileInfo<'_>, settings: &Settings) -> FixOutcome {
+    let original_tree = tree.clone();
+    let outcome = fix_rounds(original, tree, file, settings);
+    if outcome.fixed == 0 {
+        return outcome;
+    }
+    remove_unused_imports(original, &original_tree, outcome, file, settings)
+}
+
+/// The imports the fixes left unused (a wrapper no call needs any more, a
+/// sync function replaced by its twin) are removed, in a last round.
+fn remove_unused_imports(
+    original: &str,
+    original_tree: &Tree,
+    mut outcome: FixOutcome,
+    file: FileInfo<'_>,
+    settings: &Settings,
+) -> FixOutcome {
+    let Some(tree) = parse_clean(&outcome.text) else { return outcome };
+    let mut edits = crate::fix::unused_imports::removals(original, original_tree, &outcome.text, &tree);
+    if edits.is_empty() {
+        return outcome;
+    }
+    edits.sort_by_key(|(range, _)| range.start);
+    let mut text = String::with_capacity(outcome.text.len());
+    let mut at = 0;
+    for (range, content) in &edits {
+        text.push_str(&outcome.text[at..range.start]);
+        text.push_str(content);
+        at = range.end;
+    }
+    text.push_str(&outcome.text[at..]);
+    let Some(tree) = parse_clean(&text) else { return outcome };
+    outcome.remaining = check_tree(&text, &tree, file, settings);
+    outcome.rounds.push(edits.into_iter().map(|(range, content)| (range, content.len())).collect());
+    outcome.text = text;
+    outcome
+}
+
+fn fix_rounds(original: &str, tree: Tree, file: FileInfo<'_>, settings: &Settings) -> FixOutcome {
     let mut text = original.to_owned();
     // The tree of `text`: the round that checks a text has parsed it already.
     let mut current = Some(tree);

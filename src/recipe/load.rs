@@ -44,6 +44,7 @@ impl RuleSet {
                 Some(RawMatcher::ImplicitEvaluation) => Some(&mut self.implicit_evaluation),
                 Some(RawMatcher::SqlalchemyLazyLoad) => Some(&mut self.sqlalchemy_lazy_load),
                 Some(RawMatcher::SqlalchemyExpired) => Some(&mut self.sqlalchemy_expired),
+                Some(RawMatcher::NativeMigration) => Some(&mut self.native_migration),
                 // Its sites are the `[model-instance]` entries, which any recipe may add.
                 Some(RawMatcher::ModelInstance) | None => None,
             };

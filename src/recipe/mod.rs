@@ -214,6 +214,8 @@ pub struct RuleSet {
     pub implicit_evaluation: Option<RuleId>,
     pub sqlalchemy_lazy_load: Option<RuleId>,
     pub sqlalchemy_expired: Option<RuleId>,
+    /// The `native-migration` recipe: awaited wrappers with a native twin.
+    pub native_migration: Option<RuleId>,
     /// Model instance methods that query (`save`, `delete`, ...), each
     /// with the rule of the recipe that lists it.
     pub instance_methods: HashMap<String, RuleId>,

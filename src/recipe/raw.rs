@@ -188,6 +188,9 @@ pub enum RawMatcher {
     SqlalchemyLazyLoad,
     /// `SQLAlchemy`: attributes read on objects a commit or rollback expired.
     SqlalchemyExpired,
+    /// An awaited wrapper around a call that has a native async twin
+    /// (migration to native async, under `--style native`).
+    NativeMigration,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

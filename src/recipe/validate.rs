@@ -81,6 +81,7 @@ pub(super) fn matcher_name(matcher: RawMatcher) -> &'static str {
         RawMatcher::ImplicitEvaluation => "implicit-evaluation",
         RawMatcher::SqlalchemyLazyLoad => "sqlalchemy-lazy-load",
         RawMatcher::SqlalchemyExpired => "sqlalchemy-expired",
+        RawMatcher::NativeMigration => "native-migration",
     }
 }
 

@@ -42,6 +42,18 @@ pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Fi
             };
             (message, fix)
         }
+        Style::Unwrap(unwrap) => {
+            let message = rule.render_message(&site.callee, &site.method, "", &site.via);
+            let fix = site
+                .twin
+                .as_ref()
+                .and_then(|twin| {
+                    let name = context.settings.native.as_ref()?.twin(twin.index, twin.at_least)?;
+                    native::unwrap(site.node, *unwrap, name, twin.import_from.as_deref(), scope, context.importer)
+                })
+                .ok_or(NoFix::NoCallee);
+            (message, fix)
+        }
         Style::Reload(plan) => {
             let message = rule.render_message(&site.callee, &site.method, "", &site.via);
             let fix = if rule.rewrite == Rewrite::None {
@@ -75,6 +87,9 @@ fn native_fix(
     }
     if let Some(twin) = &site.twin {
         let name = native.twin(twin.index, twin.at_least)?;
+        if native::inside_definition_of(site.node, name, context.source) {
+            return None;
+        }
         return native::twin_call(site.node, name, twin.import_from.as_deref(), scope, context.importer);
     }
     if !native.has(ASYNC_ITERATION) {

@@ -6,6 +6,7 @@ mod diagnose;
 pub mod implicit_evaluation;
 pub mod lazy_relation;
 pub mod model_instance;
+pub mod native_migration;
 pub mod orm_query;
 pub mod project_helper;
 pub mod sqlalchemy;

@@ -25,16 +25,25 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let (Value::Manager { certainty, .. } | Value::QuerySet { certainty, .. }) = value else {
         return None;
     };
-    // A related manager (`shelf.book_set`, not `Book.objects`) gained its
-    // creating twins in 4.1.4, after the managers' 4.1.
+    let at_least = related_at_least(receiver, &value, method, evaluator);
+    let twin = rule_twin(rules, rule, method).map(|index| SiteTwin { index, at_least, import_from: None });
+    Some(Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).callee_fallback().twin(twin))
+}
+
+/// A related manager (`shelf.book_set`, not `Book.objects`) gained its
+/// creating twins in 4.1.4, after the managers' 4.1.
+pub fn related_at_least(
+    receiver: Node<'_>,
+    value: &Value,
+    method: &str,
+    evaluator: &Evaluator<'_, '_>,
+) -> Option<DjangoVersion> {
     let named_manager = receiver.kind() == "attribute"
         && receiver
             .child_by_field_id(FIELD.attribute)
-            .is_some_and(|name| rules.orm.managers.contains(evaluator.model.text(name)));
+            .is_some_and(|name| evaluator.rules.orm.managers.contains(evaluator.model.text(name)));
     let related = matches!(value, Value::Manager { .. }) && !named_manager;
-    let at_least = (related && RELATED_CREATING.contains(&method)).then_some(DjangoVersion([4, 1, 4]));
-    let twin = rule_twin(rules, rule, method).map(|index| SiteTwin { index, at_least, import_from: None });
-    Some(Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).callee_fallback().twin(twin))
+    (related && RELATED_CREATING.contains(&method)).then_some(DjangoVersion([4, 1, 4]))
 }
 
 /// The related-manager methods whose twins came in 4.1.4.

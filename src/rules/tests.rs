@@ -26,8 +26,15 @@ fn sites(body: &str) -> Vec<(String, String, bool)> {
     let model = SemanticModel::build(&source, &tree, ModuleName::new("app.views", false));
     let rules = RuleSet::load(&[]).expect("the built-in recipes load");
     let enabled = vec![true; rules.rules.len()];
-    let settings =
-        Settings { rules, enabled, unsafe_fixes: false, sqlalchemy_fix: None, full_parse: false, native: None };
+    let settings = Settings {
+        rules,
+        enabled,
+        unsafe_fixes: false,
+        sqlalchemy_fix: None,
+        full_parse: false,
+        native: None,
+        migrate: false,
+    };
     let stub = Stub::new();
     let file = FileInfo { module: &model.module, index: Some(&stub) };
     check_model(&model, file, &settings)

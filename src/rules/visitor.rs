@@ -212,6 +212,14 @@ impl<'t> Visitor<'_, 't> {
         match node.kind() {
             "call" => self.push_call(node, scope, mode),
             "await" => {
+                if mode == Mode::Async
+                    && self.settings.migrate
+                    && let (Some(native), Some(operand)) = (&self.settings.native, node.named_child(0))
+                    && let Some(site) = super::native_migration::check(operand, scope, self.evaluator, native)
+                    && self.settings.enabled[site.rule.0]
+                {
+                    self.sites.push(Found { site, scope, mode, kept: false });
+                }
                 let mut cursor = node.walk();
                 for child in node.named_children(&mut cursor) {
                     push_role(&mut self.stack, child, scope, mode, Role::Awaited);
