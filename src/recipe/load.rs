@@ -222,9 +222,14 @@ impl RuleSet {
             return Err(loader.spanned_error(&twin.sync, "an `[[attribute]]` has no async twin"));
         }
         for entry in &raw.method {
+            // Checked by `add_receivers`, which runs first.
+            let tag = self.tags.iter().position(|tag| tag == entry.receiver.get_ref()).map(TagId);
             for twin in &entry.async_twins {
                 let known = entry.names.iter().any(|name| name.get_ref() == twin.sync.get_ref());
                 self.add_twin(loader, rule, twin, known, |sync| format!("`{sync}` is none of this entry's names"))?;
+                if let Some(tag) = tag {
+                    self.method_twins.insert((tag, twin.sync.get_ref().clone()), self.twins.len() - 1);
+                }
             }
         }
         Ok(())

@@ -203,6 +203,9 @@ pub struct RuleSet {
     /// A `[[callable]]`'s twin by the callable's qualified name
     /// (`django.core.cache.cache.get` -> its index in `twins`).
     pub sync_twins: HashMap<String, usize>,
+    /// A `[[method]]`'s twin by receiver tag and method (`charge` on an
+    /// `acme-client` -> its index in `twins`).
+    pub method_twins: HashMap<(TagId, String), usize>,
     /// Attributes whose read hits the database, by the tag of the value.
     pub attributes: HashMap<(TagId, String), RuleId>,
     pub orm: Orm,

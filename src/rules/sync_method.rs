@@ -4,7 +4,7 @@
 
 use tree_sitter::Node;
 
-use super::Site;
+use super::{Site, SiteTwin};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
@@ -18,6 +18,9 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let Value::Tagged(tag) = evaluator.eval(callee.child_by_field_id(FIELD.object)?, scope) else {
         return None;
     };
-    let rule = *evaluator.rules.methods.get(&(tag, method.to_owned()))?;
-    Some(Site::new(rule, call, method.to_owned(), evaluator))
+    let key = (tag, method.to_owned());
+    let rule = *evaluator.rules.methods.get(&key)?;
+    let twin =
+        evaluator.rules.method_twins.get(&key).map(|&index| SiteTwin { index, at_least: None, import_from: None });
+    Some(Site::new(rule, call, method.to_owned(), evaluator).twin(twin))
 }
