@@ -67,6 +67,14 @@ pub struct FileResult {
     pub bom: bool,
 }
 
+/// A path as reports print it: `./app/views.py` as `app/views.py`, so `diff`
+/// output is a patch `git apply` takes (it rejects `a/./app/views.py`).
+pub fn display_path(path: &Path) -> String {
+    let normal: std::path::PathBuf =
+        path.components().filter(|part| !matches!(part, std::path::Component::CurDir)).collect();
+    if normal.as_os_str().is_empty() { path.display().to_string() } else { normal.display().to_string() }
+}
+
 pub fn process_source(
     path: &Path,
     file_info: FileInfo<'_>,
@@ -78,7 +86,7 @@ pub fn process_source(
 ) -> FileResult {
     // Standard input: `fix -` prints the whole source back.
     let echo = !write && action == Action::Fix;
-    let display = path.display().to_string();
+    let display = display_path(path);
     let mut result = FileResult {
         display,
         sites: Vec::new(),

@@ -1283,3 +1283,35 @@ fn two_models_claiming_one_reverse_accessor_resolve_the_same_way_on_every_run() 
     assert!(outputs[0].contains(".article_set manager of blog.models.Article"), "{}", outputs[0]);
     assert!(outputs.iter().all(|output| output == &outputs[0]), "the index differs between runs");
 }
+
+/// `asyncfix diff .` from a project's root prints paths without `./`, a
+/// patch `git apply` takes; `check` prints the same paths.
+#[test]
+fn diff_from_the_project_root_is_a_patch_git_applies() {
+    let project = Project::new();
+    project.write(
+        "app/views.py",
+        "from app.models import Book\n\n\nasync def view(pk):\n    return Book.objects.get(pk=pk)\n",
+    );
+    project.write("app/models.py", "from django.db import models\n\n\nclass Book(models.Model):\n    pass\n");
+    let asyncfix = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_asyncfix"))
+            .args(args)
+            .current_dir(project.full(""))
+            .output()
+            .unwrap()
+    };
+    let check = asyncfix(&["check", ".", "--color", "never"]);
+    assert!(String::from_utf8_lossy(&check.stdout).starts_with("app/views.py:5:12: DJ001"), "{check:?}");
+    let diff = asyncfix(&["diff", ".", "--color", "never"]);
+    let patch = String::from_utf8(diff.stdout).unwrap();
+    assert!(patch.starts_with("--- a/app/views.py\n+++ b/app/views.py\n"), "{patch}");
+    fs::write(project.full("fix.patch"), &patch).unwrap();
+    let git =
+        |args: &[&str]| std::process::Command::new("git").args(args).current_dir(project.full("")).output().unwrap();
+    assert!(git(&["init", "-q"]).status.success());
+    let applied = git(&["apply", "fix.patch"]);
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    let fixed = fs::read_to_string(project.full("app/views.py")).unwrap();
+    assert!(fixed.contains("await sync_to_async(Book.objects.get)(pk=pk)"), "{fixed}");
+}
