@@ -10,6 +10,7 @@ pub mod native_migration;
 pub mod orm_query;
 pub mod project_helper;
 pub mod sqlalchemy;
+mod suppression;
 pub mod sync_attribute;
 pub mod sync_callable;
 pub mod sync_method;

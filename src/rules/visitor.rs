@@ -95,7 +95,7 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, settings: &Set
         sites: Vec::new(),
     };
     visitor.walk();
-    visitor.diagnostics()
+    super::suppression::filter(model, &settings.rules, visitor.diagnostics())
 }
 
 /// The `SQLAlchemy` rules that are on, and how their lazy loads are fixed.
