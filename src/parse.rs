@@ -40,6 +40,8 @@ pub struct Fields {
     pub module_name: u16,
     pub definition: u16,
     pub condition: u16,
+    pub consequence: u16,
+    pub operator: u16,
 }
 
 pub static FIELD: LazyLock<Fields> = LazyLock::new(|| {
@@ -66,6 +68,8 @@ pub static FIELD: LazyLock<Fields> = LazyLock::new(|| {
         module_name: id("module_name"),
         definition: id("definition"),
         condition: id("condition"),
+        consequence: id("consequence"),
+        operator: id("operator"),
     }
 });
 

@@ -130,11 +130,14 @@ pub struct Evaluator<'a, 't> {
     /// so computed once. An entry in progress reads as `Unknown`, which cuts cycles
     /// (`x = x.strip()`) and keeps evaluation linear.
     names: RefCell<HashMap<(ScopeId, String), Value>>,
+    /// The source spells `isinstance`: only then can a test narrow a name.
+    narrows: bool,
 }
 
 impl<'a, 't> Evaluator<'a, 't> {
     pub fn new(model: &'a SemanticModel<'t>, rules: &'a RuleSet, index: Option<&'a dyn ProjectFacts>) -> Self {
-        Self { model, rules, index, names: RefCell::new(HashMap::new()) }
+        let narrows = memchr::memmem::find(model.source.as_bytes(), b"isinstance").is_some();
+        Self { model, rules, index, names: RefCell::new(HashMap::new()), narrows }
     }
 }
 
@@ -181,7 +184,10 @@ impl<'t> Evaluator<'_, 't> {
             return Value::Unknown;
         }
         match node.kind() {
-            "identifier" => self.name(self.model.text(node), scope, depth),
+            "identifier" => {
+                let name = self.model.text(node);
+                self.narrowed(node, name, scope, depth).unwrap_or_else(|| self.name(name, scope, depth))
+            }
             "attribute" => self.attribute(node, scope, depth),
             "subscript" if self.is_scope_session(node) => self.tag_value(SESSION_TAG),
             "subscript" => match node.child_by_field_id(FIELD.value).map(|value| self.eval_at(value, scope, depth + 1))

@@ -6,6 +6,9 @@ use tree_sitter::Node;
 
 use super::facts::OrmClass;
 use super::{Certainty, Evaluator, USER_MODEL_TAG, USER_TAG, Value};
+
+/// Django's model base, standing for a model class not known more closely.
+const DJANGO_MODEL: &str = "django.db.models.Model";
 use crate::parse::FIELD;
 use crate::semantic::{Binding, MethodKind, ScopeId, ScopeKind};
 
@@ -58,7 +61,13 @@ impl<'t> Evaluator<'_, 't> {
         let found_scope = self.model.scope(found_in);
         let module_level = found_scope.kind == ScopeKind::Module;
         let mut agreed: Option<Value> = None;
+        // `m: Member` types `m` where nothing else does, and never erases what does.
+        let mut annotated = None;
         for binding in bindings {
+            if let Binding::Annotated(annotation) = binding {
+                annotated = Some(*annotation);
+                continue;
+            }
             // `x = None` only clears the name: a placeholder before the real
             // value, or the fallback of a failed lookup.
             if let Binding::Assign(value) = binding
@@ -73,6 +82,9 @@ impl<'t> Evaluator<'_, 't> {
                 }
                 Binding::Assign(value) => self.eval_at(*value, found_in, depth + 1),
                 Binding::Unpack { value, index } => self.unpacked(*value, *index, found_in, depth + 1),
+                Binding::Iterate(iterable) if matches!(iterable.kind(), "tuple" | "list" | "set") => {
+                    self.model_class_among(*iterable, found_in, depth)
+                }
                 Binding::Iterate(iterable) => match self.eval_at(*iterable, found_in, depth + 1) {
                     Value::QuerySet { model: Some(class), preloaded, .. } => Value::Instance { class, preloaded },
                     Value::InstanceList { class: Some(class) } => Value::Instance { class, preloaded: Vec::new() },
@@ -89,7 +101,92 @@ impl<'t> Evaluator<'_, 't> {
                 _ => agreed = Some(value),
             }
         }
-        agreed.unwrap_or(Value::Unknown)
+        match (agreed, annotated) {
+            (Some(value), _) => value,
+            (None, Some(annotation)) => self.annotation_value(annotation, found_in, depth),
+            (None, None) => Value::Unknown,
+        }
+    }
+
+    /// `for model in (Book, Shelf)`: a model class, whichever it is. The same
+    /// class throughout is that class; different ones are "a model",
+    /// Django's `Model`, which has a manager and instances but no relations.
+    fn model_class_among(&self, literal: Node<'t>, scope: ScopeId, depth: usize) -> Value {
+        let mut cursor = literal.walk();
+        let mut classes: Vec<String> = Vec::new();
+        for element in literal.named_children(&mut cursor) {
+            match self.eval_at(element, scope, depth + 1) {
+                Value::Qualified(class) if self.is_model_class(&class) => classes.push(class),
+                _ => return Value::Unknown,
+            }
+        }
+        classes.dedup();
+        match classes.as_slice() {
+            [] => Value::Unknown,
+            [one] => Value::Qualified(one.clone()),
+            _ => Value::Qualified(DJANGO_MODEL.to_owned()),
+        }
+    }
+
+    /// What `isinstance(name, Model)` says of `name` at `node`: inside the
+    /// body of an `if` or `elif` whose condition is that call (alone, or one
+    /// side of an `and`), an instance of the model.
+    pub(super) fn narrowed(&self, node: Node<'t>, name: &str, scope: ScopeId, depth: usize) -> Option<Value> {
+        if !self.narrows {
+            return None;
+        }
+        let mut child = node;
+        let mut current = node.parent();
+        while let Some(ancestor) = current {
+            match ancestor.kind() {
+                "function_definition" | "lambda" | "class_definition" => return None,
+                "if_statement" | "elif_clause"
+                    if ancestor.child_by_field_id(FIELD.consequence).is_some_and(|body| body.id() == child.id()) =>
+                {
+                    let condition = ancestor.child_by_field_id(FIELD.condition)?;
+                    if let Some(class) = self.isinstance_model(condition, name, scope, depth) {
+                        return Some(Value::Instance { class, preloaded: Vec::new() });
+                    }
+                }
+                _ => {}
+            }
+            child = ancestor;
+            current = ancestor.parent();
+        }
+        None
+    }
+
+    /// The model `condition` tests `name` for: `isinstance(name, Book)`,
+    /// within `and`s and parentheses.
+    fn isinstance_model(&self, condition: Node<'t>, name: &str, scope: ScopeId, depth: usize) -> Option<String> {
+        match condition.kind() {
+            "parenthesized_expression" => self.isinstance_model(condition.named_child(0)?, name, scope, depth),
+            "boolean_operator" => {
+                let operator = condition.child_by_field_id(FIELD.operator)?;
+                if self.model.text(operator) != "and" {
+                    return None;
+                }
+                let left = condition.child_by_field_id(FIELD.left)?;
+                let right = condition.child_by_field_id(FIELD.right)?;
+                self.isinstance_model(left, name, scope, depth)
+                    .or_else(|| self.isinstance_model(right, name, scope, depth))
+            }
+            "call" => {
+                let callee = condition.child_by_field_id(FIELD.function)?;
+                let builtin =
+                    self.model.text(callee) == "isinstance" && self.model.lookup("isinstance", scope).is_none();
+                let arguments = condition.child_by_field_id(FIELD.arguments)?;
+                let (subject, class) = (arguments.named_child(0)?, arguments.named_child(1)?);
+                if !builtin || arguments.named_child_count() != 2 || self.model.text(subject) != name {
+                    return None;
+                }
+                match self.eval_at(class, scope, depth + 1) {
+                    Value::Qualified(class) if self.is_model_class(&class) => Some(class),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
     }
 
     /// `self` and `cls` in a method; a parameter annotated with a class.
@@ -127,7 +224,13 @@ impl<'t> Evaluator<'_, 't> {
             };
         }
         let Some(annotation) = annotation else { return self.fixture(name, scope) };
-        let parent = scope.parent.unwrap_or(scope_id);
+        self.annotation_value(annotation, scope.parent.unwrap_or(scope_id), depth)
+    }
+
+    /// What a value annotated `annotation` is: an instance of a model
+    /// (`User`, `Optional[User]`, `"User"`, a type variable bound to one),
+    /// the class itself (`type[User]`), or a tagged library value.
+    fn annotation_value(&self, annotation: Node<'t>, parent: ScopeId, depth: usize) -> Value {
         let Some((class_node, of_class)) = annotated_class(annotation, |node| self.model.text(node)) else {
             return Value::Unknown;
         };

@@ -282,6 +282,10 @@ impl<'t> Builder<'t> {
         }
         match (left.kind(), right) {
             ("identifier", Some(value)) => self.bind(scope, left, Binding::Assign(value)),
+            ("identifier", None) => match node.child_by_field_id(FIELD.r#type) {
+                Some(annotation) => self.bind(scope, left, Binding::Annotated(annotation)),
+                None => self.bind(scope, left, Binding::Other),
+            },
             ("pattern_list" | "tuple_pattern", Some(value)) if is_flat(left) => {
                 let mut cursor = left.walk();
                 let names: Vec<Node<'t>> = left.named_children(&mut cursor).collect();

@@ -40,6 +40,8 @@ pub enum Binding<'t> {
     Iterate(Node<'t>),
     /// A parameter, with its annotation if any.
     Parameter { annotation: Option<Node<'t>> },
+    /// `name: Type` with no value: the annotation.
+    Annotated(Node<'t>),
     /// `def name`.
     Function,
     /// `class name`.
