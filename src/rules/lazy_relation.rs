@@ -1,7 +1,10 @@
 //! DJ103 `lazy-relation-in-async`: reading a foreign key or one-to-one
 //! relation (forward or reverse) on a model instance loads it with a query,
-//! unless `select_related` loaded it with the instance. Relations come from
-//! the project index.
+//! unless `select_related` loaded it with the instance, or an earlier read of
+//! the same relation on the same object ran on every path here (Django keeps
+//! the related object on the instance: `member.profile.bio` then
+//! `member.profile.name` queries once). Relations come from the project
+//! index.
 
 use tree_sitter::Node;
 
@@ -17,11 +20,115 @@ pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
     let name = evaluator.model.text(attribute.child_by_field_id(FIELD.attribute)?);
     let Value::Instance { class, preloaded } = evaluator.eval(object, scope) else { return None };
     let relation = index.relation(&class, name)?;
-    if relation.many || preloaded.iter().any(|loaded| loaded == name) {
+    if relation.many || preloaded.iter().any(|loaded| loaded == name) || read_before(attribute, scope, evaluator) {
         return None;
     }
     Some(
         Site::new(rule, attribute, name.to_owned(), evaluator)
             .via(relation.target.rsplit('.').next().unwrap_or(&relation.target).to_owned()),
     )
+}
+
+/// Whether the same `object.relation` was read earlier in the function, on
+/// every path to `attribute`, with `object` a name bound once (so the same
+/// instance).
+fn read_before(attribute: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
+    let model = evaluator.model;
+    let Some(object) = attribute.child_by_field_id(FIELD.object).filter(|object| object.kind() == "identifier") else {
+        return false;
+    };
+    if !matches!(model.lookup(model.text(object), scope), Some((_, [_]))) {
+        return false;
+    }
+    let Some(function) = enclosing_function(attribute) else { return false };
+    let read = model.text(attribute);
+    let later = conditions(attribute, function, scope, evaluator);
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        if node.start_byte() >= attribute.start_byte() {
+            continue;
+        }
+        if node.kind() == "attribute" && node.end_byte() <= attribute.start_byte() && model.text(node) == read {
+            let earlier = conditions(node, function, scope, evaluator);
+            if earlier.iter().all(|condition| later.contains(condition)) {
+                return true;
+            }
+        }
+        if node.id() != function.id() && matches!(node.kind(), "function_definition" | "class_definition") {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+    }
+    false
+}
+
+fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
+    let mut current = node.parent();
+    while let Some(ancestor) = current {
+        if ancestor.kind() == "function_definition" {
+            return Some(ancestor);
+        }
+        current = ancestor.parent();
+    }
+    None
+}
+
+/// The branches `node` runs under inside `function`, as (construct, branch)
+/// node ids: an `if` or `match` arm, a loop body, a `try` body or handler,
+/// the arms of `a if c else b`, the right side of `and`/`or`, a
+/// comprehension's body, a lambda's body (unless an awaited wrapper runs it
+/// at once). A read under a subset of another's branches ran before it.
+fn conditions(
+    node: Node<'_>,
+    function: Node<'_>,
+    scope: ScopeId,
+    evaluator: &Evaluator<'_, '_>,
+) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let mut child = node;
+    let mut current = node.parent();
+    while let Some(ancestor) = current {
+        if ancestor.id() == function.id() {
+            break;
+        }
+        let is_field = |field: u16| ancestor.child_by_field_id(field).is_some_and(|part| part.id() == child.id());
+        let conditional = match ancestor.kind() {
+            "if_statement" | "elif_clause" | "while_statement" => !is_field(FIELD.condition),
+            "for_statement" => !is_field(FIELD.right),
+            "conditional_expression" => ancestor.named_child(1).is_none_or(|condition| condition.id() != child.id()),
+            "boolean_operator" => is_field(FIELD.right),
+            "try_statement" => child.kind() != "finally_clause",
+            "case_clause"
+            | "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+            | "generator_expression" => true,
+            "lambda" => !run_at_once(ancestor, scope, evaluator),
+            _ => false,
+        };
+        if conditional {
+            found.push((ancestor.id(), child.id()));
+        }
+        child = ancestor;
+        current = ancestor.parent();
+    }
+    found
+}
+
+/// `await w(lambda: ...)()`: the wrapper runs the lambda before going on
+/// (`scope`: one the wrapper's name resolves in).
+fn run_at_once(lambda: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
+    let Some(wrapper_call) =
+        lambda.parent().filter(|list| list.kind() == "argument_list").and_then(|list| list.parent())
+    else {
+        return false;
+    };
+    let Some(wrapper) = wrapper_call.child_by_field_id(FIELD.function) else { return false };
+    let awaited = wrapper_call
+        .parent()
+        .filter(|outer| outer.kind() == "call")
+        .and_then(|outer| outer.parent())
+        .is_some_and(|parent| parent.kind() == "await");
+    awaited && evaluator.is_wrapper(wrapper, scope)
 }
