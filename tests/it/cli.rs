@@ -906,6 +906,7 @@ DJ107   django-connection-in-async            safe    Django database connection
 DJ108   django-cursor-in-async                none    Raw database cursor opened inside `async def`
 DJ109   django-test-client-in-async           safe    Django's synchronous test client used inside `async def`
 DJ110   wrapped-call-has-native-twin          safe    An awaited `sync_to_async` around a call Django has a native async twin for
+DJ111   factory-boy-create-in-async           safe    factory_boy model factory that saves rows, called inside `async def`
 SA001   sqlalchemy-lazy-load-in-async         safe    SQLAlchemy lazy relationship read on an AsyncSession object inside `async def`
 SA002   sqlalchemy-expired-attribute-in-async safe    Attribute read after `commit()`/`rollback()` expired the object, inside `async def`
 ";
