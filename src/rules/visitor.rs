@@ -11,7 +11,7 @@ use tree_sitter::{Node, Tree};
 use super::diagnose::{FixContext, diagnose};
 use super::implicit_evaluation::Use;
 use super::sqlalchemy;
-use super::{FileInfo, Site};
+use super::{FileInfo, Site, contains_kind};
 use crate::diagnostic::Diagnostic;
 use crate::fix::importer::Importer;
 use crate::fix::reload::ReloadContext;
@@ -387,7 +387,9 @@ impl<'t> Visitor<'_, 't> {
     }
 
     /// A callee that holds another site must run in the thread too: wrap the
-    /// whole call in a lambda.
+    /// whole call in a lambda. So do arguments that hold one, where the call
+    /// can move into a lambda: one thread hop for
+    /// `service.checkout(Book.objects.get(pk=pk))`, not two.
     fn widen_callees(&mut self) {
         // A `SQLAlchemy` read is loaded before its statement, not wrapped.
         let mut ranges: Vec<Range<usize>> = self
@@ -401,12 +403,20 @@ impl<'t> Visitor<'_, 't> {
             let site = &mut found.site;
             if let Style::Wrap(WrapStyle::Callee) = site.style {
                 let callee = site.node.child_by_field_id(FIELD.function).map_or(0..0, |callee| callee.byte_range());
-                let first = ranges.partition_point(|range| range.start < callee.start);
-                let holds_site = ranges[first..]
-                    .iter()
-                    .take_while(|range| range.start < callee.end)
-                    .any(|range| range.end <= callee.end && *range != callee);
-                if holds_site {
+                let holds_site = |within: &Range<usize>| {
+                    let first = ranges.partition_point(|range| range.start < within.start);
+                    ranges[first..]
+                        .iter()
+                        .take_while(|range| range.start < within.end)
+                        .any(|range| range.end <= within.end && range != within)
+                };
+                let arguments =
+                    site.node.child_by_field_id(FIELD.arguments).map_or(0..0, |arguments| arguments.byte_range());
+                let movable = || {
+                    !["await", "yield", "named_expression", "lambda"].iter().any(|kind| contains_kind(site.node, kind))
+                        && !self.model.source[site.node.byte_range()].contains("super(")
+                };
+                if holds_site(&callee) || (holds_site(&arguments) && movable()) {
                     site.style = Style::Wrap(WrapStyle::Lambda);
                 }
             }
