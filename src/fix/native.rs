@@ -106,6 +106,47 @@ fn awaited_open(node: Node<'_>) -> &'static str {
     if needs_parentheses(node) { "(await " } else { "await " }
 }
 
+/// `qs` tested for truth -> `await qs.aexists()`.
+pub fn method_of(value: Node<'_>, method: &str) -> Option<Fix> {
+    let (open, close) = receiver_parentheses(value);
+    let outer = needs_parentheses(value);
+    let edits = vec![
+        Edit::insert(value.start_byte(), format!("{}await {open}", if outer { "(" } else { "" })),
+        Edit::insert(value.end_byte(), format!("{close}.{method}(){}", if outer { ")" } else { "" })),
+    ];
+    Some(Fix { edits, shared: Vec::new(), span: value.byte_range(), applicability: Applicability::Safe })
+}
+
+/// `len(qs)` -> `await qs.acount()`, for one positional argument.
+pub fn counted(call: Node<'_>, argument: Node<'_>, method: &str) -> Option<Fix> {
+    let arguments = call.child_by_field_id(FIELD.arguments)?;
+    let closing = arguments.child(arguments.child_count().checked_sub(1)?)?;
+    if arguments.named_child_count() != 1 || argument.next_sibling().map(|next| next.id()) != Some(closing.id()) {
+        return None;
+    }
+    let (open, close) = receiver_parentheses(argument);
+    let outer = needs_parentheses(call);
+    let edits = vec![
+        Edit {
+            range: call.start_byte()..argument.start_byte(),
+            content: format!("{}await {open}", if outer { "(" } else { "" }),
+        },
+        Edit {
+            range: argument.end_byte()..call.end_byte(),
+            content: format!("{close}.{method}(){}", if outer { ")" } else { "" }),
+        },
+    ];
+    Some(Fix { edits, shared: Vec::new(), span: call.byte_range(), applicability: Applicability::Safe })
+}
+
+/// Parentheses a value needs to take a method call (`(a or b).aexists()`).
+fn receiver_parentheses(value: Node<'_>) -> (&'static str, &'static str) {
+    match value.kind() {
+        "identifier" | "attribute" | "call" | "subscript" | "parenthesized_expression" => ("", ""),
+        _ => ("(", ")"),
+    }
+}
+
 /// `iterable` iterated by a `for` statement or a list, set or dict
 /// comprehension in the async function's own body: `async` before its `for`.
 pub fn async_iteration(iterable: Node<'_>) -> Option<Fix> {

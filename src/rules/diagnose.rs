@@ -92,6 +92,24 @@ fn native_fix(
         }
         return native::twin_call(site.node, name, twin.import_from.as_deref(), scope, context.importer);
     }
+    // `if qs:` asks whether a row exists, `len(qs)` how many: the same
+    // answers as `aexists()` and `acount()`.
+    let orm_twin = |method: &str| {
+        let index = super::rule_twin(rules, rules.orm.rule?, method)?;
+        native.twin(index, None)
+    };
+    let evaluated_by = |builtin: &str| {
+        site.node.kind() == "call"
+            && site.method == builtin
+            && rules.evaluating_functions.get(builtin) == Some(&site.rule)
+    };
+    if Some(site.rule) == rules.implicit_evaluation && style == WrapStyle::Builtin("bool") {
+        return native::method_of(site.node, orm_twin("exists")?);
+    }
+    if evaluated_by("len") {
+        let argument = site.node.child_by_field_id(FIELD.arguments)?.named_child(0)?;
+        return native::counted(site.node, argument, orm_twin("count")?);
+    }
     if !native.has(ASYNC_ITERATION) {
         return None;
     }
@@ -99,10 +117,7 @@ fn native_fix(
     if Some(site.rule) == rules.implicit_evaluation && style == WrapStyle::Builtin("list") {
         return native::async_iteration(site.node);
     }
-    let lists = site.node.kind() == "call"
-        && site.method == "list"
-        && rules.evaluating_functions.get("list") == Some(&site.rule);
-    if lists { native::listed(site.node) } else { None }
+    if evaluated_by("list") { native::listed(site.node) } else { None }
 }
 
 /// A diagnostic with its fix as the rule's recipe allows: a guess, or an
