@@ -118,13 +118,22 @@ impl ProjectIndex {
                     }
                 }
             }
+            let short = class.rsplit('.').next().unwrap_or(class).to_lowercase();
+            // `Meta.default_related_name`, the class's own or an abstract base's.
+            let default_name = self
+                .mro(class)
+                .iter()
+                .find_map(|owner| self.class(owner).and_then(|data| data.default_related_name.clone()))
+                .map(|name| {
+                    let app = class.rsplit('.').nth(2).unwrap_or_default();
+                    name.replace("%(class)s", &short).replace("%(model_name)s", &short).replace("%(app_label)s", app)
+                });
             for (field, kind, target, related_name) in fields {
                 let many = kind == RelationKind::ManyToMany;
-                let short = class.rsplit('.').next().unwrap_or(class).to_lowercase();
-                let accessor = match related_name {
+                let accessor = match related_name.or(default_name.as_deref()) {
                     Some(name) if name.ends_with('+') => None,
                     Some(name) => Some(name.to_owned()),
-                    None if kind == RelationKind::OneToOne => Some(short),
+                    None if kind == RelationKind::OneToOne => Some(short.clone()),
                     None => Some(format!("{short}_set")),
                 };
                 // Reading a one-to-one either way sets the other side.

@@ -51,6 +51,9 @@ pub struct ClassSummary {
     /// What the attributes of its instances hold, by name, as far as the
     /// class itself says (`Value::Unknown`: assigned, but not known to what).
     pub attributes: HashMap<String, Value>,
+    /// `class Meta: default_related_name = "..."`: the reverse accessor of
+    /// its relation fields that name none.
+    pub default_related_name: Option<String>,
     /// `SQLAlchemy`: `__tablename__`.
     pub table: Option<String>,
     /// `SQLAlchemy`: mapped columns.
@@ -249,6 +252,12 @@ fn class_summary(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) 
             }
             continue;
         }
+        if definition.kind() == "class_definition"
+            && definition.child_by_field_id(FIELD.name).is_some_and(|inner| model.text(inner) == "Meta")
+        {
+            class.default_related_name = meta_string(definition, "default_related_name", evaluator);
+            continue;
+        }
         // `user = models.ForeignKey(...)`, `user_id: Mapped[int] = mapped_column(...)`
         let Some(assignment) = statement.named_child(0).filter(|child| child.kind() == "assignment") else { continue };
         let (Some(left), Some(right)) =
@@ -287,6 +296,20 @@ fn class_summary(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) 
         }
     }
     Some((name, class))
+}
+
+/// `key = "value"` in a `class Meta:` body.
+fn meta_string(meta: Node<'_>, key: &str, evaluator: &Evaluator<'_, '_>) -> Option<String> {
+    let model = evaluator.model;
+    let body = meta.child_by_field_id(FIELD.body)?;
+    let mut cursor = body.walk();
+    let found = body.named_children(&mut cursor).find_map(|statement| {
+        let assignment = statement.named_child(0).filter(|child| child.kind() == "assignment")?;
+        let left = assignment.child_by_field_id(FIELD.left)?;
+        let right = assignment.child_by_field_id(FIELD.right).filter(|right| right.kind() == "string")?;
+        (model.text(left) == key).then(|| string_value(model.text(right)))
+    });
+    found
 }
 
 /// `models.CharField(...)`, `ArrayField(...)`: a field of the recipes' field modules.
