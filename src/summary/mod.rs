@@ -303,13 +303,13 @@ fn meta_string(meta: Node<'_>, key: &str, evaluator: &Evaluator<'_, '_>) -> Opti
     let model = evaluator.model;
     let body = meta.child_by_field_id(FIELD.body)?;
     let mut cursor = body.walk();
-    let found = body.named_children(&mut cursor).find_map(|statement| {
+    let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
+    statements.into_iter().find_map(|statement| {
         let assignment = statement.named_child(0).filter(|child| child.kind() == "assignment")?;
         let left = assignment.child_by_field_id(FIELD.left)?;
         let right = assignment.child_by_field_id(FIELD.right).filter(|right| right.kind() == "string")?;
         (model.text(left) == key).then(|| string_value(model.text(right)))
-    });
-    found
+    })
 }
 
 /// `models.CharField(...)`, `ArrayField(...)`: a field of the recipes' field modules.
