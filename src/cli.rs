@@ -125,6 +125,9 @@ pub struct FileArgs {
     /// How `check` prints its findings.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
+    /// With `check`: a count of sites per rule instead of the sites.
+    #[arg(long)]
+    pub statistics: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -164,4 +167,6 @@ pub enum ColorChoice {
 pub enum OutputFormat {
     Text,
     Json,
+    /// GitHub Actions annotations (`::error file=...::message`).
+    Github,
 }

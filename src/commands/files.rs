@@ -61,7 +61,7 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
         tally.add(result, action, painter, streams)?;
     }
     match action {
-        Action::Check => print_check_summary(args.output_format, &tally, painter, streams)?,
+        Action::Check => print_check_summary(args.output_format, args.statistics, &tally, painter, streams)?,
         Action::Diff | Action::Fix => {
             // `fix` reports on stdout; `diff` and `fix -` keep stdout for the patch or the source.
             let stream: &mut dyn Write =
@@ -148,16 +148,30 @@ fn echo_source(result: &FileResult, raw: Option<&[u8]>, streams: &mut Streams<'_
 /// `check`: every site, then one closing line (or the JSON document).
 fn print_check_summary(
     format: OutputFormat,
+    statistics: bool,
     tally: &Tally,
     painter: Painter,
     streams: &mut Streams<'_>,
 ) -> io::Result<()> {
     let sites = &tally.sites;
-    if format == OutputFormat::Json {
-        return streams.stdout.write_all(output::json::render(sites).as_bytes());
-    }
-    for site in sites {
-        writeln!(streams.stdout, "{}", output::text::site_line(site, painter))?;
+    match format {
+        OutputFormat::Json => return streams.stdout.write_all(output::json::render(sites).as_bytes()),
+        OutputFormat::Github => {
+            for site in sites {
+                writeln!(streams.stdout, "{}", output::github::annotation(site))?;
+            }
+            return Ok(());
+        }
+        OutputFormat::Text if statistics => {
+            for line in output::text::statistics(sites) {
+                writeln!(streams.stdout, "{line}")?;
+            }
+        }
+        OutputFormat::Text => {
+            for site in sites {
+                writeln!(streams.stdout, "{}", output::text::site_line(site, painter))?;
+            }
+        }
     }
     let safe = sites.iter().filter(|site| site.fix == FixState::Safe).count();
     let unsafe_only = sites.iter().filter(|site| site.fix == FixState::Unsafe).count();

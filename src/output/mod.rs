@@ -2,6 +2,7 @@
 //! format them.
 
 pub mod diff;
+pub mod github;
 pub mod json;
 pub mod text;
 

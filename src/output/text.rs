@@ -30,6 +30,30 @@ pub fn left_line(site: &Located, painter: Painter) -> String {
     format!("{} {}", site_line(site, painter), painter.dim(&format!("(not fixed: {reason})")))
 }
 
+/// `--statistics`: one line per rule, most sites first: the count, the
+/// code, `[*]` when every site of it has a safe fix, and the rule's name.
+pub fn statistics(sites: &[Located]) -> Vec<String> {
+    let mut by_rule: Vec<(&str, &str, usize, bool)> = Vec::new();
+    for site in sites {
+        let safe = site.fix == FixState::Safe;
+        match by_rule.iter_mut().find(|(code, ..)| *code == site.code) {
+            Some(entry) => {
+                entry.2 += 1;
+                entry.3 &= safe;
+            }
+            None => by_rule.push((&site.code, &site.name, 1, safe)),
+        }
+    }
+    by_rule.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
+    let width = by_rule.iter().map(|entry| entry.2.to_string().len()).max().unwrap_or(1);
+    by_rule
+        .into_iter()
+        .map(|(code, name, count, safe)| {
+            format!("{count:>width$}  {code}  {}  {name}", if safe { "[*]" } else { "   " })
+        })
+        .collect()
+}
+
 pub fn plural(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }

@@ -1316,3 +1316,32 @@ fn diff_from_the_project_root_is_a_patch_git_applies() {
     let fixed = fs::read_to_string(project.full("app/views.py")).unwrap();
     assert!(fixed.contains("await sync_to_async(Book.objects.get)(pk=pk)"), "{fixed}");
 }
+
+const TWO_RULES: &str = "from django.core.cache import cache\nfrom django.db import models\n\n\nclass Book(models.Model):\n    pass\n\n\nasync def view(pk):\n    Book.objects.get(pk=pk)\n    Book.objects.count()\n    return cache.get(\"k\")\n";
+
+#[test]
+fn check_statistics_counts_sites_per_rule() {
+    let project = Project::new();
+    let path = project.write("app.py", TWO_RULES);
+    let output = run(&["check", &path, "--statistics", "--color", "never"], "");
+    let expected = "\
+2  DJ001  [*]  django-orm-query-in-async
+1  DJ003  [*]  django-cache-in-async
+Found 3 sites (3 fixable with `asyncfix fix`, 0 more with `--unsafe-fixes`).
+";
+    assert_eq!((output.code, output.stdout.as_str(), output.stderr.as_str()), (1, expected, ""));
+}
+
+#[test]
+fn check_github_format_prints_one_annotation_per_site() {
+    let project = Project::new();
+    let path = project.write("app.py", TWO_RULES);
+    let output = run(&["check", &path, "--output-format", "github"], "");
+    let file = path.replace(':', "%3A").replace(',', "%2C");
+    let expected = format!(
+        "::error title=asyncfix (DJ001),file={file},line=10,col=5,endLine=10,endColumn=28::{path}:10:5: DJ001 `Book.objects.get(...)` runs a database query synchronously inside `async def`\n\
+         ::error title=asyncfix (DJ001),file={file},line=11,col=5,endLine=11,endColumn=25::{path}:11:5: DJ001 `Book.objects.count()` runs a database query synchronously inside `async def`\n\
+         ::error title=asyncfix (DJ003),file={file},line=12,col=12,endLine=12,endColumn=26::{path}:12:12: DJ003 `cache.get(...)` talks to the cache backend synchronously inside `async def`\n"
+    );
+    assert_eq!((output.code, output.stdout.as_str(), output.stderr.as_str()), (1, expected.as_str(), ""));
+}
