@@ -44,6 +44,8 @@ mod tests {
             name: "django-orm-query-in-async".to_owned(),
             message: "100% `x`\nsecond".to_owned(),
             fix: FixState::Safe,
+            range: 0..0,
+            edits: Vec::new(),
         };
         assert_eq!(
             annotation(&site),

@@ -31,6 +31,20 @@ pub struct Located {
     pub name: String,
     pub message: String,
     pub fix: FixState,
+    /// The site's byte range in the file.
+    pub range: std::ops::Range<usize>,
+    /// The fix's edits, in file order: the range replaced, where it starts
+    /// and ends (line, column), and the new text.
+    pub edits: Vec<LocatedEdit>,
+}
+
+/// One edit of a fix, located.
+#[derive(Debug, Clone)]
+pub struct LocatedEdit {
+    pub range: std::ops::Range<usize>,
+    pub start: (usize, usize),
+    pub end: (usize, usize),
+    pub content: String,
 }
 
 pub fn locate(path: &str, text: &str, diagnostics: &[Diagnostic], rules: &RuleSet) -> Vec<Located> {
@@ -46,7 +60,21 @@ pub fn locate(path: &str, text: &str, diagnostics: &[Diagnostic], rules: &RuleSe
                 (Some(_), _) => FixState::Unsafe,
                 (None, reason) => FixState::None(reason.as_ref().map(ToString::to_string).unwrap_or_default()),
             };
+            let mut edits: Vec<LocatedEdit> = diagnostic
+                .fix
+                .iter()
+                .flat_map(|fix| fix.edits.iter().chain(&fix.shared))
+                .map(|edit| LocatedEdit {
+                    range: edit.range.clone(),
+                    start: locator.line_col(edit.range.start),
+                    end: locator.line_col(edit.range.end),
+                    content: edit.content.clone(),
+                })
+                .collect();
+            edits.sort_by_key(|edit| (edit.range.start, edit.range.end));
             Located {
+                range: diagnostic.range.clone(),
+                edits,
                 path: path.to_owned(),
                 line,
                 column,

@@ -1204,6 +1204,12 @@ fn json_output_lists_code_location_end_and_fix_of_every_site() {
             "end_location": { "line": 5, "column": 45 },
             "fix": "unsafe",
             "no_fix_reason": null,
+            "range": { "start": 85, "end": 114 },
+            "edits": [
+                edit("from asgiref.sync import sync_to_async\n", (1, 1), 0),
+                edit("await sync_to_async(", (5, 16), 85),
+                edit(")", (5, 38), 107),
+            ],
         },
         {
             "path": taken,
@@ -1214,6 +1220,8 @@ fn json_output_lists_code_location_end_and_fix_of_every_site() {
             "end_location": { "line": 9, "column": 26 },
             "fix": null,
             "no_fix_reason": "`sync_to_async` is bound to something else in this module",
+            "range": { "start": 115, "end": 129 },
+            "edits": [],
         },
         {
             "path": views,
@@ -1224,9 +1232,25 @@ fn json_output_lists_code_location_end_and_fix_of_every_site() {
             "end_location": { "line": 5, "column": 26 },
             "fix": "safe",
             "no_fix_reason": null,
+            "range": { "start": 70, "end": 84 },
+            "edits": [
+                edit("from asgiref.sync import sync_to_async\n", (2, 1), 36),
+                edit("await sync_to_async(", (5, 12), 70),
+                edit(")", (5, 21), 79),
+            ],
         },
     ]);
     assert_eq!(value, expected);
+}
+
+/// An insertion as the JSON output lists it: at a line and column, and a byte offset.
+fn edit(content: &str, (line, column): (usize, usize), offset: usize) -> serde_json::Value {
+    serde_json::json!({
+        "content": content,
+        "location": { "line": line, "column": column },
+        "end_location": { "line": line, "column": column },
+        "range": { "start": offset, "end": offset },
+    })
 }
 
 #[test]
