@@ -117,13 +117,9 @@ pub fn method_of(value: Node<'_>, method: &str) -> Option<Fix> {
     Some(Fix { edits, shared: Vec::new(), span: value.byte_range(), applicability: Applicability::Safe })
 }
 
-/// `len(qs)` -> `await qs.acount()`, for one positional argument.
-pub fn counted(call: Node<'_>, argument: Node<'_>, method: &str) -> Option<Fix> {
-    let arguments = call.child_by_field_id(FIELD.arguments)?;
-    let closing = arguments.child(arguments.child_count().checked_sub(1)?)?;
-    if arguments.named_child_count() != 1 || argument.next_sibling().map(|next| next.id()) != Some(closing.id()) {
-        return None;
-    }
+/// `len(qs)` -> `await qs.acount()`.
+pub fn counted(call: Node<'_>, method: &str) -> Option<Fix> {
+    let argument = only_argument(call)?;
     let (open, close) = receiver_parentheses(argument);
     let outer = needs_parentheses(call);
     let edits = vec![
@@ -137,6 +133,16 @@ pub fn counted(call: Node<'_>, argument: Node<'_>, method: &str) -> Option<Fix> 
         },
     ];
     Some(Fix { edits, shared: Vec::new(), span: call.byte_range(), applicability: Applicability::Safe })
+}
+
+/// A call's one positional argument, with no trailing comma after it (its
+/// text then moves as it is).
+fn only_argument(call: Node<'_>) -> Option<Node<'_>> {
+    let arguments = call.child_by_field_id(FIELD.arguments)?;
+    let argument = arguments.named_child(0).filter(|argument| argument.kind() != "keyword_argument")?;
+    let closing = arguments.child(arguments.child_count().checked_sub(1)?)?;
+    (arguments.named_child_count() == 1 && argument.next_sibling().map(|next| next.id()) == Some(closing.id()))
+        .then_some(argument)
 }
 
 /// Parentheses a value needs to take a method call (`(a or b).aexists()`).
@@ -170,15 +176,8 @@ pub fn async_iteration(iterable: Node<'_>) -> Option<Fix> {
 /// async. The comprehension's first iterable is evaluated in the enclosing
 /// scope, so `obj` cannot capture a name `qs` uses.
 pub fn listed(call: Node<'_>) -> Option<Fix> {
-    let arguments = call.child_by_field_id(FIELD.arguments)?;
-    let argument = arguments.named_child(0)?;
-    // One positional argument, no trailing comma.
-    let closing = arguments.child(arguments.child_count().checked_sub(1)?)?;
-    if arguments.named_child_count() != 1
-        || argument.kind() == "keyword_argument"
-        || argument.next_sibling().map(|next| next.id()) != Some(closing.id())
-        || !can_hold_async_comprehension(call)
-    {
+    let argument = only_argument(call)?;
+    if !can_hold_async_comprehension(call) {
         return None;
     }
     Some(Fix {

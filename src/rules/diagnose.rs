@@ -107,8 +107,7 @@ fn native_fix(
         return native::method_of(site.node, orm_twin("exists")?);
     }
     if evaluated_by("len") {
-        let argument = site.node.child_by_field_id(FIELD.arguments)?.named_child(0)?;
-        return native::counted(site.node, argument, orm_twin("count")?);
+        return native::counted(site.node, orm_twin("count")?);
     }
     if !native.has(ASYNC_ITERATION) {
         return None;

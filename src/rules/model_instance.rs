@@ -6,15 +6,21 @@
 
 use tree_sitter::Node;
 
+use super::orm_query::Matched;
 use super::{Site, SiteTwin, rule_twin};
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let found = instance_call(call.child_by_field_id(FIELD.function)?, scope, evaluator)?;
+    Some(Site::new(found.rule, call, found.method, evaluator).twin(found.twin))
+}
+
+/// `instance.method` or `related_manager.method` of the recipes' lists.
+pub fn instance_call<'t>(callee: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Matched<'t>> {
     // Which classes are models is known only once the index is complete.
     evaluator.index?;
-    let callee = call.child_by_field_id(FIELD.function)?;
     if callee.kind() != "attribute" {
         return None;
     }
@@ -40,5 +46,5 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let rule = *rule?;
     let twin =
         rule_twin(evaluator.rules, rule, method).map(|index| SiteTwin { index, at_least: None, import_from: None });
-    Some(Site::new(rule, call, method.to_owned(), evaluator).twin(twin))
+    Some(Matched { rule, method, certainty: Certainty::Certain, twin })
 }

@@ -6,7 +6,7 @@
 
 use tree_sitter::Node;
 
-use super::{Site, SiteTwin, orm_query, rule_twin};
+use super::{Site, SiteTwin, model_instance, orm_query, sync_callable};
 use crate::fix::Style;
 use crate::fix::native::{Unwrap, inside_definition_of};
 use crate::infer::{Certainty, Evaluator, Value};
@@ -80,37 +80,13 @@ fn only_wrapped<'t>(wrapper_call: Node<'t>, evaluator: &Evaluator<'_, 't>) -> Op
 }
 
 /// `w(callee)(args)`: the twin `callee(args)` would have as a site, and how
-/// certain that site would be.
+/// certain that site would be, by the rules' own reading of a callee.
 fn callee_twin(callee: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<(SiteTwin, Certainty)> {
-    let rules = evaluator.rules;
     if let Value::Qualified(name) = evaluator.eval(callee, scope) {
-        let &index = rules.sync_twins.get(&name)?;
         evaluator.recipe_callable(&name).filter(|callable| callable.site)?;
-        let import_from = (callee.kind() == "identifier")
-            .then(|| name.rsplit_once('.').map(|(module, _)| module.to_owned()))
-            .flatten();
-        return Some((SiteTwin { index, at_least: None, import_from }, Certainty::Certain));
+        return Some((sync_callable::callable_twin(callee, &name, evaluator)?, Certainty::Certain));
     }
-    if callee.kind() != "attribute" {
-        return None;
-    }
-    let receiver = callee.child_by_field_id(FIELD.object)?;
-    let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
-    let value = evaluator.eval(receiver, scope);
-    let (rule, certainty, at_least) = match &value {
-        Value::Manager { certainty, .. } | Value::QuerySet { certainty, .. }
-            if rules.orm.evaluating.contains(method) =>
-        {
-            (rules.orm.rule?, *certainty, orm_query::related_at_least(receiver, &value, method, evaluator))
-        }
-        Value::Instance { class, .. } if evaluator.is_model_class(class) => {
-            (*rules.instance_methods.get(method)?, Certainty::Certain, None)
-        }
-        Value::Manager { model: Some(_), certainty: Certainty::Certain, .. } => {
-            (*rules.related_manager_methods.get(method)?, Certainty::Certain, None)
-        }
-        _ => return None,
-    };
-    let index = rule_twin(rules, rule, method)?;
-    Some((SiteTwin { index, at_least, import_from: None }, certainty))
+    let found = orm_query::evaluating(callee, scope, evaluator)
+        .or_else(|| model_instance::instance_call(callee, scope, evaluator))?;
+    Some((found.twin?, found.certainty))
 }

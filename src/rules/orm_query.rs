@@ -4,15 +4,36 @@
 use tree_sitter::Node;
 
 use super::{Site, SiteTwin, rule_twin};
-use crate::infer::{Evaluator, Value};
+use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
+use crate::recipe::RuleId;
 use crate::semantic::ScopeId;
 use crate::target::DjangoVersion;
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let found = evaluating(call.child_by_field_id(FIELD.function)?, scope, evaluator)?;
+    Some(
+        Site::new(found.rule, call, found.method, evaluator)
+            .certainty(found.certainty)
+            .callee_fallback()
+            .twin(found.twin),
+    )
+}
+
+/// What a call's callee says of it (the call itself is not needed: an
+/// awaited wrapper's callee, `w(qs.get)`, is read the same way).
+pub struct Matched<'t> {
+    pub rule: RuleId,
+    pub method: &'t str,
+    pub certainty: Certainty,
+    pub twin: Option<SiteTwin>,
+}
+
+/// `receiver.method` where the receiver is a manager or `QuerySet` and the
+/// method evaluates it.
+pub fn evaluating<'t>(callee: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Matched<'t>> {
     let rules = evaluator.rules;
     let rule = rules.orm.rule?;
-    let callee = call.child_by_field_id(FIELD.function)?;
     if callee.kind() != "attribute" {
         return None;
     }
@@ -27,12 +48,12 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     };
     let at_least = related_at_least(receiver, &value, method, evaluator);
     let twin = rule_twin(rules, rule, method).map(|index| SiteTwin { index, at_least, import_from: None });
-    Some(Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).callee_fallback().twin(twin))
+    Some(Matched { rule, method, certainty, twin })
 }
 
 /// A related manager (`shelf.book_set`, not `Book.objects`) gained its
 /// creating twins in 4.1.4, after the managers' 4.1.
-pub fn related_at_least(
+fn related_at_least(
     receiver: Node<'_>,
     value: &Value,
     method: &str,

@@ -21,11 +21,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let (callable, method, on_super) = match evaluator.eval(callee, scope) {
         Value::Qualified(name) => {
             let method = name.rsplit('.').next().unwrap_or(&name).to_owned();
-            // A bare name's twin is imported from the callable's module.
-            let import_from = (callee.kind() == "identifier")
-                .then(|| name.rsplit_once('.').map(|(module, _)| module.to_owned()))
-                .flatten();
-            twin = evaluator.rules.sync_twins.get(&name).map(|&index| SiteTwin { index, at_least: None, import_from });
+            twin = callable_twin(callee, &name, evaluator);
             (evaluator.recipe_callable(&name)?, method, false)
         }
         _ => inherited_method(callee, scope, evaluator).or_else(|| manager_method(callee, scope, evaluator))?,
@@ -37,6 +33,15 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     // `super()` needs the method's frame: inside a lambda it has no arguments
     // and raises, so `super().m` is evaluated here and called in the thread.
     Some(if on_super { site.style(WrapStyle::Callee) } else { site })
+}
+
+/// The twin of the recipe callable `name` that `callee` names; a bare name's
+/// twin is imported from the callable's module.
+pub fn callable_twin(callee: Node<'_>, name: &str, evaluator: &Evaluator<'_, '_>) -> Option<SiteTwin> {
+    let &index = evaluator.rules.sync_twins.get(name)?;
+    let import_from =
+        (callee.kind() == "identifier").then(|| name.rsplit_once('.').map(|(module, _)| module.to_owned())).flatten();
+    Some(SiteTwin { index, at_least: None, import_from })
 }
 
 /// `x.method` where `x` is an instance of a project class (or `super()` in
