@@ -257,10 +257,15 @@ impl ProjectFacts for ProjectIndex {
         self.module(module).and_then(|summary| summary.session_factories.get(factory)).copied()
     }
 
-    /// Whether every session factory of the project keeps objects on commit.
+    /// Whether every session and session factory the project makes keeps
+    /// objects on commit (where one session comes from is not known, it may
+    /// be any of them).
     fn sessions_never_expire(&self) -> bool {
-        let mut factories = self.modules().flat_map(|summary| summary.session_factories.values()).peekable();
-        factories.peek().is_some() && factories.all(|expire| !expire)
+        let mut made = self
+            .modules()
+            .flat_map(|summary| summary.session_factories.values().chain(&summary.session_constructions))
+            .peekable();
+        made.peek().is_some() && made.all(|expire| !expire)
     }
 }
 

@@ -87,6 +87,9 @@ pub const SPELLINGS: &[&str] = &["request.user", "request.auser", "request.sessi
 /// (`request.session`, `scope["session"]`).
 pub const SESSION_TAG: &str = "django-session-store";
 
+/// The recipe tag for `SQLAlchemy` `AsyncSession` instances.
+pub const SQLALCHEMY_SESSION_TAG: &str = "sqlalchemy-async-session";
+
 /// The user model when the project does not define one.
 pub const DEFAULT_USER_MODEL: &str = "django.contrib.auth.models.User";
 
@@ -192,6 +195,11 @@ impl<'t> Evaluator<'_, 't> {
             "subscript" if self.is_scope_session(node) => self.tag_value(SESSION_TAG),
             "subscript" => match node.child_by_field_id(FIELD.value).map(|value| self.eval_at(value, scope, depth + 1))
             {
+                // A type alias (`SessionDep = Annotated[AsyncSession, Depends(...)]`)
+                // stands for the type it wraps.
+                Some(Value::Qualified(name)) if is_type_wrapper(&name) => node
+                    .child_by_field_id(FIELD.subscript)
+                    .map_or(Value::Unknown, |wrapped| self.eval_at(wrapped, scope, depth + 1)),
                 Some(Value::Qualified(name)) => Value::Qualified(format!("{name}[]")),
                 // A slice stays lazy: `qs[:10]` is a QuerySet (an index is a query).
                 Some(value @ Value::QuerySet { .. })
@@ -371,6 +379,12 @@ impl<'t> Evaluator<'_, 't> {
                 if matches!(name.as_str(), "typing.TypeVar" | "typing_extensions.TypeVar") {
                     return self.type_variable_bound(arguments, scope, depth);
                 }
+                // `NewType("DbSession", AsyncSession)`: the type it is made from.
+                if matches!(name.as_str(), "typing.NewType" | "typing_extensions.NewType") {
+                    return arguments
+                        .and_then(|arguments| arguments.named_child(1))
+                        .map_or(Value::Unknown, |base| self.annotated(base, scope, depth));
+                }
                 if self.rules.orm.model_factories.contains(&name) {
                     return Value::Qualified(self.user_model());
                 }
@@ -513,6 +527,14 @@ pub fn wrapped_callee(call: Node<'_>) -> Option<Node<'_>> {
 }
 
 /// `app.models.User` names a class when its last part is capitalised.
+/// `typing.Annotated[X, ...]` and `typing.Optional[X]` as values: `X`.
+fn is_type_wrapper(name: &str) -> bool {
+    matches!(
+        name,
+        "typing.Annotated" | "typing.Optional" | "typing_extensions.Annotated" | "typing_extensions.Optional"
+    )
+}
+
 pub fn looks_like_class(qualified: &str) -> bool {
     qualified.rsplit('.').next().is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase()))
 }

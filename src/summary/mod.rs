@@ -7,7 +7,7 @@ mod attributes;
 mod sqlalchemy;
 
 pub use sqlalchemy::DECLARATIVE_BASE;
-use sqlalchemy::{SqlAlchemyAttribute, session_factory, sqlalchemy_attribute};
+use sqlalchemy::{SqlAlchemyAttribute, session_constructions, session_factory, sqlalchemy_attribute};
 
 use std::collections::HashMap;
 
@@ -32,6 +32,9 @@ pub struct ModuleSummary {
     /// `SQLAlchemy` session factories (`async_sessionmaker(...)`) and whether
     /// their sessions expire objects on commit.
     pub session_factories: HashMap<String, bool>,
+    /// Every session or factory the module makes, named or not: whether
+    /// each expires objects on commit.
+    pub session_constructions: Vec<bool>,
 }
 
 #[derive(Debug, Default)]
@@ -189,6 +192,7 @@ pub fn summarize_model(model: &SemanticModel<'_>, rules: &RuleSet) -> ModuleSumm
         }
     }
     local_classes(&evaluator, &mut summary);
+    summary.session_constructions = session_constructions(&evaluator);
     summary
 }
 

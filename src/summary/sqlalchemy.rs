@@ -25,11 +25,37 @@ pub(super) fn session_factory(value: Node<'_>, evaluator: &Evaluator<'_, '_>) ->
     let text = model.text(arguments);
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let is_factory = match name.as_str() {
-        "sqlalchemy.ext.asyncio.async_sessionmaker" | "sqlalchemy.ext.asyncio.AsyncSession" => true,
+        "sqlalchemy.ext.asyncio.async_sessionmaker"
+        | "sqlalchemy.ext.asyncio.AsyncSession"
+        | "sqlalchemy.ext.asyncio.session.AsyncSession"
+        | "sqlalchemy.ext.asyncio.session.async_sessionmaker"
+        | "sqlmodel.ext.asyncio.session.AsyncSession" => true,
         "sqlalchemy.orm.sessionmaker" => compact.contains("class_=AsyncSession"),
         _ => false,
     };
     is_factory.then(|| !compact.contains("expire_on_commit=False"))
+}
+
+/// Every session or session factory the module makes, wherever it makes it
+/// (a FastAPI dependency, a fixture, a class's `__init__`): whether each
+/// expires objects on commit.
+pub(super) fn session_constructions(evaluator: &Evaluator<'_, '_>) -> Vec<bool> {
+    let model = evaluator.model;
+    if !model.source.contains("Session") && !model.source.contains("sessionmaker") {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![model.tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "call"
+            && let Some(expire) = session_factory(node, evaluator)
+        {
+            found.push(expire);
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    found
 }
 
 pub(super) enum SqlAlchemyAttribute {

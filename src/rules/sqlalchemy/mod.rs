@@ -104,6 +104,7 @@ pub fn check_function<'t>(function: Node<'t>, evaluator: &Evaluator<'_, 't>, rul
     let mut walker = Walker {
         evaluator,
         index,
+        scope,
         sessions: HashMap::new(),
         results: HashMap::new(),
         lists: HashMap::new(),
@@ -111,10 +112,6 @@ pub fn check_function<'t>(function: Node<'t>, evaluator: &Evaluator<'_, 't>, rul
         commits: HashMap::new(),
         reads: Vec::new(),
     };
-    walker.parameters(function, scope);
-    if walker.sessions.is_empty() && !mentions_session_factory(function, evaluator) {
-        return Vec::new();
-    }
     if let Some(body) = function.child_by_field_id(FIELD.body) {
         walker.block(body, scope);
     }
@@ -193,10 +190,4 @@ fn reload_plan<'t>(function: Node<'t>, scope: ScopeId, reads: &[&Read<'t>], inde
         blocked: first.blocked.clone(),
         what,
     }
-}
-
-/// Whether the function names a session factory at all (cheap pre-check).
-fn mentions_session_factory(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> bool {
-    let text = evaluator.model.text(function);
-    text.contains("session") || text.contains("Session")
 }

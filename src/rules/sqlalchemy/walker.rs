@@ -9,7 +9,7 @@ use tree_sitter::Node;
 use super::{Read, ReadKind, Session, State, Tracked};
 use crate::fix::NoFix;
 use crate::infer::facts::ProjectFacts;
-use crate::infer::{Evaluator, Value};
+use crate::infer::{Evaluator, SQLALCHEMY_SESSION_TAG, Value};
 use crate::parse::FIELD;
 use crate::recipe::SessionVerb;
 use crate::semantic::ScopeId;
@@ -17,6 +17,8 @@ use crate::semantic::ScopeId;
 pub(super) struct Walker<'a, 't> {
     pub(super) evaluator: &'a Evaluator<'a, 't>,
     pub(super) index: &'a dyn ProjectFacts,
+    /// The scope of the function walked.
+    pub(super) scope: ScopeId,
     pub(super) sessions: HashMap<String, Session>,
     pub(super) results: HashMap<String, Tracked<'t>>,
     pub(super) lists: HashMap<String, Tracked<'t>>,
@@ -31,28 +33,31 @@ impl<'t> Walker<'_, 't> {
         self.evaluator.model.text(node)
     }
 
-    /// `session: AsyncSession` parameters.
-    pub(super) fn parameters(&mut self, function: Node<'t>, scope: ScopeId) {
-        let Some(parameters) = function.child_by_field_id(FIELD.parameters) else { return };
-        let mut cursor = parameters.walk();
-        for parameter in parameters.named_children(&mut cursor) {
-            let (Some(annotation), Some(name)) = (
-                parameter.child_by_field_id(FIELD.r#type),
-                parameter.child_by_field_id(FIELD.name).or_else(|| parameter.named_child(0)),
-            ) else {
-                continue;
-            };
-            let is_session = matches!(
-                annotation.named_child(0).map(|node| self.evaluator.eval(node, scope)),
-                Some(Value::Qualified(name)) if name.ends_with(super::ASYNC_SESSION)
-            );
-            if is_session {
-                // Where the session comes from is not known: it expires on commit
-                // unless every session factory of the project says otherwise.
-                let expire_on_commit = !self.index.sessions_never_expire();
-                self.sessions.insert(self.text(name).to_owned(), Session { expire_on_commit, open_until: usize::MAX });
-            }
+    /// The session an expression names: one this function opened, or any
+    /// value the evaluator knows is an `AsyncSession` (a parameter however
+    /// annotated, `self.session`, a session captured from the enclosing
+    /// function).
+    pub(super) fn session(&self, object: Node<'t>) -> Option<Session> {
+        if let Some(session) = self.sessions.get(self.text(object)) {
+            return Some(session.clone());
         }
+        if !matches!(object.kind(), "identifier" | "attribute") {
+            return None;
+        }
+        let expire_on_commit = self.session_value(&self.evaluator.eval(object, self.scope))?;
+        Some(Session { expire_on_commit, open_until: usize::MAX })
+    }
+
+    /// Whether a value is an `AsyncSession`, and if so whether it expires
+    /// objects on commit. Where it came from is not known: it expires unless
+    /// every session the project makes says otherwise.
+    pub(super) fn session_value(&self, value: &Value) -> Option<bool> {
+        let is_session = match value {
+            Value::Tagged(tag) => self.evaluator.rules.tags[tag.0] == SQLALCHEMY_SESSION_TAG,
+            Value::Instance { class, .. } => class.ends_with(super::ASYNC_SESSION),
+            _ => false,
+        };
+        is_session.then(|| !self.index.sessions_never_expire())
     }
 
     pub(super) fn block(&mut self, block: Node<'t>, scope: ScopeId) {
@@ -106,11 +111,21 @@ impl<'t> Walker<'_, 't> {
     pub(super) fn children_blocks(&mut self, statement: Node<'t>, scope: ScopeId) {
         let mut cursor = statement.walk();
         let children: Vec<Node<'t>> = statement.named_children(&mut cursor).collect();
+        // A branch or handler that leaves (`raise`, `return`, ...) does not
+        // reach the code after the statement: what it did there is undone.
+        let branches = matches!(statement.kind(), "if_statement" | "try_statement");
         for child in children {
+            let leaves = branches && child.kind() != "finally_clause" && leaves(child);
+            let before = leaves.then(|| (self.objects.clone(), self.results.clone(), self.lists.clone()));
             match child.kind() {
                 "block" => self.block(child, scope),
                 "elif_clause" | "else_clause" | "except_clause" | "finally_clause" => self.statement(child, scope),
                 _ => {}
+            }
+            if let Some((objects, results, lists)) = before {
+                self.objects = objects;
+                self.results = results;
+                self.lists = lists;
             }
         }
     }
@@ -130,12 +145,23 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    /// `SessionLocal()` or `AsyncSession(engine, ...)`: whether it expires on commit.
+    /// `SessionLocal()`, `SessionLocal.begin()` or `AsyncSession(engine, ...)`:
+    /// whether it expires on commit.
     pub(super) fn session_made_by(&self, value: Node<'t>, scope: ScopeId) -> Option<bool> {
         if value.kind() != "call" {
             return None;
         }
-        let callee = value.child_by_field_id(FIELD.function)?;
+        let mut callee = value.child_by_field_id(FIELD.function)?;
+        // `factory.begin()` opens a session and a transaction.
+        if callee.kind() == "attribute"
+            && callee.child_by_field_id(FIELD.attribute).is_some_and(|name| self.text(name) == "begin")
+            && let Some(object) = callee.child_by_field_id(FIELD.object)
+        {
+            if let Some(session) = self.session(object) {
+                return Some(session.expire_on_commit);
+            }
+            callee = object;
+        }
         let name = match self.evaluator.eval(callee, scope) {
             Value::Qualified(name) => name,
             _ => self.evaluator.qualified_name(callee, scope)?,
@@ -193,7 +219,7 @@ impl<'t> Walker<'_, 't> {
         let tracked = self.objects.get(name)?;
         let attribute_name = self.text(attribute.child_by_field_id(FIELD.attribute)?).to_owned();
         let session_open =
-            self.sessions.get(&tracked.session).is_some_and(|session| attribute.start_byte() < session.open_until);
+            self.sessions.get(&tracked.session).is_none_or(|session| attribute.start_byte() < session.open_until);
         let commit = match tracked.state {
             State::Expired { commit } => self.commits.get(&commit).copied(),
             _ => None,
@@ -334,9 +360,7 @@ impl<'t> Walker<'_, 't> {
         }
         let object = callee.child_by_field_id(FIELD.object)?;
         let session = self.text(object);
-        if !self.sessions.contains_key(session) {
-            return None;
-        }
+        self.session(object)?;
         let method = self.text(callee.child_by_field_id(FIELD.attribute)?);
         let verb = *self.evaluator.rules.sqlalchemy.session.get(method)?;
         Some((session.to_owned(), verb, call.child_by_field_id(FIELD.arguments)?))
@@ -449,7 +473,11 @@ impl<'t> Walker<'_, 't> {
     /// `session.add(obj)`, `await session.flush()`, `commit()`, `rollback()`, `refresh(obj)`.
     pub(super) fn session_call(&mut self, call: Node<'t>, statement: Node<'t>) {
         let Some((session, verb, arguments)) = self.session_method(call) else { return };
-        let expire_on_commit = self.sessions.get(&session).is_some_and(|session| session.expire_on_commit);
+        let expire_on_commit = call
+            .child_by_field_id(FIELD.function)
+            .and_then(|callee| callee.child_by_field_id(FIELD.object))
+            .and_then(|object| self.session(object))
+            .is_some_and(|session| session.expire_on_commit);
         match verb {
             SessionVerb::Add => {
                 if let Some(object) = arguments.named_child(0).map(|node| self.text(node).to_owned())
@@ -496,18 +524,38 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    /// `attribute_names=["a", "b"]`.
+    /// `refresh(obj, ["a", "b"])` or `attribute_names=...`, in a list, tuple or set.
     pub(super) fn attribute_names(&self, arguments: Node<'t>) -> Vec<String> {
         let mut cursor = arguments.walk();
-        let keyword = arguments.named_children(&mut cursor).find(|argument| {
-            argument.kind() == "keyword_argument"
-                && argument.child_by_field_id(FIELD.name).is_some_and(|name| self.text(name) == "attribute_names")
+        let children: Vec<Node<'t>> = arguments.named_children(&mut cursor).collect();
+        let keyword = children.iter().find_map(|argument| {
+            (argument.kind() == "keyword_argument"
+                && argument.child_by_field_id(FIELD.name).is_some_and(|name| self.text(name) == "attribute_names"))
+            .then(|| argument.child_by_field_id(FIELD.value))
+            .flatten()
         });
-        let Some(list) = keyword.and_then(|keyword| keyword.child_by_field_id(FIELD.value)) else { return Vec::new() };
+        let positional = children.get(1).filter(|argument| argument.kind() != "keyword_argument").copied();
+        let Some(list) = keyword.or(positional).filter(|list| matches!(list.kind(), "list" | "tuple" | "set")) else {
+            return Vec::new();
+        };
         let mut cursor = list.walk();
         list.named_children(&mut cursor)
             .filter(|item| item.kind() == "string")
             .map(|item| self.text(item).trim_matches(|c| c == '"' || c == '\'').to_owned())
             .collect()
     }
+}
+
+/// Whether a block (or a clause's block) always ends by leaving it: its last
+/// statement is a `return`, `raise`, `continue` or `break`.
+fn leaves(node: Node<'_>) -> bool {
+    let block = if node.kind() == "block" {
+        Some(node)
+    } else {
+        let mut cursor = node.walk();
+        node.named_children(&mut cursor).filter(|child| child.kind() == "block").last()
+    };
+    block.and_then(|block| block.named_child(block.named_child_count().checked_sub(1)?)).is_some_and(|last| {
+        matches!(last.kind(), "return_statement" | "raise_statement" | "continue_statement" | "break_statement")
+    })
 }
