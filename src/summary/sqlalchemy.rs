@@ -37,7 +37,7 @@ pub(super) fn session_factory(value: Node<'_>, evaluator: &Evaluator<'_, '_>) ->
 }
 
 /// Every session or session factory the module makes, wherever it makes it
-/// (a FastAPI dependency, a fixture, a class's `__init__`): whether each
+/// (a `FastAPI` dependency, a fixture, a class's `__init__`): whether each
 /// expires objects on commit.
 pub(super) fn session_constructions(evaluator: &Evaluator<'_, '_>) -> Vec<bool> {
     let model = evaluator.model;
