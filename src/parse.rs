@@ -42,6 +42,7 @@ pub struct Fields {
     pub condition: u16,
     pub consequence: u16,
     pub operator: u16,
+    pub alternative: u16,
 }
 
 pub static FIELD: LazyLock<Fields> = LazyLock::new(|| {
@@ -70,6 +71,7 @@ pub static FIELD: LazyLock<Fields> = LazyLock::new(|| {
         condition: id("condition"),
         consequence: id("consequence"),
         operator: id("operator"),
+        alternative: id("alternative"),
     }
 });
 

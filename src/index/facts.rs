@@ -246,6 +246,27 @@ impl ProjectFacts for ProjectIndex {
         Some(SqlAlchemyRelationship { target, lazy: data.lazy.clone(), direction })
     }
 
+    /// Every `relationship()` of a mapped class and its bases, by attribute.
+    fn sqlalchemy_relationships(&self, class: &str) -> Vec<(String, SqlAlchemyRelationship)> {
+        let Some(class) = self.canonical_class(class) else { return Vec::new() };
+        let mut names: Vec<String> = self
+            .mro(&class)
+            .iter()
+            .filter_map(|owner| self.class(owner))
+            .flat_map(|data| data.relationships.keys().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .filter_map(|name| self.sqlalchemy_relationship(&class, &name).map(|found| (name, found)))
+            .collect()
+    }
+
+    fn same_class(&self, first: &str, second: &str) -> bool {
+        first == second || self.canonical_class(first).is_some_and(|first| Some(first) == self.canonical_class(second))
+    }
+
     /// Whether sessions from this factory expire objects on commit.
     fn session_factory(&self, name: &str) -> Option<bool> {
         let (module, factory) = name.rsplit_once('.')?;

@@ -64,6 +64,10 @@ pub trait ProjectFacts: Sync {
     fn primary_key(&self, class: &str) -> String;
     /// A `relationship()` of a mapped class, with its direction worked out.
     fn sqlalchemy_relationship(&self, class: &str, attribute: &str) -> Option<SqlAlchemyRelationship>;
+    /// Every `relationship()` of a mapped class and its bases, by attribute.
+    fn sqlalchemy_relationships(&self, class: &str) -> Vec<(String, SqlAlchemyRelationship)>;
+    /// Whether two names stand for the same class (an alias, a re-export).
+    fn same_class(&self, first: &str, second: &str) -> bool;
     /// Whether sessions from this factory expire objects on commit.
     fn session_factory(&self, name: &str) -> Option<bool>;
     /// Whether every session factory of the project keeps objects on commit.

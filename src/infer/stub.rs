@@ -104,6 +104,12 @@ impl ProjectFacts for Stub {
     fn sqlalchemy_relationship(&self, _: &str, _: &str) -> Option<SqlAlchemyRelationship> {
         None
     }
+    fn sqlalchemy_relationships(&self, _: &str) -> Vec<(String, SqlAlchemyRelationship)> {
+        Vec::new()
+    }
+    fn same_class(&self, first: &str, second: &str) -> bool {
+        first == second
+    }
     fn session_factory(&self, _: &str) -> Option<bool> {
         None
     }

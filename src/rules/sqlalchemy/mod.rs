@@ -106,14 +106,13 @@ pub fn check_function<'t>(function: Node<'t>, evaluator: &Evaluator<'_, 't>, rul
         index,
         scope,
         sessions: HashMap::new(),
-        results: HashMap::new(),
-        lists: HashMap::new(),
-        objects: HashMap::new(),
+        held: HashMap::new(),
         commits: HashMap::new(),
+        depth: std::cell::Cell::new(0),
         reads: Vec::new(),
     };
     if let Some(body) = function.child_by_field_id(FIELD.body) {
-        walker.block(body, scope);
+        walker.block(body);
     }
     let reads = std::mem::take(&mut walker.reads);
     let mut sites = Vec::new();

@@ -1,32 +1,76 @@
 //! Follows one `async def` statement by statement: the sessions, the
-//! results and objects they load, what each query eager-loaded, and what a
-//! commit or rollback expired.
+//! statements, results and objects they load, what each query eager-loaded,
+//! and what a commit or rollback expired. Branches are walked from the same
+//! state and joined after: a relationship counts as loaded only where every
+//! path that reaches a read loaded it.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
 use super::{Read, ReadKind, Session, State, Tracked};
 use crate::fix::NoFix;
-use crate::infer::facts::ProjectFacts;
+use crate::infer::facts::{Direction, ProjectFacts};
 use crate::infer::{Evaluator, SQLALCHEMY_SESSION_TAG, Value};
 use crate::parse::FIELD;
 use crate::recipe::SessionVerb;
 use crate::semantic::ScopeId;
+
+/// What a name holds, as far as the rules follow it.
+#[derive(Debug, Clone)]
+pub(super) enum Held<'t> {
+    Object(Tracked<'t>),
+    /// A result, a list, a dict or a relationship's collection: items that
+    /// are single objects (`scalars`), or rows of several entities.
+    Rows {
+        entities: Vec<Option<Tracked<'t>>>,
+        scalars: bool,
+    },
+    /// One row of several entities (`for player, team in result`).
+    Row(Vec<Option<Tracked<'t>>>),
+    /// A `select(...)` statement, not run yet.
+    Statement(Statement<'t>),
+}
+
+/// The entities a statement loads (`None` for a column), each with the
+/// relationship paths its options load, and the expression that built it.
+#[derive(Debug, Clone)]
+pub(super) struct Statement<'t> {
+    pub(super) entities: Vec<Option<(String, HashSet<String>)>>,
+    pub(super) node: Option<Node<'t>>,
+}
+
+pub(super) type Flow<'t> = HashMap<String, Held<'t>>;
+
+/// What a `for` target or comprehension binds a name to (`None`: something
+/// not followed, which hides any outer binding of the name).
+pub(super) struct Bound<'t>(Option<Held<'t>>);
 
 pub(super) struct Walker<'a, 't> {
     pub(super) evaluator: &'a Evaluator<'a, 't>,
     pub(super) index: &'a dyn ProjectFacts,
     /// The scope of the function walked.
     pub(super) scope: ScopeId,
+    /// Sessions this function opened, by name.
     pub(super) sessions: HashMap<String, Session>,
-    pub(super) results: HashMap<String, Tracked<'t>>,
-    pub(super) lists: HashMap<String, Tracked<'t>>,
-    pub(super) objects: HashMap<String, Tracked<'t>>,
+    pub(super) held: Flow<'t>,
     /// Commit statements by their start offset.
     pub(super) commits: HashMap<usize, Node<'t>>,
     pub(super) reads: Vec<Read<'t>>,
+    /// How deep [`Walker::value_of`] and [`Walker::loader_link`] are.
+    pub(super) depth: Cell<usize>,
 }
+
+/// The deepest expression followed.
+const MAX_DEPTH: usize = 64;
+
+/// Builtins that keep the items of what they are given.
+const SAME_ITEMS: [&str; 5] = ["list", "tuple", "sorted", "set", "reversed"];
+/// Result methods that return the same rows in another form.
+const SAME_ROWS: [&str; 7] = ["unique", "tuples", "all", "fetchall", "fetchmany", "values", "copy"];
+/// Loader options that only lead the path to the next link.
+const PATH_ONLY_LOADERS: [&str; 2] = ["defaultload", "Load"];
 
 impl<'t> Walker<'_, 't> {
     pub(super) fn text(&self, node: Node<'t>) -> &'t str {
@@ -60,85 +104,175 @@ impl<'t> Walker<'_, 't> {
         is_session.then(|| !self.index.sessions_never_expire())
     }
 
-    pub(super) fn block(&mut self, block: Node<'t>, scope: ScopeId) {
+    pub(super) fn block(&mut self, block: Node<'t>) {
         let mut cursor = block.walk();
         let statements: Vec<Node<'t>> = block.named_children(&mut cursor).collect();
         for statement in statements {
-            self.statement(statement, scope);
+            self.statement(statement);
         }
     }
 
-    pub(super) fn statement(&mut self, statement: Node<'t>, scope: ScopeId) {
+    pub(super) fn statement(&mut self, statement: Node<'t>) {
         match statement.kind() {
             "function_definition" | "class_definition" | "decorated_definition" => {}
-            "if_statement" | "elif_clause" | "while_statement" => {
+            "if_statement" => self.if_statement(statement),
+            "while_statement" => {
                 if let Some(condition) = statement.child_by_field_id(FIELD.condition) {
                     self.reads_in(condition, statement);
                 }
-                self.children_blocks(statement, scope);
+                self.loop_body(statement);
             }
             "for_statement" => {
                 if let Some(iterable) = statement.child_by_field_id(FIELD.right) {
                     self.reads_in(iterable, statement);
-                    if let (Some(target), Some(list)) =
-                        (statement.child_by_field_id(FIELD.left), self.lists.get(self.text(iterable)).cloned())
-                        && target.kind() == "identifier"
-                    {
-                        self.objects.insert(self.text(target).to_owned(), list);
+                    let item = self.value_of(iterable).and_then(|held| item_of(&held));
+                    if let Some(target) = statement.child_by_field_id(FIELD.left) {
+                        self.bind(target, item);
                     }
                 }
-                self.children_blocks(statement, scope);
+                self.loop_body(statement);
             }
             "with_statement" => {
                 let mut cursor = statement.walk();
                 for child in statement.named_children(&mut cursor) {
                     if child.kind() == "with_clause" {
-                        self.with_clause(child, statement, scope);
+                        self.with_clause(child, statement);
                     }
                 }
-                self.children_blocks(statement, scope);
+                if let Some(body) = statement.child_by_field_id(FIELD.body) {
+                    self.block(body);
+                }
             }
-            "try_statement" | "else_clause" | "except_clause" | "finally_clause" | "block" => {
-                self.children_blocks(statement, scope);
+            "try_statement" => self.try_statement(statement),
+            "delete_statement" => {
+                let mut stack = vec![statement];
+                while let Some(node) = stack.pop() {
+                    if node.kind() == "identifier" {
+                        self.held.remove(self.text(node));
+                    }
+                    let mut cursor = node.walk();
+                    stack.extend(node.named_children(&mut cursor));
+                }
             }
+            "block" => self.block(statement),
             _ => {
                 self.reads_in(statement, statement);
-                self.effects(statement, scope);
+                self.effects(statement);
             }
         }
     }
 
-    pub(super) fn children_blocks(&mut self, statement: Node<'t>, scope: ScopeId) {
+    /// Each branch from the state before the `if`; after it, the join of
+    /// the branches that do not leave.
+    fn if_statement(&mut self, statement: Node<'t>) {
+        if let Some(condition) = statement.child_by_field_id(FIELD.condition) {
+            self.reads_in(condition, statement);
+        }
+        let start = self.held.clone();
+        let mut ends = Vec::new();
+        let mut has_else = false;
         let mut cursor = statement.walk();
         let children: Vec<Node<'t>> = statement.named_children(&mut cursor).collect();
-        // A branch or handler that leaves (`raise`, `return`, ...) does not
-        // reach the code after the statement: what it did there is undone.
-        let branches = matches!(statement.kind(), "if_statement" | "try_statement");
         for child in children {
-            let leaves = branches && child.kind() != "finally_clause" && leaves(child);
-            let before = leaves.then(|| (self.objects.clone(), self.results.clone(), self.lists.clone()));
+            let body = match child.kind() {
+                "block" => Some(child),
+                "elif_clause" => {
+                    self.held = start.clone();
+                    if let Some(condition) = child.child_by_field_id(FIELD.condition) {
+                        self.reads_in(condition, child);
+                    }
+                    child.child_by_field_id(FIELD.consequence)
+                }
+                "else_clause" => {
+                    has_else = true;
+                    child.child_by_field_id(FIELD.body)
+                }
+                _ => None,
+            };
+            let Some(body) = body else { continue };
+            self.held = start.clone();
+            self.block(body);
+            if !leaves(body) {
+                ends.push(std::mem::take(&mut self.held));
+            }
+        }
+        if !has_else {
+            ends.push(start.clone());
+        }
+        self.held = join(ends).unwrap_or(start);
+    }
+
+    /// A loop body runs any number of times: after it, the join of not
+    /// running and running it.
+    fn loop_body(&mut self, statement: Node<'t>) {
+        let start = self.held.clone();
+        if let Some(body) = statement.child_by_field_id(FIELD.body) {
+            self.block(body);
+        }
+        let after = std::mem::take(&mut self.held);
+        self.held = join(vec![start, after]).unwrap_or_default();
+        if let Some(alternative) = statement.child_by_field_id(FIELD.alternative)
+            && let Some(body) = alternative.child_by_field_id(FIELD.body)
+        {
+            self.block(body);
+        }
+    }
+
+    /// The body, then each handler from the state before the `try` (it may
+    /// fail anywhere); after it, the join of the body's end and the handlers
+    /// that do not leave.
+    fn try_statement(&mut self, statement: Node<'t>) {
+        let start = self.held.clone();
+        let mut ends = Vec::new();
+        let mut finally = None;
+        if let Some(body) = statement.child_by_field_id(FIELD.body) {
+            self.block(body);
+            if !leaves(body) {
+                ends.push(self.held.clone());
+            }
+        }
+        let mut cursor = statement.walk();
+        let children: Vec<Node<'t>> = statement.named_children(&mut cursor).collect();
+        for child in children {
             match child.kind() {
-                "block" => self.block(child, scope),
-                "elif_clause" | "else_clause" | "except_clause" | "finally_clause" => self.statement(child, scope),
+                "except_clause" | "except_group_clause" => {
+                    self.held = start.clone();
+                    let body = last_block(child);
+                    if let Some(body) = body {
+                        self.block(body);
+                    }
+                    if !body.is_some_and(leaves) {
+                        ends.push(std::mem::take(&mut self.held));
+                    }
+                }
+                "else_clause" => {
+                    // Runs after the body when it raised nothing.
+                    if let (Some(after_body), Some(body)) = (ends.first().cloned(), child.child_by_field_id(FIELD.body))
+                    {
+                        self.held = after_body;
+                        self.block(body);
+                        ends[0] = std::mem::take(&mut self.held);
+                    }
+                }
+                "finally_clause" => finally = last_block(child),
                 _ => {}
             }
-            if let Some((objects, results, lists)) = before {
-                self.objects = objects;
-                self.results = results;
-                self.lists = lists;
-            }
+        }
+        self.held = join(ends).unwrap_or(start);
+        if let Some(finally) = finally {
+            self.block(finally);
         }
     }
 
     /// `async with SessionLocal() as session:`.
-    pub(super) fn with_clause(&mut self, clause: Node<'t>, statement: Node<'t>, scope: ScopeId) {
+    pub(super) fn with_clause(&mut self, clause: Node<'t>, statement: Node<'t>) {
         let mut cursor = clause.walk();
         for item in clause.named_children(&mut cursor) {
             let Some(pattern) = item.named_child(0).filter(|node| node.kind() == "as_pattern") else { continue };
             let (Some(value), Some(alias)) = (pattern.named_child(0), pattern.child_by_field_id(FIELD.alias)) else {
                 continue;
             };
-            if let Some(expire_on_commit) = self.session_made_by(value, scope) {
+            if let Some(expire_on_commit) = self.session_made_by(value) {
                 let name = self.text(alias).trim().to_owned();
                 self.sessions.insert(name, Session { expire_on_commit, open_until: statement.end_byte() });
             }
@@ -147,7 +281,7 @@ impl<'t> Walker<'_, 't> {
 
     /// `SessionLocal()`, `SessionLocal.begin()` or `AsyncSession(engine, ...)`:
     /// whether it expires on commit.
-    pub(super) fn session_made_by(&self, value: Node<'t>, scope: ScopeId) -> Option<bool> {
+    pub(super) fn session_made_by(&self, value: Node<'t>) -> Option<bool> {
         if value.kind() != "call" {
             return None;
         }
@@ -162,9 +296,9 @@ impl<'t> Walker<'_, 't> {
             }
             callee = object;
         }
-        let name = match self.evaluator.eval(callee, scope) {
+        let name = match self.evaluator.eval(callee, self.scope) {
             Value::Qualified(name) => name,
-            _ => self.evaluator.qualified_name(callee, scope)?,
+            _ => self.evaluator.qualified_name(callee, self.scope)?,
         };
         if name.ends_with(super::ASYNC_SESSION) {
             let arguments: String = self.text(value).chars().filter(|c| !c.is_whitespace()).collect();
@@ -203,10 +337,11 @@ impl<'t> Walker<'_, 't> {
     }
 
     pub(super) fn read(&self, attribute: Node<'t>, statement: Node<'t>) -> Option<Read<'t>> {
-        let object = attribute.child_by_field_id(FIELD.object)?;
-        if object.kind() != "identifier" {
+        // Nothing loaded yet: nothing to read (and no cost on long functions that load nothing).
+        if self.held.is_empty() {
             return None;
         }
+        let object = attribute.child_by_field_id(FIELD.object)?;
         let parent = attribute.parent()?;
         let is_callee = parent.kind() == "call"
             && parent.child_by_field_id(FIELD.function).is_some_and(|callee| callee.id() == attribute.id());
@@ -215,8 +350,7 @@ impl<'t> Walker<'_, 't> {
         if is_callee || is_target {
             return None;
         }
-        let name = self.text(object);
-        let tracked = self.objects.get(name)?;
+        let Some(Held::Object(tracked)) = self.value_of(object) else { return None };
         let attribute_name = self.text(attribute.child_by_field_id(FIELD.attribute)?).to_owned();
         let session_open =
             self.sessions.get(&tracked.session).is_none_or(|session| attribute.start_byte() < session.open_until);
@@ -226,7 +360,7 @@ impl<'t> Walker<'_, 't> {
         };
         let mut read = Read {
             kind: ReadKind::Expired,
-            object: name.to_owned(),
+            object: self.text(object).to_owned(),
             attribute: attribute_name.clone(),
             node: attribute,
             statement,
@@ -244,11 +378,7 @@ impl<'t> Walker<'_, 't> {
                 }
                 _ => {}
             }
-            let expired = matches!(tracked.state, State::Expired { .. });
-            let loaded = (self.evaluator.rules.sqlalchemy.eager_strategies.contains(lazy)
-                || tracked.eager.contains(&attribute_name))
-                && !expired;
-            if loaded || matches!(tracked.state, State::Transient | State::Pending) {
+            if self.loaded(&tracked, &attribute_name) || matches!(tracked.state, State::Transient | State::Pending) {
                 return None;
             }
             read.kind = ReadKind::LazyRelationship;
@@ -257,8 +387,412 @@ impl<'t> Walker<'_, 't> {
         matches!(tracked.state, State::Expired { .. }).then_some(read)
     }
 
+    /// Whether a relationship of a tracked object is loaded: by its query's
+    /// options, a refresh, the identity map, or its declared strategy, and
+    /// not expired since.
+    fn loaded(&self, tracked: &Tracked<'t>, attribute: &str) -> bool {
+        if matches!(tracked.state, State::Expired { .. }) {
+            return false;
+        }
+        tracked.eager.contains(attribute)
+            || self.index.sqlalchemy_relationship(&tracked.model, attribute).is_some_and(|relationship| {
+                self.evaluator.rules.sqlalchemy.eager_strategies.contains(relationship.lazy.as_deref().unwrap_or(""))
+            })
+    }
+
+    /// What an expression evaluates to, as far as the rules follow it.
+    pub(super) fn value_of(&self, node: Node<'t>) -> Option<Held<'t>> {
+        // Deeply nested expressions (generated code, the fuzzer) end the walk, not the stack.
+        if self.depth.get() > MAX_DEPTH {
+            return None;
+        }
+        self.depth.set(self.depth.get() + 1);
+        let value = self.value_at(node);
+        self.depth.set(self.depth.get() - 1);
+        value
+    }
+
+    fn value_at(&self, node: Node<'t>) -> Option<Held<'t>> {
+        match node.kind() {
+            "identifier" => {
+                let name = self.text(node);
+                if let Some(Bound(bound)) = self.comprehension_binding(node, name) {
+                    return bound;
+                }
+                self.held.get(name).cloned()
+            }
+            "parenthesized_expression" | "await" => self.value_of(node.named_child(0)?),
+            "attribute" => {
+                let Held::Object(tracked) = self.value_of(node.child_by_field_id(FIELD.object)?)? else {
+                    return None;
+                };
+                self.related(&tracked, self.text(node.child_by_field_id(FIELD.attribute)?))
+            }
+            "subscript" => {
+                let index = node.child_by_field_id(FIELD.subscript);
+                match self.value_of(node.child_by_field_id(FIELD.value)?)? {
+                    Held::Rows { entities, scalars: true } => entities.into_iter().next().flatten().map(Held::Object),
+                    // `rows[0]` is a row, `row[0]` its first entity; a slice keeps the rows.
+                    Held::Rows { entities, scalars: false } if index.is_some_and(|index| index.kind() == "slice") => {
+                        Some(Held::Rows { entities, scalars: false })
+                    }
+                    Held::Rows { entities, scalars: false } => Some(Held::Row(entities)),
+                    Held::Row(entities) => {
+                        let position: usize = self.text(index?).parse().ok()?;
+                        entities.into_iter().nth(position).flatten().map(Held::Object)
+                    }
+                    _ => None,
+                }
+            }
+            "call" => self.call_value(node),
+            "list_comprehension" | "set_comprehension" | "generator_expression" | "dictionary_comprehension" => {
+                // `[team for team in teams]`, `{team.id: team for team in teams}`.
+                let body = node.child_by_field_id(FIELD.body)?;
+                let item = if body.kind() == "pair" { body.child_by_field_id(FIELD.value)? } else { body };
+                match self.value_of(item)? {
+                    Held::Object(tracked) => Some(Held::Rows { entities: vec![Some(tracked)], scalars: true }),
+                    _ => None,
+                }
+            }
+            "conditional_expression" => {
+                let mut cursor = node.walk();
+                let branches: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                let (first, second) = (self.value_of(*branches.first()?)?, self.value_of(*branches.get(2)?)?);
+                join_held(&first, &second)
+            }
+            _ => None,
+        }
+    }
+
+    fn call_value(&self, call: Node<'t>) -> Option<Held<'t>> {
+        let callee = call.child_by_field_id(FIELD.function)?;
+        let arguments = call.child_by_field_id(FIELD.arguments)?;
+        if callee.kind() == "attribute" {
+            let receiver = callee.child_by_field_id(FIELD.object)?;
+            let method = self.text(callee.child_by_field_id(FIELD.attribute)?);
+            if let Some((session, verb, arguments)) = self.session_method(call) {
+                let statement = || match self.value_of(arguments.named_child(0)?)? {
+                    Held::Statement(statement) => Some(statement),
+                    _ => None,
+                };
+                return match verb {
+                    SessionVerb::Execute => Some(Held::Rows { entities: statement()?.load(&session), scalars: false }),
+                    SessionVerb::Scalars => Some(Held::Rows { entities: statement()?.load(&session), scalars: true }),
+                    SessionVerb::Scalar => statement()?.load(&session).into_iter().next().flatten().map(Held::Object),
+                    SessionVerb::Get => self.fetched_by_get(arguments, &session).map(Held::Object),
+                    _ => None,
+                };
+            }
+            return match self.value_of(receiver)? {
+                Held::Statement(mut statement) => {
+                    if method == "options" {
+                        self.add_options(&mut statement, arguments);
+                    }
+                    if matches!(method, "join" | "outerjoin" | "join_from") {
+                        self.joined(&mut statement, arguments);
+                    }
+                    statement.node = Some(call);
+                    Some(Held::Statement(statement))
+                }
+                Held::Rows { entities, scalars } => {
+                    let sqlalchemy = &self.evaluator.rules.sqlalchemy;
+                    if method == "scalars" {
+                        Some(Held::Rows { entities: entities.into_iter().take(1).collect(), scalars: true })
+                    } else if SAME_ROWS.contains(&method) || sqlalchemy.result_many.contains(method) {
+                        Some(Held::Rows { entities, scalars })
+                    } else if sqlalchemy.result_one.contains(method) {
+                        if scalars || method.starts_with("scalar") {
+                            entities.into_iter().next().flatten().map(Held::Object)
+                        } else {
+                            Some(Held::Row(entities))
+                        }
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            };
+        }
+        if callee.kind() == "identifier"
+            && SAME_ITEMS.contains(&self.text(callee))
+            && self.evaluator.model.lookup(self.text(callee), self.scope).is_none()
+        {
+            return match self.value_of(arguments.named_child(0)?)? {
+                rows @ Held::Rows { .. } => Some(rows),
+                _ => None,
+            };
+        }
+        self.select(call).map(Held::Statement)
+    }
+
+    /// `select(Team)`, `select(Player, Team)`: the entities it loads.
+    fn select(&self, call: Node<'t>) -> Option<Statement<'t>> {
+        let callee = call.child_by_field_id(FIELD.function)?;
+        let Value::Qualified(function) = self.evaluator.eval(callee, self.scope) else { return None };
+        if !function.starts_with("sqlalchemy") && !function.starts_with("sqlmodel") || !function.ends_with("select") {
+            return None;
+        }
+        let arguments = call.child_by_field_id(FIELD.arguments)?;
+        let mut cursor = arguments.walk();
+        let entities: Vec<Option<(String, HashSet<String>)>> = arguments
+            .named_children(&mut cursor)
+            .map(|argument| match self.evaluator.eval(argument, self.scope) {
+                Value::Qualified(model) if self.index.is_sqlalchemy_model(&model) => Some((model, HashSet::new())),
+                _ => None,
+            })
+            .collect();
+        entities.iter().any(Option::is_some).then_some(Statement { entities, node: Some(call) })
+    }
+
+    /// `.options(selectinload(Team.players), ...)`: each path to its entity.
+    fn add_options(&self, statement: &mut Statement<'t>, arguments: Node<'t>) {
+        for (class, path) in self.eager_paths(arguments) {
+            let entity = statement
+                .entities
+                .iter_mut()
+                .flatten()
+                .find(|(model, _)| class.as_ref().is_some_and(|class| self.same_class(model, class)));
+            let entity = match entity {
+                Some(entity) => Some(entity),
+                // A string path (`selectinload("players")`) is the first entity's.
+                None => statement.entities.iter_mut().flatten().next(),
+            };
+            if let Some((_, eager)) = entity {
+                eager.insert(path);
+            }
+        }
+    }
+
+    /// `select(Player, Team).join(Player.team)`: each row's team is the
+    /// player's, found in the identity map.
+    fn joined(&self, statement: &mut Statement<'t>, arguments: Node<'t>) {
+        let mut cursor = arguments.walk();
+        let relationships: Vec<(String, String)> =
+            arguments.named_children(&mut cursor).filter_map(|argument| self.class_attribute(argument)).collect();
+        let models: Vec<String> = statement.entities.iter().flatten().map(|(model, _)| model.clone()).collect();
+        for (class, attribute) in relationships {
+            let Some(target) = self.index.sqlalchemy_relationship(&class, &attribute).and_then(|found| {
+                matches!(found.direction, Direction::ManyToOne { .. }).then_some(found.target).flatten()
+            }) else {
+                continue;
+            };
+            if !models.iter().any(|model| self.same_class(model, &target)) {
+                continue;
+            }
+            if let Some((_, eager)) =
+                statement.entities.iter_mut().flatten().find(|(model, _)| self.same_class(model, &class))
+            {
+                eager.insert(attribute);
+            }
+        }
+    }
+
+    fn same_class(&self, first: &str, second: &str) -> bool {
+        self.index.same_class(first, second)
+    }
+
+    /// `Team.players`: the mapped class and the attribute.
+    fn class_attribute(&self, node: Node<'t>) -> Option<(String, String)> {
+        // `Team.players.of_type(Star)`, `Team.players.and_(...)`.
+        let mut node = node;
+        while node.kind() == "call" {
+            node = node.child_by_field_id(FIELD.function)?.child_by_field_id(FIELD.object)?;
+        }
+        if node.kind() != "attribute" {
+            return None;
+        }
+        let Value::Qualified(class) = self.evaluator.eval(node.child_by_field_id(FIELD.object)?, self.scope) else {
+            return None;
+        };
+        Some((class, self.text(node.child_by_field_id(FIELD.attribute)?).to_owned()))
+    }
+
+    /// The relationship paths the loader options inside `node` load, with
+    /// the class each path starts from (`None` for a string path):
+    /// `selectinload(Player.team).selectinload(Team.players)` loads `team`
+    /// and `team.players`; `defaultload(Player.team).selectinload(Team.players)`
+    /// only `team.players`.
+    pub(super) fn eager_paths(&self, node: Node<'t>) -> Vec<(Option<String>, String)> {
+        let mut paths = Vec::new();
+        let mut stack = vec![node];
+        while let Some(current) = stack.pop() {
+            if current.kind() == "call"
+                && let Some((class, path, eager)) = self.loader_link(current)
+                && eager
+            {
+                paths.push((class, path));
+            }
+            let mut cursor = current.walk();
+            stack.extend(current.named_children(&mut cursor));
+        }
+        paths
+    }
+
+    /// One link of a loader chain: the class its path starts from, the path,
+    /// and whether this link loads it.
+    fn loader_link(&self, call: Node<'t>) -> Option<(Option<String>, String, bool)> {
+        if self.depth.get() > MAX_DEPTH {
+            return None;
+        }
+        self.depth.set(self.depth.get() + 1);
+        let link = self.loader_link_at(call);
+        self.depth.set(self.depth.get() - 1);
+        link
+    }
+
+    fn loader_link_at(&self, call: Node<'t>) -> Option<(Option<String>, String, bool)> {
+        let callee = call.child_by_field_id(FIELD.function)?;
+        let (name, inner) = match callee.kind() {
+            "attribute" => {
+                let object = callee.child_by_field_id(FIELD.object)?;
+                (self.text(callee.child_by_field_id(FIELD.attribute)?), Some(object))
+            }
+            _ => (self.text(callee).rsplit('.').next()?, None),
+        };
+        let sqlalchemy = &self.evaluator.rules.sqlalchemy;
+        let is_eager = sqlalchemy.eager_options.iter().any(|option| option == name) || name == "contains_eager";
+        if !is_eager && !PATH_ONLY_LOADERS.contains(&name) && !matches!(name, "lazyload" | "noload" | "raiseload") {
+            return None;
+        }
+        // A chained link extends the path of the link before it.
+        let (mut class, mut path) = match inner.filter(|inner| inner.kind() == "call") {
+            Some(inner) => {
+                let (class, path, _) = self.loader_link(inner)?;
+                (class, path)
+            }
+            None if callee.kind() == "attribute" => {
+                // `orm.selectinload(...)`: a module, not a chain.
+                if !matches!(self.evaluator.eval(callee, self.scope), Value::Qualified(_)) {
+                    return None;
+                }
+                (None, String::new())
+            }
+            None => (None, String::new()),
+        };
+        let arguments = call.child_by_field_id(FIELD.arguments)?;
+        let mut cursor = arguments.walk();
+        for argument in arguments.named_children(&mut cursor) {
+            let attribute = match argument.kind() {
+                "string" => argument
+                    .named_children(&mut argument.walk())
+                    .find(|part| part.kind() == "string_content")
+                    .map(|part| self.text(part).to_owned()),
+                "keyword_argument" => None,
+                _ => self.class_attribute(argument).map(|(owner, attribute)| {
+                    class.get_or_insert(owner);
+                    attribute
+                }),
+            };
+            if let Some(attribute) = attribute {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&attribute);
+            }
+        }
+        if name == "Load" {
+            // `Load(Team)`: the root of a chain, no path yet.
+            let root = arguments.named_child(0).map(|root| self.evaluator.eval(root, self.scope));
+            if let Some(Value::Qualified(root)) = root {
+                return Some((Some(root), String::new(), false));
+            }
+        }
+        (!path.is_empty()).then_some((class, path, is_eager))
+    }
+
+    /// A relationship read on a tracked object, when it is loaded: the
+    /// related object, or the collection of them.
+    fn related(&self, tracked: &Tracked<'t>, attribute: &str) -> Option<Held<'t>> {
+        if !self.loaded(tracked, attribute) {
+            return None;
+        }
+        let relationship = self.index.sqlalchemy_relationship(&tracked.model, attribute)?;
+        let target = relationship.target?;
+        let prefix = format!("{attribute}.");
+        let child = Tracked {
+            model: target,
+            session: tracked.session.clone(),
+            eager: tracked.eager.iter().filter_map(|path| path.strip_prefix(&prefix)).map(str::to_owned).collect(),
+            state: tracked.state,
+            select: None,
+        };
+        let collection = match relationship.direction {
+            Direction::ManyToOne { .. } => false,
+            Direction::OneToMany { collection, .. } => collection,
+            Direction::ManyToMany => true,
+            Direction::Complex => return None,
+        };
+        Some(if collection { Held::Rows { entities: vec![Some(child)], scalars: true } } else { Held::Object(child) })
+    }
+
+    /// A name a comprehension around `node` binds: `Bound(None)` when it
+    /// binds the name to something not followed.
+    fn comprehension_binding(&self, node: Node<'t>, name: &str) -> Option<Bound<'t>> {
+        let mut current = node.parent();
+        // A comprehension binds names a few levels up at most; deep
+        // expressions (generated code) are not searched to the root.
+        let mut levels = 0;
+        while let Some(ancestor) = current.filter(|_| levels < MAX_DEPTH) {
+            levels += 1;
+            if matches!(
+                ancestor.kind(),
+                "list_comprehension" | "set_comprehension" | "generator_expression" | "dictionary_comprehension"
+            ) {
+                let mut cursor = ancestor.walk();
+                for clause in ancestor.named_children(&mut cursor).filter(|child| child.kind() == "for_in_clause") {
+                    let (Some(left), Some(right)) =
+                        (clause.child_by_field_id(FIELD.left), clause.child_by_field_id(FIELD.right))
+                    else {
+                        continue;
+                    };
+                    // The iterable of the clause is outside its own binding.
+                    if right.start_byte() <= node.start_byte() && node.end_byte() <= right.end_byte() {
+                        continue;
+                    }
+                    if pattern_binding(self.evaluator.model, left, name, None).is_none() {
+                        continue;
+                    }
+                    let item = self.value_of(right).and_then(|held| item_of(&held));
+                    if let Some(found) = pattern_binding(self.evaluator.model, left, name, item) {
+                        return Some(found);
+                    }
+                }
+            }
+            if matches!(ancestor.kind(), "lambda" | "function_definition" | "class_definition") {
+                return None;
+            }
+            current = ancestor.parent();
+        }
+        None
+    }
+
+    /// Binds a `for` target or an assignment's left side to `value`.
+    fn bind(&mut self, target: Node<'t>, value: Option<Held<'t>>) {
+        match target.kind() {
+            "identifier" => {
+                let name = self.text(target).to_owned();
+                match value {
+                    Some(value) => self.held.insert(name, value),
+                    None => self.held.remove(&name),
+                };
+            }
+            "pattern_list" | "tuple_pattern" | "list_pattern" | "expression_list" | "tuple" => {
+                let mut cursor = target.walk();
+                let parts: Vec<Node<'t>> = target.named_children(&mut cursor).collect();
+                let entities = match value {
+                    Some(Held::Row(entities)) if entities.len() == parts.len() => entities,
+                    _ => vec![None; parts.len()],
+                };
+                for (part, entity) in parts.into_iter().zip(entities) {
+                    self.bind(part, entity.map(Held::Object));
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Bindings and session events in one simple statement.
-    pub(super) fn effects(&mut self, statement: Node<'t>, scope: ScopeId) {
+    pub(super) fn effects(&mut self, statement: Node<'t>) {
         let Some(expression) = statement.named_child(0) else { return };
         match expression.kind() {
             "assignment" => {
@@ -267,17 +801,19 @@ impl<'t> Walker<'_, 't> {
                 else {
                     return;
                 };
-                if left.kind() != "identifier" {
-                    return;
+                self.identity_map(right);
+                let value = self.value_of(right).or_else(|| self.created(right));
+                if left.kind() == "identifier"
+                    && let Some(expire_on_commit) = self.session_made_by(right)
+                {
+                    let name = self.text(left).to_owned();
+                    self.sessions.insert(name, Session { expire_on_commit, open_until: usize::MAX });
                 }
-                let name = self.text(left).to_owned();
-                self.objects.remove(&name);
-                self.results.remove(&name);
-                self.lists.remove(&name);
-                self.assign(&name, right, scope);
+                self.bind(left, value);
             }
             "await" => {
                 if let Some(call) = expression.named_child(0) {
+                    self.identity_map(expression);
                     self.session_call(call, statement);
                 }
             }
@@ -286,188 +822,78 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    pub(super) fn assign(&mut self, name: &str, value: Node<'t>, scope: ScopeId) {
-        // `x = await session.execute(select(...))`, `.get(Model, key)`, `.scalar(...)`, `.scalars(...)`.
-        if value.kind() == "await" {
-            let Some(call) = value.named_child(0) else { return };
-            if call.kind() != "call" {
-                return;
-            }
-            if let Some((session, verb, arguments)) = self.session_method(call) {
-                match verb {
-                    SessionVerb::Execute => {
-                        if let Some(tracked) = self.loaded_by(arguments.named_child(0), &session, scope) {
-                            self.results.insert(name.to_owned(), tracked);
-                        }
-                    }
-                    SessionVerb::Scalar | SessionVerb::Get => {
-                        let tracked = if verb == SessionVerb::Get {
-                            self.fetched_by_get(arguments, &session, scope)
-                        } else {
-                            self.loaded_by(arguments.named_child(0), &session, scope)
-                        };
-                        if let Some(tracked) = tracked {
-                            self.objects.insert(name.to_owned(), tracked);
-                        }
-                    }
-                    SessionVerb::Scalars => {
-                        if let Some(tracked) = self.loaded_by(arguments.named_child(0), &session, scope) {
-                            self.results.insert(name.to_owned(), tracked);
-                        }
-                    }
-                    _ => {}
-                }
-                return;
-            }
-            // `(await session.execute(...)).scalar_one()` is handled below through the result.
+    /// `user = User(...)`: a new object, tracked once it is added to a session.
+    fn created(&self, value: Node<'t>) -> Option<Held<'t>> {
+        let callee = value.child_by_field_id(FIELD.function).filter(|_| value.kind() == "call")?;
+        let Value::Qualified(class) = self.evaluator.eval(callee, self.scope) else { return None };
+        self.index.is_sqlalchemy_model(&class).then(|| {
+            Held::Object(Tracked {
+                model: class,
+                session: String::new(),
+                eager: HashSet::new(),
+                state: State::Transient,
+                select: None,
+            })
+        })
+    }
+
+    /// `await session.get(Team, player.team_id)`: the player's team is now in
+    /// the identity map, and reading `player.team` runs no query.
+    fn identity_map(&mut self, value: Node<'t>) {
+        let Some(call) = value.named_child(0).filter(|_| value.kind() == "await") else { return };
+        let Some((_, SessionVerb::Get, arguments)) = self.session_method(call) else { return };
+        let (Some(class), Some(key)) = (arguments.named_child(0), arguments.named_child(1)) else { return };
+        let Value::Qualified(class) = self.evaluator.eval(class, self.scope) else { return };
+        let (Some(object), Some(column)) =
+            (key.child_by_field_id(FIELD.object), key.child_by_field_id(FIELD.attribute))
+        else {
+            return;
+        };
+        if object.kind() != "identifier" {
+            return;
         }
-        if value.kind() == "call" {
-            // `res.scalar_one_or_none()`, `res.scalars().all()`, `(await session.execute(q)).scalar_one()`.
-            if let Some((tracked, many)) = self.loaded_from_result(value, scope) {
-                if many {
-                    self.lists.insert(name.to_owned(), tracked);
-                } else {
-                    self.objects.insert(name.to_owned(), tracked);
-                }
-                return;
-            }
-            // `user = User(...)`: a new object, tracked once it is added to a session.
-            if let Some(callee) = value.child_by_field_id(FIELD.function)
-                && let Value::Qualified(class) = self.evaluator.eval(callee, scope)
-                && self.index.is_sqlalchemy_model(&class)
-            {
-                let tracked = Tracked {
-                    model: class,
-                    session: String::new(),
-                    eager: HashSet::new(),
-                    state: State::Transient,
-                    select: None,
-                };
-                self.objects.insert(name.to_owned(), tracked);
-            }
-            if let Some(expire_on_commit) = self.session_made_by(value, scope) {
-                self.sessions.insert(name.to_owned(), Session { expire_on_commit, open_until: usize::MAX });
-            }
+        let column = self.text(column);
+        let name = self.text(object).to_owned();
+        let Some(Held::Object(tracked)) = self.held.get(&name) else { return };
+        let Some(relationship) = self.index.sqlalchemy_relationships(&tracked.model).into_iter().find(|(_, found)| {
+            matches!(&found.direction, Direction::ManyToOne { column: own } if own == column)
+                && found.target.as_deref().is_some_and(|target| self.same_class(target, &class))
+        }) else {
+            return;
+        };
+        if let Some(Held::Object(tracked)) = self.held.get_mut(&name)
+            && !matches!(tracked.state, State::Expired { .. })
+        {
+            tracked.eager.insert(relationship.0);
         }
     }
 
     /// `await session.method(...)` on a known session, for a method the
     /// recipes' `[sqlalchemy.session]` names.
     pub(super) fn session_method(&self, call: Node<'t>) -> Option<(String, SessionVerb, Node<'t>)> {
+        if call.kind() != "call" {
+            return None;
+        }
         let callee = call.child_by_field_id(FIELD.function)?;
         if callee.kind() != "attribute" {
             return None;
         }
         let object = callee.child_by_field_id(FIELD.object)?;
-        let session = self.text(object);
-        self.session(object)?;
         let method = self.text(callee.child_by_field_id(FIELD.attribute)?);
         let verb = *self.evaluator.rules.sqlalchemy.session.get(method)?;
-        Some((session.to_owned(), verb, call.child_by_field_id(FIELD.arguments)?))
-    }
-
-    /// The model a `select(Model)...` statement loads, with its eager options.
-    pub(super) fn loaded_by(&self, statement: Option<Node<'t>>, session: &str, scope: ScopeId) -> Option<Tracked<'t>> {
-        let statement = statement?;
-        // The innermost call of the chain is `select(Model)`.
-        let mut select = statement;
-        while select.kind() == "call" {
-            let callee = select.child_by_field_id(FIELD.function)?;
-            match callee.kind() {
-                "attribute" => select = callee.child_by_field_id(FIELD.object)?,
-                _ => break,
-            }
-        }
-        let callee = select.child_by_field_id(FIELD.function)?;
-        let Value::Qualified(function) = self.evaluator.eval(callee, scope) else { return None };
-        if !function.starts_with("sqlalchemy") || !function.ends_with("select") {
-            return None;
-        }
-        let first = select.child_by_field_id(FIELD.arguments)?.named_child(0)?;
-        let Value::Qualified(model) = self.evaluator.eval(first, scope) else { return None };
-        if !self.index.is_sqlalchemy_model(&model) {
-            return None;
-        }
-        Some(Tracked {
-            model,
-            session: session.to_owned(),
-            eager: self.eager_options(statement, scope),
-            state: State::Persistent,
-            select: Some(statement),
-        })
+        self.session(object)?;
+        Some((self.text(object).to_owned(), verb, call.child_by_field_id(FIELD.arguments)?))
     }
 
     /// `await session.get(Model, key, options=[selectinload(Model.rel)])`.
-    pub(super) fn fetched_by_get(&self, arguments: Node<'t>, session: &str, scope: ScopeId) -> Option<Tracked<'t>> {
+    pub(super) fn fetched_by_get(&self, arguments: Node<'t>, session: &str) -> Option<Tracked<'t>> {
         let first = arguments.named_child(0)?;
-        let Value::Qualified(model) = self.evaluator.eval(first, scope) else { return None };
+        let Value::Qualified(model) = self.evaluator.eval(first, self.scope) else { return None };
         if !self.index.is_sqlalchemy_model(&model) {
             return None;
         }
-        Some(Tracked {
-            model,
-            session: session.to_owned(),
-            eager: self.eager_options(arguments, scope),
-            state: State::Persistent,
-            select: None,
-        })
-    }
-
-    /// Relationship names loaded by `selectinload(Model.rel)` and friends inside `node`.
-    pub(super) fn eager_options(&self, node: Node<'t>, scope: ScopeId) -> HashSet<String> {
-        let mut eager = HashSet::new();
-        let mut stack = vec![node];
-        while let Some(current) = stack.pop() {
-            if current.kind() == "call" {
-                let is_option = current.child_by_field_id(FIELD.function).is_some_and(|callee| {
-                    matches!(self.evaluator.eval(callee, scope), Value::Qualified(name)
-                        if self.evaluator.rules.sqlalchemy.eager_options.iter().any(|option| name.ends_with(option.as_str())))
-                });
-                if is_option
-                    && let Some(argument) =
-                        current.child_by_field_id(FIELD.arguments).and_then(|arguments| arguments.named_child(0))
-                    && let Some(attribute) = argument.child_by_field_id(FIELD.attribute)
-                {
-                    eager.insert(self.text(attribute).to_owned());
-                }
-            }
-            let mut cursor = current.walk();
-            stack.extend(current.named_children(&mut cursor));
-        }
-        eager
-    }
-
-    /// `res.scalar_one_or_none()` (one) or `res.scalars().all()` (many).
-    pub(super) fn loaded_from_result(&self, call: Node<'t>, scope: ScopeId) -> Option<(Tracked<'t>, bool)> {
-        let callee = call.child_by_field_id(FIELD.function)?;
-        let method = self.text(callee.child_by_field_id(FIELD.attribute)?);
-        let mut object = callee.child_by_field_id(FIELD.object)?;
-        // `res.scalars().first()`: step over `.scalars()`.
-        if object.kind() == "call" {
-            let inner = object.child_by_field_id(FIELD.function)?;
-            if inner.child_by_field_id(FIELD.attribute).is_some_and(|attribute| self.text(attribute) == "scalars") {
-                object = inner.child_by_field_id(FIELD.object)?;
-            }
-        }
-        let tracked = match object.kind() {
-            "identifier" => self.results.get(self.text(object)).cloned(),
-            "parenthesized_expression" => {
-                let awaited = object.named_child(0).filter(|node| node.kind() == "await")?;
-                let call = awaited.named_child(0)?;
-                let (session, method, arguments) = self.session_method(call)?;
-                matches!(method, SessionVerb::Execute | SessionVerb::Scalars)
-                    .then(|| self.loaded_by(arguments.named_child(0), &session, scope))
-                    .flatten()
-            }
-            _ => None,
-        }?;
-        if self.evaluator.rules.sqlalchemy.result_one.contains(method) {
-            Some((tracked, false))
-        } else if self.evaluator.rules.sqlalchemy.result_many.contains(method) {
-            Some((tracked, true))
-        } else {
-            None
-        }
+        let eager = self.eager_paths(arguments).into_iter().map(|(_, path)| path).collect();
+        Some(Tracked { model, session: session.to_owned(), eager, state: State::Persistent, select: None })
     }
 
     /// `session.add(obj)`, `await session.flush()`, `commit()`, `rollback()`, `refresh(obj)`.
@@ -480,37 +906,43 @@ impl<'t> Walker<'_, 't> {
             .is_some_and(|session| session.expire_on_commit);
         match verb {
             SessionVerb::Add => {
-                if let Some(object) = arguments.named_child(0).map(|node| self.text(node).to_owned())
-                    && let Some(tracked) = self.objects.get_mut(&object)
-                {
-                    tracked.session.clone_from(&session);
-                    tracked.state = State::Pending;
+                let Some(argument) = arguments.named_child(0) else { return };
+                let mut names = vec![argument];
+                if matches!(argument.kind(), "list" | "tuple") {
+                    let mut cursor = argument.walk();
+                    names = argument.named_children(&mut cursor).collect();
                 }
-            }
-            SessionVerb::Flush => {
-                for tracked in self.objects.values_mut().filter(|tracked| tracked.session == session) {
-                    if tracked.state == State::Pending {
-                        tracked.state = State::Persistent;
+                for name in names {
+                    if let Some(Held::Object(tracked)) = self.held.get_mut(self.evaluator.model.text(name)) {
+                        tracked.session.clone_from(&session);
+                        tracked.state = State::Pending;
                     }
                 }
             }
+            SessionVerb::Flush => self.each_tracked(&session, |tracked| {
+                if tracked.state == State::Pending {
+                    tracked.state = State::Persistent;
+                }
+            }),
             SessionVerb::Commit | SessionVerb::Rollback => {
                 self.commits.insert(statement.start_byte(), statement);
                 let expires = expire_on_commit || verb == SessionVerb::Rollback;
-                for tracked in self.objects.values_mut().filter(|tracked| tracked.session == session) {
+                let commit = statement.start_byte();
+                self.each_tracked(&session, |tracked| {
                     if expires && tracked.state != State::Transient {
-                        tracked.state = State::Expired { commit: statement.start_byte() };
+                        tracked.state = State::Expired { commit };
                     } else if tracked.state == State::Pending {
                         tracked.state = State::Persistent;
                     }
-                }
+                });
             }
             SessionVerb::Refresh => {
                 let Some(object) = arguments.named_child(0).map(|node| self.text(node).to_owned()) else { return };
                 let names = self.attribute_names(arguments);
-                if let Some(tracked) = self.objects.get_mut(&object) {
+                if let Some(Held::Object(tracked)) = self.held.get_mut(&object) {
                     if names.is_empty() {
                         tracked.state = State::Persistent;
+                        tracked.eager.clear();
                     } else {
                         tracked.eager.extend(names);
                         if matches!(tracked.state, State::Expired { .. }) {
@@ -521,6 +953,22 @@ impl<'t> Walker<'_, 't> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Every object of `session` the function holds, in results and lists too.
+    fn each_tracked(&mut self, session: &str, mut change: impl FnMut(&mut Tracked<'t>)) {
+        for held in self.held.values_mut() {
+            let tracked: Vec<&mut Tracked<'t>> = match held {
+                Held::Object(tracked) => vec![tracked],
+                Held::Rows { entities, .. } | Held::Row(entities) => entities.iter_mut().flatten().collect(),
+                Held::Statement(_) => Vec::new(),
+            };
+            for tracked in tracked {
+                if tracked.session == session {
+                    change(tracked);
+                }
+            }
         }
     }
 
@@ -546,16 +994,158 @@ impl<'t> Walker<'_, 't> {
     }
 }
 
-/// Whether a block (or a clause's block) always ends by leaving it: its last
-/// statement is a `return`, `raise`, `continue` or `break`.
-fn leaves(node: Node<'_>) -> bool {
-    let block = if node.kind() == "block" {
-        Some(node)
-    } else {
-        let mut cursor = node.walk();
-        node.named_children(&mut cursor).filter(|child| child.kind() == "block").last()
+impl<'t> Statement<'t> {
+    /// The objects running the statement in `session` gives, one per entity.
+    fn load(&self, session: &str) -> Vec<Option<Tracked<'t>>> {
+        self.entities
+            .iter()
+            .map(|entity| {
+                entity.as_ref().map(|(model, eager)| Tracked {
+                    model: model.clone(),
+                    session: session.to_owned(),
+                    eager: eager.clone(),
+                    state: State::Persistent,
+                    select: self.node,
+                })
+            })
+            .collect()
+    }
+}
+
+/// What iterating a held value gives.
+fn item_of<'t>(held: &Held<'t>) -> Option<Held<'t>> {
+    match held {
+        Held::Rows { entities, scalars: true } => entities.first().cloned().flatten().map(Held::Object),
+        Held::Rows { entities, scalars: false } => Some(Held::Row(entities.clone())),
+        _ => None,
+    }
+}
+
+/// What `name` is bound to by a `for` target: `Bound(None)` when the target
+/// binds it to something not followed.
+fn pattern_binding<'t>(
+    model: &crate::semantic::SemanticModel<'t>,
+    target: Node<'t>,
+    name: &str,
+    value: Option<Held<'t>>,
+) -> Option<Bound<'t>> {
+    match target.kind() {
+        "identifier" => (model.text(target) == name).then_some(Bound(value)),
+        "pattern_list" | "tuple_pattern" | "list_pattern" | "expression_list" | "tuple" => {
+            let mut cursor = target.walk();
+            let parts: Vec<Node<'t>> = target.named_children(&mut cursor).collect();
+            let entities = match value {
+                Some(Held::Row(entities)) if entities.len() == parts.len() => entities,
+                _ => vec![None; parts.len()],
+            };
+            parts
+                .into_iter()
+                .zip(entities)
+                .find_map(|(part, entity)| pattern_binding(model, part, name, entity.map(Held::Object)))
+        }
+        _ => None,
+    }
+}
+
+/// The state after several paths meet: a name held on some paths keeps what
+/// they agree on.
+fn join(flows: Vec<Flow<'_>>) -> Option<Flow<'_>> {
+    let mut flows = flows.into_iter();
+    let mut joined = flows.next()?;
+    for flow in flows {
+        let mut next = Flow::new();
+        for (name, held) in &joined {
+            match flow.get(name) {
+                Some(other) => {
+                    if let Some(merged) = join_held(held, other) {
+                        next.insert(name.clone(), merged);
+                    }
+                }
+                None => {
+                    next.insert(name.clone(), held.clone());
+                }
+            }
+        }
+        for (name, held) in flow {
+            next.entry(name).or_insert(held);
+        }
+        joined = next;
+    }
+    Some(joined)
+}
+
+fn join_held<'t>(first: &Held<'t>, second: &Held<'t>) -> Option<Held<'t>> {
+    let entities = |first: &[Option<Tracked<'t>>], second: &[Option<Tracked<'t>>]| {
+        (first.len() == second.len()).then(|| {
+            first
+                .iter()
+                .zip(second)
+                .map(|(first, second)| match (first, second) {
+                    (Some(first), Some(second)) => join_tracked(first, second),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
     };
-    block.and_then(|block| block.named_child(block.named_child_count().checked_sub(1)?)).is_some_and(|last| {
+    match (first, second) {
+        (Held::Object(first), Held::Object(second)) => join_tracked(first, second).map(Held::Object),
+        (Held::Rows { entities: first, scalars }, Held::Rows { entities: second, scalars: other })
+            if scalars == other =>
+        {
+            Some(Held::Rows { entities: entities(first, second)?, scalars: *scalars })
+        }
+        (Held::Row(first), Held::Row(second)) => Some(Held::Row(entities(first, second)?)),
+        (Held::Statement(first), Held::Statement(second)) if first.entities.len() == second.entities.len() => {
+            let mut joined = Vec::new();
+            for (first, second) in first.entities.iter().zip(&second.entities) {
+                joined.push(match (first, second) {
+                    (Some((model, eager)), Some((other, other_eager))) if model == other => {
+                        Some((model.clone(), eager.intersection(other_eager).cloned().collect()))
+                    }
+                    (None, None) => None,
+                    _ => return None,
+                });
+            }
+            let node =
+                if first.node.map(|node| node.id()) == second.node.map(|node| node.id()) { first.node } else { None };
+            Some(Held::Statement(Statement { entities: joined, node }))
+        }
+        _ => None,
+    }
+}
+
+/// One object on two paths: loaded where both loaded it, expired where
+/// either expired it.
+fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked<'t>> {
+    if first.model != second.model {
+        return None;
+    }
+    let state = match (first.state, second.state) {
+        (expired @ State::Expired { .. }, _) | (_, expired @ State::Expired { .. }) => expired,
+        (State::Persistent, _) | (_, State::Persistent) => State::Persistent,
+        (State::Pending, _) | (_, State::Pending) => State::Pending,
+        _ => State::Transient,
+    };
+    let same_select = first.select.map(|node| node.id()) == second.select.map(|node| node.id());
+    Some(Tracked {
+        model: first.model.clone(),
+        session: first.session.clone(),
+        eager: first.eager.intersection(&second.eager).cloned().collect(),
+        state,
+        select: if same_select { first.select } else { None },
+    })
+}
+
+/// The block of a clause (`except E:` and its body).
+fn last_block(node: Node<'_>) -> Option<Node<'_>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).filter(|child| child.kind() == "block").last()
+}
+
+/// Whether a block always ends by leaving it: its last statement is a
+/// `return`, `raise`, `continue` or `break`.
+fn leaves(block: Node<'_>) -> bool {
+    block.named_child(block.named_child_count().saturating_sub(1)).is_some_and(|last| {
         matches!(last.kind(), "return_statement" | "raise_statement" | "continue_statement" | "break_statement")
     })
 }
