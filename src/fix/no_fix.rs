@@ -40,4 +40,18 @@ pub enum NoFix {
     CommitNotAtLineStart,
     #[error("the commit shares its line with other code")]
     CommitSharesLine,
+    #[error("the read is in an `elif` condition: nothing can be loaded between the conditions")]
+    ReadInElifCondition,
+    #[error("the read is in a `while` condition: a load before the loop would not be repeated")]
+    ReadInLoopCondition,
+    #[error(
+        "the read is guarded (`and`/`or`, a conditional expression or a comprehension): a load before the statement would run unguarded"
+    )]
+    GuardedRead,
+    #[error("the reads are in different branches: a load before the first would not reach the others")]
+    ReadsInSeveralBranches,
+    #[error("the function changes the relationship: a query result in its place would not save the change")]
+    RelationshipChanged,
+    #[error("the read is in a loop: a query there would run on every pass")]
+    QueryInLoop,
 }

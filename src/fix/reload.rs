@@ -43,6 +43,11 @@ pub struct Reload<'t> {
     pub session_open: bool,
     /// Why the reads are reported without a fix (a `raise` relationship).
     pub blocked: Option<NoFix>,
+    /// Why loads inserted before the first read would not cover every read
+    /// (a guard, reads in several branches): only an option on the query fits.
+    pub insertion: Option<NoFix>,
+    /// Why an explicit query in place of the relationship would lose meaning.
+    pub explicit: Option<NoFix>,
     pub what: Reloaded<'t>,
 }
 
@@ -133,12 +138,32 @@ impl<'t> Builder<'_, 't> {
         if let Some(commit) = plan.commit {
             shared.push(self.after_statement(commit, &format!("await {}.refresh({})", plan.session, plan.object))?);
         }
-        let style = match (style, &related.shape) {
-            (_, _) if related.dynamic => SqlAlchemyFix::Refresh,
-            (SqlAlchemyFix::Explicit, Shape::Other) => SqlAlchemyFix::Refresh,
-            (SqlAlchemyFix::Selectinload, _) if select.is_none() || plan.commit.is_some() => SqlAlchemyFix::Refresh,
-            (style, _) => style,
+        // The style asked for where it keeps the code's meaning; otherwise an
+        // option on the query that loaded the object (it loads before any
+        // read, in any branch, once for a whole loop), or a refresh.
+        let can_select = select.is_some() && plan.commit.is_none() && !related.dynamic;
+        let can_explicit = !related.dynamic
+            && !matches!(related.shape, Shape::Other)
+            && plan.explicit.is_none()
+            && plan.insertion.is_none();
+        let can_refresh = plan.insertion.is_none();
+        let preference = match style {
+            SqlAlchemyFix::Explicit => [SqlAlchemyFix::Explicit, SqlAlchemyFix::Selectinload, SqlAlchemyFix::Refresh],
+            SqlAlchemyFix::Selectinload => {
+                [SqlAlchemyFix::Selectinload, SqlAlchemyFix::Refresh, SqlAlchemyFix::Refresh]
+            }
+            SqlAlchemyFix::Refresh => {
+                [SqlAlchemyFix::Refresh, SqlAlchemyFix::Selectinload, SqlAlchemyFix::Selectinload]
+            }
         };
+        let style = preference
+            .into_iter()
+            .find(|style| match style {
+                SqlAlchemyFix::Explicit => can_explicit,
+                SqlAlchemyFix::Selectinload => can_select,
+                SqlAlchemyFix::Refresh => can_refresh,
+            })
+            .ok_or_else(|| plan.insertion.clone().unwrap_or(NoFix::NotLoadedByQuery))?;
         let (session, object) = (&plan.session, &plan.object);
         let mut edits = Vec::new();
         match style {

@@ -138,11 +138,18 @@ fn changes_stay_in_sites(input: &str, fixed: &str, check_args: &[&str]) -> Resul
         let start = line_starts[line - 1];
         start + input[start..].chars().take(column - 1).map(char::len_utf8).sum::<usize>()
     };
+    // A site's own range, and the ranges its fix declares it edits (an
+    // option added to the query that loaded an object, lines away).
     let ranges: Vec<(usize, usize)> = sites
         .as_array()
         .unwrap()
         .iter()
-        .map(|site| (offset(&site["location"]), offset(&site["end_location"])))
+        .flat_map(|site| {
+            let edits = site["edits"].as_array().cloned().unwrap_or_default();
+            std::iter::once((offset(&site["location"]), offset(&site["end_location"])))
+                .chain(edits.iter().map(|edit| (offset(&edit["location"]), offset(&edit["end_location"]) + 1)))
+                .collect::<Vec<_>>()
+        })
         .collect();
     // Line by line: a changed line must overlap a site or be an import line.
     let old_lines: Vec<&str> = input.split_inclusive('\n').collect();

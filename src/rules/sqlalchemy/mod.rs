@@ -29,7 +29,7 @@ use crate::infer::Evaluator;
 use crate::infer::facts::{Direction, ProjectFacts};
 use crate::parse::FIELD;
 use crate::recipe::RuleId;
-use crate::semantic::ScopeId;
+use crate::semantic::{ScopeId, SemanticModel};
 use walker::Walker;
 
 /// Sessions are recognised by the end of their class's name (any import of
@@ -134,7 +134,7 @@ pub fn check_function<'t>(function: Node<'t>, evaluator: &Evaluator<'_, 't>, rul
         }) else {
             continue;
         };
-        let plan = Rc::new(reload_plan(function, scope, &members, index));
+        let plan = Rc::new(reload_plan(function, scope, &members, index, evaluator.model));
         for read in members {
             let via = match read.kind {
                 ReadKind::LazyRelationship => read.object.clone(),
@@ -154,7 +154,13 @@ pub fn check_function<'t>(function: Node<'t>, evaluator: &Evaluator<'_, 't>, rul
 }
 
 /// What the reads of one group need loaded, for `fix/reload.rs`.
-fn reload_plan<'t>(function: Node<'t>, scope: ScopeId, reads: &[&Read<'t>], index: &dyn ProjectFacts) -> Reload<'t> {
+fn reload_plan<'t>(
+    function: Node<'t>,
+    scope: ScopeId,
+    reads: &[&Read<'t>],
+    index: &dyn ProjectFacts,
+    model: &SemanticModel<'t>,
+) -> Reload<'t> {
     let first = reads[0];
     let what = match first.kind {
         ReadKind::Expired => Reloaded::Expired,
@@ -177,9 +183,16 @@ fn reload_plan<'t>(function: Node<'t>, scope: ScopeId, reads: &[&Read<'t>], inde
             }),
         },
     };
+    let insertion = insertion_hazard(reads);
+    let explicit = match first.kind {
+        ReadKind::LazyRelationship => explicit_hazard(function, reads, model),
+        ReadKind::Expired => None,
+    };
     Reload {
         function,
         scope,
+        insertion,
+        explicit,
         session: first.tracked.session.clone(),
         object: first.object.clone(),
         statement: first.statement,
@@ -189,4 +202,115 @@ fn reload_plan<'t>(function: Node<'t>, scope: ScopeId, reads: &[&Read<'t>], inde
         blocked: first.blocked.clone(),
         what,
     }
+}
+
+/// Why statements inserted before the first read would not load what every
+/// read needs, or would run where the reads do not.
+fn insertion_hazard(reads: &[&Read<'_>]) -> Option<NoFix> {
+    let first = reads[0].statement;
+    match first.kind() {
+        "elif_clause" => return Some(NoFix::ReadInElifCondition),
+        "while_statement" => return Some(NoFix::ReadInLoopCondition),
+        _ => {}
+    }
+    // A load before the statement is as safe as its first unguarded read:
+    // `author.posts[-1] if author.posts else None` alone is not.
+    if reads.iter().filter(|read| read.statement.id() == first.id()).all(|read| is_guarded(read.node, first)) {
+        return Some(NoFix::GuardedRead);
+    }
+    // Every read in the first read's statement, or in one after it in the same block.
+    let block = first.parent()?;
+    let covered = reads.iter().all(|read| {
+        let mut node = Some(read.statement);
+        while let Some(current) = node {
+            if current.parent().is_some_and(|parent| parent.id() == block.id()) {
+                return current.start_byte() >= first.start_byte();
+            }
+            node = current.parent();
+        }
+        false
+    });
+    (!covered).then_some(NoFix::ReadsInSeveralBranches)
+}
+
+/// Whether the read runs only under a condition inside its statement: the
+/// right operand of `and`/`or`, a branch of a conditional expression, the
+/// body of a comprehension.
+fn is_guarded(read: Node<'_>, statement: Node<'_>) -> bool {
+    let mut child = read;
+    while let Some(parent) = child.parent() {
+        if parent.id() == statement.id() {
+            return false;
+        }
+        let guarded = match parent.kind() {
+            "boolean_operator" => parent.child_by_field_id(FIELD.right).is_some_and(|right| right.id() == child.id()),
+            // `body if condition else alternative`: only the condition always runs.
+            "conditional_expression" => parent.named_child(1).is_none_or(|condition| condition.id() != child.id()),
+            // Only the first iterable of a comprehension runs once, before the loop.
+            "for_in_clause" => {
+                let is_iterable = parent.child_by_field_id(FIELD.right).is_some_and(|right| right.id() == child.id());
+                let is_first = parent.prev_named_sibling().is_none_or(|before| before.kind() != "for_in_clause")
+                    && parent
+                        .parent()
+                        .and_then(|comprehension| comprehension.named_child(1))
+                        .is_some_and(|clause| clause.id() == parent.id());
+                !(is_iterable && is_first)
+            }
+            "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
+                child.kind() != "for_in_clause"
+            }
+            _ => false,
+        };
+        if guarded {
+            return true;
+        }
+        child = parent;
+    }
+    false
+}
+
+/// Methods that change a collection in place.
+const CHANGING: [&str; 10] =
+    ["append", "extend", "insert", "remove", "pop", "clear", "add", "discard", "update", "sort"];
+
+/// Why the explicit query would lose meaning: the function changes the
+/// relationship (assigns it, deletes it, or changes the collection in
+/// place), and the change would land on a plain list and never be saved.
+fn explicit_hazard(function: Node<'_>, reads: &[&Read<'_>], model: &SemanticModel<'_>) -> Option<NoFix> {
+    let first = reads[0];
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+        let same = node.kind() == "attribute"
+            && node.child_by_field_id(FIELD.object).is_some_and(|object| model.text(object) == first.object)
+            && node.child_by_field_id(FIELD.attribute).is_some_and(|name| model.text(name) == first.attribute);
+        let Some(parent) = node.parent().filter(|_| same) else { continue };
+        let changed = match parent.kind() {
+            "assignment" | "augmented_assignment" => {
+                parent.child_by_field_id(FIELD.left).is_some_and(|left| left.id() == node.id())
+            }
+            "delete_statement" => true,
+            "expression_list" => parent.parent().is_some_and(|grand| grand.kind() == "delete_statement"),
+            // `author.posts.append(post)`.
+            "attribute" => {
+                parent.child_by_field_id(FIELD.attribute).is_some_and(|method| CHANGING.contains(&model.text(method)))
+                    && parent.parent().is_some_and(|call| call.kind() == "call")
+            }
+            _ => false,
+        };
+        if changed {
+            return Some(NoFix::RelationshipChanged);
+        }
+    }
+    // A query in a loop body runs on every pass: the query that loaded the
+    // object loads it once for all.
+    let mut node = first.statement.parent();
+    while let Some(current) = node.filter(|current| current.id() != function.id()) {
+        if matches!(current.kind(), "for_statement" | "while_statement") {
+            return Some(NoFix::QueryInLoop);
+        }
+        node = current.parent();
+    }
+    None
 }
