@@ -43,6 +43,7 @@ pub struct Fields {
     pub consequence: u16,
     pub operator: u16,
     pub alternative: u16,
+    pub key: u16,
 }
 
 pub static FIELD: LazyLock<Fields> = LazyLock::new(|| {
@@ -72,6 +73,7 @@ pub static FIELD: LazyLock<Fields> = LazyLock::new(|| {
         consequence: id("consequence"),
         operator: id("operator"),
         alternative: id("alternative"),
+        key: id("key"),
     }
 });
 

@@ -243,7 +243,7 @@ impl ProjectFacts for ProjectIndex {
                 }
             }
         };
-        Some(SqlAlchemyRelationship { target, lazy: data.lazy.clone(), direction })
+        Some(SqlAlchemyRelationship { target, lazy: data.lazy.clone(), direction, shaped: data.shaped })
     }
 
     /// Every `relationship()` of a mapped class and its bases, by attribute.

@@ -5,11 +5,14 @@ use crate::infer::facts::ProjectFacts;
 use crate::summary::{self, ColumnSummary};
 
 /// The bases that make a class a `SQLAlchemy` mapped class.
-pub(super) const SQLALCHEMY_BASES: [&str; 4] = [
+pub(super) const SQLALCHEMY_BASES: [&str; 6] = [
     summary::DECLARATIVE_BASE,
     "sqlalchemy.orm.DeclarativeBaseNoMeta",
     "sqlalchemy.orm.decl_api.DeclarativeBase",
     "sqlalchemy.ext.declarative.declarative_base",
+    // SQLModel's table classes (`table=True`) are mapped; the others hold no rows to load.
+    "sqlmodel.SQLModel",
+    "sqlmodel.main.SQLModel",
 ];
 
 impl ProjectIndex {

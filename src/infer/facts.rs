@@ -118,6 +118,9 @@ pub struct SqlAlchemyRelationship {
     /// `lazy=`; `None` is the default, `select`.
     pub lazy: Option<String>,
     pub direction: Direction,
+    /// `order_by=` or `collection_class=`: a plain query of the target rows
+    /// would not give the collection the relationship gives.
+    pub shaped: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -101,6 +101,8 @@ pub struct RelationshipSummary {
     pub collection: Option<bool>,
     /// Column names given by `foreign_keys=`.
     pub foreign_keys: Vec<String>,
+    /// `order_by=` or `collection_class=` given: a plain query would lose them.
+    pub shaped: bool,
 }
 
 /// A relation field: `user = models.ForeignKey(User, related_name="posts")`.
@@ -252,6 +254,10 @@ fn class_summary(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) 
         let definition = definition_of(statement);
         if definition.kind() == "function_definition" {
             if let Some(method) = definition.child_by_field_id(FIELD.name) {
+                // `@declared_attr def team(cls): return relationship(...)` in a mixin.
+                if let Some(relationship) = declared_relationship(statement, definition, evaluator) {
+                    class.relationships.insert(model.text(method).to_owned(), relationship);
+                }
                 class.methods.insert(model.text(method).to_owned(), function_summary(definition, evaluator));
             }
             continue;
@@ -299,7 +305,60 @@ fn class_summary(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) 
             None => {}
         }
     }
+    // `class Hero(SQLModel, table=True)` names its table after the class.
+    if class.table.is_none() && is_sqlmodel_table(node, scope, evaluator) {
+        class.table = Some(name.to_lowercase());
+    }
     Some((name, class))
+}
+
+/// `class Hero(SQLModel, table=True)`.
+fn is_sqlmodel_table(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
+    let model = evaluator.model;
+    let Some(bases) = node.child_by_field_id(FIELD.superclasses) else { return false };
+    let mut cursor = bases.walk();
+    let arguments: Vec<Node<'_>> = bases.named_children(&mut cursor).collect();
+    let is_table = arguments.iter().any(|argument| {
+        argument.kind() == "keyword_argument"
+            && argument.child_by_field_id(FIELD.name).is_some_and(|name| model.text(name) == "table")
+            && argument.child_by_field_id(FIELD.value).is_some_and(|value| model.text(value) == "True")
+    });
+    is_table
+        && arguments.iter().any(|argument| {
+            matches!(evaluator.eval(*argument, scope), Value::Qualified(base) if base.starts_with("sqlmodel"))
+        })
+}
+
+/// The relationship a `@declared_attr` method returns.
+fn declared_relationship(
+    statement: Node<'_>,
+    method: Node<'_>,
+    evaluator: &Evaluator<'_, '_>,
+) -> Option<RelationshipSummary> {
+    let model = evaluator.model;
+    if statement.kind() != "decorated_definition" {
+        return None;
+    }
+    let mut cursor = statement.walk();
+    let declared = statement
+        .named_children(&mut cursor)
+        .filter(|child| child.kind() == "decorator")
+        .any(|decorator| model.text(decorator).contains("declared_attr"));
+    if !declared {
+        return None;
+    }
+    let body = method.child_by_field_id(FIELD.body)?;
+    let mut cursor = body.walk();
+    let returned = body
+        .named_children(&mut cursor)
+        .find(|statement| statement.kind() == "return_statement")
+        .and_then(|statement| statement.named_child(0))
+        .filter(|value| value.kind() == "call")?;
+    let annotation = method.child_by_field_id(FIELD.return_type);
+    match sqlalchemy_attribute(returned, annotation, evaluator)? {
+        SqlAlchemyAttribute::Relationship(relationship) => Some(relationship),
+        SqlAlchemyAttribute::Column(_) => None,
+    }
 }
 
 /// `key = "value"` in a `class Meta:` body.

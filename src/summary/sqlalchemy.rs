@@ -6,7 +6,7 @@ use tree_sitter::Node;
 use super::{ColumnSummary, FOREIGN_KEY, RelationshipSummary, string_value};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
-use crate::semantic::ScopeId;
+use crate::semantic::{ScopeId, SemanticModel};
 
 /// The base every `declarative_base()` class stands for.
 pub const DECLARATIVE_BASE: &str = "sqlalchemy.orm.DeclarativeBase";
@@ -73,20 +73,16 @@ pub(super) fn sqlalchemy_attribute(
     let callee = call.child_by_field_id(FIELD.function)?;
     let Value::Qualified(name) = evaluator.eval(callee, ScopeId::MODULE) else { return None };
     let short = name.rsplit('.').next().unwrap_or(&name);
-    if !name.starts_with("sqlalchemy") {
+    if !name.starts_with("sqlalchemy") && !name.starts_with("sqlmodel") {
         return None;
     }
     let arguments = call.child_by_field_id(FIELD.arguments)?;
     let mut cursor = arguments.walk();
     let arguments: Vec<Node<'_>> = arguments.named_children(&mut cursor).collect();
-    let keyword = |key: &str| {
-        arguments.iter().find_map(|argument| {
-            (argument.kind() == "keyword_argument"
-                && argument.child_by_field_id(FIELD.name).is_some_and(|name| model.text(name) == key))
-            .then(|| argument.child_by_field_id(FIELD.value))
-            .flatten()
-        })
-    };
+    let keyword = |key: &str| keyword_value(&arguments, key, model);
+    if name.starts_with("sqlmodel") {
+        return sqlmodel_attribute(short, &arguments, annotation, model);
+    }
     match short {
         "mapped_column" | "Column" => {
             let mut column = ColumnSummary {
@@ -113,6 +109,7 @@ pub(super) fn sqlalchemy_attribute(
                 secondary: keyword("secondary").is_some(),
                 custom_join: keyword("primaryjoin").is_some(),
                 collection: keyword("uselist").map(|value| model.text(value) == "True"),
+                shaped: keyword("order_by").is_some() || keyword("collection_class").is_some(),
                 ..RelationshipSummary::default()
             };
             if let Some(keys) = keyword("foreign_keys") {
@@ -133,28 +130,94 @@ pub(super) fn sqlalchemy_attribute(
                 },
                 None => None,
             };
-            // `Mapped[list["Target"]]` says both the target and that it is a collection.
-            if let Some(annotation) = annotation {
-                let text: String = model.text(annotation).chars().filter(|c| !c.is_whitespace()).collect();
-                let inner = text.trim_start_matches("Mapped[").trim_end_matches(']');
-                let is_collection = ["list[", "List[", "set[", "Set["].iter().any(|prefix| inner.starts_with(prefix));
-                relationship.collection = relationship.collection.or(Some(is_collection));
-                if relationship.target.is_none() {
-                    let name = inner
-                        .rsplit('[')
-                        .next()
-                        .unwrap_or("")
-                        .split(['|', ']', ','])
-                        .next()
-                        .unwrap_or("")
-                        .trim_matches(|c| c == '"' || c == '\'');
-                    if !name.is_empty() && name != "None" {
-                        relationship.target = Some(name.to_owned());
-                    }
-                }
-            }
-            Some(SqlAlchemyAttribute::Relationship(relationship))
+            Some(SqlAlchemyAttribute::Relationship(with_annotation(relationship, annotation, model)))
         }
         _ => None,
     }
+}
+
+/// `SQLModel`: `Field(foreign_key="teams.id")` is a column, `Relationship(...)`
+/// a relationship whose options sit in `sa_relationship_kwargs`.
+fn sqlmodel_attribute(
+    short: &str,
+    arguments: &[Node<'_>],
+    annotation: Option<Node<'_>>,
+    model: &SemanticModel<'_>,
+) -> Option<SqlAlchemyAttribute> {
+    let keyword = |key: &str| keyword_value(arguments, key, model);
+    match short {
+        "Field" => {
+            let foreign_key = keyword("foreign_key").filter(|key| key.kind() == "string");
+            let primary_key = keyword("primary_key").is_some_and(|value| model.text(value) == "True");
+            (foreign_key.is_some() || primary_key).then(|| {
+                SqlAlchemyAttribute::Column(ColumnSummary {
+                    foreign_key: foreign_key.map(|key| string_value(model.text(key))),
+                    primary_key,
+                })
+            })
+        }
+        "Relationship" => {
+            let options = keyword("sa_relationship_kwargs").filter(|options| options.kind() == "dictionary");
+            let option = |key: &str| {
+                let options = options?;
+                let mut cursor = options.walk();
+                let pairs: Vec<Node<'_>> = options.named_children(&mut cursor).collect();
+                pairs.into_iter().find_map(|pair| {
+                    let name = pair.child_by_field_id(FIELD.key).filter(|name| name.kind() == "string")?;
+                    (string_value(model.text(name)) == key).then(|| pair.child_by_field_id(FIELD.value)).flatten()
+                })
+            };
+            let relationship = RelationshipSummary {
+                lazy: option("lazy").map(|value| string_value(model.text(value))),
+                secondary: keyword("link_model").is_some() || option("secondary").is_some(),
+                custom_join: option("primaryjoin").is_some(),
+                collection: option("uselist").map(|value| model.text(value) == "True"),
+                shaped: option("order_by").is_some() || option("collection_class").is_some(),
+                ..RelationshipSummary::default()
+            };
+            Some(SqlAlchemyAttribute::Relationship(with_annotation(relationship, annotation, model)))
+        }
+        _ => None,
+    }
+}
+
+/// The value of `key=` among a call's arguments.
+fn keyword_value<'t>(arguments: &[Node<'t>], key: &str, model: &SemanticModel<'_>) -> Option<Node<'t>> {
+    arguments.iter().find_map(|argument| {
+        (argument.kind() == "keyword_argument"
+            && argument.child_by_field_id(FIELD.name).is_some_and(|name| model.text(name) == key))
+        .then(|| argument.child_by_field_id(FIELD.value))
+        .flatten()
+    })
+}
+
+/// `Mapped[list["Target"]]` (or `SQLModel`'s `list["Target"]`, `Optional[Target]`)
+/// says both the target and whether it is a collection.
+fn with_annotation(
+    mut relationship: RelationshipSummary,
+    annotation: Option<Node<'_>>,
+    model: &SemanticModel<'_>,
+) -> RelationshipSummary {
+    {
+        if let Some(annotation) = annotation {
+            let text: String = model.text(annotation).chars().filter(|c| !c.is_whitespace()).collect();
+            let inner = text.trim_start_matches("Mapped[").trim_end_matches(']');
+            let is_collection = ["list[", "List[", "set[", "Set["].iter().any(|prefix| inner.starts_with(prefix));
+            relationship.collection = relationship.collection.or(Some(is_collection));
+            if relationship.target.is_none() {
+                let name = inner
+                    .rsplit('[')
+                    .next()
+                    .unwrap_or("")
+                    .split(['|', ']', ','])
+                    .next()
+                    .unwrap_or("")
+                    .trim_matches(|c| c == '"' || c == '\'');
+                if !name.is_empty() && name != "None" {
+                    relationship.target = Some(name.to_owned());
+                }
+            }
+        }
+    }
+    relationship
 }

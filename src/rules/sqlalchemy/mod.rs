@@ -173,6 +173,8 @@ fn reload_plan<'t>(
                     target: relationship.target,
                     dynamic: relationship.lazy.as_deref() == Some("dynamic"),
                     shape: match relationship.direction {
+                        // An ordered or set-valued collection: only SQLAlchemy's own load keeps it.
+                        _ if relationship.shaped => Shape::Other,
                         Direction::OneToMany { column, collection } => {
                             Shape::OneToMany { column, collection, key: index.primary_key(&first.tracked.model) }
                         }
