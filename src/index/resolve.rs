@@ -95,7 +95,15 @@ impl ProjectIndex {
     pub(super) fn symbol(&self, name: &str) -> Option<Symbol> {
         let mut name = self.unsentinel(name);
         for _ in 0..MAX_DEPTH {
-            let (module, rest) = longest_module(&name, |candidate| self.module(candidate).is_some())?;
+            let (mut module, mut rest) = longest_module(&name, |candidate| self.module(candidate).is_some())?;
+            // `app.models.Team` where `app/models/__init__.py` does `from .Team
+            // import Team`: the package's own binding hides the submodule.
+            if rest.is_empty()
+                && let Some((package, last)) = module.rsplit_once('.')
+                && self.module(package).is_some_and(|summary| summary.binds(last))
+            {
+                (module, rest) = (package, vec![last]);
+            }
             let summary = self.module(module)?;
             let Some((first, tail)) = rest.split_first() else { return Some(Symbol::Module) };
             // A class defined in a function, and a method of it.

@@ -140,6 +140,17 @@ pub struct FunctionSummary {
     pub returns_queryset: Option<ReturnedQuerySet>,
 }
 
+impl ModuleSummary {
+    /// Whether the module binds `name` itself: a class, function, value or
+    /// an import of something other than its own submodule.
+    pub fn binds(&self, name: &str) -> bool {
+        self.classes.contains_key(name)
+            || self.functions.contains_key(name)
+            || self.values.contains_key(name)
+            || self.imports.get(name).is_some_and(|target| *target != format!("{}.{name}", self.module.name))
+    }
+}
+
 pub fn summarize(source: &str, tree: &Tree, module: ModuleName, rules: &RuleSet) -> ModuleSummary {
     summarize_model(&SemanticModel::build(source, tree, module), rules)
 }

@@ -57,6 +57,10 @@ pub(super) struct Tracked<'t> {
     pub(super) state: State,
     /// The `select(...)` expression that loaded the object.
     pub(super) select: Option<Node<'t>>,
+    /// Made in this function (`Team(...)`), not loaded: its many-to-one
+    /// relationships are what the code set (or `None` with their key), read
+    /// without a query.
+    pub(super) created: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +112,8 @@ pub fn check_function<'t>(function: Node<'t>, evaluator: &Evaluator<'_, 't>, rul
         sessions: HashMap::new(),
         held: HashMap::new(),
         commits: HashMap::new(),
+        used_as_session: std::cell::RefCell::default(),
+        with_aliases: HashMap::new(),
         depth: std::cell::Cell::new(0),
         reads: Vec::new(),
     };

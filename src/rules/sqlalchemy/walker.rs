@@ -4,7 +4,7 @@
 //! state and joined after: a relationship counts as loaded only where every
 //! path that reaches a read loaded it.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
@@ -15,7 +15,7 @@ use crate::infer::facts::{Direction, ProjectFacts};
 use crate::infer::{Evaluator, SQLALCHEMY_SESSION_TAG, Value};
 use crate::parse::FIELD;
 use crate::recipe::SessionVerb;
-use crate::semantic::ScopeId;
+use crate::semantic::{Binding, ScopeId};
 
 /// What a name holds, as far as the rules follow it.
 #[derive(Debug, Clone)]
@@ -58,6 +58,10 @@ pub(super) struct Walker<'a, 't> {
     /// Commit statements by their start offset.
     pub(super) commits: HashMap<usize, Node<'t>>,
     pub(super) reads: Vec<Read<'t>>,
+    /// Names recognised as sessions by what they are awaited on.
+    pub(super) used_as_session: RefCell<HashSet<String>>,
+    /// `async with ... as name:` in this function: where each block ends.
+    pub(super) with_aliases: HashMap<String, usize>,
     /// How deep [`Walker::value_of`] and [`Walker::loader_link`] are.
     pub(super) depth: Cell<usize>,
 }
@@ -69,6 +73,8 @@ const MAX_DEPTH: usize = 64;
 const SAME_ITEMS: [&str; 5] = ["list", "tuple", "sorted", "set", "reversed"];
 /// Result methods that return the same rows in another form.
 const SAME_ROWS: [&str; 7] = ["unique", "tuples", "all", "fetchall", "fetchmany", "values", "copy"];
+/// Options on a link's columns, which keep the chain's path.
+const COLUMN_OPTIONS: [&str; 6] = ["load_only", "defer", "undefer", "undefer_group", "with_expression", "options"];
 /// Loader options that only lead the path to the next link.
 const PATH_ONLY_LOADERS: [&str; 2] = ["defaultload", "Load"];
 
@@ -82,14 +88,25 @@ impl<'t> Walker<'_, 't> {
     /// annotated, `self.session`, a session captured from the enclosing
     /// function).
     pub(super) fn session(&self, object: Node<'t>) -> Option<Session> {
-        if let Some(session) = self.sessions.get(self.text(object)) {
-            return Some(session.clone());
+        if let Some(session) = self.session_named(self.text(object)) {
+            return Some(session);
         }
         if !matches!(object.kind(), "identifier" | "attribute") {
             return None;
         }
         let expire_on_commit = self.session_value(&self.evaluator.eval(object, self.scope))?;
         Some(Session { expire_on_commit, open_until: usize::MAX })
+    }
+
+    /// A session this function opened or recognised by its use, by name.
+    fn session_named(&self, text: &str) -> Option<Session> {
+        if let Some(session) = self.sessions.get(text) {
+            return Some(session.clone());
+        }
+        self.used_as_session.borrow().contains(text).then(|| {
+            let open_until = self.with_aliases.get(text).copied().unwrap_or(usize::MAX);
+            Session { expire_on_commit: !self.index.sessions_never_expire(), open_until }
+        })
     }
 
     /// Whether a value is an `AsyncSession`, and if so whether it expires
@@ -272,9 +289,11 @@ impl<'t> Walker<'_, 't> {
             let (Some(value), Some(alias)) = (pattern.named_child(0), pattern.child_by_field_id(FIELD.alias)) else {
                 continue;
             };
+            let name = self.text(alias).trim().to_owned();
             if let Some(expire_on_commit) = self.session_made_by(value) {
-                let name = self.text(alias).trim().to_owned();
                 self.sessions.insert(name, Session { expire_on_commit, open_until: statement.end_byte() });
+            } else {
+                self.with_aliases.insert(name, statement.end_byte());
             }
         }
     }
@@ -353,7 +372,7 @@ impl<'t> Walker<'_, 't> {
         let Some(Held::Object(tracked)) = self.value_of(object) else { return None };
         let attribute_name = self.text(attribute.child_by_field_id(FIELD.attribute)?).to_owned();
         let session_open =
-            self.sessions.get(&tracked.session).is_none_or(|session| attribute.start_byte() < session.open_until);
+            self.session_named(&tracked.session).is_none_or(|session| attribute.start_byte() < session.open_until);
         let commit = match tracked.state {
             State::Expired { commit } => self.commits.get(&commit).copied(),
             _ => None,
@@ -379,6 +398,12 @@ impl<'t> Walker<'_, 't> {
                 _ => {}
             }
             if self.loaded(&tracked, &attribute_name) || matches!(tracked.state, State::Transient | State::Pending) {
+                return None;
+            }
+            if tracked.created
+                && tracked.state == State::Persistent
+                && matches!(relationship.direction, Direction::ManyToOne { .. })
+            {
                 return None;
             }
             read.kind = ReadKind::LazyRelationship;
@@ -483,7 +508,9 @@ impl<'t> Walker<'_, 't> {
                     _ => None,
                 };
             }
-            return match self.value_of(receiver)? {
+            // `sa.select(Team)`: a module's function, not a method of a held value.
+            let Some(held) = self.value_of(receiver) else { return self.select(call).map(Held::Statement) };
+            return match held {
                 Held::Statement(mut statement) => {
                     if method == "options" {
                         self.add_options(&mut statement, arguments);
@@ -649,6 +676,13 @@ impl<'t> Walker<'_, 't> {
             }
             _ => (self.text(callee).rsplit('.').next()?, None),
         };
+        // `joinedload(A.b).load_only(B.x).joinedload(B.c)`: column options
+        // shape the link before them and leave the path where it was.
+        if COLUMN_OPTIONS.contains(&name) {
+            let inner = inner.filter(|inner| inner.kind() == "call")?;
+            let (class, path, _) = self.loader_link(inner)?;
+            return Some((class, path, false));
+        }
         let sqlalchemy = &self.evaluator.rules.sqlalchemy;
         let is_eager = sqlalchemy.eager_options.iter().any(|option| option == name) || name == "contains_eager";
         if !is_eager && !PATH_ONLY_LOADERS.contains(&name) && !matches!(name, "lazyload" | "noload" | "raiseload") {
@@ -715,6 +749,7 @@ impl<'t> Walker<'_, 't> {
             eager: tracked.eager.iter().filter_map(|path| path.strip_prefix(&prefix)).map(str::to_owned).collect(),
             state: tracked.state,
             select: None,
+            created: false,
         };
         let collection = match relationship.direction {
             Direction::ManyToOne { .. } => false,
@@ -833,6 +868,7 @@ impl<'t> Walker<'_, 't> {
                 eager: HashSet::new(),
                 state: State::Transient,
                 select: None,
+                created: true,
             })
         })
     }
@@ -881,8 +917,46 @@ impl<'t> Walker<'_, 't> {
         let object = callee.child_by_field_id(FIELD.object)?;
         let method = self.text(callee.child_by_field_id(FIELD.attribute)?);
         let verb = *self.evaluator.rules.sqlalchemy.session.get(method)?;
-        self.session(object)?;
-        Some((self.text(object).to_owned(), verb, call.child_by_field_id(FIELD.arguments)?))
+        let arguments = call.child_by_field_id(FIELD.arguments)?;
+        if self.session(object).is_none() {
+            if !self.queries_like_a_session(call, verb, arguments) {
+                return None;
+            }
+            self.used_as_session.borrow_mut().insert(self.text(object).to_owned());
+        }
+        Some((self.text(object).to_owned(), verb, arguments))
+    }
+
+    /// `await db.execute(select(Team))`, `await db.get(Team, key)`: whatever
+    /// `db` is (a project context manager's session, `info.context.db()`),
+    /// only an `AsyncSession` is awaited on an ORM statement.
+    fn queries_like_a_session(&self, call: Node<'t>, verb: SessionVerb, arguments: Node<'t>) -> bool {
+        let receiver = call.child_by_field_id(FIELD.function).and_then(|callee| callee.child_by_field_id(FIELD.object));
+        if call.parent().is_none_or(|parent| parent.kind() != "await")
+            || !receiver.is_some_and(|receiver| matches!(receiver.kind(), "identifier" | "attribute"))
+        {
+            return false;
+        }
+        // A name annotated with a type that is not a session (`store: TeamStore`) is not one.
+        if let Some(receiver) = receiver.filter(|receiver| receiver.kind() == "identifier")
+            && let Some((_, bindings)) = self.evaluator.model.lookup(self.text(receiver), self.scope)
+            && bindings
+                .iter()
+                .any(|binding| matches!(binding, Binding::Parameter { annotation: Some(_) } | Binding::Annotated(_)))
+        {
+            return false;
+        }
+        let Some(first) = arguments.named_child(0) else { return false };
+        match verb {
+            SessionVerb::Execute | SessionVerb::Scalars | SessionVerb::Scalar => {
+                matches!(self.value_of(first), Some(Held::Statement(_)))
+            }
+            SessionVerb::Get => matches!(
+                self.evaluator.eval(first, self.scope),
+                Value::Qualified(model) if self.index.is_sqlalchemy_model(&model)
+            ),
+            _ => false,
+        }
     }
 
     /// `await session.get(Model, key, options=[selectinload(Model.rel)])`.
@@ -893,7 +967,14 @@ impl<'t> Walker<'_, 't> {
             return None;
         }
         let eager = self.eager_paths(arguments).into_iter().map(|(_, path)| path).collect();
-        Some(Tracked { model, session: session.to_owned(), eager, state: State::Persistent, select: None })
+        Some(Tracked {
+            model,
+            session: session.to_owned(),
+            eager,
+            state: State::Persistent,
+            select: None,
+            created: false,
+        })
     }
 
     /// `session.add(obj)`, `await session.flush()`, `commit()`, `rollback()`, `refresh(obj)`.
@@ -1006,6 +1087,7 @@ impl<'t> Statement<'t> {
                     eager: eager.clone(),
                     state: State::Persistent,
                     select: self.node,
+                    created: false,
                 })
             })
             .collect()
@@ -1133,6 +1215,7 @@ fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked
         eager: first.eager.intersection(&second.eager).cloned().collect(),
         state,
         select: if same_select { first.select } else { None },
+        created: first.created && second.created,
     })
 }
 
