@@ -22,6 +22,8 @@ pub enum NoFix {
     NameTaken(String),
     #[error("the relationship is declared `lazy=\"{0}\"`: load it explicitly")]
     LoadedOnlyExplicitly(String),
+    #[error("the object comes from a function whose session this one does not hold")]
+    SessionUnknown,
     #[error("the session `{0}` is closed here: load it while the session is open")]
     SessionClosed(String),
     #[error("the commit that expired the object is not in this function")]

@@ -91,6 +91,9 @@ pub fn build(plan: &Reload<'_>, style: SqlAlchemyFix, context: &ReloadContext<'_
     if let Some(reason) = &plan.blocked {
         return Err(reason.clone());
     }
+    if plan.session.is_empty() {
+        return Err(NoFix::SessionUnknown);
+    }
     if !plan.session_open {
         return Err(NoFix::SessionClosed(plan.session.clone()));
     }

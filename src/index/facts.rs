@@ -263,6 +263,10 @@ impl ProjectFacts for ProjectIndex {
             .collect()
     }
 
+    fn sqlalchemy_loads(&self, target: &CallTarget) -> Option<(crate::summary::Loads, Option<String>)> {
+        self.loads_at(target, 0)
+    }
+
     fn same_class(&self, first: &str, second: &str) -> bool {
         first == second || self.canonical_class(first).is_some_and(|first| Some(first) == self.canonical_class(second))
     }

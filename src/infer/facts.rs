@@ -66,6 +66,9 @@ pub trait ProjectFacts: Sync {
     fn sqlalchemy_relationship(&self, class: &str, attribute: &str) -> Option<SqlAlchemyRelationship>;
     /// Every `relationship()` of a mapped class and its bases, by attribute.
     fn sqlalchemy_relationships(&self, class: &str) -> Vec<(String, SqlAlchemyRelationship)>;
+    /// What a call of a project function returns of `SQLAlchemy`'s (its
+    /// forwards followed), and the class it is called on when it has one.
+    fn sqlalchemy_loads(&self, target: &CallTarget) -> Option<(crate::summary::Loads, Option<String>)>;
     /// Whether two names stand for the same class (an alias, a re-export).
     fn same_class(&self, first: &str, second: &str) -> bool;
     /// Whether sessions from this factory expire objects on commit.

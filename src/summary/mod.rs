@@ -105,6 +105,34 @@ pub struct RelationshipSummary {
     pub shaped: bool,
 }
 
+/// What a function returns of `SQLAlchemy`'s: objects a query loaded (one
+/// or a list), or the statement itself, with the relationship paths its
+/// options load, those of its parameters it applies too, or the call whose
+/// result it returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loads {
+    /// The mapped class as this module names it; `None`: the class the
+    /// method is called on (`select(cls)` in a class method).
+    pub model: Option<String>,
+    pub shape: LoadedShape,
+    pub eager: Vec<String>,
+    /// Parameters whose loader options the query applies (`.options(*options)`),
+    /// by name and position (`self` and `cls` not counted).
+    pub options_from: Vec<(String, usize)>,
+    /// It returns what this call returns; each pair a keyword of the callee
+    /// (or `#position`) and the parameter of its own passed to it.
+    pub forwards: Option<(CallTarget, Vec<(String, String)>)>,
+    /// Its parameters in order, `self` and `cls` left out.
+    pub parameters: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadedShape {
+    One,
+    Many,
+    Statement,
+}
+
 /// A relation field: `user = models.ForeignKey(User, related_name="posts")`.
 #[derive(Debug, Clone)]
 pub struct FieldSummary {
@@ -138,6 +166,9 @@ pub struct FunctionSummary {
     pub returns: Option<String>,
     /// What it returns when a `return` gives a lazy `QuerySet`.
     pub returns_queryset: Option<ReturnedQuerySet>,
+    /// `SQLAlchemy`: the objects (or statement) it returns and what their
+    /// query loaded, when every `return` agrees.
+    pub loads: Option<Loads>,
 }
 
 impl ModuleSummary {
@@ -484,6 +515,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
     {
         summary.returns = Some(name);
     }
+    summary.loads = rules::sqlalchemy::function_loads(node, evaluator);
     let Some(body) = node.child_by_field_id(FIELD.body) else { return summary };
     // Walk the body, not nested defs, lambdas or classes: they run only if called.
     // The first evidence in source order explains the function.

@@ -29,7 +29,8 @@ use crate::infer::Evaluator;
 use crate::infer::facts::{Direction, ProjectFacts};
 use crate::parse::FIELD;
 use crate::recipe::RuleId;
-use crate::semantic::{ScopeId, SemanticModel};
+use crate::semantic::{MethodKind, ScopeId, SemanticModel};
+use crate::summary::Loads;
 use walker::Walker;
 
 /// Sessions are recognised by the end of their class's name (any import of
@@ -57,6 +58,8 @@ pub(super) struct Tracked<'t> {
     pub(super) state: State,
     /// The `select(...)` expression that loaded the object.
     pub(super) select: Option<Node<'t>>,
+    /// Parameters of the function whose loader options its query applied.
+    pub(super) options_from: Vec<String>,
     /// Made in this function (`Team(...)`), not loaded: its many-to-one
     /// relationships are what the code set (or `None` with their key), read
     /// without a query.
@@ -107,11 +110,12 @@ pub fn check_function<'t>(function: Node<'t>, evaluator: &Evaluator<'_, 't>, rul
     let Some(scope) = evaluator.model.scope_opened_by(function) else { return Vec::new() };
     let mut walker = Walker {
         evaluator,
-        index,
+        facts: walker::Facts::Project(index),
         scope,
         sessions: HashMap::new(),
         held: HashMap::new(),
         commits: HashMap::new(),
+        returns: Vec::new(),
         used_as_session: std::cell::RefCell::default(),
         with_aliases: HashMap::new(),
         depth: std::cell::Cell::new(0),
@@ -321,4 +325,65 @@ fn explicit_hazard(function: Node<'_>, reads: &[&Read<'_>], model: &SemanticMode
         node = current.parent();
     }
     None
+}
+
+/// What a function returns of `SQLAlchemy`'s, for its summary (the index is
+/// being built: any class may be mapped, calls stay unresolved).
+pub fn function_loads(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<Loads> {
+    let model = evaluator.model;
+    let text = model.text(function);
+    if !text.contains("return") || !["select", "get(", "scalar", "execute"].iter().any(|word| text.contains(word)) {
+        return None;
+    }
+    let scope = model.scope_opened_by(function)?;
+    let method = model.scope(scope).method.as_ref();
+    let mut walker = Walker {
+        evaluator,
+        facts: walker::Facts::Summary,
+        scope,
+        sessions: HashMap::new(),
+        held: HashMap::new(),
+        commits: HashMap::new(),
+        reads: Vec::new(),
+        returns: Vec::new(),
+        used_as_session: std::cell::RefCell::default(),
+        with_aliases: HashMap::new(),
+        depth: std::cell::Cell::new(0),
+    };
+    walker.block(function.child_by_field_id(FIELD.body)?);
+    let mut returns = walker.returns.into_iter();
+    let first = returns.next()??;
+    let held = returns.try_fold(first, |joined, next| walker::join_held(&joined, &next?))?;
+    let mut loads = walker::loads_of(held)?;
+    // `select(cls)` in a class method: the class it is called on.
+    if let Some(method) = method
+        && method.kind == MethodKind::Class
+        && loads.model.as_deref() == Some(method.class.as_str())
+    {
+        loads.model = None;
+    }
+    let mut parameters = Vec::new();
+    if let Some(list) = function.child_by_field_id(FIELD.parameters) {
+        let mut cursor = list.walk();
+        for parameter in list.named_children(&mut cursor) {
+            let name = match parameter.kind() {
+                "identifier" => Some(parameter),
+                _ => parameter.child_by_field_id(FIELD.name).or_else(|| parameter.named_child(0)),
+            };
+            if let Some(name) = name.filter(|name| name.kind() == "identifier") {
+                parameters.push(model.text(name).to_owned());
+            }
+        }
+    }
+    if method
+        .is_some_and(|method| matches!(method.kind, MethodKind::Instance | MethodKind::Class | MethodKind::Property))
+    {
+        parameters.drain(..parameters.len().min(1));
+    }
+    loads.options_from.retain(|(name, _)| parameters.contains(name));
+    for (name, position) in &mut loads.options_from {
+        *position = parameters.iter().position(|parameter| parameter == name).unwrap_or(usize::MAX);
+    }
+    loads.parameters = parameters;
+    Some(loads)
 }

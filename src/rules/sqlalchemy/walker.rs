@@ -11,11 +11,12 @@ use tree_sitter::Node;
 
 use super::{Read, ReadKind, Session, State, Tracked};
 use crate::fix::NoFix;
-use crate::infer::facts::{Direction, ProjectFacts};
+use crate::infer::facts::{CallTarget, Direction, ProjectFacts, SqlAlchemyRelationship, call_target};
 use crate::infer::{Evaluator, SQLALCHEMY_SESSION_TAG, Value};
 use crate::parse::FIELD;
 use crate::recipe::SessionVerb;
 use crate::semantic::{Binding, ScopeId};
+use crate::summary::{LoadedShape, Loads};
 
 /// What a name holds, as far as the rules follow it.
 #[derive(Debug, Clone)]
@@ -31,6 +32,9 @@ pub(super) enum Held<'t> {
     Row(Vec<Option<Tracked<'t>>>),
     /// A `select(...)` statement, not run yet.
     Statement(Statement<'t>),
+    /// While summarising: what a call of another function returns, with the
+    /// parameters passed on to it (its keyword or `#position`, and ours).
+    Forward(CallTarget, Vec<(String, String)>),
 }
 
 /// The entities a statement loads (`None` for a column), each with the
@@ -39,6 +43,8 @@ pub(super) enum Held<'t> {
 pub(super) struct Statement<'t> {
     pub(super) entities: Vec<Option<(String, HashSet<String>)>>,
     pub(super) node: Option<Node<'t>>,
+    /// Parameters of the function whose loader options it applies (`.options(*options)`).
+    pub(super) options_from: Vec<String>,
 }
 
 pub(super) type Flow<'t> = HashMap<String, Held<'t>>;
@@ -49,7 +55,7 @@ pub(super) struct Bound<'t>(Option<Held<'t>>);
 
 pub(super) struct Walker<'a, 't> {
     pub(super) evaluator: &'a Evaluator<'a, 't>,
-    pub(super) index: &'a dyn ProjectFacts,
+    pub(super) facts: Facts<'a>,
     /// The scope of the function walked.
     pub(super) scope: ScopeId,
     /// Sessions this function opened, by name.
@@ -62,12 +68,67 @@ pub(super) struct Walker<'a, 't> {
     pub(super) used_as_session: RefCell<HashSet<String>>,
     /// `async with ... as name:` in this function: where each block ends.
     pub(super) with_aliases: HashMap<String, usize>,
+    /// What each `return` gives, in order.
+    pub(super) returns: Vec<Option<Held<'t>>>,
     /// How deep [`Walker::value_of`] and [`Walker::loader_link`] are.
     pub(super) depth: Cell<usize>,
 }
 
 /// The deepest expression followed.
 const MAX_DEPTH: usize = 64;
+
+/// What the walker knows of the project: the index while checking; while
+/// the index is built (summarising what a function returns), nothing, and
+/// any class may be a mapped one.
+#[derive(Clone, Copy)]
+pub(super) enum Facts<'a> {
+    Project(&'a dyn ProjectFacts),
+    Summary,
+}
+
+impl Facts<'_> {
+    pub(super) fn is_sqlalchemy_model(self, class: &str) -> bool {
+        match self {
+            Facts::Project(index) => index.is_sqlalchemy_model(class),
+            Facts::Summary => crate::infer::looks_like_class(class),
+        }
+    }
+
+    fn sqlalchemy_relationship(self, class: &str, attribute: &str) -> Option<SqlAlchemyRelationship> {
+        match self {
+            Facts::Project(index) => index.sqlalchemy_relationship(class, attribute),
+            Facts::Summary => None,
+        }
+    }
+
+    fn sqlalchemy_relationships(self, class: &str) -> Vec<(String, SqlAlchemyRelationship)> {
+        match self {
+            Facts::Project(index) => index.sqlalchemy_relationships(class),
+            Facts::Summary => Vec::new(),
+        }
+    }
+
+    fn sessions_never_expire(self) -> bool {
+        match self {
+            Facts::Project(index) => index.sessions_never_expire(),
+            Facts::Summary => false,
+        }
+    }
+
+    fn session_factory(self, name: &str) -> Option<bool> {
+        match self {
+            Facts::Project(index) => index.session_factory(name),
+            Facts::Summary => None,
+        }
+    }
+
+    fn same_class(self, first: &str, second: &str) -> bool {
+        match self {
+            Facts::Project(index) => index.same_class(first, second),
+            Facts::Summary => first == second,
+        }
+    }
+}
 
 /// Builtins that keep the items of what they are given.
 const SAME_ITEMS: [&str; 5] = ["list", "tuple", "sorted", "set", "reversed"];
@@ -105,7 +166,7 @@ impl<'t> Walker<'_, 't> {
         }
         self.used_as_session.borrow().contains(text).then(|| {
             let open_until = self.with_aliases.get(text).copied().unwrap_or(usize::MAX);
-            Session { expire_on_commit: !self.index.sessions_never_expire(), open_until }
+            Session { expire_on_commit: !self.facts.sessions_never_expire(), open_until }
         })
     }
 
@@ -118,7 +179,7 @@ impl<'t> Walker<'_, 't> {
             Value::Instance { class, .. } => class.ends_with(super::ASYNC_SESSION),
             _ => false,
         };
-        is_session.then(|| !self.index.sessions_never_expire())
+        is_session.then(|| !self.facts.sessions_never_expire())
     }
 
     pub(super) fn block(&mut self, block: Node<'t>) {
@@ -172,6 +233,14 @@ impl<'t> Walker<'_, 't> {
                 }
             }
             "block" => self.block(statement),
+            "return_statement" => {
+                self.reads_in(statement, statement);
+                // `return None` (not found) agrees with any other return.
+                if let Some(value) = statement.named_child(0).filter(|value| value.kind() != "none") {
+                    let held = self.value_of(value);
+                    self.returns.push(held);
+                }
+            }
             _ => {
                 self.reads_in(statement, statement);
                 self.effects(statement);
@@ -323,7 +392,7 @@ impl<'t> Walker<'_, 't> {
             let arguments: String = self.text(value).chars().filter(|c| !c.is_whitespace()).collect();
             return Some(!arguments.contains("expire_on_commit=False"));
         }
-        self.index.session_factory(&name)
+        self.facts.session_factory(&name)
     }
 
     /// Attribute reads on tracked objects inside one statement, in source order.
@@ -388,7 +457,7 @@ impl<'t> Walker<'_, 't> {
             session_open,
             blocked: None,
         };
-        if let Some(relationship) = self.index.sqlalchemy_relationship(&tracked.model, &attribute_name) {
+        if let Some(relationship) = self.facts.sqlalchemy_relationship(&tracked.model, &attribute_name) {
             let lazy = relationship.lazy.as_deref().unwrap_or("select");
             match lazy {
                 "noload" => return None,
@@ -420,7 +489,7 @@ impl<'t> Walker<'_, 't> {
             return false;
         }
         tracked.eager.contains(attribute)
-            || self.index.sqlalchemy_relationship(&tracked.model, attribute).is_some_and(|relationship| {
+            || self.facts.sqlalchemy_relationship(&tracked.model, attribute).is_some_and(|relationship| {
                 self.evaluator.rules.sqlalchemy.eager_strategies.contains(relationship.lazy.as_deref().unwrap_or(""))
             })
     }
@@ -509,7 +578,9 @@ impl<'t> Walker<'_, 't> {
                 };
             }
             // `sa.select(Team)`: a module's function, not a method of a held value.
-            let Some(held) = self.value_of(receiver) else { return self.select(call).map(Held::Statement) };
+            let Some(held) = self.value_of(receiver) else {
+                return self.select(call).map(Held::Statement).or_else(|| self.project_call(call, arguments));
+            };
             return match held {
                 Held::Statement(mut statement) => {
                     if method == "options" {
@@ -549,7 +620,102 @@ impl<'t> Walker<'_, 't> {
                 _ => None,
             };
         }
-        self.select(call).map(Held::Statement)
+        self.select(call).map(Held::Statement).or_else(|| self.project_call(call, arguments))
+    }
+
+    /// Whether a name is a parameter of the function walked.
+    fn is_parameter(&self, name: Node<'t>) -> bool {
+        self.evaluator.model.lookup(self.text(name), self.scope).is_some_and(|(found, bindings)| {
+            found == self.scope && bindings.iter().any(|binding| matches!(binding, Binding::Parameter { .. }))
+        })
+    }
+
+    /// What a call of a project function returns: while summarising, the
+    /// call itself, resolved once the index is complete; while checking,
+    /// the objects or statement its summary says, with the options the
+    /// call passes it.
+    fn project_call(&self, call: Node<'t>, arguments: Node<'t>) -> Option<Held<'t>> {
+        let class = self.evaluator.model.scope(self.scope).method.as_ref().map(|method| method.class.clone());
+        let target = call_target(call, self.scope, self.evaluator, class.as_deref())?;
+        let mut cursor = arguments.walk();
+        let passed: Vec<Node<'t>> = arguments.named_children(&mut cursor).collect();
+        let index = match self.facts {
+            Facts::Summary => {
+                // Our parameters passed on, by the callee's keyword or position.
+                let mut forwarded = Vec::new();
+                for (position, argument) in passed.iter().enumerate() {
+                    let (key, value) = match argument.kind() {
+                        "keyword_argument" => (
+                            argument.child_by_field_id(FIELD.name).map(|name| self.text(name).to_owned()),
+                            argument.child_by_field_id(FIELD.value),
+                        ),
+                        _ => (Some(format!("#{position}")), Some(*argument)),
+                    };
+                    if let (Some(key), Some(value)) = (key, value)
+                        && value.kind() == "identifier"
+                        && self.is_parameter(value)
+                    {
+                        forwarded.push((key, self.text(value).to_owned()));
+                    }
+                }
+                return Some(Held::Forward(target, forwarded));
+            }
+            Facts::Project(index) => index,
+        };
+        let (loads, receiver) = index.sqlalchemy_loads(&target)?;
+        let model = loads.model.or(receiver)?;
+        if !index.is_sqlalchemy_model(&model) {
+            return None;
+        }
+        let mut eager: HashSet<String> = loads.eager.into_iter().collect();
+        for (parameter, position) in &loads.options_from {
+            let keyword = passed.iter().find_map(|argument| {
+                (argument.kind() == "keyword_argument"
+                    && argument.child_by_field_id(FIELD.name).is_some_and(|name| self.text(name) == parameter))
+                .then(|| argument.child_by_field_id(FIELD.value))
+                .flatten()
+            });
+            let positional = passed.iter().filter(|argument| argument.kind() != "keyword_argument").nth(*position);
+            if let Some(options) = keyword.or(positional.copied()) {
+                eager.extend(self.eager_paths(options).into_iter().map(|(_, path)| path));
+            }
+        }
+        // The session the call is given, or the one its receiver was built
+        // with here (`repo = TeamRepository(session)`): where a fix reloads.
+        let mut given = passed.clone();
+        if let Some(receiver) =
+            call.child_by_field_id(FIELD.function).and_then(|callee| callee.child_by_field_id(FIELD.object))
+            && receiver.kind() == "identifier"
+            && let Some((_, [Binding::Assign(value)])) = self.evaluator.model.lookup(self.text(receiver), self.scope)
+            && let Some(built) = value.child_by_field_id(FIELD.arguments).filter(|_| value.kind() == "call")
+        {
+            let mut cursor = built.walk();
+            given.extend(built.named_children(&mut cursor));
+        }
+        let session = given
+            .iter()
+            .find(|argument| {
+                matches!(argument.kind(), "identifier" | "attribute") && self.session(**argument).is_some()
+            })
+            .map_or_else(String::new, |session| self.text(*session).to_owned());
+        let tracked = Tracked {
+            model: model.clone(),
+            session,
+            eager: eager.clone(),
+            state: State::Persistent,
+            select: None,
+            options_from: Vec::new(),
+            created: false,
+        };
+        Some(match loads.shape {
+            LoadedShape::One => Held::Object(tracked),
+            LoadedShape::Many => Held::Rows { entities: vec![Some(tracked)], scalars: true },
+            LoadedShape::Statement => Held::Statement(Statement {
+                entities: vec![Some((model, eager))],
+                node: None,
+                options_from: Vec::new(),
+            }),
+        })
     }
 
     /// `select(Team)`, `select(Player, Team)`: the entities it loads.
@@ -564,15 +730,29 @@ impl<'t> Walker<'_, 't> {
         let entities: Vec<Option<(String, HashSet<String>)>> = arguments
             .named_children(&mut cursor)
             .map(|argument| match self.evaluator.eval(argument, self.scope) {
-                Value::Qualified(model) if self.index.is_sqlalchemy_model(&model) => Some((model, HashSet::new())),
+                Value::Qualified(model) if self.facts.is_sqlalchemy_model(&model) => Some((model, HashSet::new())),
                 _ => None,
             })
             .collect();
-        entities.iter().any(Option::is_some).then_some(Statement { entities, node: Some(call) })
+        entities.iter().any(Option::is_some).then_some(Statement {
+            entities,
+            node: Some(call),
+            options_from: Vec::new(),
+        })
     }
 
     /// `.options(selectinload(Team.players), ...)`: each path to its entity.
     fn add_options(&self, statement: &mut Statement<'t>, arguments: Node<'t>) {
+        // `.options(*options)`: a parameter's options, known at each call.
+        let mut cursor = arguments.walk();
+        for argument in arguments.named_children(&mut cursor) {
+            let name = if argument.kind() == "list_splat" { argument.named_child(0) } else { Some(argument) };
+            if let Some(name) = name.filter(|name| name.kind() == "identifier")
+                && self.is_parameter(name)
+            {
+                statement.options_from.push(self.text(name).to_owned());
+            }
+        }
         for (class, path) in self.eager_paths(arguments) {
             let entity = statement
                 .entities
@@ -598,7 +778,7 @@ impl<'t> Walker<'_, 't> {
             arguments.named_children(&mut cursor).filter_map(|argument| self.class_attribute(argument)).collect();
         let models: Vec<String> = statement.entities.iter().flatten().map(|(model, _)| model.clone()).collect();
         for (class, attribute) in relationships {
-            let Some(target) = self.index.sqlalchemy_relationship(&class, &attribute).and_then(|found| {
+            let Some(target) = self.facts.sqlalchemy_relationship(&class, &attribute).and_then(|found| {
                 matches!(found.direction, Direction::ManyToOne { .. }).then_some(found.target).flatten()
             }) else {
                 continue;
@@ -615,7 +795,7 @@ impl<'t> Walker<'_, 't> {
     }
 
     fn same_class(&self, first: &str, second: &str) -> bool {
-        self.index.same_class(first, second)
+        self.facts.same_class(first, second)
     }
 
     /// `Team.players`: the mapped class and the attribute.
@@ -740,7 +920,7 @@ impl<'t> Walker<'_, 't> {
         if !self.loaded(tracked, attribute) {
             return None;
         }
-        let relationship = self.index.sqlalchemy_relationship(&tracked.model, attribute)?;
+        let relationship = self.facts.sqlalchemy_relationship(&tracked.model, attribute)?;
         let target = relationship.target?;
         let prefix = format!("{attribute}.");
         let child = Tracked {
@@ -749,6 +929,7 @@ impl<'t> Walker<'_, 't> {
             eager: tracked.eager.iter().filter_map(|path| path.strip_prefix(&prefix)).map(str::to_owned).collect(),
             state: tracked.state,
             select: None,
+            options_from: Vec::new(),
             created: false,
         };
         let collection = match relationship.direction {
@@ -861,13 +1042,14 @@ impl<'t> Walker<'_, 't> {
     fn created(&self, value: Node<'t>) -> Option<Held<'t>> {
         let callee = value.child_by_field_id(FIELD.function).filter(|_| value.kind() == "call")?;
         let Value::Qualified(class) = self.evaluator.eval(callee, self.scope) else { return None };
-        self.index.is_sqlalchemy_model(&class).then(|| {
+        self.facts.is_sqlalchemy_model(&class).then(|| {
             Held::Object(Tracked {
                 model: class,
                 session: String::new(),
                 eager: HashSet::new(),
                 state: State::Transient,
                 select: None,
+                options_from: Vec::new(),
                 created: true,
             })
         })
@@ -891,7 +1073,7 @@ impl<'t> Walker<'_, 't> {
         let column = self.text(column);
         let name = self.text(object).to_owned();
         let Some(Held::Object(tracked)) = self.held.get(&name) else { return };
-        let Some(relationship) = self.index.sqlalchemy_relationships(&tracked.model).into_iter().find(|(_, found)| {
+        let Some(relationship) = self.facts.sqlalchemy_relationships(&tracked.model).into_iter().find(|(_, found)| {
             matches!(&found.direction, Direction::ManyToOne { column: own } if own == column)
                 && found.target.as_deref().is_some_and(|target| self.same_class(target, &class))
         }) else {
@@ -953,7 +1135,7 @@ impl<'t> Walker<'_, 't> {
             }
             SessionVerb::Get => matches!(
                 self.evaluator.eval(first, self.scope),
-                Value::Qualified(model) if self.index.is_sqlalchemy_model(&model)
+                Value::Qualified(model) if self.facts.is_sqlalchemy_model(&model)
             ),
             _ => false,
         }
@@ -963,16 +1145,26 @@ impl<'t> Walker<'_, 't> {
     pub(super) fn fetched_by_get(&self, arguments: Node<'t>, session: &str) -> Option<Tracked<'t>> {
         let first = arguments.named_child(0)?;
         let Value::Qualified(model) = self.evaluator.eval(first, self.scope) else { return None };
-        if !self.index.is_sqlalchemy_model(&model) {
+        if !self.facts.is_sqlalchemy_model(&model) {
             return None;
         }
         let eager = self.eager_paths(arguments).into_iter().map(|(_, path)| path).collect();
+        // `get(cls, key, options=options)`: a parameter's options, known at each call.
+        let mut cursor = arguments.walk();
+        let options_from = arguments
+            .named_children(&mut cursor)
+            .filter(|argument| argument.kind() == "keyword_argument")
+            .filter_map(|argument| argument.child_by_field_id(FIELD.value))
+            .filter(|value| value.kind() == "identifier" && self.is_parameter(*value))
+            .map(|value| self.text(value).to_owned())
+            .collect();
         Some(Tracked {
             model,
             session: session.to_owned(),
             eager,
             state: State::Persistent,
             select: None,
+            options_from,
             created: false,
         })
     }
@@ -1043,7 +1235,7 @@ impl<'t> Walker<'_, 't> {
             let tracked: Vec<&mut Tracked<'t>> = match held {
                 Held::Object(tracked) => vec![tracked],
                 Held::Rows { entities, .. } | Held::Row(entities) => entities.iter_mut().flatten().collect(),
-                Held::Statement(_) => Vec::new(),
+                Held::Statement(_) | Held::Forward(..) => Vec::new(),
             };
             for tracked in tracked {
                 if tracked.session == session {
@@ -1087,6 +1279,7 @@ impl<'t> Statement<'t> {
                     eager: eager.clone(),
                     state: State::Persistent,
                     select: self.node,
+                    options_from: self.options_from.clone(),
                     created: false,
                 })
             })
@@ -1156,7 +1349,7 @@ fn join(flows: Vec<Flow<'_>>) -> Option<Flow<'_>> {
     Some(joined)
 }
 
-fn join_held<'t>(first: &Held<'t>, second: &Held<'t>) -> Option<Held<'t>> {
+pub(super) fn join_held<'t>(first: &Held<'t>, second: &Held<'t>) -> Option<Held<'t>> {
     let entities = |first: &[Option<Tracked<'t>>], second: &[Option<Tracked<'t>>]| {
         (first.len() == second.len()).then(|| {
             first
@@ -1177,6 +1370,9 @@ fn join_held<'t>(first: &Held<'t>, second: &Held<'t>) -> Option<Held<'t>> {
             Some(Held::Rows { entities: entities(first, second)?, scalars: *scalars })
         }
         (Held::Row(first), Held::Row(second)) => Some(Held::Row(entities(first, second)?)),
+        (Held::Forward(first, passed), Held::Forward(second, _)) if first == second => {
+            Some(Held::Forward(first.clone(), passed.clone()))
+        }
         (Held::Statement(first), Held::Statement(second)) if first.entities.len() == second.entities.len() => {
             let mut joined = Vec::new();
             for (first, second) in first.entities.iter().zip(&second.entities) {
@@ -1190,7 +1386,9 @@ fn join_held<'t>(first: &Held<'t>, second: &Held<'t>) -> Option<Held<'t>> {
             }
             let node =
                 if first.node.map(|node| node.id()) == second.node.map(|node| node.id()) { first.node } else { None };
-            Some(Held::Statement(Statement { entities: joined, node }))
+            let mut options_from = first.options_from.clone();
+            options_from.extend(second.options_from.iter().filter(|name| !first.options_from.contains(name)).cloned());
+            Some(Held::Statement(Statement { entities: joined, node, options_from }))
         }
         _ => None,
     }
@@ -1215,6 +1413,7 @@ fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked
         eager: first.eager.intersection(&second.eager).cloned().collect(),
         state,
         select: if same_select { first.select } else { None },
+        options_from: first.options_from.iter().chain(&second.options_from).cloned().collect(),
         created: first.created && second.created,
     })
 }
@@ -1231,4 +1430,40 @@ fn leaves(block: Node<'_>) -> bool {
     block.named_child(block.named_child_count().saturating_sub(1)).is_some_and(|last| {
         matches!(last.kind(), "return_statement" | "raise_statement" | "continue_statement" | "break_statement")
     })
+}
+
+/// A function's summary of what it returns, from the join of its returns.
+pub(super) fn loads_of(held: Held<'_>) -> Option<Loads> {
+    let loads = |model: String, shape, eager: &HashSet<String>, options_from: &[String]| {
+        let mut eager: Vec<String> = eager.iter().cloned().collect();
+        eager.sort();
+        Loads {
+            model: Some(model),
+            shape,
+            eager,
+            options_from: options_from.iter().map(|name| (name.clone(), 0)).collect(),
+            forwards: None,
+            parameters: Vec::new(),
+        }
+    };
+    match held {
+        Held::Object(tracked) => Some(loads(tracked.model, LoadedShape::One, &tracked.eager, &tracked.options_from)),
+        Held::Rows { entities, scalars: true } => {
+            let tracked = entities.into_iter().next()??;
+            Some(loads(tracked.model, LoadedShape::Many, &tracked.eager, &tracked.options_from))
+        }
+        Held::Statement(statement) if statement.entities.len() == 1 => {
+            let (model, eager) = statement.entities.into_iter().next()??;
+            Some(loads(model, LoadedShape::Statement, &eager, &statement.options_from))
+        }
+        Held::Forward(target, passed) => Some(Loads {
+            model: None,
+            shape: LoadedShape::One,
+            eager: Vec::new(),
+            options_from: Vec::new(),
+            forwards: Some((target, passed)),
+            parameters: Vec::new(),
+        }),
+        _ => None,
+    }
 }
