@@ -263,7 +263,7 @@ impl ProjectFacts for ProjectIndex {
             .collect()
     }
 
-    fn sqlalchemy_loads(&self, target: &CallTarget) -> Option<(crate::summary::Loads, Option<String>)> {
+    fn sqlalchemy_loads(&self, target: &CallTarget) -> Option<(crate::infer::facts::Loads, Option<String>)> {
         self.loads_at(target, 0)
     }
 

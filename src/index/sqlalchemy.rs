@@ -2,9 +2,10 @@
 
 use super::{ProjectIndex, Symbol};
 use crate::infer::facts::CallTarget;
+use crate::infer::facts::Loads;
 use crate::infer::facts::ProjectFacts;
+use crate::summary::FunctionSummary;
 use crate::summary::{self, ColumnSummary};
-use crate::summary::{FunctionSummary, Loads};
 
 /// The bases that make a class a `SQLAlchemy` mapped class.
 pub(super) const SQLALCHEMY_BASES: [&str; 6] = [

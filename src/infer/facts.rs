@@ -68,7 +68,7 @@ pub trait ProjectFacts: Sync {
     fn sqlalchemy_relationships(&self, class: &str) -> Vec<(String, SqlAlchemyRelationship)>;
     /// What a call of a project function returns of `SQLAlchemy`'s (its
     /// forwards followed), and the class it is called on when it has one.
-    fn sqlalchemy_loads(&self, target: &CallTarget) -> Option<(crate::summary::Loads, Option<String>)>;
+    fn sqlalchemy_loads(&self, target: &CallTarget) -> Option<(Loads, Option<String>)>;
     /// Whether two names stand for the same class (an alias, a re-export).
     fn same_class(&self, first: &str, second: &str) -> bool;
     /// Whether sessions from this factory expire objects on commit.
@@ -140,6 +140,34 @@ pub enum Direction {
     ManyToMany,
     /// A join asyncfix does not rewrite as a query.
     Complex,
+}
+
+/// What a function returns of `SQLAlchemy`'s: objects a query loaded (one
+/// or a list), or the statement itself, with the relationship paths its
+/// options load, those of its parameters it applies too, or the call whose
+/// result it returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loads {
+    /// The mapped class as this module names it; `None`: the class the
+    /// method is called on (`select(cls)` in a class method).
+    pub model: Option<String>,
+    pub shape: LoadedShape,
+    pub eager: Vec<String>,
+    /// Parameters whose loader options the query applies (`.options(*options)`),
+    /// by name and position (`self` and `cls` not counted).
+    pub options_from: Vec<(String, usize)>,
+    /// It returns what this call returns; each pair a keyword of the callee
+    /// (or `#position`) and the parameter of its own passed to it.
+    pub forwards: Option<(CallTarget, Vec<(String, String)>)>,
+    /// Its parameters in order, `self` and `cls` left out.
+    pub parameters: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadedShape {
+    One,
+    Many,
+    Statement,
 }
 
 /// Something a function calls or reads, to resolve once the index is complete.

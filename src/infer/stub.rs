@@ -107,7 +107,7 @@ impl ProjectFacts for Stub {
     fn sqlalchemy_relationships(&self, _: &str) -> Vec<(String, SqlAlchemyRelationship)> {
         Vec::new()
     }
-    fn sqlalchemy_loads(&self, _: &CallTarget) -> Option<(crate::summary::Loads, Option<String>)> {
+    fn sqlalchemy_loads(&self, _: &CallTarget) -> Option<(crate::infer::facts::Loads, Option<String>)> {
         None
     }
     fn same_class(&self, first: &str, second: &str) -> bool {

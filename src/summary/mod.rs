@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
 
-use crate::infer::facts::{CallTarget, ReturnedQuerySet, call_target, self_attribute_call, self_chain};
+use crate::infer::facts::{CallTarget, Loads, ReturnedQuerySet, call_target, self_attribute_call, self_chain};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{RelationKind, RuleSet};
@@ -103,34 +103,6 @@ pub struct RelationshipSummary {
     pub foreign_keys: Vec<String>,
     /// `order_by=` or `collection_class=` given: a plain query would lose them.
     pub shaped: bool,
-}
-
-/// What a function returns of `SQLAlchemy`'s: objects a query loaded (one
-/// or a list), or the statement itself, with the relationship paths its
-/// options load, those of its parameters it applies too, or the call whose
-/// result it returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Loads {
-    /// The mapped class as this module names it; `None`: the class the
-    /// method is called on (`select(cls)` in a class method).
-    pub model: Option<String>,
-    pub shape: LoadedShape,
-    pub eager: Vec<String>,
-    /// Parameters whose loader options the query applies (`.options(*options)`),
-    /// by name and position (`self` and `cls` not counted).
-    pub options_from: Vec<(String, usize)>,
-    /// It returns what this call returns; each pair a keyword of the callee
-    /// (or `#position`) and the parameter of its own passed to it.
-    pub forwards: Option<(CallTarget, Vec<(String, String)>)>,
-    /// Its parameters in order, `self` and `cls` left out.
-    pub parameters: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoadedShape {
-    One,
-    Many,
-    Statement,
 }
 
 /// A relation field: `user = models.ForeignKey(User, related_name="posts")`.

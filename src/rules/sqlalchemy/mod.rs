@@ -26,11 +26,10 @@ use super::Site;
 use crate::fix::NoFix;
 use crate::fix::reload::{Related, Reload, Reloaded, Shape};
 use crate::infer::Evaluator;
-use crate::infer::facts::{Direction, ProjectFacts};
+use crate::infer::facts::{Direction, Loads, ProjectFacts};
 use crate::parse::FIELD;
 use crate::recipe::RuleId;
 use crate::semantic::{MethodKind, ScopeId, SemanticModel};
-use crate::summary::Loads;
 use walker::Walker;
 
 /// Sessions are recognised by the end of their class's name (any import of

@@ -11,12 +11,13 @@ use tree_sitter::Node;
 
 use super::{Read, ReadKind, Session, State, Tracked};
 use crate::fix::NoFix;
-use crate::infer::facts::{CallTarget, Direction, ProjectFacts, SqlAlchemyRelationship, call_target};
+use crate::infer::facts::{
+    CallTarget, Direction, LoadedShape, Loads, ProjectFacts, SqlAlchemyRelationship, call_target,
+};
 use crate::infer::{Evaluator, SQLALCHEMY_SESSION_TAG, Value};
 use crate::parse::FIELD;
 use crate::recipe::SessionVerb;
 use crate::semantic::{Binding, ScopeId};
-use crate::summary::{LoadedShape, Loads};
 
 /// What a name holds, as far as the rules follow it.
 #[derive(Debug, Clone)]
