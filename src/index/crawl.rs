@@ -306,6 +306,10 @@ impl ProjectIndex {
                                 followed.push_str(part);
                             }
                             pending.push(followed);
+                        } else if !summary.binds(rest[0]) {
+                            // Perhaps from one of its `import *` modules.
+                            pending
+                                .extend(summary.star_imports.iter().map(|star| format!("{star}.{}", rest.join("."))));
                         }
                     } else {
                         let id = by_name[module];

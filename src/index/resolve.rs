@@ -149,8 +149,16 @@ impl ProjectIndex {
                     _ => None,
                 };
             }
-            let target = summary.imports.get(*first)?;
-            name = if tail.is_empty() { target.clone() } else { format!("{target}.{}", tail.join(".")) };
+            // A name the module takes from `from .database import *`.
+            let target = match summary.imports.get(*first) {
+                Some(target) => target.clone(),
+                None => summary
+                    .star_imports
+                    .iter()
+                    .find(|star| self.module(star).is_some_and(|module| module.binds(first)))
+                    .map(|star| format!("{star}.{first}"))?,
+            };
+            name = if tail.is_empty() { target } else { format!("{target}.{}", tail.join(".")) };
         }
         None
     }

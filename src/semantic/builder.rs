@@ -24,6 +24,7 @@ pub(super) fn build<'t>(source: &'t str, tree: &'t Tree, module: ModuleName) -> 
         scope_of_node: FxHashMap::default(),
         top_level_imports: Vec::new(),
         imports_channels: false,
+        star_imports: Vec::new(),
     };
     let root = tree.root_node();
     let mut cursor = root.walk();
@@ -360,6 +361,10 @@ impl<'t> Builder<'t> {
         }
         self.note_channels(&module);
         let join = |name: &str| if module.is_empty() { name.to_owned() } else { format!("{module}.{name}") };
+        let mut cursor = node.walk();
+        if scope == ScopeId::MODULE && node.named_children(&mut cursor).any(|child| child.kind() == "wildcard_import") {
+            self.model.star_imports.push(module.clone());
+        }
         let mut cursor = node.walk();
         for name in node.children_by_field_name("name", &mut cursor) {
             match name.kind() {

@@ -134,6 +134,8 @@ pub struct SemanticModel<'t> {
     pub top_level_imports: Vec<TopLevelImport<'t>>,
     /// Whether the module imports anything from `channels`.
     pub imports_channels: bool,
+    /// Modules imported whole at module level: `from .models import *`.
+    pub star_imports: Vec<String>,
 }
 
 impl<'t> SemanticModel<'t> {

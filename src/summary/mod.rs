@@ -35,6 +35,8 @@ pub struct ModuleSummary {
     /// Every session or factory the module makes, named or not: whether
     /// each expires objects on commit.
     pub session_constructions: Vec<bool>,
+    /// Modules whose names it takes whole: `from .database import *`.
+    pub star_imports: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -161,7 +163,11 @@ pub fn summarize(source: &str, tree: &Tree, module: ModuleName, rules: &RuleSet)
 /// [`summarize`] from the module's semantic model.
 pub fn summarize_model(model: &SemanticModel<'_>, rules: &RuleSet) -> ModuleSummary {
     let evaluator = Evaluator::new(model, rules, None);
-    let mut summary = ModuleSummary { module: model.module.clone(), ..ModuleSummary::default() };
+    let mut summary = ModuleSummary {
+        module: model.module.clone(),
+        star_imports: model.star_imports.clone(),
+        ..ModuleSummary::default()
+    };
     for (name, bindings) in &model.scope(ScopeId::MODULE).bindings {
         match bindings.as_slice() {
             [Binding::Import(target)] => {

@@ -624,6 +624,41 @@ impl<'t> Walker<'_, 't> {
         self.select(call).map(Held::Statement).or_else(|| self.project_call(call, arguments))
     }
 
+    /// What the function puts in a local list: `name = [...]`,
+    /// `name.append(...)`, `name.extend(...)`, `name += [...]`.
+    fn put_in(&self, name: &str) -> Vec<Node<'t>> {
+        let Some(function) = self.evaluator.model.scope(self.scope).node else { return Vec::new() };
+        let mut found = Vec::new();
+        let mut stack = vec![function];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            stack.extend(
+                node.named_children(&mut cursor)
+                    .filter(|child| !matches!(child.kind(), "function_definition" | "class_definition" | "lambda")),
+            );
+            let is_name = |node: Option<Node<'t>>| node.is_some_and(|node| self.text(node) == name);
+            match node.kind() {
+                "assignment" | "augmented_assignment" if is_name(node.child_by_field_id(FIELD.left)) => {
+                    found.extend(node.child_by_field_id(FIELD.right));
+                }
+                "call" => {
+                    let callee = node.child_by_field_id(FIELD.function).filter(|callee| callee.kind() == "attribute");
+                    let adds = callee.is_some_and(|callee| {
+                        is_name(callee.child_by_field_id(FIELD.object))
+                            && callee
+                                .child_by_field_id(FIELD.attribute)
+                                .is_some_and(|method| matches!(self.text(method), "append" | "extend" | "insert"))
+                    });
+                    if adds {
+                        found.extend(node.child_by_field_id(FIELD.arguments));
+                    }
+                }
+                _ => {}
+            }
+        }
+        found
+    }
+
     /// Whether a name is a parameter of the function walked.
     fn is_parameter(&self, name: Node<'t>) -> bool {
         self.evaluator.model.lookup(self.text(name), self.scope).is_some_and(|(found, bindings)| {
@@ -744,15 +779,25 @@ impl<'t> Walker<'_, 't> {
 
     /// `.options(selectinload(Team.players), ...)`: each path to its entity.
     fn add_options(&self, statement: &mut Statement<'t>, arguments: Node<'t>) {
-        // `.options(*options)`: a parameter's options, known at each call.
+        // `.options(*options)`: a parameter's options, known at each call; a
+        // local list's, from everything the function puts in it.
         let mut cursor = arguments.walk();
+        let mut listed = Vec::new();
         for argument in arguments.named_children(&mut cursor) {
             let name = if argument.kind() == "list_splat" { argument.named_child(0) } else { Some(argument) };
-            if let Some(name) = name.filter(|name| name.kind() == "identifier")
-                && self.is_parameter(name)
-            {
+            let Some(name) = name.filter(|name| name.kind() == "identifier") else { continue };
+            if self.is_parameter(name) {
                 statement.options_from.push(self.text(name).to_owned());
+            } else {
+                listed.extend(self.put_in(self.text(name)));
             }
+        }
+        if self.depth.get() < MAX_DEPTH {
+            self.depth.set(self.depth.get() + 1);
+            for options in listed {
+                self.add_options(statement, options);
+            }
+            self.depth.set(self.depth.get() - 1);
         }
         for (class, path) in self.eager_paths(arguments) {
             let entity = statement
@@ -1008,8 +1053,37 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
+    /// `await team.awaitable_attrs.players` (`AsyncAttrs`): the
+    /// relationship is loaded from here on.
+    fn awaited_attributes(&mut self, statement: Node<'t>) {
+        let mut stack = vec![statement];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+            let Some(attribute) = node.named_child(0).filter(|_| node.kind() == "await") else { continue };
+            let Some(holder) = attribute.child_by_field_id(FIELD.object).filter(|holder| {
+                holder.kind() == "attribute"
+                    && holder
+                        .child_by_field_id(FIELD.attribute)
+                        .is_some_and(|name| self.text(name) == "awaitable_attrs")
+            }) else {
+                continue;
+            };
+            let (Some(object), Some(name)) =
+                (holder.child_by_field_id(FIELD.object), attribute.child_by_field_id(FIELD.attribute))
+            else {
+                continue;
+            };
+            let name = self.text(name).to_owned();
+            if let Some(Held::Object(tracked)) = self.held.get_mut(self.text(object)) {
+                tracked.eager.insert(name);
+            }
+        }
+    }
+
     /// Bindings and session events in one simple statement.
     pub(super) fn effects(&mut self, statement: Node<'t>) {
+        self.awaited_attributes(statement);
         let Some(expression) = statement.named_child(0) else { return };
         match expression.kind() {
             "assignment" => {
