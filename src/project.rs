@@ -320,7 +320,7 @@ pub fn spellings() -> Vec<&'static str> {
 /// model's bases and session factories.
 fn project_wide() -> Vec<&'static str> {
     let mut words = crate::index::USER_BASES.to_vec();
-    words.push(crate::summary::SESSION_FACTORY_SPELLING);
+    words.extend(crate::summary::SESSION_SPELLINGS);
     words
 }
 

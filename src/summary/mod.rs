@@ -77,8 +77,9 @@ const DECLARATIVE_BASE_FACTORY: &str = "declarative_base";
 const USER_MODEL_SETTING: &str = "AUTH_USER_MODEL";
 /// `ForeignKey(...)` in a `SQLAlchemy` column.
 const FOREIGN_KEY: &str = "ForeignKey";
-/// A session factory defines how every module's sessions expire.
-pub const SESSION_FACTORY_SPELLING: &str = "sessionmaker";
+/// Where sessions are made decides how every module's sessions expire: a
+/// factory, a session built directly, or the setting itself.
+pub const SESSION_SPELLINGS: [&str; 3] = ["sessionmaker", "AsyncSession(", "expire_on_commit"];
 
 /// A `SQLAlchemy` column: `user_id = mapped_column(ForeignKey("users.id"))`.
 #[derive(Debug, Clone, Default)]

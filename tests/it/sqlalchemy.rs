@@ -1,8 +1,12 @@
-//! Seed 004 end to end: the `SQLAlchemy` project in
-//! `fixtures/projects/sqlalchemy_seed` is fixed with each `--sqlalchemy-fix`
-//! style, compared with `expected/` (explicit) or `expected-STYLE/`, and run against `SQLite` through
-//! `aiosqlite`: before the fix signup and login raise `MissingGreenlet`,
-//! after it they return the role profiles.
+//! `SQLAlchemy` end to end. Seed 004 (`fixtures/projects/sqlalchemy_seed`)
+//! and the service shapes of real code (`fixtures/projects/sqlalchemy_runtime`:
+//! a service holding `self.session`, a repository returning objects, a
+//! statement variable with `.unique()`, a `@declared_attr` relationship, an
+//! `expire_on_commit=False` dependency, and the shapes a plain query would
+//! get wrong) are fixed with each `--sqlalchemy-fix` style, compared with
+//! `expected/` (explicit) or `expected-STYLE/`, and run against `SQLite`
+//! through `aiosqlite`: before the fix the sites raise `MissingGreenlet`,
+//! after it they return what the synchronous ORM would.
 //!
 //! The runtime half needs a Python with `sqlalchemy` and `aiosqlite`:
 //! `ASYNCFIX_SQLALCHEMY_PYTHON` names it (`.ci/run` sets it up); without it
@@ -15,7 +19,11 @@ use std::process::Command;
 use super::support::{compare_fixed_tree, run};
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/sqlalchemy_seed")
+    project_fixture("sqlalchemy_seed")
+}
+
+fn project_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects").join(name)
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -82,6 +90,70 @@ fn seed_004_is_fixed_in_every_style_and_the_fixed_code_runs() {
                 stdout.contains("signup: ok role_profiles=2") && stdout.contains("login: ok role_profiles=2"),
                 "{stdout}"
             );
+        }
+    }
+}
+
+/// What `runtime_check.py` prints for the services, before and after the
+/// fix: every site fixed runs; `in_branches` is reported without a fix.
+const SERVICES_BEFORE: &str = "service_roster: MissingGreenlet
+repository_roster: MissingGreenlet
+repository_loaded: ok
+league_table: MissingGreenlet
+coach_team: MissingGreenlet
+rename: ok
+sign: MissingGreenlet
+first_player: MissingGreenlet
+in_branches: MissingGreenlet
+coach_names: MissingGreenlet
+";
+
+const SERVICES_AFTER: &str = "service_roster: ok
+repository_roster: ok
+repository_loaded: ok
+league_table: ok
+coach_team: ok
+rename: ok
+sign: ok
+first_player: ok
+in_branches: MissingGreenlet
+coach_names: ok
+";
+
+fn services_run(python: &str, project: &Path) -> String {
+    let script = project_fixture("sqlalchemy_runtime").join("runtime_check.py");
+    let output = Command::new(python).arg(script).arg(project).output().unwrap();
+    assert!(output.status.success(), "runtime_check.py failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn service_shapes_are_fixed_in_every_style_and_the_fixed_code_runs() {
+    let fixture = project_fixture("sqlalchemy_runtime");
+    let python = python();
+    if let Some(python) = &python {
+        assert_eq!(services_run(python, &fixture.join("input")), SERVICES_BEFORE);
+    }
+    let update = std::env::var_os("UPDATE_FIXTURES").is_some();
+    for style in ["explicit", "selectinload", "refresh"] {
+        let temp = tempfile::tempdir().unwrap();
+        let project = temp.path().join("project");
+        fs::create_dir_all(&project).unwrap();
+        copy_tree(&fixture.join("input"), &project);
+        let output = run(&["fix", project.to_str().unwrap(), "--sqlalchemy-fix", style], "");
+        assert_eq!(output.code, 1, "{style}: {}{}", output.stdout, output.stderr);
+        let expected =
+            if style == "explicit" { fixture.join("expected") } else { fixture.join(format!("expected-{style}")) };
+        let problems = compare_fixed_tree(&project, &fixture.join("input"), &expected, update);
+        assert!(problems.is_empty(), "{style}:\n{}", problems.join("\n"));
+        let again = run(&["fix", project.to_str().unwrap(), "--sqlalchemy-fix", style], "");
+        assert!(
+            again.stdout.contains("Fixed 0 sites in 0 files"),
+            "{style}: a second fix changed something: {}",
+            again.stdout
+        );
+        if let Some(python) = &python {
+            assert_eq!(services_run(python, &project), SERVICES_AFTER, "{style}");
         }
     }
 }
