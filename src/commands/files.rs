@@ -175,14 +175,13 @@ fn print_check_summary(
     }
     let safe = sites.iter().filter(|site| site.fix == FixState::Safe).count();
     let unsafe_only = sites.iter().filter(|site| site.fix == FixState::Unsafe).count();
-    if sites.is_empty() && tally.syntax_errors > 0 {
-        writeln!(streams.stdout, "No sites found in the files that parsed.")
-    } else if sites.is_empty() {
-        writeln!(streams.stdout, "No sites found.")
+    let skipped = skipped(tally);
+    if sites.is_empty() {
+        writeln!(streams.stdout, "No sites found{skipped}.")
     } else {
         writeln!(
             streams.stdout,
-            "Found {} ({safe} fixable with `asyncfix fix`, {unsafe_only} more with `--unsafe-fixes`).",
+            "Found {} ({safe} fixable with `asyncfix fix`, {unsafe_only} more with `--unsafe-fixes`){skipped}.",
             output::text::plural(sites.len(), "site", "sites")
         )
     }
@@ -204,8 +203,18 @@ fn print_fix_summary(action: Action, tally: &Tally, painter: Painter, stream: &m
         line += &output::text::plural(tally.sites.len(), "site", "sites");
         line += " left";
     }
+    line += &skipped(tally);
     line.push('.');
     writeln!(stream, "{line}")
+}
+
+/// `; N files skipped: ...` when files did not parse: they were not checked,
+/// and the summary says so, as the exit status does (1, not 0).
+fn skipped(tally: &Tally) -> String {
+    match tally.syntax_errors {
+        0 => String::new(),
+        count => format!("; {} skipped: syntax error (listed above)", output::text::plural(count, "file", "files")),
+    }
 }
 
 /// What the per-file runs produced, and what the walk could not read.

@@ -540,12 +540,15 @@ fn syntax_error_file_is_reported_with_its_position_left_untouched_and_exits_1() 
     let stderr = format!(
         "asyncfix: {broken}: 5:9: syntax error; file left untouched\nasyncfix: 1 file could not be processed.\n"
     );
-    assert_eq!(all(&fix), (1, "Fixed 1 site in 1 file.\n", stderr.as_str()));
+    assert_eq!(
+        all(&fix),
+        (1, "Fixed 1 site in 1 file; 1 file skipped: syntax error (listed above).\n", stderr.as_str())
+    );
     assert_eq!(project.read_text("app/broken.py"), broken_source);
     assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED, "other files are still fixed");
 
     let check = cli(&["check", &broken]);
-    assert_eq!(all(&check), (1, "No sites found in the files that parsed.\n", stderr.as_str()));
+    assert_eq!(all(&check), (1, "No sites found; 1 file skipped: syntax error (listed above).\n", stderr.as_str()));
 }
 
 #[test]
@@ -850,13 +853,13 @@ fn fix_stdin_keeps_a_bom() {
 /// Exit 1 also means "sites left, here is the source"; a caller that takes
 /// stdout as the new buffer would empty it.
 #[test]
-
 fn fix_stdin_echoes_source_with_a_syntax_error() {
     let source = "async def view(key):\n    x = = 1\n";
 
     let output = run(&["fix", "-", "--stdin-filename", "app/views.py"], source);
 
-    let stderr = "asyncfix: app/views.py: 2:9: syntax error; file left untouched\nFixed 0 sites in 0 files.\n\
+    let stderr = "asyncfix: app/views.py: 2:9: syntax error; file left untouched\n\
+                  Fixed 0 sites in 0 files; 1 file skipped: syntax error (listed above).\n\
                   asyncfix: 1 file could not be processed.\n";
     assert_eq!(all(&output), (1, source, stderr));
 }

@@ -354,7 +354,11 @@ fn syntax_errors_of_every_kind_are_reported_and_left_untouched() {
     let output = run(&["fix", &tree.root()], "");
 
     assert_eq!(output.code, 1, "{}", output.stderr);
-    assert_eq!(output.stdout, "Fixed 1 site in 1 file.\n");
+    let skipped = broken.len();
+    assert_eq!(
+        output.stdout,
+        format!("Fixed 1 site in 1 file; {skipped} files skipped: syntax error (listed above).\n")
+    );
     for (name, source, position) in &broken {
         // `unclosed_at_end.py` is reported at 1:1 (see `unclosed_bracket_at_the_end_is_located`).
         let line = format!("asyncfix: {}: {position}", tree.path(name));
@@ -384,7 +388,7 @@ fn unclosed_bracket_at_the_end_is_located() {
         all(&output),
         (
             1,
-            "No sites found in the files that parsed.\n",
+            "No sites found; 1 file skipped: syntax error (listed above).\n",
             "asyncfix: -: 6:12: syntax error; file left untouched\nasyncfix: 1 file could not be processed.\n"
         )
     );
@@ -583,7 +587,11 @@ fn torture_corpus_in_one_tree() {
         run_with_watchdog(vec!["fix".into(), tree.root(), "--jobs".into(), "4".into()], Duration::from_mins(2));
 
     assert_eq!(output.code, 2, "{}", output.stderr);
-    assert_eq!(output.stdout, format!("Fixed {0} sites in {0} files.\n", good.len()));
+    // The one file that does not parse is skipped; the others could not be read or written.
+    assert_eq!(
+        output.stdout,
+        format!("Fixed {0} sites in {0} files; 1 file skipped: syntax error (listed above).\n", good.len())
+    );
     for (name, _, reason) in &bad {
         let prefix = format!("asyncfix: {}: {reason}", tree.path(name));
         assert!(output.stderr.lines().any(|line| line.starts_with(&prefix)), "{prefix} missing:\n{}", output.stderr);
