@@ -162,6 +162,7 @@ pub enum SessionVerb {
     Commit,
     Rollback,
     Refresh,
+    Delete,
 }
 
 /// A method's native async twin, and the Django version that introduced it.

@@ -379,4 +379,7 @@ pub struct RawSessionMethods {
     pub rollback: Vec<Spanned<String>>,
     /// Load an object, or the attributes `attribute_names=[...]` lists (`refresh`).
     pub refresh: Vec<Spanned<String>>,
+    /// Mark an object for deletion: after the flush it is no longer persistent (`delete`).
+    #[serde(default)]
+    pub delete: Vec<Spanned<String>>,
 }

@@ -119,6 +119,7 @@ impl RuleSet {
             (&session.commit, SessionVerb::Commit),
             (&session.rollback, SessionVerb::Rollback),
             (&session.refresh, SessionVerb::Refresh),
+            (&session.delete, SessionVerb::Delete),
         ];
         for (names, verb) in verbs {
             for name in names {

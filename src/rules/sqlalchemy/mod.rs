@@ -47,6 +47,9 @@ pub(super) enum State {
     Expired {
         commit: usize,
     },
+    /// Marked for deletion: once flushed it is not persistent, and a refresh
+    /// raises; its reads are another error than the rules'.
+    Deleted,
 }
 
 #[derive(Debug, Clone)]

@@ -467,7 +467,9 @@ impl<'t> Walker<'_, 't> {
                 }
                 _ => {}
             }
-            if self.loaded(&tracked, &attribute_name) || matches!(tracked.state, State::Transient | State::Pending) {
+            if self.loaded(&tracked, &attribute_name)
+                || matches!(tracked.state, State::Transient | State::Pending | State::Deleted)
+            {
                 return None;
             }
             if tracked.created
@@ -1093,6 +1095,19 @@ impl<'t> Walker<'_, 't> {
                     return;
                 };
                 self.identity_map(right);
+                // `first, second = Team(...), Team(...)`: element by element.
+                if matches!(left.kind(), "pattern_list" | "tuple_pattern")
+                    && matches!(right.kind(), "expression_list" | "tuple")
+                    && left.named_child_count() == right.named_child_count()
+                {
+                    for position in 0..left.named_child_count() {
+                        if let (Some(target), Some(value)) = (left.named_child(position), right.named_child(position)) {
+                            let held = self.value_of(value).or_else(|| self.created(value));
+                            self.bind(target, held);
+                        }
+                    }
+                    return;
+                }
                 let value = self.value_of(right).or_else(|| self.created(right));
                 if left.kind() == "identifier"
                     && let Some(expire_on_commit) = self.session_made_by(right)
@@ -1274,15 +1289,25 @@ impl<'t> Walker<'_, 't> {
             }),
             SessionVerb::Commit | SessionVerb::Rollback => {
                 self.commits.insert(statement.start_byte(), statement);
-                let expires = expire_on_commit || verb == SessionVerb::Rollback;
+                let rollback = verb == SessionVerb::Rollback;
+                let expires = expire_on_commit || rollback;
                 let commit = statement.start_byte();
-                self.each_tracked(&session, |tracked| {
-                    if expires && tracked.state != State::Transient {
-                        tracked.state = State::Expired { commit };
-                    } else if tracked.state == State::Pending {
-                        tracked.state = State::Persistent;
-                    }
+                self.each_tracked(&session, |tracked| match tracked.state {
+                    State::Transient | State::Deleted => {}
+                    // A rollback expunges what it added: a transient object
+                    // again, whose attributes stay as they were set.
+                    State::Pending if rollback => tracked.state = State::Transient,
+                    _ if expires => tracked.state = State::Expired { commit },
+                    State::Pending => tracked.state = State::Persistent,
+                    _ => {}
                 });
+            }
+            SessionVerb::Delete => {
+                if let Some(object) = arguments.named_child(0).map(|node| self.text(node).to_owned())
+                    && let Some(Held::Object(tracked)) = self.held.get_mut(&object)
+                {
+                    tracked.state = State::Deleted;
+                }
             }
             SessionVerb::Refresh => {
                 let Some(object) = arguments.named_child(0).map(|node| self.text(node).to_owned()) else { return };
