@@ -614,6 +614,26 @@ impl<'t> Walker<'_, 't> {
                 _ => None,
             };
         }
+        // `enumerate(teams)`, `zip(ids, teams)`: rows whose positions hold the items.
+        if callee.kind() == "identifier"
+            && matches!(self.text(callee), "enumerate" | "zip")
+            && self.evaluator.model.lookup(self.text(callee), self.scope).is_none()
+        {
+            let mut cursor = arguments.walk();
+            let mut entities: Vec<Option<Tracked<'t>>> = arguments
+                .named_children(&mut cursor)
+                .filter(|argument| argument.kind() != "keyword_argument")
+                .map(|argument| match self.value_of(argument).and_then(|held| item_of(&held)) {
+                    Some(Held::Object(tracked)) => Some(tracked),
+                    _ => None,
+                })
+                .collect();
+            if self.text(callee) == "enumerate" {
+                entities.truncate(1);
+                entities.insert(0, None);
+            }
+            return entities.iter().any(Option::is_some).then_some(Held::Rows { entities, scalars: false });
+        }
         if callee.kind() == "identifier"
             && SAME_ITEMS.contains(&self.text(callee))
             && self.evaluator.model.lookup(self.text(callee), self.scope).is_none()
