@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by scripts/corpus.sh and bench/run.sh: downloads pinned source
+# Sourced by scripts/corpus.sh, scripts/sa_accuracy.sh and bench/run.sh: downloads pinned source
 # distributions from PyPI into a shared cache.
 #
 #   fetch_sdist CACHE_DIR SPEC   prints the folder SPEC (`Django==5.2.8`) is unpacked in
@@ -28,6 +28,29 @@ fetch_sdist() {
             *.zip) unzip -q "$archive" -d "$tmp/unzipped" && cp -R "$tmp"/unzipped/*/. "$dest" ;;
             *) log "unexpected download: $archive"; exit 2 ;;
         esac
+    done
+    rm -rf "$tmp"
+    touch "$dest/.complete"
+    printf '%s\n' "$dest"
+}
+
+# fetch_wheel CACHE_DIR SPEC: like fetch_sdist, for a package whose versions
+# ship only wheels (pure-Python ones: a wheel is a zip of the import roots).
+fetch_wheel() {
+    local cache=$1 spec=$2
+    local dest=$cache/${spec/==/-}-wheel
+    if [[ -f $dest/.complete ]]; then
+        printf '%s\n' "$dest"
+        return
+    fi
+    log "downloading $spec (wheel)"
+    local tmp wheel
+    tmp=$(mktemp -d)
+    pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: -d "$tmp" "$spec" >&2
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    for wheel in "$tmp"/*.whl; do
+        unzip -q "$wheel" -d "$dest"
     done
     rm -rf "$tmp"
     touch "$dest/.complete"

@@ -100,29 +100,6 @@ fi
 # shellcheck source=scripts/fetch.sh
 source "$ROOT/scripts/fetch.sh"
 
-# fetch_wheel CACHE_DIR SPEC: like fetch_sdist, for a package whose versions
-# ship only wheels (pure-Python ones: a wheel is a zip of the import roots).
-fetch_wheel() {
-    local cache=$1 spec=$2
-    local dest=$cache/${spec/==/-}-wheel
-    if [[ -f $dest/.complete ]]; then
-        printf '%s\n' "$dest"
-        return
-    fi
-    log "downloading $spec (wheel)"
-    local tmp wheel
-    tmp=$(mktemp -d)
-    pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: -d "$tmp" "$spec" >&2
-    rm -rf "$dest"
-    mkdir -p "$dest"
-    for wheel in "$tmp"/*.whl; do
-        unzip -q "$wheel" -d "$dest"
-    done
-    rm -rf "$tmp"
-    touch "$dest/.complete"
-    printf '%s\n' "$dest"
-}
-
 # Outside any git work tree, so no .gitignore hides files from the walker.
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/asyncfix-sa-accuracy.XXXXXX")
 if [[ ${KEEP_SCRATCH:-0} != 1 ]]; then
