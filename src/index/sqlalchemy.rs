@@ -84,7 +84,14 @@ impl ProjectIndex {
                 Some((own.1.clone(), at))
             })
             .collect();
-        let resolved = Loads { model, options_from, forwards: None, parameters: loads.parameters, ..inner_loads };
+        let resolved = Loads {
+            model,
+            options_from,
+            forwards: None,
+            parameters: loads.parameters,
+            yielded: loads.yielded,
+            ..inner_loads
+        };
         Some((resolved, receiver))
     }
 

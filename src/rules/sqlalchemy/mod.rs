@@ -118,6 +118,7 @@ pub fn check_function<'t>(function: Node<'t>, evaluator: &Evaluator<'_, 't>, rul
         held: HashMap::new(),
         commits: HashMap::new(),
         returns: Vec::new(),
+        yields: Vec::new(),
         used_as_session: std::cell::RefCell::default(),
         with_aliases: HashMap::new(),
         depth: std::cell::Cell::new(0),
@@ -334,7 +335,9 @@ fn explicit_hazard(function: Node<'_>, reads: &[&Read<'_>], model: &SemanticMode
 pub fn function_loads(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<Loads> {
     let model = evaluator.model;
     let text = model.text(function);
-    if !text.contains("return") || !["select", "get(", "scalar", "execute"].iter().any(|word| text.contains(word)) {
+    if !(text.contains("return") || text.contains("yield"))
+        || !["select", "get(", "scalar", "execute"].iter().any(|word| text.contains(word))
+    {
         return None;
     }
     let scope = model.scope_opened_by(function)?;
@@ -348,12 +351,23 @@ pub fn function_loads(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Opti
         commits: HashMap::new(),
         reads: Vec::new(),
         returns: Vec::new(),
+        yields: Vec::new(),
         used_as_session: std::cell::RefCell::default(),
         with_aliases: HashMap::new(),
         depth: std::cell::Cell::new(0),
     };
     walker.block(function.child_by_field_id(FIELD.body)?);
-    let mut returns = walker.returns.into_iter();
+    // A context manager gives what it yields; any other generator, no object.
+    let context_manager =
+        function.parent().filter(|parent| parent.kind() == "decorated_definition").is_some_and(|decorated| {
+            model.text(decorated).split("def ").next().is_some_and(|head| head.contains("contextmanager"))
+        });
+    let outcomes = match (context_manager, walker.yields.is_empty()) {
+        (true, false) => walker.yields,
+        (false, true) => walker.returns,
+        _ => return None,
+    };
+    let mut returns = outcomes.into_iter();
     let first = returns.next()??;
     let held = returns.try_fold(first, |joined, next| walker::join_held(&joined, &next?))?;
     let mut loads = walker::loads_of(held)?;
@@ -387,5 +401,6 @@ pub fn function_loads(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Opti
         *position = parameters.iter().position(|parameter| parameter == name).unwrap_or(usize::MAX);
     }
     loads.parameters = parameters;
+    loads.yielded = context_manager;
     Some(loads)
 }

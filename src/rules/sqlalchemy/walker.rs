@@ -71,6 +71,8 @@ pub(super) struct Walker<'a, 't> {
     pub(super) with_aliases: HashMap<String, usize>,
     /// What each `return` gives, in order.
     pub(super) returns: Vec<Option<Held<'t>>>,
+    /// What each `yield` statement gives, in order.
+    pub(super) yields: Vec<Option<Held<'t>>>,
     /// How deep [`Walker::value_of`] and [`Walker::loader_link`] are.
     pub(super) depth: Cell<usize>,
 }
@@ -242,6 +244,15 @@ impl<'t> Walker<'_, 't> {
                     self.returns.push(held);
                 }
             }
+            // `yield obj` in a context manager: what `async with f() as x` binds.
+            "expression_statement"
+                if statement.named_child(0).is_some_and(|expression| expression.kind() == "yield") =>
+            {
+                self.reads_in(statement, statement);
+                let value = statement.named_child(0).and_then(|expression| expression.named_child(0));
+                let held = value.filter(|value| value.kind() != "none").and_then(|value| self.value_of(value));
+                self.yields.push(held);
+            }
             _ => {
                 self.reads_in(statement, statement);
                 self.effects(statement);
@@ -364,6 +375,11 @@ impl<'t> Walker<'_, 't> {
                 self.sessions.insert(name, Session { expire_on_commit, open_until: statement.end_byte() });
             } else {
                 self.with_aliases.insert(name, statement.end_byte());
+                // `async with locked_team(session, key) as team:` a project
+                // context manager yielding what its query loaded.
+                if let Some(held) = self.value_of(value) {
+                    self.held.insert(self.text(alias).trim().to_owned(), held);
+                }
             }
         }
     }
@@ -721,6 +737,13 @@ impl<'t> Walker<'_, 't> {
             Facts::Project(index) => index,
         };
         let (loads, receiver) = index.sqlalchemy_loads(&target)?;
+        // A context manager's call is not what it yields; `async with ... as x` is.
+        let in_with = call.parent().is_some_and(|parent| {
+            parent.kind() == "as_pattern" && parent.parent().is_some_and(|item| item.kind() == "with_item")
+        });
+        if loads.yielded != in_with {
+            return None;
+        }
         let model = loads.model.or(receiver)?;
         if !index.is_sqlalchemy_model(&model) {
             return None;
@@ -1564,6 +1587,7 @@ pub(super) fn loads_of(held: Held<'_>) -> Option<Loads> {
             options_from: options_from.iter().map(|name| (name.clone(), 0)).collect(),
             forwards: None,
             parameters: Vec::new(),
+            yielded: false,
         }
     };
     match held {
@@ -1583,6 +1607,7 @@ pub(super) fn loads_of(held: Held<'_>) -> Option<Loads> {
             options_from: Vec::new(),
             forwards: Some((target, passed)),
             parameters: Vec::new(),
+            yielded: false,
         }),
         _ => None,
     }
