@@ -249,9 +249,15 @@ impl<'t> Walker<'_, 't> {
                 if statement.named_child(0).is_some_and(|expression| expression.kind() == "yield") =>
             {
                 self.reads_in(statement, statement);
-                let value = statement.named_child(0).and_then(|expression| expression.named_child(0));
-                let held = value.filter(|value| value.kind() != "none").and_then(|value| self.value_of(value));
-                self.yields.push(held);
+                // `yield None` (not found) agrees with any other yield.
+                if let Some(value) = statement
+                    .named_child(0)
+                    .and_then(|expression| expression.named_child(0))
+                    .filter(|value| value.kind() != "none")
+                {
+                    let held = self.value_of(value);
+                    self.yields.push(held);
+                }
             }
             _ => {
                 self.reads_in(statement, statement);
