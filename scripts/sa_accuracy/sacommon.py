@@ -10,6 +10,12 @@ import json
 import os
 import re
 import subprocess
+import sys
+from pathlib import Path
+
+# Positions are counted as the Django harness counts them.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "accuracy"))
+import common as accuracy_common  # noqa: E402
 
 # Eager loader options. `contains_eager` fills the relationship from a JOIN
 # the statement already has; renaming it to `lazyload` leaves it unloaded
@@ -71,29 +77,15 @@ def call_name(call):
 
 # --- positions ---------------------------------------------------------------
 
-class Lines:
-    """Byte offsets of a source text's lines, as `ast` counts them (lineno
-    from 1, col_offset in UTF-8 bytes)."""
-
-    def __init__(self, data: bytes):
-        self.data = data
-        self.starts = [0]
-        for m in re.finditer(rb"\r\n|\n|\r", data):
-            self.starts.append(m.end())
-
-    def offset(self, lineno, col):
-        return self.starts[lineno - 1] + col
+class Lines(accuracy_common.Lines):
+    """Byte offsets of a source text's lines, as `ast` counts them (the
+    Django harness's), and whole lines by number."""
 
     def line(self, lineno):
         """The text of line LINENO, without its end of line."""
         start = self.starts[lineno - 1]
         end = self.starts[lineno] if lineno < len(self.starts) else len(self.data)
         return self.data[start:end].rstrip(b"\r\n").decode("utf-8", "replace")
-
-    def char_col(self, lineno, byte_col):
-        """A byte column as a 0-based character column."""
-        start = self.starts[lineno - 1]
-        return len(self.data[start:start + byte_col].decode("utf-8", "replace"))
 
     def byte_col(self, lineno, char_col):
         """A 0-based character column as a byte column."""

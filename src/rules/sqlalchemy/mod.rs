@@ -121,6 +121,7 @@ pub fn check_function<'t>(function: Node<'t>, evaluator: &Evaluator<'_, 't>, rul
         yields: Vec::new(),
         used_as_session: std::cell::RefCell::default(),
         with_aliases: HashMap::new(),
+        sessions_expire: std::cell::OnceCell::new(),
         depth: std::cell::Cell::new(0),
         reads: Vec::new(),
     };
@@ -354,6 +355,7 @@ pub fn function_loads(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Opti
         yields: Vec::new(),
         used_as_session: std::cell::RefCell::default(),
         with_aliases: HashMap::new(),
+        sessions_expire: std::cell::OnceCell::new(),
         depth: std::cell::Cell::new(0),
     };
     walker.block(function.child_by_field_id(FIELD.body)?);

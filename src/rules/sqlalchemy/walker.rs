@@ -4,7 +4,7 @@
 //! state and joined after: a relationship counts as loaded only where every
 //! path that reaches a read loaded it.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
@@ -73,6 +73,8 @@ pub(super) struct Walker<'a, 't> {
     pub(super) returns: Vec<Option<Held<'t>>>,
     /// What each `yield` statement gives, in order.
     pub(super) yields: Vec<Option<Held<'t>>>,
+    /// [`Walker::unknown_sessions_expire`], once asked.
+    pub(super) sessions_expire: OnceCell<bool>,
     /// How deep [`Walker::value_of`] and [`Walker::loader_link`] are.
     pub(super) depth: Cell<usize>,
 }
@@ -162,6 +164,13 @@ impl<'t> Walker<'_, 't> {
         Some(Session { expire_on_commit, open_until: usize::MAX })
     }
 
+    /// Whether a session whose origin is not known expires objects on
+    /// commit: unless every session the project makes says otherwise. Asked
+    /// of the index once per function (it looks at every module).
+    fn unknown_sessions_expire(&self) -> bool {
+        *self.sessions_expire.get_or_init(|| !self.facts.sessions_never_expire())
+    }
+
     /// A session this function opened or recognised by its use, by name.
     fn session_named(&self, text: &str) -> Option<Session> {
         if let Some(session) = self.sessions.get(text) {
@@ -169,7 +178,7 @@ impl<'t> Walker<'_, 't> {
         }
         self.used_as_session.borrow().contains(text).then(|| {
             let open_until = self.with_aliases.get(text).copied().unwrap_or(usize::MAX);
-            Session { expire_on_commit: !self.facts.sessions_never_expire(), open_until }
+            Session { expire_on_commit: self.unknown_sessions_expire(), open_until }
         })
     }
 
@@ -182,7 +191,7 @@ impl<'t> Walker<'_, 't> {
             Value::Instance { class, .. } => class.ends_with(super::ASYNC_SESSION),
             _ => false,
         };
-        is_session.then(|| !self.facts.sessions_never_expire())
+        is_session.then(|| self.unknown_sessions_expire())
     }
 
     pub(super) fn block(&mut self, block: Node<'t>) {
@@ -521,12 +530,17 @@ impl<'t> Walker<'_, 't> {
 
     /// What an expression evaluates to, as far as the rules follow it.
     pub(super) fn value_of(&self, node: Node<'t>) -> Option<Held<'t>> {
-        // Deeply nested expressions (generated code, the fuzzer) end the walk, not the stack.
+        self.deeper(|| self.value_at(node))
+    }
+
+    /// One level deeper in a recursive walk: deeply nested expressions
+    /// (generated code, the fuzzer) end the walk, not the stack.
+    fn deeper<T>(&self, step: impl FnOnce() -> Option<T>) -> Option<T> {
         if self.depth.get() > MAX_DEPTH {
             return None;
         }
         self.depth.set(self.depth.get() + 1);
-        let value = self.value_at(node);
+        let value = step();
         self.depth.set(self.depth.get() - 1);
         value
     }
@@ -843,13 +857,12 @@ impl<'t> Walker<'_, 't> {
                 listed.extend(self.put_in(self.text(name)));
             }
         }
-        if self.depth.get() < MAX_DEPTH {
-            self.depth.set(self.depth.get() + 1);
+        self.deeper(|| {
             for options in listed {
                 self.add_options(statement, options);
             }
-            self.depth.set(self.depth.get() - 1);
-        }
+            Some(())
+        });
         for (class, path) in self.eager_paths(arguments) {
             let entity = statement
                 .entities
@@ -935,13 +948,7 @@ impl<'t> Walker<'_, 't> {
     /// One link of a loader chain: the class its path starts from, the path,
     /// and whether this link loads it.
     fn loader_link(&self, call: Node<'t>) -> Option<(Option<String>, String, bool)> {
-        if self.depth.get() > MAX_DEPTH {
-            return None;
-        }
-        self.depth.set(self.depth.get() + 1);
-        let link = self.loader_link_at(call);
-        self.depth.set(self.depth.get() - 1);
-        link
+        self.deeper(|| self.loader_link_at(call))
     }
 
     fn loader_link_at(&self, call: Node<'t>) -> Option<(Option<String>, String, bool)> {
