@@ -116,6 +116,9 @@ pub struct Orm {
     pub async_twins: HashMap<String, AsyncTwin>,
     /// Relation field classes and their kind.
     pub relation_fields: HashMap<String, RelationKind>,
+    /// The model a relation field class relates to when its declaration
+    /// names none (`TaggableManager()`).
+    pub default_targets: HashMap<String, String>,
 }
 
 /// A model of an installed library, declared by a recipe's `[[model]]`:

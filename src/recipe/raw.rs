@@ -288,6 +288,19 @@ pub struct RawRelationFields {
     pub one_to_one: Vec<Spanned<String>>,
     /// Many-to-many: `django.db.models.ManyToManyField`.
     pub many_to_many: Vec<Spanned<String>>,
+    /// The model a field relates to when the declaration names none:
+    /// `tags = TaggableManager()` relates to `taggit.models.Tag`.
+    #[serde(default)]
+    pub default_targets: Vec<RawDefaultTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaultTarget {
+    /// A field class listed above.
+    pub field: Spanned<String>,
+    /// The model class it relates to by default.
+    pub to: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -96,6 +96,16 @@ impl RuleSet {
                     self.orm.relation_fields.insert(name.get_ref().clone(), kind);
                 }
             }
+            for default in &fields.default_targets {
+                check_dotted(loader, &default.to, false)?;
+                if !self.orm.relation_fields.contains_key(default.field.get_ref()) {
+                    return Err(loader.spanned_error(
+                        &default.field,
+                        format!("`{}` must be listed as a relation field to have a default target", default.field.get_ref()),
+                    ));
+                }
+                self.orm.default_targets.insert(default.field.get_ref().clone(), default.to.get_ref().clone());
+            }
         }
         Ok(())
     }

@@ -429,7 +429,10 @@ fn relation_field(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<Field
             target = Some(argument);
         }
     }
-    let target = target?;
+    let Some(target) = target else {
+        let default = evaluator.rules.orm.default_targets.get(&field_class)?;
+        return Some(FieldSummary { kind, target: FieldTarget::Class(default.clone()), related_name });
+    };
     let target = if target.kind() == "string" {
         match string_value(model.text(target)).as_str() {
             "self" => FieldTarget::SelfReference,
