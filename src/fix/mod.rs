@@ -62,6 +62,9 @@ pub enum Style<'t> {
     Reload(Rc<Reload<'t>>),
     /// An awaited wrapper replaced by the native twin of what it wraps.
     Unwrap(native::Unwrap<'t>),
+    /// A sync driver of a coroutine function replaced by awaiting it:
+    /// `async_to_sync(f)(args)` -> `await f(args)`.
+    Await,
 }
 
 /// Replace `range` of the original text with `content`.

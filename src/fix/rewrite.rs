@@ -67,3 +67,34 @@ pub fn wrap(node: Node<'_>, style: WrapStyle, wrapper: &str) -> Option<(Vec<Edit
         )),
     }
 }
+
+/// `driver(f)(args)` -> `await f(args)`: the coroutine function awaited on
+/// the running loop instead of run by a sync driver (`async_to_sync`). The
+/// edits and the span the fix owns; `None` unless the driver has `f` alone.
+pub fn await_driven(call: Node<'_>) -> Option<(Vec<Edit>, Range<usize>)> {
+    let driver = call.child_by_field_id(FIELD.function)?;
+    let function = driven_function(driver)?;
+    let parens = needs_parentheses(call);
+    let mut edits = vec![
+        Edit {
+            range: driver.start_byte()..function.start_byte(),
+            content: format!("{}await ", if parens { "(" } else { "" }),
+        },
+        Edit { range: function.end_byte()..driver.end_byte(), content: String::new() },
+    ];
+    if parens {
+        edits.push(Edit::insert(call.end_byte(), ")"));
+    }
+    Some((edits, call.byte_range()))
+}
+
+/// The coroutine function of `driver(f)` when `f` is its only argument and
+/// an expression `await f(...)` keeps whole (a name, an attribute, a call).
+pub fn driven_function(driver: Node<'_>) -> Option<Node<'_>> {
+    if driver.kind() != "call" {
+        return None;
+    }
+    let arguments = driver.child_by_field_id(FIELD.arguments)?;
+    let function = arguments.named_child(0).filter(|_| arguments.named_child_count() == 1)?;
+    matches!(function.kind(), "identifier" | "attribute" | "subscript" | "call").then_some(function)
+}

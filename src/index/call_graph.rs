@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::{ProjectIndex, Symbol, short, short_member};
 use crate::infer::Value;
-use crate::infer::facts::{CallTarget, OrmClass, ProjectFacts};
+use crate::infer::facts::{CallTarget, Effect, OrmClass, ProjectFacts, Touch};
 use crate::recipe::RuleSet;
 use crate::semantic::MethodKind;
 use crate::summary::FunctionSummary;
@@ -32,13 +32,13 @@ impl ProjectIndex {
         &self,
         functions: &[(String, &FunctionSummary)],
         rules: &RuleSet,
-    ) -> HashMap<String, String> {
+    ) -> HashMap<String, Touch> {
         let mut functions = functions.to_vec();
         functions.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut touching: HashMap<String, String> = HashMap::new();
+        let mut touching: HashMap<String, Touch> = HashMap::new();
         for (name, function) in &functions {
             if let Some(direct) = &function.direct {
-                touching.insert(name.clone(), format!("`{direct}`"));
+                touching.insert(name.clone(), direct.clone());
             }
         }
         // Resolve every call once; then propagate to a fixed point.
@@ -52,24 +52,18 @@ impl ProjectIndex {
                 if touching.contains_key(name) {
                     continue;
                 }
+                // A callee's effect carries over to its callers.
+                let via = |callee: &String| {
+                    let effect = touching.get(callee).or_else(|| self.touching_reason(callee))?.effect;
+                    Some(Touch { reason: format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee)), effect })
+                };
                 let reason = resolutions.iter().find_map(|resolution| match resolution {
-                    Resolution::Database(reason) => Some(reason.clone()),
-                    Resolution::Function(callee)
-                        if touching.contains_key(callee) || self.touching_reason(callee).is_some() =>
-                    {
-                        Some(format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee)))
+                    Resolution::Database(reason) => Some(Touch { reason: reason.clone(), effect: Effect::Database }),
+                    Resolution::Function(callee) => via(callee),
+                    Resolution::AllOf(callees) if callees.iter().all(|callee| via(callee).is_some()) => {
+                        via(&callees[0])
                     }
-                    Resolution::AllOf(callees)
-                        if callees
-                            .iter()
-                            .all(|callee| touching.contains_key(callee) || self.touching_reason(callee).is_some()) =>
-                    {
-                        Some(format!("calls `{}`", callees[0].rsplit('.').next().unwrap_or(&callees[0])))
-                    }
-                    Resolution::AnyOf(callees) => callees
-                        .iter()
-                        .find(|callee| touching.contains_key(*callee) || self.touching_reason(callee).is_some())
-                        .map(|callee| format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee))),
+                    Resolution::AnyOf(callees) => callees.iter().find_map(via),
                     _ => None,
                 });
                 if let Some(reason) = reason {

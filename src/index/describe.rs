@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::ProjectIndex;
 use crate::infer::DEFAULT_USER_MODEL;
-use crate::infer::facts::Relation;
+use crate::infer::facts::{Effect, Relation, Touch};
 
 impl ProjectIndex {
     /// A readable listing of what the index knows, for `asyncfix index`.
@@ -30,11 +30,15 @@ impl ProjectIndex {
             }
         }
         let _ = writeln!(out, "user model: {}", self.shared.user_model.as_deref().unwrap_or(DEFAULT_USER_MODEL));
-        let mut touching: Vec<(&String, &String)> = self.shared.touching.iter().collect();
-        touching.sort();
+        let mut touching: Vec<(&String, &Touch)> = self.shared.touching.iter().collect();
+        touching.sort_by_key(|(name, _)| *name);
         let _ = writeln!(out, "functions that touch the database: {}", touching.len());
-        for (name, reason) in touching {
-            let _ = writeln!(out, "  {name}: {reason}");
+        for (name, touch) in touching {
+            let reason = &touch.reason;
+            match touch.effect {
+                Effect::Database => _ = writeln!(out, "  {name}: {reason}"),
+                Effect::AsyncToSync => _ = writeln!(out, "  {name}: {reason} (runs async code with async_to_sync)"),
+            }
         }
         out
     }

@@ -3,7 +3,9 @@
 use super::call_graph::Resolution;
 use super::sqlalchemy::SQLALCHEMY_BASES;
 use super::{ProjectIndex, Symbol};
-use crate::infer::facts::{CallTarget, Direction, OrmClass, OrmMethod, ProjectFacts, Relation, SqlAlchemyRelationship};
+use crate::infer::facts::{
+    CallTarget, Direction, OrmClass, OrmMethod, ProjectFacts, Relation, SqlAlchemyRelationship, Touch,
+};
 use crate::infer::{MODEL_LABEL, USER_MODEL, Value};
 use crate::recipe::{Callable, RuleSet};
 use crate::scan::reach;
@@ -164,7 +166,7 @@ impl ProjectFacts for ProjectIndex {
 
     /// Whether a call target is a sync project function that touches the
     /// database: its qualified name and why.
-    fn touching_call(&self, target: &CallTarget, rules: &RuleSet) -> Option<(String, String)> {
+    fn touching_call(&self, target: &CallTarget, rules: &RuleSet) -> Option<(String, Touch)> {
         match self.resolve_target(target, rules) {
             Resolution::Function(function) => {
                 let reason = self.touching_reason(&function)?.clone();
@@ -174,7 +176,7 @@ impl ProjectFacts for ProjectIndex {
                 .into_iter()
                 .find_map(|function| Some((function.clone(), self.touching_reason(&function)?.clone()))),
             Resolution::AllOf(functions) => {
-                let reasons: Option<Vec<&String>> =
+                let reasons: Option<Vec<&Touch>> =
                     functions.iter().map(|function| self.touching_reason(function)).collect();
                 let reason = (*reasons?.first()?).clone();
                 functions.into_iter().next().map(|function| (function, reason))
@@ -187,7 +189,7 @@ impl ProjectFacts for ProjectIndex {
     /// defines a method of that name: the basis of an unsafe guess. A name
     /// any other file defines (a module the index did not need, too) is no
     /// basis.
-    fn touching_method_named(&self, method: &str) -> Option<String> {
+    fn touching_method_named(&self, method: &str) -> Option<(String, Touch)> {
         if self.shared.defining_files.get(&reach::name_key(method.as_bytes())).is_some_and(|&files| files > 1) {
             return None;
         }
@@ -203,7 +205,8 @@ impl ProjectFacts for ProjectIndex {
             return None;
         }
         let function = format!("{owner}.{method}");
-        self.touching_reason(&function).is_some().then_some(function)
+        let touch = self.touching_reason(&function)?.clone();
+        Some((function, touch))
     }
 
     /// Whether a class is mapped by `SQLAlchemy`'s declarative system.

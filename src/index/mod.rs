@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::infer::Value;
-use crate::infer::facts::Relation;
+use crate::infer::facts::{Relation, Touch};
 use crate::semantic::ModuleName;
 use crate::summary::{FunctionSummary, ModuleSummary};
 
@@ -72,7 +72,7 @@ struct Shared {
     /// so the MRO goes on through them.
     library_bases: HashMap<String, Vec<String>>,
     /// Touching functions by qualified name, with the reason.
-    touching: HashMap<String, String>,
+    touching: HashMap<String, Touch>,
     /// Every project class's project subclasses, at any depth, sorted.
     subclasses: HashMap<String, Vec<String>>,
     user_model: Option<String>,
@@ -90,7 +90,7 @@ struct OwnModule {
     models: HashSet<String>,
     /// Relations its own models have: those they inherit from library models.
     relations: HashMap<String, HashMap<String, Relation>>,
-    touching: HashMap<String, String>,
+    touching: HashMap<String, Touch>,
 }
 
 impl ProjectIndex {
@@ -121,7 +121,7 @@ impl ProjectIndex {
         self.shared.models.contains(class) || self.own.as_ref().is_some_and(|own| own.models.contains(class))
     }
 
-    fn touching_reason(&self, function: &str) -> Option<&String> {
+    fn touching_reason(&self, function: &str) -> Option<&Touch> {
         self.own.as_ref().and_then(|own| own.touching.get(function)).or_else(|| self.shared.touching.get(function))
     }
 

@@ -53,11 +53,11 @@ pub trait ProjectFacts: Sync {
     /// defines the method, since its body is then what runs.
     fn inherited_method(&self, class: &str, method: &str, skip_self: bool, rules: &RuleSet) -> Option<Callable>;
     /// Whether a call target is a sync project function that touches the
-    /// database: its qualified name and why.
-    fn touching_call(&self, target: &CallTarget, rules: &RuleSet) -> Option<(String, String)>;
+    /// database (or runs `async_to_sync`): its qualified name and why.
+    fn touching_call(&self, target: &CallTarget, rules: &RuleSet) -> Option<(String, Touch)>;
     /// The touching method with this name, when exactly one project class
     /// defines a method of that name: the basis of an unsafe guess.
-    fn touching_method_named(&self, method: &str) -> Option<String>;
+    fn touching_method_named(&self, method: &str) -> Option<(String, Touch)>;
     /// Whether a class is mapped by `SQLAlchemy`'s declarative system.
     fn is_sqlalchemy_model(&self, class: &str) -> bool;
     /// The primary key column of a mapped class (`id` when none is marked).
@@ -171,6 +171,24 @@ pub enum LoadedShape {
     One,
     Many,
     Statement,
+}
+
+/// Why a sync project function must not run on the event loop, and what
+/// it does there: the first evidence in its body, or the call that leads to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Touch {
+    /// For messages: ``"`User.objects.get(...)`"``, ``"calls `load`"``.
+    pub reason: String,
+    pub effect: Effect,
+}
+
+/// What a sync function does that the event loop's thread forbids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// A database query (or the cache, a token check): `SynchronousOnlyOperation`.
+    Database,
+    /// `async_to_sync(...)(...)`: `RuntimeError` on a thread with a running loop.
+    AsyncToSync,
 }
 
 /// Something a function calls or reads, to resolve once the index is complete.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::Value;
-use super::facts::{CallTarget, OrmClass, OrmMethod, ProjectFacts, Relation, SqlAlchemyRelationship};
+use super::facts::{CallTarget, Effect, OrmClass, OrmMethod, ProjectFacts, Relation, SqlAlchemyRelationship, Touch};
 use crate::recipe::{Callable, RuleSet};
 
 /// A project with the models `app.models.User` (user model) and
@@ -84,15 +84,16 @@ impl ProjectFacts for Stub {
         None
     }
     /// `app.services.refresh_stats` touches the database.
-    fn touching_call(&self, target: &CallTarget, _: &RuleSet) -> Option<(String, String)> {
+    fn touching_call(&self, target: &CallTarget, _: &RuleSet) -> Option<(String, Touch)> {
         match target {
-            CallTarget::Name(name) if name == "app.services.refresh_stats" => {
-                Some((name.clone(), "`Stats.objects.update(...)`".to_owned()))
-            }
+            CallTarget::Name(name) if name == "app.services.refresh_stats" => Some((
+                name.clone(),
+                Touch { reason: "`Stats.objects.update(...)`".to_owned(), effect: Effect::Database },
+            )),
             _ => None,
         }
     }
-    fn touching_method_named(&self, _: &str) -> Option<String> {
+    fn touching_method_named(&self, _: &str) -> Option<(String, Touch)> {
         None
     }
     fn is_sqlalchemy_model(&self, _: &str) -> bool {

@@ -45,6 +45,7 @@ impl RuleSet {
                 Some(RawMatcher::SqlalchemyLazyLoad) => Some(&mut self.sqlalchemy_lazy_load),
                 Some(RawMatcher::SqlalchemyExpired) => Some(&mut self.sqlalchemy_expired),
                 Some(RawMatcher::NativeMigration) => Some(&mut self.native_migration),
+                Some(RawMatcher::AsyncToSync) => Some(&mut self.async_to_sync),
                 // Its sites are the `[model-instance]` entries, which any recipe may add.
                 Some(RawMatcher::ModelInstance) | None => None,
             };
@@ -79,12 +80,13 @@ impl RuleSet {
             && raw.matcher.is_none()
             && raw.model_instance.is_none()
             && raw.implicit_evaluation.is_none()
+            && raw.async_to_sync.is_none()
             && raw.model.is_empty()
         {
             return Err(loader.spanned_error(
                 &raw.code,
                 "the recipe matches nothing: add `[orm]`, `[[callable]]`, `[[method]]`, `[[attribute]]`, \
-                 `[[dispatch]]`, `[[fixture]]`, `[model-instance]`, `[implicit-evaluation]`, `[[model]]` or a `matcher`",
+                 `[[dispatch]]`, `[[fixture]]`, `[model-instance]`, `[implicit-evaluation]`, `[async-to-sync]`, `[[model]]` or a `matcher`",
             ));
         }
         let rewrite = rewrite_for(loader, matcher, raw.rewrite.as_ref())?;
@@ -328,6 +330,12 @@ impl RuleSet {
         }
         if let Some(kind) = &raw.implicit_evaluation {
             lists.push((&kind.evaluating_functions, &mut self.evaluating_functions));
+        }
+        if let Some(kind) = &raw.async_to_sync {
+            for driver in &kind.drivers {
+                check_dotted(loader, driver, false)?;
+                self.async_drivers.insert(driver.get_ref().clone());
+            }
         }
         for (names, table) in lists {
             for name in names {

@@ -223,6 +223,9 @@ pub struct RuleSet {
     pub sqlalchemy_expired: Option<RuleId>,
     /// The `native-migration` recipe: awaited wrappers with a native twin.
     pub native_migration: Option<RuleId>,
+    /// The `async-to-sync` recipe, and the callables it names.
+    pub async_to_sync: Option<RuleId>,
+    pub async_drivers: HashSet<String>,
     /// Model instance methods that query (`save`, `delete`, ...), each
     /// with the rule of the recipe that lists it.
     pub instance_methods: HashMap<String, RuleId>,

@@ -42,6 +42,10 @@ pub struct RawRecipe {
     /// evaluate a `QuerySet` passed to them. Several recipes may add to them.
     #[serde(default)]
     pub implicit_evaluation: Option<RawImplicitEvaluation>,
+    /// The parameters of the `async-to-sync` kind: callables that run a
+    /// coroutine function to completion from sync code.
+    #[serde(default)]
+    pub async_to_sync: Option<RawAsyncToSync>,
     /// Recipe format 1 kept these at the top level; format 2 rejects them
     /// with how to convert (`[model-instance]` `instance-methods`).
     #[serde(default)]
@@ -166,6 +170,14 @@ pub struct RawImplicitEvaluation {
     pub evaluating_functions: Vec<Spanned<String>>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawAsyncToSync {
+    /// Qualified names: `asgiref.sync.async_to_sync`. `f(coroutine_function)`
+    /// returns a sync callable that raises on an event loop's thread.
+    pub drivers: Vec<Spanned<String>>,
+}
+
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RawApplicability {
@@ -191,6 +203,9 @@ pub enum RawMatcher {
     /// An awaited wrapper around a call that has a native async twin
     /// (migration to native async, under `--style native`).
     NativeMigration,
+    /// `async_to_sync(f)(...)` inside `async def`, and project functions
+    /// that run it, called there.
+    AsyncToSync,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

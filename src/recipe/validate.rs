@@ -82,6 +82,7 @@ pub(super) fn matcher_name(matcher: RawMatcher) -> &'static str {
         RawMatcher::SqlalchemyLazyLoad => "sqlalchemy-lazy-load",
         RawMatcher::SqlalchemyExpired => "sqlalchemy-expired",
         RawMatcher::NativeMigration => "native-migration",
+        RawMatcher::AsyncToSync => "async-to-sync",
     }
 }
 

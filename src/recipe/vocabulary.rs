@@ -101,7 +101,10 @@ impl RuleSet {
                 if !self.orm.relation_fields.contains_key(default.field.get_ref()) {
                     return Err(loader.spanned_error(
                         &default.field,
-                        format!("`{}` must be listed as a relation field to have a default target", default.field.get_ref()),
+                        format!(
+                            "`{}` must be listed as a relation field to have a default target",
+                            default.field.get_ref()
+                        ),
                     ));
                 }
                 self.orm.default_targets.insert(default.field.get_ref().clone(), default.to.get_ref().clone());

@@ -54,6 +54,17 @@ pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Fi
                 .ok_or(NoFix::NoCallee);
             (message, fix)
         }
+        Style::Await => {
+            let message = rule.render_message(&site.callee, &site.method, "", &site.via);
+            let fix = if mode == Mode::AsyncNoAwait {
+                Err(NoFix::InGeneratorExpression)
+            } else {
+                rewrite::await_driven(site.node)
+                    .map(|(edits, span)| Fix { edits, shared: Vec::new(), span, applicability: Applicability::Safe })
+                    .ok_or(NoFix::NoCallee)
+            };
+            (message, fix)
+        }
         Style::Reload(plan) => {
             let message = rule.render_message(&site.callee, &site.method, "", &site.via);
             let fix = if rule.rewrite == Rewrite::None {

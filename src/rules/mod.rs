@@ -2,6 +2,7 @@
 //! Rules see a call node with its scope and return a [`Site`]; they never read
 //! files, print or build edits. The recipes say which names each kind matches.
 
+pub mod async_to_sync;
 mod diagnose;
 pub mod implicit_evaluation;
 pub mod lazy_relation;
@@ -159,6 +160,7 @@ pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
         .or_else(|| sync_callable::check(call, scope, evaluator))
         .or_else(|| model_instance::check(call, scope, evaluator))
         .or_else(|| implicit_evaluation::check_call(call, scope, evaluator))
+        .or_else(|| async_to_sync::check(call, scope, evaluator))
         .or_else(|| project_helper::check(call, scope, evaluator))
 }
 

@@ -6,7 +6,7 @@
 use tree_sitter::Node;
 
 use super::{Site, enclosing_class};
-use crate::infer::facts::call_target;
+use crate::infer::facts::{Effect, Touch, call_target};
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
@@ -47,13 +47,12 @@ const TOO_COMMON: [&str; 27] = [
 ];
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
-    let rule = evaluator.rules.project_helpers?;
     let index = evaluator.index?;
     let callee = call.child_by_field_id(FIELD.function)?;
     let class = enclosing_class(scope, evaluator);
-    let (certainty, via) = if let Some(target) = call_target(call, scope, evaluator, class.as_deref()) {
-        let (_, reason) = index.touching_call(&target, evaluator.rules)?;
-        (Certainty::Certain, reason)
+    let (certainty, touch) = if let Some(target) = call_target(call, scope, evaluator, class.as_deref()) {
+        let (_, touch) = index.touching_call(&target, evaluator.rules)?;
+        (Certainty::Certain, touch)
     } else {
         // An unknown receiver calling a method only the project's touching classes define.
         // Only a plain name: `self.client.post()` is too far from anything we know.
@@ -65,12 +64,18 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         {
             return None;
         }
-        let owner = index.touching_method_named(method)?;
-        (Certainty::Guess, format!("if it is a `{}`", owner.rsplit('.').nth(1).unwrap_or(&owner)))
+        let (owner, touch) = index.touching_method_named(method)?;
+        let reason = format!("if it is a `{}`", owner.rsplit('.').nth(1).unwrap_or(&owner));
+        (Certainty::Guess, Touch { reason, ..touch })
+    };
+    // DJ101 for the database, DJ112 for `async_to_sync`: the same wrapper fixes both.
+    let rule = match touch.effect {
+        Effect::Database => evaluator.rules.project_helpers?,
+        Effect::AsyncToSync => evaluator.rules.async_to_sync?,
     };
     let method = match callee.kind() {
         "attribute" => evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?),
         _ => evaluator.model.text(callee),
     };
-    Some(Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).via(via))
+    Some(Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).via(touch.reason))
 }

@@ -13,7 +13,9 @@ use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
 
-use crate::infer::facts::{CallTarget, Loads, ReturnedQuerySet, call_target, self_attribute_call, self_chain};
+use crate::infer::facts::{
+    CallTarget, Effect, Loads, ReturnedQuerySet, Touch, call_target, self_attribute_call, self_chain,
+};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{RelationKind, RuleSet};
@@ -134,8 +136,9 @@ pub struct FunctionSummary {
     pub kind: Option<MethodKind>,
     /// Decorated with a wrapper: calling it returns an awaitable.
     pub wrapped: bool,
-    /// The first direct database access in the body, for messages.
-    pub direct: Option<String>,
+    /// The first direct database access (or `async_to_sync` run) in the
+    /// body: the call, for messages, and its effect.
+    pub direct: Option<Touch>,
     pub calls: Vec<CallTarget>,
     /// The model class it returns, from its annotation or a `return`.
     pub returns: Option<String>,
@@ -479,6 +482,11 @@ fn string_value(text: &str) -> String {
     text.trim_start_matches(|c: char| c.is_ascii_alphabetic()).trim_matches(|c| c == '"' || c == '\'').to_owned()
 }
 
+/// What a site in a sync body makes its function do on the event loop.
+fn effect_of(rule: crate::recipe::RuleId, rules: &RuleSet) -> Effect {
+    if Some(rule) == rules.async_to_sync { Effect::AsyncToSync } else { Effect::Database }
+}
+
 fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSummary {
     let model = evaluator.model;
     let scope = model.scope_opened_by(node).unwrap_or(ScopeId::MODULE);
@@ -501,10 +509,10 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
     let Some(body) = node.child_by_field_id(FIELD.body) else { return summary };
     // Walk the body, not nested defs, lambdas or classes: they run only if called.
     // The first evidence in source order explains the function.
-    let mut first_direct: Option<(usize, String)> = None;
-    let mut note = |offset: usize, text: String| {
+    let mut first_direct: Option<(usize, Touch)> = None;
+    let mut note = |offset: usize, reason: String, effect: Effect| {
         if first_direct.as_ref().is_none_or(|(first, _)| offset < *first) {
-            first_direct = Some((offset, text));
+            first_direct = Some((offset, Touch { reason: format!("`{reason}`"), effect }));
         }
     };
     let mut stack = vec![(body, scope)];
@@ -513,7 +521,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             "function_definition" | "lambda" | "class_definition" | "decorated_definition" => continue,
             "call" => {
                 if let Some(site) = rules::check_call(current, current_scope, evaluator) {
-                    note(current.start_byte(), site.callee);
+                    note(current.start_byte(), site.callee, effect_of(site.rule, evaluator.rules));
                 } else if let Some((class, mut methods)) = self_chain(current, current_scope, evaluator)
                     && methods.last().is_some_and(|last| evaluator.rules.orm.evaluating.contains(last))
                 {
@@ -560,7 +568,8 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             "for_statement" | "for_in_clause" => {
                 if let Some(iterable) = current.child_by_field_id(FIELD.right) {
                     if let Value::QuerySet { .. } = evaluator.eval(iterable, current_scope) {
-                        note(iterable.start_byte(), format!("for ... in {}", rules::summarize(iterable, model.source)));
+                        let reason = format!("for ... in {}", rules::summarize(iterable, model.source));
+                        note(iterable.start_byte(), reason, Effect::Database);
                     } else if let Some((class, methods)) = self_chain(iterable, current_scope, evaluator) {
                         let target = CallTarget::SelfChain { class, methods, evaluates: None };
                         if !summary.calls.contains(&target) {
