@@ -84,7 +84,11 @@ impl ProjectIndex {
                 Some(Symbol::Function(function)) => Resolution::Function(function),
                 Some(Symbol::Class(class)) => match self.inherited_callable(&class, rules) {
                     Some(callable) if callable.site => Resolution::Database(format!("constructs `{}`", short(&class))),
-                    _ => Resolution::Nothing,
+                    // `LoanCard(member)` runs the project's `__init__`.
+                    _ => match self.find_method(&class, "__init__", false) {
+                        Some((owner, _)) => Resolution::Function(format!("{owner}.__init__")),
+                        None => Resolution::Nothing,
+                    },
                 },
                 _ => match self.inherited_callable(name, rules) {
                     Some(callable) if callable.site => Resolution::Database(format!("`{}`", short_member(name))),

@@ -482,6 +482,56 @@ fn string_value(text: &str) -> String {
     text.trim_start_matches(|c: char| c.is_ascii_alphabetic()).trim_matches(|c| c == '"' || c == '\'').to_owned()
 }
 
+/// A decorator that enters a recipe's context manager on every call
+/// (`@transaction.atomic`, `@atomic(using="default")`): the function
+/// touches the database whatever its body does.
+fn touching_decorator(decorated: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<String> {
+    let mut cursor = decorated.walk();
+    let decorators: Vec<Node<'_>> =
+        decorated.named_children(&mut cursor).filter(|child| child.kind() == "decorator").collect();
+    decorators.into_iter().find_map(|decorator| {
+        let expression = decorator.named_child(0)?;
+        let callee = match expression.kind() {
+            "call" => expression.child_by_field_id(FIELD.function)?,
+            _ => expression,
+        };
+        let Value::Qualified(name) = evaluator.eval(callee, ScopeId::MODULE) else { return None };
+        let callable = evaluator.rules.callables.get(&name)?;
+        (callable.site && callable.with_only).then(|| format!("`@{}`", evaluator.model.text(callee)))
+    })
+}
+
+/// Whether `node` runs only when a test found a coroutine function
+/// (`if asyncio.iscoroutinefunction(f): async_to_sync(f)(...)`): code that
+/// accepts sync and async callables drives async code only when given one,
+/// which its callers cannot be judged by.
+fn adapts_to_coroutines(node: Node<'_>, source: &str) -> bool {
+    const TESTS: [&str; 3] = ["iscoroutinefunction", "iscoroutine", "isawaitable"];
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        let condition = match parent.kind() {
+            "function_definition" | "lambda" | "class_definition" => return false,
+            "if_statement" | "elif_clause" | "while_statement" => parent.child_by_field_id(FIELD.condition),
+            // `a if test else b`: no field names.
+            "conditional_expression" => parent.named_child(1),
+            _ => None,
+        };
+        if condition.is_some_and(|condition| {
+            condition.id() != child.id() && TESTS.iter().any(|test| source[condition.byte_range()].contains(test))
+        }) {
+            return true;
+        }
+        child = parent;
+    }
+    false
+}
+
+fn add_call(calls: &mut Vec<CallTarget>, target: CallTarget) {
+    if !calls.contains(&target) {
+        calls.push(target);
+    }
+}
+
 /// What a site in a sync body makes its function do on the event loop.
 fn effect_of(rule: crate::recipe::RuleId, rules: &RuleSet) -> Effect {
     if Some(rule) == rules.async_to_sync { Effect::AsyncToSync } else { Effect::Database }
@@ -496,8 +546,10 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
         kind: data.method.as_ref().map(|method| method.kind),
         ..FunctionSummary::default()
     };
+    let mut decorated_by = None;
     if let Some(decorated) = node.parent().filter(|parent| parent.kind() == "decorated_definition") {
         summary.wrapped = evaluator.is_wrapped_definition(decorated, ScopeId::MODULE);
+        decorated_by = touching_decorator(decorated, evaluator);
     }
     let class = data.method.as_ref().map(|method| method.class.clone());
     if let Some(returns) = node.child_by_field_id(FIELD.return_type)
@@ -509,7 +561,8 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
     let Some(body) = node.child_by_field_id(FIELD.body) else { return summary };
     // Walk the body, not nested defs, lambdas or classes: they run only if called.
     // The first evidence in source order explains the function.
-    let mut first_direct: Option<(usize, Touch)> = None;
+    let mut first_direct: Option<(usize, Touch)> =
+        decorated_by.map(|reason| (0, Touch { reason, effect: Effect::Database }));
     let mut note = |offset: usize, reason: String, effect: Effect| {
         if first_direct.as_ref().is_none_or(|(first, _)| offset < *first) {
             first_direct = Some((offset, Touch { reason: format!("`{reason}`"), effect }));
@@ -521,25 +574,22 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             "function_definition" | "lambda" | "class_definition" | "decorated_definition" => continue,
             "call" => {
                 if let Some(site) = rules::check_call(current, current_scope, evaluator) {
-                    note(current.start_byte(), site.callee, effect_of(site.rule, evaluator.rules));
+                    let effect = effect_of(site.rule, evaluator.rules);
+                    if effect == Effect::Database || !adapts_to_coroutines(current, model.source) {
+                        note(current.start_byte(), site.callee, effect);
+                    }
                 } else if let Some((class, mut methods)) = self_chain(current, current_scope, evaluator)
                     && methods.last().is_some_and(|last| evaluator.rules.orm.evaluating.contains(last))
                 {
                     let evaluates = methods.pop();
-                    let target = CallTarget::SelfChain { class, methods, evaluates };
-                    if !summary.calls.contains(&target) {
-                        summary.calls.push(target);
-                    }
+                    add_call(&mut summary.calls, CallTarget::SelfChain { class, methods, evaluates });
                 }
-                if let Some(target) = call_target(current, current_scope, evaluator, class.as_deref())
-                    && !summary.calls.contains(&target)
-                {
-                    summary.calls.push(target);
-                }
-                if let Some(target) = self_attribute_call(current, current_scope, evaluator)
-                    && !summary.calls.contains(&target)
-                {
-                    summary.calls.push(target);
+                let targets = [
+                    call_target(current, current_scope, evaluator, class.as_deref()),
+                    self_attribute_call(current, current_scope, evaluator),
+                ];
+                for target in targets.into_iter().flatten() {
+                    add_call(&mut summary.calls, target);
                 }
             }
             "attribute" => {
@@ -553,9 +603,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                     && let Value::Instance { class, .. } = evaluator.eval(object, current_scope)
                 {
                     let target = CallTarget::Attribute { class, attribute: model.text(attribute).to_owned() };
-                    if !summary.calls.contains(&target) {
-                        summary.calls.push(target);
-                    }
+                    add_call(&mut summary.calls, target);
                 }
             }
             "return_statement" => match current.named_child(0).map(|value| evaluator.eval(value, current_scope)) {
@@ -571,10 +619,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                         let reason = format!("for ... in {}", rules::summarize(iterable, model.source));
                         note(iterable.start_byte(), reason, Effect::Database);
                     } else if let Some((class, methods)) = self_chain(iterable, current_scope, evaluator) {
-                        let target = CallTarget::SelfChain { class, methods, evaluates: None };
-                        if !summary.calls.contains(&target) {
-                            summary.calls.push(target);
-                        }
+                        add_call(&mut summary.calls, CallTarget::SelfChain { class, methods, evaluates: None });
                     }
                 }
             }
