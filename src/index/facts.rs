@@ -4,7 +4,7 @@ use super::call_graph::Resolution;
 use super::sqlalchemy::SQLALCHEMY_BASES;
 use super::{ProjectIndex, Symbol};
 use crate::infer::facts::{
-    CallTarget, Direction, OrmClass, OrmMethod, ProjectFacts, Relation, SqlAlchemyRelationship, Touch,
+    CallTarget, Direction, OrmClass, OrmMethod, ProjectFacts, Relation, Returned, SqlAlchemyRelationship, Touch,
 };
 use crate::infer::{MODEL_LABEL, USER_MODEL, Value};
 use crate::recipe::{Callable, RuleSet};
@@ -116,14 +116,14 @@ impl ProjectFacts for ProjectIndex {
 
     fn property_returns(&self, class: &str, attribute: &str) -> Option<String> {
         let (_, function) = self.find_method(class, attribute, false)?;
-        (function.kind == Some(MethodKind::Property)).then(|| self.returned(function)).flatten()
+        (function.kind == Some(MethodKind::Property)).then(|| self.returned(function)).flatten().map(|r| r.class)
     }
 
-    fn method_returns(&self, class: &str, method: &str) -> Option<String> {
+    fn method_returns(&self, class: &str, method: &str) -> Option<Returned> {
         self.find_method(class, method, false).and_then(|(_, function)| self.returned(function))
     }
 
-    fn function_returns(&self, name: &str) -> Option<String> {
+    fn function_returns(&self, name: &str) -> Option<Returned> {
         let Some(Symbol::Function(function)) = self.symbol(name) else { return None };
         let (owner, method) = function.rsplit_once('.')?;
         let function = match self.module(owner) {
@@ -300,7 +300,8 @@ impl ProjectFacts for ProjectIndex {
 impl ProjectIndex {
     /// The class a function returns instances of, as every module names it
     /// (`get_user_model()` in the summary is the project's user model here).
-    fn returned(&self, function: &FunctionSummary) -> Option<String> {
-        function.returns.as_deref().map(|class| self.unsentinel(class))
+    fn returned(&self, function: &FunctionSummary) -> Option<Returned> {
+        let class = self.unsentinel(function.returns.as_deref()?);
+        Some(Returned { class, loaded: function.returns_loaded.clone() })
     }
 }

@@ -51,11 +51,14 @@ impl<'t> Evaluator<'_, 't> {
                 && self.rules.orm.fetching.contains(sync_name)
             {
                 // What `select_related` loaded comes with the object, however the query ends.
-                let (model, preloaded) = match self.eval_at(object, scope, depth + 1) {
+                let (model, mut preloaded) = match self.eval_at(object, scope, depth + 1) {
                     Value::Manager { model, preloaded, .. } => (model, preloaded),
                     Value::QuerySet { model, preloaded, .. } => (model, preloaded),
                     _ => return Value::Unknown,
                 };
+                if super::CONSTRUCTING.contains(&sync_name) {
+                    preloaded.extend(self.keyword_names(inner.child_by_field_id(FIELD.arguments)));
+                }
                 return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
             }
         }
@@ -71,8 +74,8 @@ impl<'t> Evaluator<'_, 't> {
             }
             // `await load(pk)` of a project function (an `async def`, or one
             // decorated with a wrapper) is what its annotation or `return` says.
-            if let Some(class) = self.index.and_then(|index| index.function_returns(&name)) {
-                return Value::Instance { class, preloaded: Vec::new() };
+            if let Some(returned) = self.index.and_then(|index| index.function_returns(&name)) {
+                return Value::Instance { class: returned.class, preloaded: returned.loaded };
             }
         }
         Value::Unknown

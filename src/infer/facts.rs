@@ -42,9 +42,9 @@ pub trait ProjectFacts: Sync {
     /// classes) that has it.
     fn orm_method(&self, classes: &[String], method: &str) -> Option<OrmMethod>;
     /// The model class a project method returns.
-    fn method_returns(&self, class: &str, method: &str) -> Option<String>;
+    fn method_returns(&self, class: &str, method: &str) -> Option<Returned>;
     /// The model class a project function returns.
-    fn function_returns(&self, name: &str) -> Option<String>;
+    fn function_returns(&self, name: &str) -> Option<Returned>;
     /// A recipe callable a project class inherits.
     fn inherited_callable(&self, name: &str, rules: &RuleSet) -> Option<Callable>;
     /// The recipe callable `Base.method` that `method` called on an instance
@@ -171,6 +171,15 @@ pub enum LoadedShape {
     One,
     Many,
     Statement,
+}
+
+/// The model instances a project function returns: their class, and the
+/// relations every `return` loaded on them (`select_related`, a
+/// constructor's keyword arguments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Returned {
+    pub class: String,
+    pub loaded: Vec<String>,
 }
 
 /// Why a sync project function must not run on the event loop, and what

@@ -75,6 +75,28 @@ pub enum Value {
     Tagged(TagId),
 }
 
+/// `QuerySet` methods whose string arguments name relations every object
+/// it gives has loaded.
+const LOADING: [&str; 2] = ["select_related", "prefetch_related"];
+
+/// Fetching methods that build the object from their keyword arguments:
+/// the related objects passed in stay cached on it.
+const CONSTRUCTING: [&str; 3] = ["create", "create_user", "create_superuser"];
+
+/// Whether `relation` of an object that loaded `preloaded` is loaded: named,
+/// or the first step of a longer path (`shelf` of `"shelf__store"`).
+pub fn is_loaded(preloaded: &[String], relation: &str) -> bool {
+    preloaded
+        .iter()
+        .any(|path| path.strip_prefix(relation).is_some_and(|rest| rest.is_empty() || rest.starts_with("__")))
+}
+
+/// What the object behind `relation` loaded, of what its owner loaded:
+/// `store` of `"shelf__store"` for `shelf`.
+pub fn loaded_beyond(preloaded: &[String], relation: &str) -> Vec<String> {
+    preloaded.iter().filter_map(|path| path.strip_prefix(relation)?.strip_prefix("__")).map(str::to_owned).collect()
+}
+
 /// Deepest evaluation before giving up: each link of a chain counts twice
 /// (`qs.filter(...)` is a call and an attribute), each name followed once.
 const MAX_DEPTH: usize = 80;
@@ -271,7 +293,7 @@ impl<'t> Evaluator<'_, 't> {
             Value::Unknown if is_manager && looks_like_model(self.model.text(object)) => {
                 Value::Manager { model: None, certainty: Certainty::Guess, classes: Vec::new(), preloaded: Vec::new() }
             }
-            Value::Instance { class, .. } => {
+            Value::Instance { class, preloaded } => {
                 let Some(index) = self.index else { return Value::Unknown };
                 match index.relation(&class, attribute) {
                     // What Django sets on the objects it loads through the
@@ -282,10 +304,13 @@ impl<'t> Evaluator<'_, 't> {
                         classes: Vec::new(),
                         preloaded: relation.back.iter().cloned().collect(),
                     },
-                    Some(relation) => Value::Instance {
-                        class: relation.target.clone(),
-                        preloaded: relation.back.iter().cloned().collect(),
-                    },
+                    Some(relation) => {
+                        let mut loaded = loaded_beyond(&preloaded, attribute);
+                        loaded.extend(
+                            relation.back.iter().filter(|back| !loaded.contains(*back)).cloned().collect::<Vec<_>>(),
+                        );
+                        Value::Instance { class: relation.target.clone(), preloaded: loaded }
+                    }
                     // `self.user` assigned in `setUp`, `self.shelf_model` at class level.
                     None => index
                         .instance_attribute(&class, attribute)
@@ -329,23 +354,25 @@ impl<'t> Evaluator<'_, 't> {
             let object_value = self.eval_at(object, scope, depth + 1);
             match object_value.clone() {
                 Value::Manager { model, certainty, classes, mut preloaded } if self.rules.orm.lazy.contains(method) => {
-                    if method == "select_related" {
-                        preloaded.extend(self.string_arguments(arguments));
+                    if LOADING.contains(&method) {
+                        preloaded.extend(self.loaded_paths(arguments));
                     }
                     return Value::QuerySet { model, certainty, preloaded, classes: self.queryset_classes(classes) };
                 }
                 Value::QuerySet { model, certainty, mut preloaded, classes }
                     if self.rules.orm.lazy.contains(method) =>
                 {
-                    if method == "select_related" {
-                        preloaded.extend(self.string_arguments(arguments));
+                    if LOADING.contains(&method) {
+                        preloaded.extend(self.loaded_paths(arguments));
                     }
                     return Value::QuerySet { model, certainty, preloaded, classes };
                 }
-                Value::Manager { model, preloaded, .. } if self.rules.orm.fetching.contains(method) => {
-                    return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
-                }
-                Value::QuerySet { model, preloaded, .. } if self.rules.orm.fetching.contains(method) => {
+                Value::Manager { model, mut preloaded, .. } | Value::QuerySet { model, mut preloaded, .. }
+                    if self.rules.orm.fetching.contains(method) =>
+                {
+                    if CONSTRUCTING.contains(&method) {
+                        preloaded.extend(self.keyword_names(arguments));
+                    }
                     return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
                 }
                 Value::Manager { model, certainty, classes, .. }
@@ -355,7 +382,10 @@ impl<'t> Evaluator<'_, 't> {
                 Value::Instance { class, .. } => {
                     let Some(index) = self.index else { return Value::Unknown };
                     if let Some(returned) = index.method_returns(&class, method) {
-                        return self.instance_of(returned);
+                        return match self.instance_of(returned.class) {
+                            Value::Instance { class, .. } => Value::Instance { class, preloaded: returned.loaded },
+                            other => other,
+                        };
                     }
                     return self.returned_from_attribute(index, &class, method);
                 }
@@ -411,11 +441,13 @@ impl<'t> Evaluator<'_, 't> {
                 // A project class, or a library model the recipes describe
                 // (`User(...)`, `get_user_model()(...)`), builds an instance.
                 if index.is_class(&name) || (looks_like_class(&name) && index.is_model(&name, self.rules)) {
-                    return Value::Instance { class: name, preloaded: Vec::new() };
+                    // `Item(shelf=shelf)` keeps the related object it was given.
+                    return Value::Instance { class: name, preloaded: self.keyword_names(arguments) };
                 }
-                index
-                    .function_returns(&name)
-                    .map_or(Value::Unknown, |class| Value::Instance { class, preloaded: Vec::new() })
+                index.function_returns(&name).map_or(Value::Unknown, |returned| Value::Instance {
+                    class: returned.class,
+                    preloaded: returned.loaded,
+                })
             }
             _ => Value::Unknown,
         }
@@ -491,16 +523,46 @@ impl<'t> Evaluator<'_, 't> {
         })
     }
 
-    fn string_arguments(&self, arguments: Option<Node<'t>>) -> Vec<String> {
+    /// The relation paths `select_related(...)` or `prefetch_related(...)`
+    /// loads: `"shelf__store"`, and `Prefetch("shelf", queryset=...)`
+    /// unless its `to_attr` puts the objects elsewhere.
+    pub(crate) fn loaded_paths(&self, arguments: Option<Node<'t>>) -> Vec<String> {
+        let Some(arguments) = arguments else { return Vec::new() };
+        let text = |node: Node<'_>| self.model.text(node).trim_matches(|c| c == '"' || c == '\'').to_owned();
+        let mut cursor = arguments.walk();
+        let mut paths = Vec::new();
+        for argument in arguments.named_children(&mut cursor) {
+            match argument.kind() {
+                "string" => paths.push(text(argument)),
+                "call" => {
+                    let Some(inner) = argument.child_by_field_id(FIELD.arguments) else { continue };
+                    let mut inner_cursor = inner.walk();
+                    let inner: Vec<Node<'_>> = inner.named_children(&mut inner_cursor).collect();
+                    let to_attr = inner.iter().any(|argument| {
+                        argument.kind() == "keyword_argument"
+                            && argument
+                                .child_by_field_id(FIELD.name)
+                                .is_some_and(|key| self.model.text(key) == "to_attr")
+                    });
+                    if let Some(lookup) = inner.first().filter(|lookup| lookup.kind() == "string" && !to_attr) {
+                        paths.push(text(*lookup));
+                    }
+                }
+                _ => {}
+            }
+        }
+        paths
+    }
+
+    /// The keyword arguments of a call: the fields a constructor set
+    /// (`Item(shelf=shelf)` caches `item.shelf`).
+    fn keyword_names(&self, arguments: Option<Node<'t>>) -> Vec<String> {
         let Some(arguments) = arguments else { return Vec::new() };
         let mut cursor = arguments.walk();
         arguments
             .named_children(&mut cursor)
-            .filter(|argument| argument.kind() == "string")
-            .map(|argument| {
-                let text = self.model.text(argument).trim_matches(|c| c == '"' || c == '\'');
-                text.split("__").next().unwrap_or(text).to_owned()
-            })
+            .filter(|argument| argument.kind() == "keyword_argument")
+            .filter_map(|argument| argument.child_by_field_id(FIELD.name).map(|key| self.model.text(key).to_owned()))
             .collect()
     }
 

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use super::Value;
-use super::facts::{CallTarget, Effect, OrmClass, OrmMethod, ProjectFacts, Relation, SqlAlchemyRelationship, Touch};
+use super::facts::{
+    CallTarget, Effect, OrmClass, OrmMethod, ProjectFacts, Relation, Returned, SqlAlchemyRelationship, Touch,
+};
 use crate::recipe::{Callable, RuleSet};
 
 /// A project with the models `app.models.User` (user model) and
@@ -71,11 +73,11 @@ impl ProjectFacts for Stub {
     fn orm_method(&self, _: &[String], _: &str) -> Option<OrmMethod> {
         None
     }
-    fn method_returns(&self, _: &str, _: &str) -> Option<String> {
+    fn method_returns(&self, _: &str, _: &str) -> Option<Returned> {
         None
     }
-    fn function_returns(&self, name: &str) -> Option<String> {
-        (name == "app.services.current_user").then(|| USER.to_owned())
+    fn function_returns(&self, name: &str) -> Option<Returned> {
+        (name == "app.services.current_user").then(|| Returned { class: USER.to_owned(), loaded: Vec::new() })
     }
     fn inherited_callable(&self, _: &str, _: &RuleSet) -> Option<Callable> {
         None

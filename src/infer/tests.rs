@@ -69,7 +69,10 @@ fn relations_follow_the_project_facts() {
 #[test]
 fn select_related_is_remembered() {
     let value = value_of("    u = User.objects.select_related('profile__user').get(pk=1)\n    u");
-    assert_eq!(value, Value::Instance { class: USER.to_owned(), preloaded: vec!["profile".to_owned()] });
+    assert_eq!(value, Value::Instance { class: USER.to_owned(), preloaded: vec!["profile__user".to_owned()] });
+    // Following the path keeps what lies beyond it.
+    let value = value_of("    u = User.objects.select_related('profile__user').get(pk=1)\n    u.profile");
+    assert_eq!(value, Value::Instance { class: PROFILE.to_owned(), preloaded: vec!["user".to_owned()] });
 }
 
 #[test]

@@ -9,7 +9,7 @@
 use tree_sitter::Node;
 
 use super::Site;
-use crate::infer::{Evaluator, Value};
+use crate::infer::{Evaluator, Value, is_loaded};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 
@@ -20,7 +20,7 @@ pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
     let name = evaluator.model.text(attribute.child_by_field_id(FIELD.attribute)?);
     let Value::Instance { class, preloaded } = evaluator.eval(object, scope) else { return None };
     let relation = index.relation(&class, name)?;
-    if relation.many || preloaded.iter().any(|loaded| loaded == name) || read_before(attribute, scope, evaluator) {
+    if relation.many || is_loaded(&preloaded, name) || read_before(attribute, scope, evaluator) {
         return None;
     }
     Some(

@@ -142,6 +142,9 @@ pub struct FunctionSummary {
     pub calls: Vec<CallTarget>,
     /// The model class it returns, from its annotation or a `return`.
     pub returns: Option<String>,
+    /// The relations loaded on it by every `return` of that class (none
+    /// when a `return` gives an object whose load state is not known).
+    pub returns_loaded: Vec<String>,
     /// What it returns when a `return` gives a lazy `QuerySet`.
     pub returns_queryset: Option<ReturnedQuerySet>,
     /// `SQLAlchemy`: the objects (or statement) it returns and what their
@@ -526,6 +529,12 @@ fn adapts_to_coroutines(node: Node<'_>, source: &str) -> bool {
     false
 }
 
+/// The relation paths every one of `loads` has.
+fn loaded_by_all(loads: &[Vec<String>]) -> Vec<String> {
+    let Some((first, rest)) = loads.split_first() else { return Vec::new() };
+    first.iter().filter(|path| rest.iter().all(|other| other.contains(path))).cloned().collect()
+}
+
 fn add_call(calls: &mut Vec<CallTarget>, target: CallTarget) {
     if !calls.contains(&target) {
         calls.push(target);
@@ -568,6 +577,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             first_direct = Some((offset, Touch { reason: format!("`{reason}`"), effect }));
         }
     };
+    let mut returned_loads: Vec<Vec<String>> = Vec::new();
     let mut stack = vec![(body, scope)];
     while let Some((current, current_scope)) = stack.pop() {
         match current.kind() {
@@ -607,11 +617,17 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                 }
             }
             "return_statement" => match current.named_child(0).map(|value| evaluator.eval(value, current_scope)) {
-                Some(Value::Instance { class, .. }) if summary.returns.is_none() => summary.returns = Some(class),
+                Some(Value::Instance { class, preloaded }) => {
+                    let same = *summary.returns.get_or_insert_with(|| class.clone()) == class;
+                    returned_loads.push(if same { preloaded } else { Vec::new() });
+                }
+                // `return None` loads nothing and hides nothing.
+                _ if current.named_child(0).is_some_and(|value| value.kind() == "none") => {}
                 Some(Value::QuerySet { model, .. }) if summary.returns_queryset.is_none() => {
                     summary.returns_queryset = Some(model.map_or(ReturnedQuerySet::SameModel, ReturnedQuerySet::Model));
                 }
-                _ => {}
+                // Anything else may be an instance whose load state is not known.
+                _ => returned_loads.push(Vec::new()),
             },
             "for_statement" | "for_in_clause" => {
                 if let Some(iterable) = current.child_by_field_id(FIELD.right) {
@@ -632,5 +648,6 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
         }
     }
     summary.direct = first_direct.map(|(_, text)| text);
+    summary.returns_loaded = loaded_by_all(&returned_loads);
     summary
 }
