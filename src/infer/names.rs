@@ -96,10 +96,19 @@ impl<'t> Evaluator<'_, 't> {
             if value == Value::Unknown {
                 return Value::Unknown;
             }
-            match &agreed {
-                Some(previous) if *previous != value => return Value::Unknown,
-                _ => agreed = Some(value),
-            }
+            agreed = match agreed {
+                None => Some(value),
+                Some(previous) if previous == value => Some(previous),
+                // Instances of one class: what every binding loaded.
+                Some(Value::Instance { class, preloaded }) => match value {
+                    Value::Instance { class: other, preloaded: also } if other == class => {
+                        let preloaded = preloaded.into_iter().filter(|path| also.contains(path)).collect();
+                        Some(Value::Instance { class, preloaded })
+                    }
+                    _ => return Value::Unknown,
+                },
+                Some(_) => return Value::Unknown,
+            };
         }
         match (agreed, annotated) {
             (Some(value), _) => value,

@@ -9,9 +9,9 @@
 use tree_sitter::Node;
 
 use super::Site;
-use crate::infer::{Evaluator, Value, is_loaded};
+use crate::infer::{Certainty, Evaluator, Value, is_loaded};
 use crate::parse::FIELD;
-use crate::semantic::ScopeId;
+use crate::semantic::{Binding, ScopeId};
 
 pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let rule = evaluator.rules.lazy_relation?;
@@ -23,10 +23,59 @@ pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
     if relation.many || is_loaded(&preloaded, name) || read_before(attribute, scope, evaluator) {
         return None;
     }
-    Some(
-        Site::new(rule, attribute, name.to_owned(), evaluator)
-            .via(relation.target.rsplit('.').next().unwrap_or(&relation.target).to_owned()),
-    )
+    let target = relation.target.rsplit('.').next().unwrap_or(&relation.target);
+    let site = Site::new(rule, attribute, name.to_owned(), evaluator);
+    // What the object loaded is known only where it was fetched or built.
+    Some(match from_elsewhere(object, scope, evaluator, 0) {
+        None => site.via(format!("`{target}` with a query inside `async def`")),
+        Some(origin) => site
+            .certainty(Certainty::Guess)
+            .via(format!("`{target}` with a query inside `async def`, unless the code that made {origin} loaded it")),
+    })
+}
+
+/// Where an object comes from when its fetch is not in sight, for the
+/// message: a parameter (``"`root` (a parameter)"``) or an attribute set
+/// elsewhere (`self.user`). `None` when it was fetched, built or read
+/// through relations from such an object here.
+fn from_elsewhere(object: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>, depth: usize) -> Option<String> {
+    const MAX_STEPS: usize = 8;
+    let model = evaluator.model;
+    match object.kind() {
+        "identifier" if depth < MAX_STEPS => {
+            let (_, bindings) = model.lookup(model.text(object), scope)?;
+            bindings.iter().find_map(|binding| match binding {
+                Binding::Parameter { .. } | Binding::Annotated(_) => {
+                    Some(format!("`{}` (a parameter)", model.text(object)))
+                }
+                // `shelf = item.shelf`: where `item` comes from.
+                Binding::Assign(value) if value.kind() == "attribute" => {
+                    from_elsewhere(*value, scope, evaluator, depth + 1)
+                }
+                _ => None,
+            })
+        }
+        "attribute" if depth < MAX_STEPS => {
+            let inner = object.child_by_field_id(FIELD.object)?;
+            let attribute = model.text(object.child_by_field_id(FIELD.attribute)?);
+            // The authentication middleware's user: Django's backends load
+            // no relation with it.
+            let request = model.text(inner);
+            if attribute == "user" && (request == "request" || request.ends_with(".request")) {
+                return None;
+            }
+            let through_relation = match evaluator.eval(inner, scope) {
+                Value::Instance { class, .. } => evaluator.index?.relation(&class, attribute).is_some(),
+                _ => false,
+            };
+            if through_relation {
+                from_elsewhere(inner, scope, evaluator, depth + 1)
+            } else {
+                Some(format!("`{}`", model.text(object)))
+            }
+        }
+        _ => None,
+    }
 }
 
 /// Whether the same `object.relation` was read earlier in the function, on

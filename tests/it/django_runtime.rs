@@ -1,4 +1,5 @@
-//! Seeds 000-003 on a real Django: `fixtures/projects/demo` is fixed with
+//! Seeds 000-003 on a real Django: `fixtures/projects/demo` is fixed (with
+//! `--unsafe-fixes`, for the resolver's `root.profile`) with
 //! `--target-django 3.2` (every fix a wrapper) and `--target-django 5.2`
 //! (native twins: `aget`, `asave`, `aauthenticate`, `acreate_user`, cache
 //! `aget`), and its async mutations, resolvers and middleware methods are
@@ -57,7 +58,9 @@ fn seeds_fixed_for_django_3_2_and_5_2_run_on_django() {
         let temp = tempfile::tempdir().unwrap();
         let project = temp.path().join("project");
         copy_input(&project);
-        let output = run(&["fix", project.to_str().unwrap(), "--target-django", version], "");
+        // The resolver's `root.profile` is the one unsafe fix: the parent
+        // resolver that made `root` could have loaded the profile.
+        let output = run(&["fix", project.to_str().unwrap(), "--target-django", version, "--unsafe-fixes"], "");
         assert_eq!(output.code, 0, "{version}: {}{}", output.stdout, output.stderr);
         let mutation = fs::read_to_string(project.join("auth/mutation.py")).unwrap();
         assert_eq!(mutation.contains("await user.asave("), native, "{version}:\n{mutation}");
