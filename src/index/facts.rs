@@ -119,6 +119,16 @@ impl ProjectFacts for ProjectIndex {
         (function.kind == Some(MethodKind::Property)).then(|| self.returned(function)).flatten().map(|r| r.class)
     }
 
+    fn method_returns_classes(&self, class: &str, method: &str) -> Option<Option<Vec<String>>> {
+        let (_, function) = self.find_method(class, method, false)?;
+        Some(function.returns_classes.as_ref().map(|classes| {
+            classes
+                .iter()
+                .map(|class| if class.contains('.') { self.unsentinel(class) } else { class.clone() })
+                .collect()
+        }))
+    }
+
     fn method_returns(&self, class: &str, method: &str) -> Option<Returned> {
         self.find_method(class, method, false).and_then(|(_, function)| self.returned(function))
     }

@@ -43,6 +43,11 @@ pub trait ProjectFacts: Sync {
     fn orm_method(&self, classes: &[String], method: &str) -> Option<OrmMethod>;
     /// The model class a project method returns.
     fn method_returns(&self, class: &str, method: &str) -> Option<Returned>;
+    /// The classes a project method of `class` (or its bases) returns, when
+    /// the project defines it: `Some(None)` when a `return` gives
+    /// something else. `"self.x"` stands for the instance's attribute `x`,
+    /// `"super"` for what the overridden method returns.
+    fn method_returns_classes(&self, class: &str, method: &str) -> Option<Option<Vec<String>>>;
     /// The model class a project function returns.
     fn function_returns(&self, name: &str) -> Option<Returned>;
     /// A recipe callable a project class inherits.

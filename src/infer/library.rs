@@ -46,10 +46,29 @@ impl<'t> Evaluator<'_, 't> {
             return Value::Unknown;
         };
         match &self.rules.returned_from[from] {
-            ReturnedFrom::InstanceOf(attribute) => match index.instance_attribute(class, attribute) {
-                Some(Value::Qualified(held)) => self.instance_of(held),
-                _ => Value::Unknown,
-            },
+            ReturnedFrom::InstanceOf { attribute, getter } => {
+                let held = |attribute: &str| match index.instance_attribute(class, attribute) {
+                    Some(Value::Qualified(held)) => self.instance_of(held),
+                    _ => Value::Unknown,
+                };
+                // The project's `get_serializer_class()`: every class it
+                // returns must give the same value.
+                match getter.as_deref().and_then(|getter| index.method_returns_classes(class, getter)) {
+                    None => held(attribute),
+                    Some(None) => Value::Unknown,
+                    Some(Some(classes)) => {
+                        let mut values = classes.into_iter().map(|returned| match returned.as_str() {
+                            "super" => held(attribute),
+                            _ => match returned.strip_prefix("self.") {
+                                Some(other) => held(other),
+                                None => self.instance_of(returned),
+                            },
+                        });
+                        let first = values.next().unwrap_or(Value::Unknown);
+                        if values.all(|value| value == first) { first } else { Value::Unknown }
+                    }
+                }
+            }
             ReturnedFrom::ModelOf(attribute) => match index.instance_attribute(class, attribute) {
                 // What the view's QuerySet loads comes with the object.
                 Some(

@@ -76,6 +76,9 @@ impl ProjectFacts for Stub {
     fn method_returns(&self, _: &str, _: &str) -> Option<Returned> {
         None
     }
+    fn method_returns_classes(&self, _: &str, _: &str) -> Option<Option<Vec<String>>> {
+        None
+    }
     fn function_returns(&self, name: &str) -> Option<Returned> {
         (name == "app.services.current_user").then(|| Returned { class: USER.to_owned(), loaded: Vec::new() })
     }

@@ -189,8 +189,15 @@ impl RuleSet {
                 (Some(attribute), None) | (None, Some(attribute)) => {
                     check_identifier(loader, attribute)?;
                     let attribute = attribute.get_ref().clone();
+                    let getter = match &callable.class_getter {
+                        Some(getter) => {
+                            check_identifier(loader, getter)?;
+                            Some(getter.get_ref().clone())
+                        }
+                        None => None,
+                    };
                     self.returned_from.push(if callable.returns_instance_of.is_some() {
-                        ReturnedFrom::InstanceOf(attribute)
+                        ReturnedFrom::InstanceOf { attribute, getter }
                     } else {
                         ReturnedFrom::ModelOf(attribute)
                     });

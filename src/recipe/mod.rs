@@ -87,8 +87,10 @@ pub struct Callable {
 /// What a method returns, from an attribute of its receiver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReturnedFrom {
-    /// An instance of the class the attribute holds (`serializer_class`).
-    InstanceOf(String),
+    /// An instance of the class the attribute holds (`serializer_class`),
+    /// or that the project's override of `getter` returns
+    /// (`get_serializer_class`).
+    InstanceOf { attribute: String, getter: Option<String> },
     /// An instance of the model of the attribute's `QuerySet` (`queryset`).
     ModelOf(String),
 }

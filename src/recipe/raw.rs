@@ -344,6 +344,10 @@ pub struct RawCallable {
     /// attribute of this name holds (`get_serializer` and `serializer_class`).
     #[serde(default)]
     pub returns_instance_of: Option<Spanned<String>>,
+    /// With `returns-instance-of`: the receiver's method that gives the
+    /// class instead, when the project overrides it (`get_serializer_class`).
+    #[serde(default)]
+    pub class_getter: Option<Spanned<String>>,
     /// A method that returns an instance of the model of the receiver's
     /// attribute of this name (`get_object` and `queryset`).
     #[serde(default)]

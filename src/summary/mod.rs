@@ -145,6 +145,10 @@ pub struct FunctionSummary {
     /// The relations loaded on it by every `return` of that class (none
     /// when a `return` gives an object whose load state is not known).
     pub returns_loaded: Vec<String>,
+    /// The classes its `return`s give (see
+    /// [`ProjectFacts::method_returns_classes`]); `None` when one gives
+    /// something else.
+    pub returns_classes: Option<Vec<String>>,
     /// What it returns when a `return` gives a lazy `QuerySet`.
     pub returns_queryset: Option<ReturnedQuerySet>,
     /// `SQLAlchemy`: the objects (or statement) it returns and what their
@@ -529,6 +533,44 @@ fn adapts_to_coroutines(node: Node<'_>, source: &str) -> bool {
     false
 }
 
+/// The classes the `return`s of a body give: a class, `self.x` (as
+/// `"self.x"`) or `super().method(...)` (as `"super"`); `None` when one
+/// gives anything else or there is none.
+fn returned_classes(body: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<Vec<String>> {
+    let model = evaluator.model;
+    let mut classes = Vec::new();
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "function_definition" | "lambda" | "class_definition" | "decorated_definition" => continue,
+            "return_statement" => {
+                let value = node.named_child(0)?;
+                let text = model.text(value);
+                let class = if let Some(attribute) = text.strip_prefix("self.").filter(|rest| is_identifier(rest)) {
+                    format!("self.{attribute}")
+                } else if text.starts_with("super().") && value.kind() == "call" {
+                    "super".to_owned()
+                } else {
+                    match evaluator.eval(value, scope) {
+                        Value::Qualified(name) if crate::infer::looks_like_class(&name) => name,
+                        _ => return None,
+                    }
+                };
+                classes.push(class);
+                continue;
+            }
+            _ => {}
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    (!classes.is_empty()).then_some(classes)
+}
+
+fn is_identifier(text: &str) -> bool {
+    text.chars().all(|c| c.is_alphanumeric() || c == '_') && !text.is_empty()
+}
+
 /// The relation paths every one of `loads` has.
 fn loaded_by_all(loads: &[Vec<String>]) -> Vec<String> {
     let Some((first, rest)) = loads.split_first() else { return Vec::new() };
@@ -649,5 +691,6 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
     }
     summary.direct = first_direct.map(|(_, text)| text);
     summary.returns_loaded = loaded_by_all(&returned_loads);
+    summary.returns_classes = returned_classes(body, scope, evaluator);
     summary
 }
