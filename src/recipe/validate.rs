@@ -108,14 +108,25 @@ pub(super) fn check_placeholders(loader: &Loader<'_>, message: &Spanned<String>)
     Ok(())
 }
 
+/// Python's hard keywords: never a name, so never a wrapper, member or method.
+const KEYWORDS: [&str; 35] = [
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+];
+
 pub(super) fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
-    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+        && !KEYWORDS.contains(&text)
 }
 
 pub(super) fn check_identifier(loader: &Loader<'_>, value: &Spanned<String>) -> Result<(), RecipeError> {
     if is_identifier(value.get_ref()) {
         Ok(())
+    } else if KEYWORDS.contains(&value.get_ref().as_str()) {
+        Err(loader.spanned_error(value, format!("`{}` is a Python keyword, not a name", value.get_ref())))
     } else {
         Err(loader.spanned_error(value, format!("`{}` is not a Python identifier", value.get_ref())))
     }
