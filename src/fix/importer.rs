@@ -44,6 +44,9 @@ impl<'a, 't> Importer<'a, 't> {
         let qualified = wrapper.qualified_name();
         // The wrapper's own name already refers to it here.
         match self.model.lookup(&wrapper.name, scope) {
+            // Only an import that always runs (not one under `if TYPE_CHECKING:`).
+            Some((ScopeId::MODULE, bindings))
+                if only_imports(bindings, &qualified) && !self.imported_at_top_level(&wrapper.name) => {}
             Some((_, bindings)) if only_imports(bindings, &qualified) => {
                 return Ok(ImportPlan { expression: wrapper.name.clone(), edit: None });
             }
@@ -60,6 +63,9 @@ impl<'a, 't> Importer<'a, 't> {
         }
         // An alias (`as s2a`) or a module import (`import asgiref.sync`).
         for (name, imported) in &self.imported {
+            if !self.imported_at_top_level(name) {
+                continue;
+            }
             let expression = if *imported == qualified {
                 (*name).to_owned()
             } else if let Some(rest) = qualified.strip_prefix(imported.as_str()).and_then(|rest| rest.strip_prefix('.'))
@@ -79,6 +85,26 @@ impl<'a, 't> Importer<'a, 't> {
         }
         let edit = self.extend_from_import(wrapper).unwrap_or_else(|| self.new_import_line(wrapper));
         Ok(ImportPlan { expression: wrapper.name.clone(), edit: Some(edit) })
+    }
+
+    /// Whether a statement at the module's top level binds `name` by an
+    /// import: one that always runs, unlike one inside `if TYPE_CHECKING:`
+    /// or `try:`.
+    fn imported_at_top_level(&self, name: &str) -> bool {
+        self.model.top_level_imports.iter().any(|import| {
+            let mut cursor = import.node.walk();
+            import.node.children_by_field_name("name", &mut cursor).any(|imported| {
+                let bound = match imported.kind() {
+                    "aliased_import" => imported.child_by_field_id(FIELD.alias),
+                    _ => Some(imported),
+                };
+                bound.is_some_and(|bound| {
+                    let text = self.model.text(bound);
+                    // `import asgiref.sync` binds `asgiref`.
+                    text.split('.').next() == Some(name)
+                })
+            })
+        })
     }
 
     /// Whether `import module` (or a parent package with the module) is at the top level.
