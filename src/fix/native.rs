@@ -14,6 +14,10 @@ use super::{Applicability, Edit, Fix, Wrapper};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 
+/// Twins that return an async iterator, used with `async for`: never
+/// awaited in place of their sync call.
+pub const ASYNC_ITERATORS: [&str; 1] = ["aiterator"];
+
 /// What an awaited wrapper holds: the call inside its lambda
 /// (`w(lambda: qs.exists())()`), or the callee it wraps (`w(qs.exists)()`).
 #[derive(Debug, Clone, Copy)]

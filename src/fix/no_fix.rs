@@ -14,6 +14,14 @@ pub enum NoFix {
     CannotMoveIntoLambda,
     #[error("`super()` needs the method's frame and cannot move into a lambda")]
     SuperInLambda,
+    #[error(
+        "the expression reads its frame or the running event loop (`locals()`, `vars()`, `eval`, `exec`, `asyncio.get_running_loop()`, `asyncio.current_task()`), which a worker thread would change"
+    )]
+    NeedsThisThread,
+    #[error(
+        "inside an f-string's `=` specifier, which prints the expression's text: a rewrite would change what it prints"
+    )]
+    SelfDocumentingFString,
     #[error("the call has no callee to wrap")]
     NoCallee,
     #[error("the value of `and`/`or` is this operand itself; testing it in a thread would change the value")]

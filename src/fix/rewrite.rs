@@ -16,6 +16,9 @@ pub enum WrapStyle {
     Lambda,
     /// `await w(list)(expr)`: a builtin evaluates the value in a thread.
     Builtin(&'static str),
+    /// `await w(lambda: list(expr))()`: a generator made and consumed in
+    /// the thread (`qs.iterator()`).
+    ListInLambda,
 }
 
 /// Whether the node sits where `await x` needs parentheses: as the object of
@@ -55,6 +58,13 @@ pub fn wrap(node: Node<'_>, style: WrapStyle, wrapper: &str) -> Option<(Vec<Edit
             vec![
                 Edit::insert(start, format!("{open}await {wrapper}({builtin})(")),
                 Edit::insert(end, format!("){close}")),
+            ],
+            start..end,
+        )),
+        WrapStyle::ListInLambda => Some((
+            vec![
+                Edit::insert(start, format!("{open}await {wrapper}(lambda: list(")),
+                Edit::insert(end, format!("))(){close}")),
             ],
             start..end,
         )),

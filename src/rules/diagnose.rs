@@ -96,6 +96,11 @@ fn native_fix(
     if mode != Mode::Async || rules.rule(site.rule).rewrite == Rewrite::None {
         return None;
     }
+    // `aiterator()` is iterated with `async for`, not awaited; an f-string's
+    // `=` prints the text a rewrite would change. The wrapper decides.
+    if is_iterator_call(site.node, context.source) || in_self_documenting_fstring(site.node, context.source) {
+        return None;
+    }
     if let Some(twin) = &site.twin {
         let name = native.twin(twin.index, twin.at_least)?;
         if native::inside_definition_of(site.node, name, context.source) {
@@ -184,16 +189,36 @@ fn build_fix(
         // A `SQLAlchemy` style is rejected at load for call-site rules.
         Rewrite::Wrap | Rewrite::SqlAlchemy(_) => style,
     };
-    if mode == Mode::AsyncNoAwait {
+    // A generator expression's outermost iterable runs in the enclosing
+    // function, where `await` is allowed.
+    if mode == Mode::AsyncNoAwait && !in_outermost_iterable(site.node) {
         return Err(NoFix::InGeneratorExpression);
+    }
+    if in_self_documenting_fstring(site.node, source) {
+        return Err(NoFix::SelfDocumentingFString);
+    }
+    // `qs.iterator()` wrapped alone gives a generator that still queries
+    // as it is iterated on the event loop: materialise it in the thread.
+    if is_iterator_call(site.node, source) {
+        style = WrapStyle::ListInLambda;
     }
     let holds_async = ["await", "yield", "named_expression"].iter().any(|kind| contains_kind(site.node, kind))
         || holds_async_comprehension(site.node);
+    if style == WrapStyle::ListInLambda && (holds_async || needs_this_thread(site.node, source)) {
+        return Err(NoFix::CannotMoveIntoLambda);
+    }
     if style == WrapStyle::Lambda && holds_async {
         if site.callee_fallback {
             style = WrapStyle::Callee;
         } else {
             return Err(NoFix::CannotMoveIntoLambda);
+        }
+    }
+    if style == WrapStyle::Lambda && needs_this_thread(site.node, source) {
+        if site.callee_fallback {
+            style = WrapStyle::Callee;
+        } else {
+            return Err(NoFix::NeedsThisThread);
         }
     }
     if style == WrapStyle::Lambda && holds_bare_super(site.node, source) {
@@ -210,6 +235,86 @@ fn build_fix(
     let plan = importer.import(wrapper, scope)?;
     let (edits, span) = rewrite::wrap(site.node, style, &plan.expression).ok_or(NoFix::NoCallee)?;
     Ok(Fix { edits, shared: plan.edit.into_iter().collect(), span, applicability: Applicability::Safe })
+}
+
+/// Calls whose result depends on the frame or the thread they run in.
+const THREAD_BOUND: [&str; 8] =
+    ["locals", "vars", "eval", "exec", "get_running_loop", "current_task", "get_event_loop", "all_tasks"];
+
+/// Whether `node` calls one of [`THREAD_BOUND`] (`asyncio.get_running_loop()`
+/// by its last part).
+fn needs_this_thread(node: Node<'_>, source: &str) -> bool {
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        if current.kind() == "call"
+            && let Some(function) = current.child_by_field_id(FIELD.function)
+        {
+            let name = match function.kind() {
+                "attribute" => {
+                    function.child_by_field_id(FIELD.attribute).map_or("", |name| &source[name.byte_range()])
+                }
+                "identifier" => &source[function.byte_range()],
+                _ => "",
+            };
+            if THREAD_BOUND.contains(&name) {
+                return true;
+            }
+        }
+        let mut cursor = current.walk();
+        stack.extend(current.named_children(&mut cursor));
+    }
+    false
+}
+
+/// `f"{expr=}"`: the f-string prints the expression's own text.
+fn in_self_documenting_fstring(node: Node<'_>, source: &str) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        if parent.kind() == "interpolation" {
+            let after = &source[current.end_byte()..parent.end_byte()];
+            if after.trim_start().starts_with('=') {
+                return true;
+            }
+        }
+        if matches!(parent.kind(), "function_definition" | "lambda") {
+            return false;
+        }
+        current = parent;
+    }
+    false
+}
+
+/// `....iterator(...)`: Django's streaming `QuerySet` method.
+fn is_iterator_call(node: Node<'_>, source: &str) -> bool {
+    node.kind() == "call"
+        && node.child_by_field_id(FIELD.function).is_some_and(|function| {
+            function.kind() == "attribute"
+                && function
+                    .child_by_field_id(FIELD.attribute)
+                    .is_some_and(|name| &source[name.byte_range()] == "iterator")
+        })
+}
+
+/// Whether `node` lies in the outermost iterable of its nearest generator
+/// expression (`sum(1 for _ in HERE)`), which Python evaluates in the
+/// enclosing scope.
+fn in_outermost_iterable(node: Node<'_>) -> bool {
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        if parent.kind() == "for_in_clause"
+            && parent.child_by_field_id(FIELD.right).is_some_and(|right| right.id() == child.id())
+            && let Some(generator) = parent.parent().filter(|generator| generator.kind() == "generator_expression")
+        {
+            let mut cursor = generator.walk();
+            let first = generator.named_children(&mut cursor).find(|clause| clause.kind() == "for_in_clause");
+            return first.is_some_and(|first| first.id() == parent.id());
+        }
+        if matches!(parent.kind(), "generator_expression" | "lambda" | "function_definition") {
+            return false;
+        }
+        child = parent;
+    }
+    false
 }
 
 /// Whether `node` holds a zero-argument `super()` call.

@@ -8,7 +8,7 @@ use tree_sitter::Node;
 
 use super::{Site, SiteTwin, model_instance, orm_query, sync_callable};
 use crate::fix::Style;
-use crate::fix::native::{Unwrap, inside_definition_of};
+use crate::fix::native::{ASYNC_ITERATORS, Unwrap, inside_definition_of};
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
@@ -43,7 +43,7 @@ pub fn check<'t>(
         (wrapped, twin, certainty, false)
     };
     let name = native.twin(twin.index, twin.at_least)?;
-    if inside_definition_of(awaited, name, evaluator.model.source) {
+    if inside_definition_of(awaited, name, evaluator.model.source) || ASYNC_ITERATORS.contains(&name) {
         return None;
     }
     // The twin's name, for the message.
