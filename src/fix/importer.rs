@@ -47,7 +47,13 @@ impl<'a, 't> Importer<'a, 't> {
             // Only an import that always runs (not one under `if TYPE_CHECKING:`).
             Some((ScopeId::MODULE, bindings))
                 if only_imports(bindings, &qualified) && !self.imported_at_top_level(&wrapper.name) => {}
-            Some((_, bindings)) if only_imports(bindings, &qualified) => {
+            // A function's own import: only one at the top of its body has
+            // run before any site; elsewhere the name is local but unbound
+            // there (`UnboundLocalError`), and a module import cannot help.
+            Some((found, bindings)) if only_imports(bindings, &qualified) => {
+                if found != ScopeId::MODULE && !self.imported_first(found, &wrapper.name) {
+                    return Err(NoFix::ImportedLaterInFunction(wrapper.name.clone()));
+                }
                 return Ok(ImportPlan { expression: wrapper.name.clone(), edit: None });
             }
             // Defined in this very module.
@@ -87,24 +93,26 @@ impl<'a, 't> Importer<'a, 't> {
         Ok(ImportPlan { expression: wrapper.name.clone(), edit: Some(edit) })
     }
 
+    /// Whether the function that opened `scope` binds `name` by an import
+    /// among the statements its body starts with (a docstring, imports).
+    fn imported_first(&self, scope: ScopeId, name: &str) -> bool {
+        let Some(body) = self.model.scope(scope).node.and_then(|node| node.child_by_field_id(FIELD.body)) else {
+            return false;
+        };
+        let mut cursor = body.walk();
+        let leading = body.named_children(&mut cursor).take_while(|statement| {
+            matches!(statement.kind(), "import_statement" | "import_from_statement" | "comment")
+                || (statement.kind() == "expression_statement"
+                    && statement.named_child(0).is_some_and(|value| value.kind() == "string"))
+        });
+        leading.into_iter().any(|statement| binds(statement, name, self.model.source))
+    }
+
     /// Whether a statement at the module's top level binds `name` by an
     /// import: one that always runs, unlike one inside `if TYPE_CHECKING:`
     /// or `try:`.
     fn imported_at_top_level(&self, name: &str) -> bool {
-        self.model.top_level_imports.iter().any(|import| {
-            let mut cursor = import.node.walk();
-            import.node.children_by_field_name("name", &mut cursor).any(|imported| {
-                let bound = match imported.kind() {
-                    "aliased_import" => imported.child_by_field_id(FIELD.alias),
-                    _ => Some(imported),
-                };
-                bound.is_some_and(|bound| {
-                    let text = self.model.text(bound);
-                    // `import asgiref.sync` binds `asgiref`.
-                    text.split('.').next() == Some(name)
-                })
-            })
-        })
+        self.model.top_level_imports.iter().any(|import| binds(import.node, name, self.model.source))
     }
 
     /// Whether `import module` (or a parent package with the module) is at the top level.
@@ -146,6 +154,14 @@ impl<'a, 't> Importer<'a, 't> {
             if multi_line {
                 let indentation = self.locator.indentation(last.start_byte());
                 let eol = line_ending(self.model.source);
+                // After the comment that ends the line, if any: a `# noqa`
+                // stays with the name it was written for.
+                let full_end = self.locator.full_line_end(comma);
+                let line = &self.model.source[comma..full_end];
+                let end = comma + line.trim_end_matches(['\n', '\r']).len();
+                if end < statement.end_byte() {
+                    return Some(Edit::insert(end, format!("{eol}{indentation}{},", wrapper.name)));
+                }
                 return Some(Edit::insert(comma, format!("{eol}{indentation}{},", wrapper.name)));
             }
             return Some(Edit::insert(comma, format!(" {},", wrapper.name)));
@@ -223,6 +239,22 @@ fn has_kind(node: Node<'_>, kind: &str) -> bool {
     let mut cursor = node.walk();
 
     node.children(&mut cursor).any(|child| child.kind() == kind)
+}
+
+/// Whether an import statement binds `name` (`import asgiref.sync` binds
+/// `asgiref`, `... as s` binds `s`).
+fn binds(statement: Node<'_>, name: &str, source: &str) -> bool {
+    if !matches!(statement.kind(), "import_statement" | "import_from_statement") {
+        return false;
+    }
+    let mut cursor = statement.walk();
+    statement.children_by_field_name("name", &mut cursor).any(|imported| {
+        let bound = match imported.kind() {
+            "aliased_import" => imported.child_by_field_id(FIELD.alias),
+            _ => Some(imported),
+        };
+        bound.is_some_and(|bound| source[bound.byte_range()].split('.').next() == Some(name))
+    })
 }
 
 #[cfg(test)]

@@ -28,6 +28,10 @@ pub enum NoFix {
     TestedAndKept,
     #[error("`{0}` is bound to something else in this module")]
     NameTaken(String),
+    #[error(
+        "this function imports `{0}` after its first statements or in a branch: before that import runs, the name is an unbound local"
+    )]
+    ImportedLaterInFunction(String),
     #[error("the relationship is declared `lazy=\"{0}\"`: load it explicitly")]
     LoadedOnlyExplicitly(String),
     #[error("the object comes from a function whose session this one does not hold")]
