@@ -91,11 +91,23 @@ pub struct FileArgs {
     #[arg(long, value_delimiter = ',', value_name = "CODE")]
     pub ignore: Vec<String>,
     /// Also apply fixes that rest on a guess.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_unsafe_fixes")]
     pub unsafe_fixes: bool,
-    /// Skip paths matching this glob while walking directories (repeatable).
+    /// Apply only safe fixes, whatever the configuration says.
+    #[arg(long, overrides_with = "unsafe_fixes")]
+    pub no_unsafe_fixes: bool,
+    /// Skip paths matching this glob while walking directories (repeatable;
+    /// replaces the configuration's `exclude`).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The one wrapper every fix uses: `sync_to_async`,
+    /// `database_sync_to_async` or a dotted `module.name` [default: the
+    /// rule's, else `database_sync_to_async` in a module that imports
+    /// Channels, else `sync_to_async`]
+    #[arg(long, value_name = "NAME")]
+    pub wrapper: Option<String>,
     #[command(flatten)]
     pub libraries: LibraryArgs,
     /// Worker threads (default: one per core).
@@ -110,8 +122,9 @@ pub struct FileArgs {
     /// The Django the fixes are for: a version (`4.2`), or `auto`, the lowest
     /// the project's requirements allow (a lock file's pin first). Where it
     /// has the native async method, the fix uses it (`await qs.aget(...)`).
-    #[arg(long, value_name = "VERSION", default_value = "auto")]
-    pub target_django: crate::target::TargetDjango,
+    /// [default: auto]
+    #[arg(long, value_name = "VERSION")]
+    pub target_django: Option<crate::target::TargetDjango>,
     /// Force how fixes are written: `wrap` (`sync_to_async` everywhere) or
     /// `native` (async twins wherever one exists, whatever the version).
     #[arg(long, value_enum)]
@@ -128,6 +141,18 @@ pub struct FileArgs {
     /// With `check`: a count of sites per rule instead of the sites.
     #[arg(long)]
     pub statistics: bool,
+}
+
+/// Where the configuration comes from (README, "Configuration").
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Read the configuration from this file (an `asyncfix.toml`, or a
+    /// `pyproject.toml` with `[tool.asyncfix]`) instead of looking for one.
+    #[arg(long = "config", value_name = "FILE", conflicts_with = "isolated")]
+    pub file: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long)]
+    pub isolated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod diagnostic;
 pub mod files;
 pub mod fix;

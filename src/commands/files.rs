@@ -9,25 +9,36 @@ use rayon::prelude::*;
 
 use super::Failure;
 use crate::cli::{ColorChoice, FileArgs, OutputFormat};
+use crate::config::{self, merge::Effective};
 use crate::index::roots::project_root;
 use crate::output::{self, FixState, Located, Painter};
 use crate::pipeline::{Action, FileErrorKind, FileInfo, FileResult, process_source};
 use crate::project::{LoadOptions, Project, StdinSource};
-use crate::settings::Settings;
+use crate::settings::{PerFile, RunOptions, Settings};
 use crate::target::{self, DjangoVersion, TargetDjango};
 use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Streams, files, walk};
 
 pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8, Failure> {
-    let detected = match args.target_django {
-        TargetDjango::Auto => {
-            let mut paths: Vec<&Path> =
-                args.paths.iter().filter(|path| path.as_os_str() != "-").map(PathBuf::as_path).collect();
-            paths.extend(args.stdin_filename.as_deref());
-            detect_target(&paths)
-        }
+    let mut paths: Vec<&Path> =
+        args.paths.iter().filter(|path| path.as_os_str() != "-").map(PathBuf::as_path).collect();
+    paths.extend(args.stdin_filename.as_deref());
+    let config = if args.config.isolated {
+        None
+    } else {
+        // Source on standard input without a name belongs to the current folder.
+        let here = [Path::new(".")];
+        let start = if paths.is_empty() { &here[..] } else { &paths[..] };
+        config::discover(start, args.config.file.as_deref())
+            .map_err(|err| Failure::Usage(format!("invalid configuration: {err}")))?
+    };
+    let effective = config::merge::merge(args, config.as_ref()).map_err(Failure::Usage)?;
+    let detected = match effective.target_django {
+        TargetDjango::Auto => detect_target(&paths),
         TargetDjango::Version(_) => None,
     };
-    let settings = Settings::from_args(super::load_rules(&args.recipes)?, args, detected).map_err(Failure::Usage)?;
+    let rules = super::load_recipes(args.recipes.no_builtin_recipes, &effective.recipes)?;
+    let run = RunOptions { style: args.style, full_parse: args.parsing.full_parse };
+    let settings = Settings::new(rules, &effective, &run, detected).map_err(Failure::Usage)?;
     let painter = Painter {
         enabled: match args.color {
             ColorChoice::Always => true,
@@ -45,9 +56,9 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
         return Err(Failure::Usage("`-` (standard input) cannot be combined with other paths".to_owned()));
     }
     let Run { results, walk_errors, stdin_raw } = if from_stdin {
-        run_stdin(action, args, &settings, &pool, streams)?
+        run_stdin(action, args, &effective, &settings, &pool, streams)?
     } else {
-        run_paths(action, args, &settings, &pool)?
+        run_paths(action, args, &effective, &settings, &pool)?
     };
 
     for error in &walk_errors {
@@ -229,6 +240,7 @@ struct Run {
 fn run_stdin(
     action: Action,
     args: &FileArgs,
+    effective: &Effective,
     settings: &Settings,
     pool: &rayon::ThreadPool,
     streams: &mut Streams<'_>,
@@ -245,10 +257,12 @@ fn run_stdin(
     let project = pool.install(|| {
         let text = decoded.as_ref().map(|file| file.text.as_str()).unwrap_or_default();
         let source = StdinSource { path: &name, text };
-        Project::load(&[], &[], &load_options(args), &settings.rules, Some(&source))
+        Project::load(&[], &[], &load_options(args, effective), &settings.rules, Some(&source))
     });
     let view = project.view(&name);
     let file = FileInfo { module: &view.module, index: view.index };
+    let per_file = PerFile::new(settings, &effective.per_file_ignores, &[&name]).map_err(Failure::Usage)?;
+    let settings = per_file.get(&name);
     let result = process_source(&name, file, view.self_contained, decoded.map(Some), action, false, settings);
     Ok(Run { results: vec![result], walk_errors: Vec::new(), stdin_raw })
 }
@@ -264,24 +278,33 @@ fn detect_target(paths: &[&Path]) -> Option<DjangoVersion> {
     versions?.into_iter().min()
 }
 
-fn load_options(args: &FileArgs) -> LoadOptions<'_> {
+fn load_options<'a>(args: &'a FileArgs, effective: &'a Effective) -> LoadOptions<'a> {
     LoadOptions {
-        excludes: &args.exclude,
+        excludes: &effective.excludes,
         site_packages: &args.libraries.site_packages,
         full_index: args.parsing.full_index,
     }
 }
 
 /// The files and folders named: walked, indexed, each file run in parallel.
-fn run_paths(action: Action, args: &FileArgs, settings: &Settings, pool: &rayon::ThreadPool) -> Result<Run, Failure> {
-    let discovered =
-        pool.install(|| walk::discover(&args.paths, &args.exclude)).map_err(|err| Failure::Usage(err.to_string()))?;
+fn run_paths(
+    action: Action,
+    args: &FileArgs,
+    effective: &Effective,
+    settings: &Settings,
+    pool: &rayon::ThreadPool,
+) -> Result<Run, Failure> {
+    let discovered = pool
+        .install(|| walk::discover(&args.paths, &effective.excludes))
+        .map_err(|err| Failure::Usage(err.to_string()))?;
+    let files: Vec<&Path> = discovered.files.iter().map(PathBuf::as_path).collect();
+    let per_file = PerFile::new(settings, &effective.per_file_ignores, &files).map_err(Failure::Usage)?;
     let project = if args.parsing.no_index {
         Project::empty()
     } else {
         pool.install(|| {
             let (paths, files) = (&args.paths, &discovered.files);
-            Project::load(paths, files, &load_options(args), &settings.rules, None)
+            Project::load(paths, files, &load_options(args, effective), &settings.rules, None)
         })
     };
     let results = pool.install(|| {
@@ -293,6 +316,7 @@ fn run_paths(action: Action, args: &FileArgs, settings: &Settings, pool: &rayon:
                 let file = FileInfo { module: &view.module, index: view.index };
                 // Read once already while loading the project, and no `async def`.
                 let read = if view.cannot_hold_sites { Ok(None) } else { files::read(path) };
+                let settings = per_file.get(path);
                 process_source(path, file, view.self_contained, read, action, action == Action::Fix, settings)
             })
             .collect()

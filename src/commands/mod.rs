@@ -28,8 +28,13 @@ impl From<io::Error> for Failure {
 }
 
 pub fn load_rules(args: &RecipeArgs) -> Result<RuleSet, Failure> {
-    let builtin = if args.no_builtin_recipes { &[][..] } else { &recipe::BUILTIN_RECIPES[..] };
-    RuleSet::load_from(builtin, &args.recipes).map_err(|err| Failure::Usage(format!("invalid recipe: {err}")))
+    load_recipes(args.no_builtin_recipes, &args.recipes)
+}
+
+/// The built-in recipes (unless `no_builtin`) and the user's.
+fn load_recipes(no_builtin: bool, user: &[std::path::PathBuf]) -> Result<RuleSet, Failure> {
+    let builtin = if no_builtin { &[][..] } else { &recipe::BUILTIN_RECIPES[..] };
+    RuleSet::load_from(builtin, user).map_err(|err| Failure::Usage(format!("invalid recipe: {err}")))
 }
 
 pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {

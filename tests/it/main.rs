@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod config;
 mod django_runtime;
 mod docs;
 mod fixtures;

@@ -165,3 +165,15 @@ impl Project {
         names
     }
 }
+
+/// Runs the built `asyncfix` binary in `dir` (so relative paths print
+/// relative), with empty standard input, as a user's shell would.
+pub fn run_binary(dir: &std::path::Path, args: &[&str]) -> Output {
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_asyncfix")).args(args).current_dir(dir).stdin(Stdio::null()).output().unwrap();
+    Output {
+        code: u8::try_from(output.status.code().unwrap()).unwrap(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
