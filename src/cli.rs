@@ -190,8 +190,13 @@ pub enum ColorChoice {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// `path:line:col: CODE [*] message` per site, and a closing line.
     Text,
+    /// `path:line:col: CODE message` per site, nothing else.
+    Concise,
     Json,
+    /// SARIF 2.1.0, with fixes, for code scanning.
+    Sarif,
     /// GitHub Actions annotations (`::error file=...::message`).
     Github,
 }

@@ -14,6 +14,7 @@ use crate::index::roots::project_root;
 use crate::output::{self, FixState, Located, Painter};
 use crate::pipeline::{Action, FileErrorKind, FileInfo, FileResult, process_source};
 use crate::project::{LoadOptions, Project, StdinSource};
+use crate::recipe::RuleSet;
 use crate::settings::{PerFile, RunOptions, Settings};
 use crate::target::{self, DjangoVersion, TargetDjango};
 use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Streams, files, walk};
@@ -72,7 +73,9 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
         tally.add(result, action, painter, streams)?;
     }
     match action {
-        Action::Check => print_check_summary(args.output_format, args.statistics, &tally, painter, streams)?,
+        Action::Check => {
+            print_check_summary(&settings.rules, args.output_format, args.statistics, &tally, painter, streams)?;
+        }
         Action::Diff | Action::Fix => {
             // `fix` reports on stdout; `diff` and `fix -` keep stdout for the patch or the source.
             let stream: &mut dyn Write =
@@ -158,6 +161,7 @@ fn echo_source(result: &FileResult, raw: Option<&[u8]>, streams: &mut Streams<'_
 
 /// `check`: every site, then one closing line (or the JSON document).
 fn print_check_summary(
+    rules: &RuleSet,
     format: OutputFormat,
     statistics: bool,
     tally: &Tally,
@@ -167,6 +171,13 @@ fn print_check_summary(
     let sites = &tally.sites;
     match format {
         OutputFormat::Json => return streams.stdout.write_all(output::json::render(sites).as_bytes()),
+        OutputFormat::Sarif => return streams.stdout.write_all(output::sarif::render(sites, rules).as_bytes()),
+        OutputFormat::Concise => {
+            for site in sites {
+                writeln!(streams.stdout, "{}", output::concise::site_line(site, painter))?;
+            }
+            return Ok(());
+        }
         OutputFormat::Github => {
             for site in sites {
                 writeln!(streams.stdout, "{}", output::github::annotation(site))?;

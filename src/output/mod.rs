@@ -1,9 +1,11 @@
 //! Printers: one per output format. They receive finished results and only
 //! format them.
 
+pub mod concise;
 pub mod diff;
 pub mod github;
 pub mod json;
+pub mod sarif;
 pub mod text;
 
 use crate::diagnostic::Diagnostic;

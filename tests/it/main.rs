@@ -7,6 +7,7 @@ mod config;
 mod django_runtime;
 mod docs;
 mod fixtures;
+mod formats;
 mod fuzz;
 mod projects;
 mod recipes;
