@@ -135,12 +135,24 @@ pub struct FileArgs {
     pub sqlalchemy_fix: Option<crate::fix::SqlAlchemyFix>,
     #[command(flatten)]
     pub parsing: ParsingArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// What `check` reports, and how.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
     /// How `check` prints its findings.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
     /// With `check`: a count of sites per rule instead of the sites.
     #[arg(long)]
     pub statistics: bool,
+    /// With `check`: also report suppression comments that suppress nothing
+    /// (AF100): `# noqa: CODE` and `# asyncfix: ignore[CODE]` naming an
+    /// asyncfix rule, and a bare `# asyncfix: ignore`.
+    #[arg(long)]
+    pub report_unused_suppressions: bool,
 }
 
 /// Where the configuration comes from (README, "Configuration").

@@ -15,6 +15,7 @@ use crate::target::{DjangoVersion, TargetDjango};
 /// What every file is checked against: built once, shared read-only (a
 /// file under `per-file-ignores` gets a copy with fewer rules enabled).
 #[derive(Clone)]
+#[allow(clippy::struct_excessive_bools, reason = "independent switches of one run, each read where it matters")]
 pub struct Settings {
     pub rules: Arc<RuleSet>,
     /// Per rule: reported or not (`--select`, `--ignore`).
@@ -32,6 +33,9 @@ pub struct Settings {
     pub migrate: bool,
     /// `wrapper`: the one wrapper every fix uses, whatever the rule or module says.
     pub wrapper: Option<Wrapper>,
+    /// `check --report-unused-suppressions`: suppression comments that
+    /// suppress nothing are findings too (AF100).
+    pub report_unused_suppressions: bool,
 }
 
 /// Which native async twins a fix may use.
@@ -78,6 +82,7 @@ impl Settings {
 pub struct RunOptions {
     pub style: Option<FixStyle>,
     pub full_parse: bool,
+    pub report_unused_suppressions: bool,
 }
 
 impl Settings {
@@ -114,6 +119,7 @@ impl Settings {
             native,
             migrate: run.style == Some(FixStyle::Native),
             wrapper: effective.wrapper.clone(),
+            report_unused_suppressions: run.report_unused_suppressions,
         })
     }
 }

@@ -31,6 +31,7 @@ fn context() -> &'static Context {
             native: None,
             migrate: false,
             wrapper: None,
+            report_unused_suppressions: false,
         }
     })
 }

@@ -38,7 +38,11 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
         TargetDjango::Version(_) => None,
     };
     let rules = super::load_recipes(args.recipes.no_builtin_recipes, &effective.recipes)?;
-    let run = RunOptions { style: args.style, full_parse: args.parsing.full_parse };
+    let run = RunOptions {
+        style: args.style,
+        full_parse: args.parsing.full_parse,
+        report_unused_suppressions: action == Action::Check && args.report.report_unused_suppressions,
+    };
     let settings = Settings::new(rules, &effective, &run, detected).map_err(Failure::Usage)?;
     let painter = Painter {
         enabled: match args.color {
@@ -74,7 +78,14 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
     }
     match action {
         Action::Check => {
-            print_check_summary(&settings.rules, args.output_format, args.statistics, &tally, painter, streams)?;
+            print_check_summary(
+                &settings.rules,
+                args.report.output_format,
+                args.report.statistics,
+                &tally,
+                painter,
+                streams,
+            )?;
         }
         Action::Diff | Action::Fix => {
             // `fix` reports on stdout; `diff` and `fix -` keep stdout for the patch or the source.

@@ -19,13 +19,21 @@ pub fn render(sites: &[Located], rules: &RuleSet) -> String {
     let descriptors: Vec<Value> = codes
         .iter()
         .map(|code| {
-            let rule = rules.by_code(code);
-            json!({
-                "id": code,
-                "name": rule.map_or("", |rule| rule.name.as_str()),
-                "shortDescription": { "text": rule.map_or("", |rule| rule.summary.as_str()) },
-                "fullDescription": { "text": rule.map_or("", |rule| rule.doc.as_str()) },
-            })
+            rules.by_code(code).map_or_else(
+                // Not a recipe's rule: AF100, an unused suppression comment.
+                || {
+                    let name = sites.iter().find(|site| site.code == *code).map_or("", |site| site.name.as_str());
+                    json!({ "id": code, "name": name, "shortDescription": { "text": name } })
+                },
+                |rule| {
+                    json!({
+                        "id": code,
+                        "name": rule.name,
+                        "shortDescription": { "text": rule.summary },
+                        "fullDescription": { "text": rule.doc },
+                    })
+                },
+            )
         })
         .collect();
     let results: Vec<Value> = sites

@@ -116,8 +116,15 @@ pub fn process_source(
     // Most files with async code hold no site: the parse of their skimmed
     // text says so for less. `check` reports the sites it shows once the
     // whole file parses; `diff` and `fix` work from a parse of all of it.
-    let skimmed =
-        if settings.full_parse { None } else { skimmed_check(&file.text, file_info, self_contained, settings) };
+    // Finding unused suppression comments needs the sites they suppress,
+    // which only a whole parse shows.
+    let audit =
+        action == Action::Check && settings.report_unused_suppressions && rules::suppression::mentioned(&file.text);
+    let skimmed = if settings.full_parse || audit {
+        None
+    } else {
+        skimmed_check(&file.text, file_info, self_contained, settings)
+    };
     if skimmed.as_ref().is_some_and(Vec::is_empty) {
         return result;
     }
@@ -144,11 +151,9 @@ pub fn process_source(
     let file_info = FileInfo { module: file_info.module, index: own_index.as_ref().or(file_info.index) };
     match action {
         Action::Check => {
-            let diagnostics = match &own_model {
-                Some(model) => rules::check_model(model, file_info.for_rules(), settings),
-                None => rules::check_tree(&file.text, &tree, file_info.for_rules(), settings),
-            };
-            result.sites = output::locate(&result.display, &file.text, &diagnostics, &settings.rules);
+            let model = own_model
+                .unwrap_or_else(|| semantic::SemanticModel::build(&file.text, &tree, file_info.module.clone()));
+            result.sites = check_sites(&model, &result.display, file_info, audit, settings);
         }
         Action::Diff | Action::Fix => {
             drop(own_model);
@@ -187,6 +192,27 @@ pub fn process_source(
         }
     }
     result
+}
+
+/// `check` on a whole parse: the sites no comment suppresses and, when
+/// `audit`ing, the suppression comments that suppress nothing.
+fn check_sites(
+    model: &semantic::SemanticModel<'_>,
+    display: &str,
+    file_info: FileInfo<'_>,
+    audit: bool,
+    settings: &Settings,
+) -> Vec<Located> {
+    let found = rules::check_model_unsuppressed(model, file_info.for_rules(), settings);
+    let unused =
+        if audit { rules::suppression::unused(model, &settings.rules, &settings.enabled, &found) } else { Vec::new() };
+    let diagnostics = rules::suppression::filter(model, &settings.rules, found);
+    let mut sites = output::locate(display, model.source, &diagnostics, &settings.rules);
+    if !unused.is_empty() {
+        sites.extend(output::locate_unused(display, model.source, &unused));
+        sites.sort_by_key(|site| (site.line, site.column));
+    }
+    sites
 }
 
 /// The sites the parse of a file's skimmed text ([`skim`]) shows; `None`

@@ -35,6 +35,7 @@ fn sites(body: &str) -> Vec<(String, String, bool)> {
         native: None,
         migrate: false,
         wrapper: None,
+        report_unused_suppressions: false,
     };
     let stub = Stub::new();
     let file = FileInfo { module: &model.module, index: Some(&stub) };

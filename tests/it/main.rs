@@ -13,4 +13,5 @@ mod projects;
 mod recipes;
 mod sqlalchemy;
 mod support;
+mod suppressions;
 mod torture;
