@@ -54,6 +54,19 @@ pub enum Command {
         /// The file (`-` for standard input).
         path: PathBuf,
     },
+    /// Print a shell completion script: `asyncfix completions bash >
+    /// ~/.local/share/bash-completion/completions/asyncfix`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `asyncfix man | man -l -`.
+    Man {
+        /// Write `asyncfix.1` and one page per command (`asyncfix-check.1`,
+        /// ...) into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

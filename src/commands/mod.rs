@@ -1,8 +1,9 @@
 //! The commands: `check`, `diff` and `fix` over paths ([`files`]), and the
 //! ones that describe asyncfix itself: `recipes`, `explain`, `index`,
-//! `dump-tree`.
+//! `dump-tree`, `completions`, `man`.
 
 mod files;
+mod generated;
 
 use std::io;
 
@@ -94,6 +95,17 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
             } else {
                 streams.stdout.write_all(project.describe().as_bytes())?;
             }
+            Ok(EXIT_CLEAN)
+        }
+        Command::Completions { shell } => {
+            generated::completions(shell, streams.stdout);
+            Ok(EXIT_CLEAN)
+        }
+        Command::Man { dir } => {
+            generated::man(dir.as_deref(), streams.stdout).map_err(|err| match &dir {
+                Some(dir) => Failure::Usage(format!("{}: cannot write the manual: {err}", dir.display())),
+                None => Failure::from(err),
+            })?;
             Ok(EXIT_CLEAN)
         }
         Command::DumpTree { path } => {

@@ -9,6 +9,7 @@ mod docs;
 mod fixtures;
 mod formats;
 mod fuzz;
+mod generated;
 mod projects;
 mod recipes;
 mod sqlalchemy;
