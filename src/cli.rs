@@ -166,6 +166,10 @@ pub struct ReportArgs {
     /// asyncfix rule, and a bare `# asyncfix: ignore`.
     #[arg(long)]
     pub report_unused_suppressions: bool,
+    /// Print the sites and errors only: no closing summary line, no
+    /// progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// Where the configuration comes from (README, "Configuration").

@@ -53,6 +53,8 @@ pub struct Streams<'a> {
     pub stderr: &'a mut dyn Write,
     /// Whether stdout is a terminal (for `--color auto`).
     pub stdout_is_terminal: bool,
+    /// Whether stderr is a terminal (for the progress bar).
+    pub stderr_is_terminal: bool,
 }
 
 /// Runs asyncfix with these arguments (the first is the program name).

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::Failure;
-use crate::cli::{ColorChoice, FileArgs, OutputFormat};
+use crate::cli::{ColorChoice, FileArgs, OutputFormat, ReportArgs};
 use crate::config::{self, merge::Effective};
 use crate::index::roots::project_root;
+use crate::output::progress::Progress;
 use crate::output::{self, FixState, Located, Painter};
 use crate::pipeline::{Action, FileErrorKind, FileInfo, FileResult, process_source};
 use crate::project::{LoadOptions, Project, StdinSource};
@@ -63,7 +64,8 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
     let Run { results, walk_errors, stdin_raw } = if from_stdin {
         run_stdin(action, args, &effective, &settings, &pool, streams)?
     } else {
-        run_paths(action, args, &effective, &settings, &pool)?
+        let show_progress = streams.stderr_is_terminal && !args.report.quiet;
+        run_paths(action, args, &effective, &settings, &pool, show_progress)?
     };
 
     for error in &walk_errors {
@@ -78,20 +80,13 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
     }
     match action {
         Action::Check => {
-            print_check_summary(
-                &settings.rules,
-                args.report.output_format,
-                args.report.statistics,
-                &tally,
-                painter,
-                streams,
-            )?;
+            print_check_summary(&settings.rules, &args.report, &tally, painter, streams)?;
         }
         Action::Diff | Action::Fix => {
             // `fix` reports on stdout; `diff` and `fix -` keep stdout for the patch or the source.
             let stream: &mut dyn Write =
                 if action == Action::Fix && !from_stdin { streams.stdout } else { streams.stderr };
-            print_fix_summary(action, &tally, painter, stream)?;
+            print_fix_summary(action, &tally, args.report.quiet, painter, stream)?;
         }
     }
     let unprocessed = tally.io_errors + tally.syntax_errors;
@@ -173,14 +168,13 @@ fn echo_source(result: &FileResult, raw: Option<&[u8]>, streams: &mut Streams<'_
 /// `check`: every site, then one closing line (or the JSON document).
 fn print_check_summary(
     rules: &RuleSet,
-    format: OutputFormat,
-    statistics: bool,
+    report: &ReportArgs,
     tally: &Tally,
     painter: Painter,
     streams: &mut Streams<'_>,
 ) -> io::Result<()> {
     let sites = &tally.sites;
-    match format {
+    match report.output_format {
         OutputFormat::Json => return streams.stdout.write_all(output::json::render(sites).as_bytes()),
         OutputFormat::Sarif => return streams.stdout.write_all(output::sarif::render(sites, rules).as_bytes()),
         OutputFormat::Concise => {
@@ -195,7 +189,7 @@ fn print_check_summary(
             }
             return Ok(());
         }
-        OutputFormat::Text if statistics => {
+        OutputFormat::Text if report.statistics => {
             for line in output::text::statistics(sites) {
                 writeln!(streams.stdout, "{line}")?;
             }
@@ -205,6 +199,9 @@ fn print_check_summary(
                 writeln!(streams.stdout, "{}", output::text::site_line(site, painter))?;
             }
         }
+    }
+    if report.quiet {
+        return Ok(());
     }
     let safe = sites.iter().filter(|site| site.fix == FixState::Safe).count();
     let unsafe_only = sites.iter().filter(|site| site.fix == FixState::Unsafe).count();
@@ -221,9 +218,18 @@ fn print_check_summary(
 }
 
 /// `diff` and `fix`: each site left with its reason, then one closing line.
-fn print_fix_summary(action: Action, tally: &Tally, painter: Painter, stream: &mut dyn Write) -> io::Result<()> {
+fn print_fix_summary(
+    action: Action,
+    tally: &Tally,
+    quiet: bool,
+    painter: Painter,
+    stream: &mut dyn Write,
+) -> io::Result<()> {
     for site in &tally.sites {
         writeln!(stream, "{}", output::text::left_line(site, painter))?;
+    }
+    if quiet {
+        return Ok(());
     }
     let verb = if action == Action::Diff { "Would fix" } else { "Fixed" };
     let mut line = format!(
@@ -315,12 +321,14 @@ fn run_paths(
     effective: &Effective,
     settings: &Settings,
     pool: &rayon::ThreadPool,
+    show_progress: bool,
 ) -> Result<Run, Failure> {
     let discovered = pool
         .install(|| walk::discover(&args.paths, &effective.excludes))
         .map_err(|err| Failure::Usage(err.to_string()))?;
     let files: Vec<&Path> = discovered.files.iter().map(PathBuf::as_path).collect();
     let per_file = PerFile::new(settings, &effective.per_file_ignores, &files).map_err(Failure::Usage)?;
+    let progress = Progress::new(files.len(), show_progress);
     let project = if args.parsing.no_index {
         Project::empty()
     } else {
@@ -329,6 +337,7 @@ fn run_paths(
             Project::load(paths, files, &load_options(args, effective), &settings.rules, None)
         })
     };
+    progress.checking();
     let results = pool.install(|| {
         discovered
             .files
@@ -339,9 +348,13 @@ fn run_paths(
                 // Read once already while loading the project, and no `async def`.
                 let read = if view.cannot_hold_sites { Ok(None) } else { files::read(path) };
                 let settings = per_file.get(path);
-                process_source(path, file, view.self_contained, read, action, action == Action::Fix, settings)
+                let result =
+                    process_source(path, file, view.self_contained, read, action, action == Action::Fix, settings);
+                progress.file_done();
+                result
             })
             .collect()
     });
+    progress.finish();
     Ok(Run { results, walk_errors: discovered.errors, stdin_raw: None })
 }

@@ -5,6 +5,7 @@ pub mod concise;
 pub mod diff;
 pub mod github;
 pub mod json;
+pub mod progress;
 pub mod sarif;
 pub mod text;
 

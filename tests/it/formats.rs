@@ -176,3 +176,29 @@ fn sarif_for_a_clean_tree_has_no_results_and_still_validates() {
     }]);
     assert_eq!(schema_errors(&validator, &broken).len(), 1, "{:?}", schema_errors(&validator, &broken));
 }
+
+/// `--quiet`: the sites and the reasons they are left, no closing line (and
+/// no progress bar, which is never drawn off a terminal anyway).
+#[test]
+fn quiet_drops_the_closing_lines() {
+    let project = three_sites();
+    let root = project.full("");
+
+    let check = run_binary(&root, &["check", ".", "--quiet"]);
+    let diff = run_binary(&root, &["diff", "app/taken.py", "-q"]);
+    let clean = run_binary(&root, &["check", ".", "-q", "--select", "DJ002"]);
+    let fix = run_binary(&root, &["fix", "app/views.py", "-q"]);
+
+    let expected = "\
+app/items.py:5:16: DJ001 [?] `self.model.objects.get(...)` runs a database query synchronously inside `async def`
+app/taken.py:9:12: DJ003 `cache.get(...)` talks to the cache backend synchronously inside `async def`
+app/views.py:5:12: DJ003 [*] `cache.get(...)` talks to the cache backend synchronously inside `async def`
+";
+    assert_eq!((check.code, check.stdout.as_str(), check.stderr.as_str()), (1, expected, ""));
+    let left = "app/taken.py:9:12: DJ003 `cache.get(...)` talks to the cache backend synchronously inside `async def` \
+                (not fixed: `sync_to_async` is bound to something else in this module)\n";
+    assert_eq!((diff.code, diff.stdout.as_str(), diff.stderr.as_str()), (1, "", left));
+    assert_eq!((clean.code, clean.stdout.as_str(), clean.stderr.as_str()), (0, "", ""));
+    assert_eq!((fix.code, fix.stdout.as_str(), fix.stderr.as_str()), (0, "", ""));
+    assert!(project.read_text("app/views.py").contains("await sync_to_async(cache.get)(key)"));
+}
