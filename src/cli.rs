@@ -106,6 +106,10 @@ pub struct FileArgs {
     /// Also apply fixes that rest on a guess.
     #[arg(long, overrides_with = "no_unsafe_fixes")]
     pub unsafe_fixes: bool,
+    /// With `fix`: show each fix and ask (y: apply, n: skip, a: this and the
+    /// rest of the file, q: stop); needs a terminal.
+    #[arg(long)]
+    pub interactive: bool,
     /// Apply only safe fixes, whatever the configuration says.
     #[arg(long, overrides_with = "unsafe_fixes")]
     pub no_unsafe_fixes: bool,

@@ -55,6 +55,8 @@ pub struct Streams<'a> {
     pub stdout_is_terminal: bool,
     /// Whether stderr is a terminal (for the progress bar).
     pub stderr_is_terminal: bool,
+    /// Whether stdin is a terminal (`fix --interactive` asks there).
+    pub stdin_is_terminal: bool,
 }
 
 /// Runs asyncfix with these arguments (the first is the program name).

@@ -24,6 +24,14 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
     let mut paths: Vec<&Path> =
         args.paths.iter().filter(|path| path.as_os_str() != "-").map(PathBuf::as_path).collect();
     paths.extend(args.stdin_filename.as_deref());
+    if args.interactive {
+        if action != Action::Fix {
+            return Err(Failure::Usage("--interactive works with `fix` only".to_owned()));
+        }
+        if !streams.stdin_is_terminal || args.paths.iter().any(|path| path.as_os_str() == "-") {
+            return Err(Failure::Usage("--interactive asks on a terminal, and standard input is not one".to_owned()));
+        }
+    }
     let config = if args.config.isolated {
         None
     } else {
@@ -64,8 +72,9 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
     let Run { results, walk_errors, stdin_raw } = if from_stdin {
         run_stdin(action, args, &effective, &settings, &pool, streams)?
     } else {
-        let show_progress = streams.stderr_is_terminal && !args.report.quiet;
-        run_paths(action, args, &effective, &settings, &pool, show_progress)?
+        let show_progress = streams.stderr_is_terminal && !args.report.quiet && !args.interactive;
+        let review = args.interactive.then_some((painter, &mut *streams));
+        run_paths(action, args, &effective, &settings, &pool, show_progress, review)?
     };
 
     for error in &walk_errors {
@@ -322,6 +331,7 @@ fn run_paths(
     settings: &Settings,
     pool: &rayon::ThreadPool,
     show_progress: bool,
+    review: Option<(Painter, &mut Streams<'_>)>,
 ) -> Result<Run, Failure> {
     let discovered = pool
         .install(|| walk::discover(&args.paths, &effective.excludes))
@@ -338,6 +348,10 @@ fn run_paths(
         })
     };
     progress.checking();
+    if let Some((painter, streams)) = review {
+        let results = super::review::review(&discovered.files, &project, &per_file, painter, streams)?;
+        return Ok(Run { results, walk_errors: discovered.errors, stdin_raw: None });
+    }
     let results = pool.install(|| {
         discovered
             .files

@@ -4,6 +4,7 @@
 
 mod files;
 mod generated;
+mod review;
 
 use std::io;
 

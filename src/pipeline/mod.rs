@@ -4,6 +4,7 @@
 //! commands run it on every file in parallel.
 
 pub mod fix_loop;
+pub mod review;
 
 use std::path::Path;
 
@@ -28,6 +29,23 @@ impl<'a> FileInfo<'a> {
     /// The same, as the rules see it: the index only through its facts.
     fn for_rules(self) -> rules::FileInfo<'a> {
         rules::FileInfo { module: self.module, index: self.index.map(|index| index as &dyn ProjectFacts) }
+    }
+}
+
+impl FileResult {
+    /// Nothing found yet.
+    pub fn new(display: String) -> Self {
+        Self {
+            display,
+            sites: Vec::new(),
+            fixed: 0,
+            changed: false,
+            diff: None,
+            echo: None,
+            error: None,
+            warnings: Vec::new(),
+            bom: false,
+        }
     }
 }
 
@@ -86,18 +104,7 @@ pub fn process_source(
 ) -> FileResult {
     // Standard input: `fix -` prints the whole source back.
     let echo = !write && action == Action::Fix;
-    let display = display_path(path);
-    let mut result = FileResult {
-        display,
-        sites: Vec::new(),
-        fixed: 0,
-        changed: false,
-        diff: None,
-        echo: None,
-        error: None,
-        warnings: Vec::new(),
-        bom: false,
-    };
+    let mut result = FileResult::new(display_path(path));
     let file = match read {
         Ok(Some(file)) => file,
         Ok(None) => return result,

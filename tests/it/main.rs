@@ -10,6 +10,7 @@ mod fixtures;
 mod formats;
 mod fuzz;
 mod generated;
+mod interactive;
 mod projects;
 mod recipes;
 mod sqlalchemy;

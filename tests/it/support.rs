@@ -28,6 +28,7 @@ pub fn run_bytes(args: &[&str], stdin: &[u8]) -> (u8, Vec<u8>, String) {
         stderr: &mut stderr,
         stdout_is_terminal: false,
         stderr_is_terminal: false,
+        stdin_is_terminal: false,
     };
     let code = asyncfix::run(std::iter::once("asyncfix").chain(args.iter().copied()), &mut streams);
     (code, stdout, String::from_utf8_lossy(&stderr).into_owned())
