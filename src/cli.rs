@@ -54,6 +54,19 @@ pub enum Command {
         /// The file (`-` for standard input).
         path: PathBuf,
     },
+    /// Print a shell completion script: `asyncfix completions bash >
+    /// ~/.local/share/bash-completion/completions/asyncfix`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `asyncfix man | man -l -`.
+    Man {
+        /// Write `asyncfix.1` and one page per command (`asyncfix-check.1`,
+        /// ...) into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -91,11 +104,27 @@ pub struct FileArgs {
     #[arg(long, value_delimiter = ',', value_name = "CODE")]
     pub ignore: Vec<String>,
     /// Also apply fixes that rest on a guess.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_unsafe_fixes")]
     pub unsafe_fixes: bool,
-    /// Skip paths matching this glob while walking directories (repeatable).
+    /// With `fix`: show each fix and ask (y: apply, n: skip, a: this and the
+    /// rest of the file, q: stop); needs a terminal.
+    #[arg(long)]
+    pub interactive: bool,
+    /// Apply only safe fixes, whatever the configuration says.
+    #[arg(long, overrides_with = "unsafe_fixes")]
+    pub no_unsafe_fixes: bool,
+    /// Skip paths matching this glob while walking directories (repeatable;
+    /// replaces the configuration's `exclude`).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The one wrapper every fix uses: `sync_to_async`,
+    /// `database_sync_to_async` or a dotted `module.name` [default: the
+    /// rule's, else `database_sync_to_async` in a module that imports
+    /// Channels, else `sync_to_async`]
+    #[arg(long, value_name = "NAME")]
+    pub wrapper: Option<String>,
     #[command(flatten)]
     pub libraries: LibraryArgs,
     /// Worker threads (default: one per core).
@@ -110,8 +139,9 @@ pub struct FileArgs {
     /// The Django the fixes are for: a version (`4.2`), or `auto`, the lowest
     /// the project's requirements allow (a lock file's pin first). Where it
     /// has the native async method, the fix uses it (`await qs.aget(...)`).
-    #[arg(long, value_name = "VERSION", default_value = "auto")]
-    pub target_django: crate::target::TargetDjango,
+    /// [default: auto]
+    #[arg(long, value_name = "VERSION")]
+    pub target_django: Option<crate::target::TargetDjango>,
     /// Force how fixes are written: `wrap` (`sync_to_async` everywhere) or
     /// `native` (async twins wherever one exists, whatever the version).
     #[arg(long, value_enum)]
@@ -122,12 +152,40 @@ pub struct FileArgs {
     pub sqlalchemy_fix: Option<crate::fix::SqlAlchemyFix>,
     #[command(flatten)]
     pub parsing: ParsingArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// What `check` reports, and how.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
     /// How `check` prints its findings.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
     /// With `check`: a count of sites per rule instead of the sites.
     #[arg(long)]
     pub statistics: bool,
+    /// With `check`: also report suppression comments that suppress nothing
+    /// (AF100): `# noqa: CODE` and `# asyncfix: ignore[CODE]` naming an
+    /// asyncfix rule, and a bare `# asyncfix: ignore`.
+    #[arg(long)]
+    pub report_unused_suppressions: bool,
+    /// Print the sites and errors only: no closing summary line, no
+    /// progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Where the configuration comes from (README, "Configuration").
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Read the configuration from this file (an `asyncfix.toml`, or a
+    /// `pyproject.toml` with `[tool.asyncfix]`) instead of looking for one.
+    #[arg(long = "config", value_name = "FILE", conflicts_with = "isolated")]
+    pub file: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long)]
+    pub isolated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -165,8 +223,13 @@ pub enum ColorChoice {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// `path:line:col: CODE [*] message` per site, and a closing line.
     Text,
+    /// `path:line:col: CODE message` per site, nothing else.
+    Concise,
     Json,
+    /// SARIF 2.1.0, with fixes, for code scanning.
+    Sarif,
     /// GitHub Actions annotations (`::error file=...::message`).
     Github,
 }

@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod diagnostic;
 pub mod files;
 pub mod fix;
@@ -52,6 +53,10 @@ pub struct Streams<'a> {
     pub stderr: &'a mut dyn Write,
     /// Whether stdout is a terminal (for `--color auto`).
     pub stdout_is_terminal: bool,
+    /// Whether stderr is a terminal (for the progress bar).
+    pub stderr_is_terminal: bool,
+    /// Whether stdin is a terminal (`fix --interactive` asks there).
+    pub stdin_is_terminal: bool,
 }
 
 /// Runs asyncfix with these arguments (the first is the program name).

@@ -28,13 +28,19 @@ fn main() -> ExitCode {
     }
     let stdout = std::io::stdout();
     let is_terminal = stdout.is_terminal();
+    let stderr = std::io::stderr();
+    let stderr_is_terminal = stderr.is_terminal();
+    let stdin = std::io::stdin();
+    let stdin_is_terminal = stdin.is_terminal();
     let mut streams = asyncfix::Streams {
-        stdin: &mut std::io::stdin().lock(),
+        stdin: &mut stdin.lock(),
         stdout: &mut std::io::BufWriter::new(stdout.lock()),
-        // Held for the whole run: an `eprintln!` from a worker thread would
-        // wait for it forever. Report through `Streams` or results instead.
-        stderr: &mut std::io::stderr().lock(),
+        // Not locked for the whole run: the progress bar draws on stderr
+        // from other threads. Report through `Streams` or results anyway.
+        stderr: &mut &stderr,
         stdout_is_terminal: is_terminal,
+        stderr_is_terminal,
+        stdin_is_terminal,
     };
     let code = asyncfix::run(std::env::args_os(), &mut streams);
     let _ = streams.stdout.flush();

@@ -22,7 +22,17 @@ fn context() -> &'static Context {
         let rules = RuleSet::load(&[]).expect("the built-in recipes load");
         let enabled = vec![true; rules.rules.len()];
         // Unsafe fixes too: more of the rewriting code runs.
-        Context { rules, enabled, unsafe_fixes: true, sqlalchemy_fix: None, full_parse: false, native: None, migrate: false }
+        Context {
+            rules: rules.into(),
+            enabled,
+            unsafe_fixes: true,
+            sqlalchemy_fix: None,
+            full_parse: false,
+            native: None,
+            migrate: false,
+            wrapper: None,
+            report_unused_suppressions: false,
+        }
     })
 }
 

@@ -8,26 +8,51 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::Failure;
-use crate::cli::{ColorChoice, FileArgs, OutputFormat};
+use crate::cli::{ColorChoice, FileArgs, OutputFormat, ReportArgs};
+use crate::config::{self, merge::Effective};
 use crate::index::roots::project_root;
+use crate::output::progress::Progress;
 use crate::output::{self, FixState, Located, Painter};
 use crate::pipeline::{Action, FileErrorKind, FileInfo, FileResult, process_source};
 use crate::project::{LoadOptions, Project, StdinSource};
-use crate::settings::Settings;
+use crate::recipe::RuleSet;
+use crate::settings::{PerFile, RunOptions, Settings};
 use crate::target::{self, DjangoVersion, TargetDjango};
 use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Streams, files, walk};
 
 pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>) -> Result<u8, Failure> {
-    let detected = match args.target_django {
-        TargetDjango::Auto => {
-            let mut paths: Vec<&Path> =
-                args.paths.iter().filter(|path| path.as_os_str() != "-").map(PathBuf::as_path).collect();
-            paths.extend(args.stdin_filename.as_deref());
-            detect_target(&paths)
+    let mut paths: Vec<&Path> =
+        args.paths.iter().filter(|path| path.as_os_str() != "-").map(PathBuf::as_path).collect();
+    paths.extend(args.stdin_filename.as_deref());
+    if args.interactive {
+        if action != Action::Fix {
+            return Err(Failure::Usage("--interactive works with `fix` only".to_owned()));
         }
+        if !streams.stdin_is_terminal || args.paths.iter().any(|path| path.as_os_str() == "-") {
+            return Err(Failure::Usage("--interactive asks on a terminal, and standard input is not one".to_owned()));
+        }
+    }
+    let config = if args.config.isolated {
+        None
+    } else {
+        // Source on standard input without a name belongs to the current folder.
+        let here = [Path::new(".")];
+        let start = if paths.is_empty() { &here[..] } else { &paths[..] };
+        config::discover(start, args.config.file.as_deref())
+            .map_err(|err| Failure::Usage(format!("invalid configuration: {err}")))?
+    };
+    let effective = config::merge::merge(args, config.as_ref()).map_err(Failure::Usage)?;
+    let detected = match effective.target_django {
+        TargetDjango::Auto => detect_target(&paths),
         TargetDjango::Version(_) => None,
     };
-    let settings = Settings::from_args(super::load_rules(&args.recipes)?, args, detected).map_err(Failure::Usage)?;
+    let rules = super::load_recipes(args.recipes.no_builtin_recipes, &effective.recipes)?;
+    let run = RunOptions {
+        style: args.style,
+        full_parse: args.parsing.full_parse,
+        report_unused_suppressions: action == Action::Check && args.report.report_unused_suppressions,
+    };
+    let settings = Settings::new(rules, &effective, &run, detected).map_err(Failure::Usage)?;
     let painter = Painter {
         enabled: match args.color {
             ColorChoice::Always => true,
@@ -45,9 +70,11 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
         return Err(Failure::Usage("`-` (standard input) cannot be combined with other paths".to_owned()));
     }
     let Run { results, walk_errors, stdin_raw } = if from_stdin {
-        run_stdin(action, args, &settings, &pool, streams)?
+        run_stdin(action, args, &effective, &settings, &pool, streams)?
     } else {
-        run_paths(action, args, &settings, &pool)?
+        let show_progress = streams.stderr_is_terminal && !args.report.quiet && !args.interactive;
+        let review = args.interactive.then_some((painter, &mut *streams));
+        run_paths(action, args, &effective, &settings, &pool, show_progress, review)?
     };
 
     for error in &walk_errors {
@@ -61,12 +88,14 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
         tally.add(result, action, painter, streams)?;
     }
     match action {
-        Action::Check => print_check_summary(args.output_format, args.statistics, &tally, painter, streams)?,
+        Action::Check => {
+            print_check_summary(&settings.rules, &args.report, &tally, painter, streams)?;
+        }
         Action::Diff | Action::Fix => {
             // `fix` reports on stdout; `diff` and `fix -` keep stdout for the patch or the source.
             let stream: &mut dyn Write =
                 if action == Action::Fix && !from_stdin { streams.stdout } else { streams.stderr };
-            print_fix_summary(action, &tally, painter, stream)?;
+            print_fix_summary(action, &tally, args.report.quiet, painter, stream)?;
         }
     }
     let unprocessed = tally.io_errors + tally.syntax_errors;
@@ -147,22 +176,29 @@ fn echo_source(result: &FileResult, raw: Option<&[u8]>, streams: &mut Streams<'_
 
 /// `check`: every site, then one closing line (or the JSON document).
 fn print_check_summary(
-    format: OutputFormat,
-    statistics: bool,
+    rules: &RuleSet,
+    report: &ReportArgs,
     tally: &Tally,
     painter: Painter,
     streams: &mut Streams<'_>,
 ) -> io::Result<()> {
     let sites = &tally.sites;
-    match format {
+    match report.output_format {
         OutputFormat::Json => return streams.stdout.write_all(output::json::render(sites).as_bytes()),
+        OutputFormat::Sarif => return streams.stdout.write_all(output::sarif::render(sites, rules).as_bytes()),
+        OutputFormat::Concise => {
+            for site in sites {
+                writeln!(streams.stdout, "{}", output::concise::site_line(site, painter))?;
+            }
+            return Ok(());
+        }
         OutputFormat::Github => {
             for site in sites {
                 writeln!(streams.stdout, "{}", output::github::annotation(site))?;
             }
             return Ok(());
         }
-        OutputFormat::Text if statistics => {
+        OutputFormat::Text if report.statistics => {
             for line in output::text::statistics(sites) {
                 writeln!(streams.stdout, "{line}")?;
             }
@@ -172,6 +208,9 @@ fn print_check_summary(
                 writeln!(streams.stdout, "{}", output::text::site_line(site, painter))?;
             }
         }
+    }
+    if report.quiet {
+        return Ok(());
     }
     let safe = sites.iter().filter(|site| site.fix == FixState::Safe).count();
     let unsafe_only = sites.iter().filter(|site| site.fix == FixState::Unsafe).count();
@@ -188,9 +227,18 @@ fn print_check_summary(
 }
 
 /// `diff` and `fix`: each site left with its reason, then one closing line.
-fn print_fix_summary(action: Action, tally: &Tally, painter: Painter, stream: &mut dyn Write) -> io::Result<()> {
+fn print_fix_summary(
+    action: Action,
+    tally: &Tally,
+    quiet: bool,
+    painter: Painter,
+    stream: &mut dyn Write,
+) -> io::Result<()> {
     for site in &tally.sites {
         writeln!(stream, "{}", output::text::left_line(site, painter))?;
+    }
+    if quiet {
+        return Ok(());
     }
     let verb = if action == Action::Diff { "Would fix" } else { "Fixed" };
     let mut line = format!(
@@ -229,6 +277,7 @@ struct Run {
 fn run_stdin(
     action: Action,
     args: &FileArgs,
+    effective: &Effective,
     settings: &Settings,
     pool: &rayon::ThreadPool,
     streams: &mut Streams<'_>,
@@ -245,10 +294,12 @@ fn run_stdin(
     let project = pool.install(|| {
         let text = decoded.as_ref().map(|file| file.text.as_str()).unwrap_or_default();
         let source = StdinSource { path: &name, text };
-        Project::load(&[], &[], &load_options(args), &settings.rules, Some(&source))
+        Project::load(&[], &[], &load_options(args, effective), &settings.rules, Some(&source))
     });
     let view = project.view(&name);
     let file = FileInfo { module: &view.module, index: view.index };
+    let per_file = PerFile::new(settings, &effective.per_file_ignores, &[&name]).map_err(Failure::Usage)?;
+    let settings = per_file.get(&name);
     let result = process_source(&name, file, view.self_contained, decoded.map(Some), action, false, settings);
     Ok(Run { results: vec![result], walk_errors: Vec::new(), stdin_raw })
 }
@@ -264,26 +315,43 @@ fn detect_target(paths: &[&Path]) -> Option<DjangoVersion> {
     versions?.into_iter().min()
 }
 
-fn load_options(args: &FileArgs) -> LoadOptions<'_> {
+fn load_options<'a>(args: &'a FileArgs, effective: &'a Effective) -> LoadOptions<'a> {
     LoadOptions {
-        excludes: &args.exclude,
+        excludes: &effective.excludes,
         site_packages: &args.libraries.site_packages,
         full_index: args.parsing.full_index,
     }
 }
 
 /// The files and folders named: walked, indexed, each file run in parallel.
-fn run_paths(action: Action, args: &FileArgs, settings: &Settings, pool: &rayon::ThreadPool) -> Result<Run, Failure> {
-    let discovered =
-        pool.install(|| walk::discover(&args.paths, &args.exclude)).map_err(|err| Failure::Usage(err.to_string()))?;
+fn run_paths(
+    action: Action,
+    args: &FileArgs,
+    effective: &Effective,
+    settings: &Settings,
+    pool: &rayon::ThreadPool,
+    show_progress: bool,
+    review: Option<(Painter, &mut Streams<'_>)>,
+) -> Result<Run, Failure> {
+    let discovered = pool
+        .install(|| walk::discover(&args.paths, &effective.excludes))
+        .map_err(|err| Failure::Usage(err.to_string()))?;
+    let files: Vec<&Path> = discovered.files.iter().map(PathBuf::as_path).collect();
+    let per_file = PerFile::new(settings, &effective.per_file_ignores, &files).map_err(Failure::Usage)?;
+    let progress = Progress::new(files.len(), show_progress);
     let project = if args.parsing.no_index {
         Project::empty()
     } else {
         pool.install(|| {
             let (paths, files) = (&args.paths, &discovered.files);
-            Project::load(paths, files, &load_options(args), &settings.rules, None)
+            Project::load(paths, files, &load_options(args, effective), &settings.rules, None)
         })
     };
+    progress.checking();
+    if let Some((painter, streams)) = review {
+        let results = super::review::review(&discovered.files, &project, &per_file, painter, streams)?;
+        return Ok(Run { results, walk_errors: discovered.errors, stdin_raw: None });
+    }
     let results = pool.install(|| {
         discovered
             .files
@@ -293,9 +361,14 @@ fn run_paths(action: Action, args: &FileArgs, settings: &Settings, pool: &rayon:
                 let file = FileInfo { module: &view.module, index: view.index };
                 // Read once already while loading the project, and no `async def`.
                 let read = if view.cannot_hold_sites { Ok(None) } else { files::read(path) };
-                process_source(path, file, view.self_contained, read, action, action == Action::Fix, settings)
+                let settings = per_file.get(path);
+                let result =
+                    process_source(path, file, view.self_contained, read, action, action == Action::Fix, settings);
+                progress.file_done();
+                result
             })
             .collect()
     });
+    progress.finish();
     Ok(Run { results, walk_errors: discovered.errors, stdin_raw: None })
 }

@@ -1,8 +1,10 @@
 //! The commands: `check`, `diff` and `fix` over paths ([`files`]), and the
 //! ones that describe asyncfix itself: `recipes`, `explain`, `index`,
-//! `dump-tree`.
+//! `dump-tree`, `completions`, `man`.
 
 mod files;
+mod generated;
+mod review;
 
 use std::io;
 
@@ -28,8 +30,13 @@ impl From<io::Error> for Failure {
 }
 
 pub fn load_rules(args: &RecipeArgs) -> Result<RuleSet, Failure> {
-    let builtin = if args.no_builtin_recipes { &[][..] } else { &recipe::BUILTIN_RECIPES[..] };
-    RuleSet::load_from(builtin, &args.recipes).map_err(|err| Failure::Usage(format!("invalid recipe: {err}")))
+    load_recipes(args.no_builtin_recipes, &args.recipes)
+}
+
+/// The built-in recipes (unless `no_builtin`) and the user's.
+fn load_recipes(no_builtin: bool, user: &[std::path::PathBuf]) -> Result<RuleSet, Failure> {
+    let builtin = if no_builtin { &[][..] } else { &recipe::BUILTIN_RECIPES[..] };
+    RuleSet::load_from(builtin, user).map_err(|err| Failure::Usage(format!("invalid recipe: {err}")))
 }
 
 pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
@@ -89,6 +96,17 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
             } else {
                 streams.stdout.write_all(project.describe().as_bytes())?;
             }
+            Ok(EXIT_CLEAN)
+        }
+        Command::Completions { shell } => {
+            generated::completions(shell, streams.stdout);
+            Ok(EXIT_CLEAN)
+        }
+        Command::Man { dir } => {
+            generated::man(dir.as_deref(), streams.stdout).map_err(|err| match &dir {
+                Some(dir) => Failure::Usage(format!("{}: cannot write the manual: {err}", dir.display())),
+                None => Failure::from(err),
+            })?;
             Ok(EXIT_CLEAN)
         }
         Command::DumpTree { path } => {

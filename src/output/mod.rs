@@ -1,14 +1,18 @@
 //! Printers: one per output format. They receive finished results and only
 //! format them.
 
+pub mod concise;
 pub mod diff;
 pub mod github;
 pub mod json;
+pub mod progress;
+pub mod sarif;
 pub mod text;
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::Applicability;
 use crate::recipe::RuleSet;
+use crate::rules::suppression::Unused;
 use crate::source::Locator;
 
 /// What a site's fix looks like to the user.
@@ -84,6 +88,41 @@ pub fn locate(path: &str, text: &str, diagnostics: &[Diagnostic], rules: &RuleSe
                 name: rule.name.clone(),
                 message: diagnostic.message.clone(),
                 fix,
+            }
+        })
+        .collect()
+}
+
+/// The code and name of a suppression comment that suppresses nothing
+/// (`check --report-unused-suppressions`).
+pub const UNUSED_SUPPRESSION: (&str, &str) = ("AF100", "unused-suppression");
+
+/// Suppression comments that suppress nothing, as sites of their own.
+pub fn locate_unused(path: &str, text: &str, unused: &[Unused]) -> Vec<Located> {
+    let locator = Locator::new(text);
+    unused
+        .iter()
+        .map(|comment| {
+            let (line, column) = locator.line_col(comment.comment.start);
+            let (end_line, end_column) = locator.line_col(comment.comment.end);
+            let message = if comment.codes.is_empty() {
+                "`# asyncfix: ignore` suppresses nothing here".to_owned()
+            } else {
+                let codes: Vec<String> = comment.codes.iter().map(|code| format!("`{code}`")).collect();
+                format!("unused suppression of {}: no such site here", codes.join(", "))
+            };
+            Located {
+                path: path.to_owned(),
+                line,
+                column,
+                end_line,
+                end_column,
+                code: UNUSED_SUPPRESSION.0.to_owned(),
+                name: UNUSED_SUPPRESSION.1.to_owned(),
+                message,
+                fix: FixState::None("remove the comment, or the codes it names in vain".to_owned()),
+                range: comment.comment.clone(),
+                edits: Vec::new(),
             }
         })
         .collect()

@@ -9,6 +9,11 @@ pub fn site_line(site: &Located, painter: Painter) -> String {
         FixState::Unsafe => " [?]",
         FixState::None(_) => "",
     };
+    marked_line(site, painter, marker)
+}
+
+/// `path:line:col: CODE{marker} message`.
+pub(super) fn marked_line(site: &Located, painter: Painter, marker: &str) -> String {
     format!(
         "{}:{}:{}: {}{} {}",
         painter.bold(&site.path),

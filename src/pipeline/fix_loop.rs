@@ -41,7 +41,29 @@ const MAX_ROUNDS: usize = 10;
 /// keeping a round's output that does not parse. `tree` is `original` parsed.
 pub fn fix_text(original: &str, tree: Tree, file: FileInfo<'_>, settings: &Settings) -> FixOutcome {
     let original_tree = tree.clone();
-    let outcome = fix_rounds(original, tree, file, settings);
+    let outcome = fix_rounds(original, tree, file, settings, &|_| true, MAX_ROUNDS);
+    if outcome.fixed == 0 {
+        return outcome;
+    }
+    remove_unused_imports(original, &original_tree, outcome, file, settings)
+}
+
+/// `fix --interactive`: only the fixes of the sites picked (by start offset
+/// and rule), in one round: the picks are of the first round's sites, and a
+/// second round would fix sites nobody was asked about. The output is still
+/// re-parsed, and a fix that would break it is dropped.
+pub fn fix_picked(
+    original: &str,
+    tree: Tree,
+    file: FileInfo<'_>,
+    settings: &Settings,
+    picked: &[(usize, RuleId)],
+) -> FixOutcome {
+    let original_tree = tree.clone();
+    let pick = |diagnostic: &Diagnostic| picked.contains(&(diagnostic.range.start, diagnostic.rule));
+    let mut outcome = fix_rounds(original, tree, file, settings, &pick, 1);
+    // One round is all there is: not a round limit reached.
+    outcome.settled = true;
     if outcome.fixed == 0 {
         return outcome;
     }
@@ -78,7 +100,16 @@ fn remove_unused_imports(
     outcome
 }
 
-fn fix_rounds(original: &str, tree: Tree, file: FileInfo<'_>, settings: &Settings) -> FixOutcome {
+/// Rounds of fixes (at most `max_rounds`), each applying the allowed fixes
+/// of the sites `pick` keeps.
+fn fix_rounds(
+    original: &str,
+    tree: Tree,
+    file: FileInfo<'_>,
+    settings: &Settings,
+    pick: &dyn Fn(&Diagnostic) -> bool,
+    max_rounds: usize,
+) -> FixOutcome {
     let mut text = original.to_owned();
     // The tree of `text`: the round that checks a text has parsed it already.
     let mut current = Some(tree);
@@ -86,7 +117,7 @@ fn fix_rounds(original: &str, tree: Tree, file: FileInfo<'_>, settings: &Setting
     // Sites whose fix broke the syntax, by (offset in `text`, rule).
     let mut rejected: Vec<(usize, RuleId)> = Vec::new();
     let mut rounds = Vec::new();
-    for _ in 0..MAX_ROUNDS {
+    for _ in 0..max_rounds {
         let Some(tree) = current.take().or_else(|| parse::parse(&text)) else { break };
         let mut diagnostics = check_tree(&text, &tree, file, settings);
         for diagnostic in &mut diagnostics {
@@ -98,6 +129,7 @@ fn fix_rounds(original: &str, tree: Tree, file: FileInfo<'_>, settings: &Setting
         // Each allowed fix, with the rule of the site it fixes.
         let (rules, candidates): (Vec<RuleId>, Vec<&Fix>) = diagnostics
             .iter()
+            .filter(|diagnostic| pick(diagnostic))
             .filter_map(|diagnostic| diagnostic.fix.as_ref().map(|fix| (diagnostic.rule, fix)))
             .filter(|(_, fix)| settings.allows(fix))
             .unzip();

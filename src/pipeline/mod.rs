@@ -4,6 +4,7 @@
 //! commands run it on every file in parallel.
 
 pub mod fix_loop;
+pub mod review;
 
 use std::path::Path;
 
@@ -28,6 +29,23 @@ impl<'a> FileInfo<'a> {
     /// The same, as the rules see it: the index only through its facts.
     fn for_rules(self) -> rules::FileInfo<'a> {
         rules::FileInfo { module: self.module, index: self.index.map(|index| index as &dyn ProjectFacts) }
+    }
+}
+
+impl FileResult {
+    /// Nothing found yet.
+    pub fn new(display: String) -> Self {
+        Self {
+            display,
+            sites: Vec::new(),
+            fixed: 0,
+            changed: false,
+            diff: None,
+            echo: None,
+            error: None,
+            warnings: Vec::new(),
+            bom: false,
+        }
     }
 }
 
@@ -86,18 +104,7 @@ pub fn process_source(
 ) -> FileResult {
     // Standard input: `fix -` prints the whole source back.
     let echo = !write && action == Action::Fix;
-    let display = display_path(path);
-    let mut result = FileResult {
-        display,
-        sites: Vec::new(),
-        fixed: 0,
-        changed: false,
-        diff: None,
-        echo: None,
-        error: None,
-        warnings: Vec::new(),
-        bom: false,
-    };
+    let mut result = FileResult::new(display_path(path));
     let file = match read {
         Ok(Some(file)) => file,
         Ok(None) => return result,
@@ -116,8 +123,15 @@ pub fn process_source(
     // Most files with async code hold no site: the parse of their skimmed
     // text says so for less. `check` reports the sites it shows once the
     // whole file parses; `diff` and `fix` work from a parse of all of it.
-    let skimmed =
-        if settings.full_parse { None } else { skimmed_check(&file.text, file_info, self_contained, settings) };
+    // Finding unused suppression comments needs the sites they suppress,
+    // which only a whole parse shows.
+    let audit =
+        action == Action::Check && settings.report_unused_suppressions && rules::suppression::mentioned(&file.text);
+    let skimmed = if settings.full_parse || audit {
+        None
+    } else {
+        skimmed_check(&file.text, file_info, self_contained, settings)
+    };
     if skimmed.as_ref().is_some_and(Vec::is_empty) {
         return result;
     }
@@ -144,11 +158,9 @@ pub fn process_source(
     let file_info = FileInfo { module: file_info.module, index: own_index.as_ref().or(file_info.index) };
     match action {
         Action::Check => {
-            let diagnostics = match &own_model {
-                Some(model) => rules::check_model(model, file_info.for_rules(), settings),
-                None => rules::check_tree(&file.text, &tree, file_info.for_rules(), settings),
-            };
-            result.sites = output::locate(&result.display, &file.text, &diagnostics, &settings.rules);
+            let model = own_model
+                .unwrap_or_else(|| semantic::SemanticModel::build(&file.text, &tree, file_info.module.clone()));
+            result.sites = check_sites(&model, &result.display, file_info, audit, settings);
         }
         Action::Diff | Action::Fix => {
             drop(own_model);
@@ -187,6 +199,27 @@ pub fn process_source(
         }
     }
     result
+}
+
+/// `check` on a whole parse: the sites no comment suppresses and, when
+/// `audit`ing, the suppression comments that suppress nothing.
+fn check_sites(
+    model: &semantic::SemanticModel<'_>,
+    display: &str,
+    file_info: FileInfo<'_>,
+    audit: bool,
+    settings: &Settings,
+) -> Vec<Located> {
+    let found = rules::check_model_unsuppressed(model, file_info.for_rules(), settings);
+    let unused =
+        if audit { rules::suppression::unused(model, &settings.rules, &settings.enabled, &found) } else { Vec::new() };
+    let diagnostics = rules::suppression::filter(model, &settings.rules, found);
+    let mut sites = output::locate(display, model.source, &diagnostics, &settings.rules);
+    if !unused.is_empty() {
+        sites.extend(output::locate_unused(display, model.source, &unused));
+        sites.sort_by_key(|site| (site.line, site.column));
+    }
+    sites
 }
 
 /// The sites the parse of a file's skimmed text ([`skim`]) shows; `None`

@@ -34,7 +34,7 @@ pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Fi
     let rule = settings.rules.rule(site.rule);
     let (message, fix) = match &site.style {
         Style::Wrap(style) => {
-            let wrapper = rule.wrapper.as_ref().unwrap_or(context.default_wrapper);
+            let wrapper = settings.wrapper.as_ref().or(rule.wrapper.as_ref()).unwrap_or(context.default_wrapper);
             let message = rule.render_message(&site.callee, &site.method, &wrapper.name, &site.via);
             let fix = match native_fix(site, *style, scope, mode, context) {
                 Some(fix) => Ok(fix),

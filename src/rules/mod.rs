@@ -11,7 +11,7 @@ pub mod native_migration;
 pub mod orm_query;
 pub mod project_helper;
 pub mod sqlalchemy;
-mod suppression;
+pub mod suppression;
 pub mod sync_attribute;
 pub mod sync_callable;
 pub mod sync_method;
@@ -19,7 +19,7 @@ pub mod sync_method;
 mod tests;
 mod visitor;
 
-pub use visitor::{check_model, check_tree};
+pub use visitor::{check_model, check_model_unsuppressed, check_tree};
 
 use std::rc::Rc;
 

@@ -37,20 +37,101 @@ impl Codes {
 struct Suppression {
     lines: std::ops::RangeInclusive<usize>,
     codes: Codes,
+    /// The comment's bytes.
+    comment: std::ops::Range<usize>,
+    /// `# asyncfix: ignore`, not `# noqa` (which other tools read too).
+    ours: bool,
+}
+
+impl Suppression {
+    fn covers(&self, diagnostic: &Diagnostic, code: &str, locator: &Locator<'_>) -> bool {
+        let first = locator.line_col(diagnostic.range.start).0 - 1;
+        let last = locator.line_col(diagnostic.range.end.max(diagnostic.range.start + 1) - 1).0 - 1;
+        (self.lines.contains(&first) || self.lines.contains(&last)) && self.codes.covers(code)
+    }
+}
+
+/// Whether the text can hold a suppression comment at all.
+pub fn mentioned(source: &str) -> bool {
+    memchr::memmem::find(source.as_bytes(), b"noqa").is_some()
+        || memchr::memmem::find(source.as_bytes(), b"asyncfix:").is_some()
 }
 
 /// Drops the diagnostics a comment suppresses; all of them under
 /// `# asyncfix: skip-file`.
 pub fn filter(model: &SemanticModel<'_>, rules: &RuleSet, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let source = model.source;
     // Most files have no suppression comment: no walk for them.
-    if diagnostics.is_empty()
-        || !(memchr::memmem::find(source.as_bytes(), b"noqa").is_some()
-            || memchr::memmem::find(source.as_bytes(), b"asyncfix:").is_some())
-    {
+    if diagnostics.is_empty() || !mentioned(model.source) {
         return diagnostics;
     }
-    let locator = Locator::new(source);
+    let locator = Locator::new(model.source);
+    let Some(suppressions) = collect(model, &locator) else { return Vec::new() };
+    if suppressions.is_empty() {
+        return diagnostics;
+    }
+    diagnostics
+        .into_iter()
+        .filter(|diagnostic| {
+            let code = &rules.rule(diagnostic.rule).code;
+            !suppressions.iter().any(|suppression| suppression.covers(diagnostic, code, &locator))
+        })
+        .collect()
+}
+
+/// A suppression comment that suppressed nothing: its bytes and the codes
+/// it names in vain (none: a bare `# asyncfix: ignore`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unused {
+    pub comment: std::ops::Range<usize>,
+    pub codes: Vec<String>,
+}
+
+/// The suppression comments that suppress none of `diagnostics` (the
+/// file's sites before [`filter`]). Only what asyncfix can judge: codes of
+/// rules it knows and runs (`enabled`), and a bare `# asyncfix: ignore`;
+/// a bare `# noqa` and other tools' codes are left alone. Nothing under
+/// `# asyncfix: skip-file`.
+pub fn unused(model: &SemanticModel<'_>, rules: &RuleSet, enabled: &[bool], diagnostics: &[Diagnostic]) -> Vec<Unused> {
+    if !mentioned(model.source) {
+        return Vec::new();
+    }
+    let locator = Locator::new(model.source);
+    let Some(suppressions) = collect(model, &locator) else { return Vec::new() };
+    let used = |suppression: &Suppression, only: Option<&str>| {
+        diagnostics.iter().any(|diagnostic| {
+            let code = &rules.rule(diagnostic.rule).code;
+            only.is_none_or(|only| only.eq_ignore_ascii_case(code)) && suppression.covers(diagnostic, code, &locator)
+        })
+    };
+    let mut found = Vec::new();
+    for suppression in &suppressions {
+        let codes = match &suppression.codes {
+            Codes::All if suppression.ours && !used(suppression, None) => Vec::new(),
+            Codes::All => continue,
+            Codes::Listed(codes) => {
+                let vain: Vec<String> = codes
+                    .iter()
+                    .filter(|code| {
+                        let rule = rules.rules.iter().position(|rule| rule.code.eq_ignore_ascii_case(code));
+                        rule.is_some_and(|rule| enabled[rule])
+                    })
+                    .filter(|code| !used(suppression, Some(code)))
+                    .cloned()
+                    .collect();
+                if vain.is_empty() {
+                    continue;
+                }
+                vain
+            }
+        };
+        found.push(Unused { comment: suppression.comment.clone(), codes });
+    }
+    found
+}
+
+/// Every suppression comment of the file; `None` under `# asyncfix: skip-file`.
+fn collect(model: &SemanticModel<'_>, locator: &Locator<'_>) -> Option<Vec<Suppression>> {
+    let source = model.source;
     let mut suppressions = Vec::new();
     let root = model.tree.root_node();
     let first_statement = top_statements(root)
@@ -62,35 +143,22 @@ pub fn filter(model: &SemanticModel<'_>, rules: &RuleSet, diagnostics: Vec<Diagn
             let text = &source[node.byte_range()];
             let line = locator.line_col(node.start_byte()).0 - 1;
             if directive(text) == Some("skip-file") && first_statement.is_none_or(|first| node.start_byte() < first) {
-                return Vec::new();
+                return None;
             }
+            let comment = node.byte_range();
             if let Some(codes) = noqa(text) {
-                suppressions.push(Suppression { lines: line..=line, codes });
+                suppressions.push(Suppression { lines: line..=line, codes, comment, ours: false });
             } else if let Some(codes) = ignore(text) {
                 // Alone on its line, it covers the next line too.
                 let alone = source[locator.line_start(node.start_byte())..node.start_byte()].trim().is_empty();
-                suppressions.push(Suppression { lines: line..=line + usize::from(alone), codes });
+                suppressions.push(Suppression { lines: line..=line + usize::from(alone), codes, comment, ours: true });
             }
             continue;
         }
         let mut cursor = node.walk();
         stack.extend(node.children(&mut cursor));
     }
-    if suppressions.is_empty() {
-        return diagnostics;
-    }
-    diagnostics
-        .into_iter()
-        .filter(|diagnostic| {
-            let code = &rules.rule(diagnostic.rule).code;
-            let first = locator.line_col(diagnostic.range.start).0 - 1;
-            let last = locator.line_col(diagnostic.range.end.max(diagnostic.range.start + 1) - 1).0 - 1;
-            !suppressions.iter().any(|suppression| {
-                (suppression.lines.contains(&first) || suppression.lines.contains(&last))
-                    && suppression.codes.covers(code)
-            })
-        })
-        .collect()
+    Some(suppressions)
 }
 
 fn top_statements(root: Node<'_>) -> impl Iterator<Item = Node<'_>> {

@@ -27,13 +27,15 @@ fn sites(body: &str) -> Vec<(String, String, bool)> {
     let rules = RuleSet::load(&[]).expect("the built-in recipes load");
     let enabled = vec![true; rules.rules.len()];
     let settings = Settings {
-        rules,
+        rules: rules.into(),
         enabled,
         unsafe_fixes: false,
         sqlalchemy_fix: None,
         full_parse: false,
         native: None,
         migrate: false,
+        wrapper: None,
+        report_unused_suppressions: false,
     };
     let stub = Stub::new();
     let file = FileInfo { module: &model.module, index: Some(&stub) };

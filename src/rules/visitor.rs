@@ -81,6 +81,12 @@ pub fn check_tree<'t>(text: &'t str, tree: &'t Tree, file: FileInfo<'_>, setting
 
 /// [`check_tree`] with the file's semantic model already built.
 pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, settings: &Settings) -> Vec<Diagnostic> {
+    super::suppression::filter(model, &settings.rules, check_model_unsuppressed(model, file, settings))
+}
+
+/// Every site, suppression comments or not (to find the comments that
+/// suppress nothing).
+pub fn check_model_unsuppressed(model: &SemanticModel<'_>, file: FileInfo<'_>, settings: &Settings) -> Vec<Diagnostic> {
     let evaluator = Evaluator::new(model, &settings.rules, file.index);
     let locator = Locator::new(model.source);
     let importer = Importer::new(model, &locator);
@@ -95,7 +101,7 @@ pub fn check_model(model: &SemanticModel<'_>, file: FileInfo<'_>, settings: &Set
         sites: Vec::new(),
     };
     visitor.walk();
-    super::suppression::filter(model, &settings.rules, visitor.diagnostics())
+    visitor.diagnostics()
 }
 
 /// The `SQLAlchemy` rules that are on, and how their lazy loads are fixed.

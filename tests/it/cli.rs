@@ -8,7 +8,7 @@
 use std::fs;
 use std::path::Path;
 
-use super::support::{Output, Project, run};
+use super::support::{Output, Project, run, run_bytes};
 
 // ---------------------------------------------------------------------------
 // Sources and the lines asyncfix prints about them
@@ -868,18 +868,13 @@ fn fix_stdin_echoes_source_with_a_syntax_error() {
 #[test]
 fn fix_stdin_echoes_bytes_that_are_not_utf8() {
     let source: &[u8] = b"async def view():\n    return '\xe9'\n";
-    let mut input = source;
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    let mut streams =
-        asyncfix::Streams { stdin: &mut input, stdout: &mut stdout, stderr: &mut stderr, stdout_is_terminal: false };
 
-    let code = asyncfix::run(["asyncfix", "fix", "-", "--stdin-filename", "app/views.py"], &mut streams);
+    let (code, stdout, stderr) = run_bytes(&["fix", "-", "--stdin-filename", "app/views.py"], source);
 
     assert_eq!(code, 2);
     assert_eq!(stdout, source);
     assert_eq!(
-        String::from_utf8(stderr).unwrap(),
+        stderr,
         "asyncfix: app/views.py: 2:13: not valid UTF-8; file left untouched\nFixed 0 sites in 0 files.\n\
          asyncfix: 1 file could not be processed.\n"
     );

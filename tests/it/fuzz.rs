@@ -31,6 +31,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestRunner};
 
+use super::support::run_bytes;
 use super::torture::{check_invariants, parses};
 
 /// The seed when `PROPTEST_RNG_SEED` is not set.
@@ -50,17 +51,6 @@ fn config(cases: u32) -> Config {
         max_shrink_iters: 2000,
         ..defaults
     }
-}
-
-/// `asyncfix ARGS` with raw bytes on standard input: (exit code, stdout, stderr).
-fn run_bytes(args: &[&str], stdin: &[u8]) -> (u8, Vec<u8>, String) {
-    let mut input = stdin;
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    let mut streams =
-        asyncfix::Streams { stdin: &mut input, stdout: &mut stdout, stderr: &mut stderr, stdout_is_terminal: false };
-    let code = asyncfix::run(std::iter::once("asyncfix").chain(args.iter().copied()), &mut streams);
-    (code, stdout, String::from_utf8_lossy(&stderr).into_owned())
 }
 
 // ---------------------------------------------------------------------------

@@ -3,12 +3,17 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod config;
 mod django_runtime;
 mod docs;
 mod fixtures;
+mod formats;
 mod fuzz;
+mod generated;
+mod interactive;
 mod projects;
 mod recipes;
 mod sqlalchemy;
 mod support;
+mod suppressions;
 mod torture;

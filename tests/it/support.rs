@@ -13,13 +13,25 @@ pub struct Output {
 
 /// Runs `asyncfix ARGS` in-process with `stdin` as standard input.
 pub fn run(args: &[&str], stdin: &str) -> Output {
-    let mut input = stdin.as_bytes();
+    let (code, stdout, stderr) = run_bytes(args, stdin.as_bytes());
+    Output { code, stdout: String::from_utf8(stdout).unwrap(), stderr }
+}
+
+/// `asyncfix ARGS` with raw bytes on standard input: (exit code, stdout, stderr).
+pub fn run_bytes(args: &[&str], stdin: &[u8]) -> (u8, Vec<u8>, String) {
+    let mut input = stdin;
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
-    let mut streams =
-        asyncfix::Streams { stdin: &mut input, stdout: &mut stdout, stderr: &mut stderr, stdout_is_terminal: false };
+    let mut streams = asyncfix::Streams {
+        stdin: &mut input,
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        stdout_is_terminal: false,
+        stderr_is_terminal: false,
+        stdin_is_terminal: false,
+    };
     let code = asyncfix::run(std::iter::once("asyncfix").chain(args.iter().copied()), &mut streams);
-    Output { code, stdout: String::from_utf8(stdout).unwrap(), stderr: String::from_utf8(stderr).unwrap() }
+    (code, stdout, String::from_utf8_lossy(&stderr).into_owned())
 }
 
 /// Whether `CPython` compiles the text; `None` when there is no `python3`
@@ -163,5 +175,17 @@ impl Project {
             .collect();
         names.sort();
         names
+    }
+}
+
+/// Runs the built `asyncfix` binary in `dir` (so relative paths print
+/// relative), with empty standard input, as a user's shell would.
+pub fn run_binary(dir: &std::path::Path, args: &[&str]) -> Output {
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_asyncfix")).args(args).current_dir(dir).stdin(Stdio::null()).output().unwrap();
+    Output {
+        code: u8::try_from(output.status.code().unwrap()).unwrap(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
     }
 }
