@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// More worker threads than this only cost memory and start-up time: the
+/// work is one file per task, and a machine's cores are far fewer.
+pub const MAX_JOBS: i64 = 256;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "asyncfix",
@@ -127,9 +131,9 @@ pub struct FileArgs {
     pub wrapper: Option<String>,
     #[command(flatten)]
     pub libraries: LibraryArgs,
-    /// Worker threads (default: one per core).
-    #[arg(long, short = 'j', value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Worker threads, 1 to 256 (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=MAX_JOBS))]
+    pub jobs: Option<u16>,
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

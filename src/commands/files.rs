@@ -61,7 +61,7 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
         },
     };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
+        .num_threads(args.jobs.map_or(0, usize::from))
         .build()
         .map_err(|err| Failure::Usage(format!("cannot start worker threads: {err}")))?;
 

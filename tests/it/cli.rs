@@ -1267,6 +1267,25 @@ fn json_output_for_a_clean_tree_is_an_empty_array_and_exits_0() {
 // ---------------------------------------------------------------------------
 
 #[test]
+fn jobs_beyond_the_cap_are_a_usage_error() {
+    let project = Project::new();
+    project.write("views.py", CACHE_VIEW);
+
+    for jobs in ["5000", "0"] {
+        let output = cli(&["check", &project.root(), "--jobs", jobs]);
+        assert_eq!((output.code, output.stdout.as_str()), (2, ""), "{jobs}");
+        assert!(
+            output
+                .stderr
+                .starts_with(&format!("error: invalid value '{jobs}' for '--jobs <N>': {jobs} is not in 1..=256")),
+            "{}",
+            output.stderr
+        );
+    }
+    assert_eq!(cli(&["check", &project.root(), "--jobs", "2"]).code, 1);
+}
+
+#[test]
 fn missing_paths_is_a_usage_error() {
     let output = cli(&["check"]);
 
