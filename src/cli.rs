@@ -14,7 +14,7 @@ pub const MAX_JOBS: i64 = 256;
     name = "asyncfix",
     version,
     about = "Find and fix synchronous database calls inside async Python code (Django, Channels, JWT, cache).",
-    after_help = "Exit status: 0 nothing found (or everything fixed), 1 sites found, changes shown or sites left, 2 usage, recipe or I/O error."
+    after_help = "Exit status: 0 nothing found (or everything fixed), 1 sites found, changes shown or sites left, 2 usage, recipe or I/O error, 141 the output's reader went away."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -45,6 +45,9 @@ pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 /// Exit status: a usage, recipe or I/O error.
 pub const EXIT_ERROR: u8 = 2;
+/// Standard output was closed by its reader: 128 + SIGPIPE, as a shell
+/// reports a process the signal ended.
+pub const EXIT_BROKEN_PIPE: u8 = 141;
 
 /// The process's streams, so tests can run the CLI in-process.
 pub struct Streams<'a> {
@@ -81,6 +84,8 @@ where
             let _ = writeln!(streams.stderr, "asyncfix: {message}");
             EXIT_ERROR
         }
-        Err(Failure::BrokenPipe) => EXIT_CLEAN,
+        // The reader went away (`asyncfix check . | head -1`): the shell's
+        // status for a process a broken pipe ended, never "clean".
+        Err(Failure::BrokenPipe) => EXIT_BROKEN_PIPE,
     }
 }

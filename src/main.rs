@@ -43,6 +43,15 @@ fn main() -> ExitCode {
         stdin_is_terminal,
     };
     let code = asyncfix::run(std::env::args_os(), &mut streams);
-    let _ = streams.stdout.flush();
-    ExitCode::from(code)
+    // What is still buffered must reach its reader, or the run failed.
+    match streams.stdout.flush() {
+        Ok(()) => ExitCode::from(code),
+        // The run has said why already (`fix -` flushes its output itself).
+        Err(_) if code == asyncfix::EXIT_ERROR => ExitCode::from(code),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(asyncfix::EXIT_BROKEN_PIPE),
+        Err(err) => {
+            let _ = writeln!(streams.stderr, "asyncfix: cannot write output: {err}");
+            ExitCode::from(asyncfix::EXIT_ERROR)
+        }
+    }
 }

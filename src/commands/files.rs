@@ -84,6 +84,9 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
     for result in &results {
         if action == Action::Fix && from_stdin {
             echo_source(result, stdin_raw.as_deref(), streams)?;
+            // An editor replaces its buffer with this: a failed write must
+            // fail the run before the summary says it went well.
+            streams.stdout.flush()?;
         }
         tally.add(result, action, painter, streams)?;
     }

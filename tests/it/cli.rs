@@ -1266,6 +1266,25 @@ fn json_output_for_a_clean_tree_is_an_empty_array_and_exits_0() {
 // Usage
 // ---------------------------------------------------------------------------
 
+/// `fix -` for an editor: when standard output cannot be written, the run
+/// fails (exit 2, with why) rather than report a fix nobody received.
+#[test]
+fn fix_from_stdin_fails_when_stdout_cannot_be_written() {
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else { return };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_asyncfix"))
+        .args(["fix", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), CACHE_VIEW.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr, "asyncfix: cannot write output: No space left on device (os error 28)\n");
+}
+
 #[test]
 fn jobs_beyond_the_cap_are_a_usage_error() {
     let project = Project::new();
