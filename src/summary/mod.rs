@@ -533,42 +533,52 @@ fn adapts_to_coroutines(node: Node<'_>, source: &str) -> bool {
     false
 }
 
-/// The classes the `return`s of a body give: a class, `self.x` (as
-/// `"self.x"`) or `super().method(...)` (as `"super"`); `None` when one
-/// gives anything else or there is none.
-fn returned_classes(body: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<Vec<String>> {
-    let model = evaluator.model;
-    let mut classes = Vec::new();
-    let mut stack = vec![body];
-    while let Some(node) = stack.pop() {
-        match node.kind() {
-            "function_definition" | "lambda" | "class_definition" | "decorated_definition" => continue,
-            "return_statement" => {
-                let value = node.named_child(0)?;
-                let text = model.text(value);
-                let class = if let Some(attribute) = text.strip_prefix("self.").filter(|rest| is_identifier(rest)) {
-                    format!("self.{attribute}")
-                } else if text.starts_with("super().") && value.kind() == "call" {
-                    "super".to_owned()
-                } else {
-                    match evaluator.eval(value, scope) {
-                        Value::Qualified(name) if crate::infer::looks_like_class(&name) => name,
-                        _ => return None,
-                    }
-                };
-                classes.push(class);
-                continue;
-            }
-            _ => {}
-        }
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
-    }
-    (!classes.is_empty()).then_some(classes)
+/// What a function's `return`s give, gathered in one walk of its body.
+#[derive(Default)]
+struct Returns {
+    /// What each `return` of an instance loaded on it (empty for a value
+    /// whose load state is unknown).
+    loads: Vec<Vec<String>>,
+    /// The class each `return` gives, if it gives one.
+    classes: Vec<Option<String>>,
 }
 
-fn is_identifier(text: &str) -> bool {
-    text.chars().all(|c| c.is_alphanumeric() || c == '_') && !text.is_empty()
+impl Returns {
+    fn note(&mut self, summary: &mut FunctionSummary, value: Option<Node<'_>>, evaluated: Option<Value>, source: &str) {
+        let class = value.zip(evaluated.as_ref());
+        self.classes.push(class.and_then(|(value, evaluated)| returned_class(value, evaluated, source)));
+        match evaluated {
+            Some(Value::Instance { class, preloaded }) => {
+                let same = *summary.returns.get_or_insert_with(|| class.clone()) == class;
+                self.loads.push(if same { preloaded } else { Vec::new() });
+            }
+            // `return None` loads nothing and hides nothing.
+            _ if value.is_some_and(|value| value.kind() == "none") => {}
+            Some(Value::QuerySet { model, .. }) if summary.returns_queryset.is_none() => {
+                summary.returns_queryset = Some(model.map_or(ReturnedQuerySet::SameModel, ReturnedQuerySet::Model));
+            }
+            // Anything else may be an instance whose load state is not known.
+            _ => self.loads.push(Vec::new()),
+        }
+    }
+}
+
+/// The class a `return` gives, for [`FunctionSummary::returns_classes`]: a
+/// class, `self.x` (as `"self.x"`) or `super().method(...)` (as `"super"`).
+fn returned_class(value: Node<'_>, evaluated: &Value, source: &str) -> Option<String> {
+    let text = &source[value.byte_range()];
+    if value.kind() == "attribute"
+        && value.child_by_field_id(FIELD.object).is_some_and(|object| &source[object.byte_range()] == "self")
+    {
+        return Some(text.to_owned());
+    }
+    if value.kind() == "call" && text.starts_with("super().") {
+        return Some("super".to_owned());
+    }
+    match evaluated {
+        Value::Qualified(name) if crate::infer::looks_like_class(name) => Some(name.clone()),
+        _ => None,
+    }
 }
 
 /// The relation paths every one of `loads` has.
@@ -619,7 +629,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             first_direct = Some((offset, Touch { reason: format!("`{reason}`"), effect }));
         }
     };
-    let mut returned_loads: Vec<Vec<String>> = Vec::new();
+    let mut returned = Returns::default();
     let mut stack = vec![(body, scope)];
     while let Some((current, current_scope)) = stack.pop() {
         match current.kind() {
@@ -658,19 +668,11 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                     add_call(&mut summary.calls, target);
                 }
             }
-            "return_statement" => match current.named_child(0).map(|value| evaluator.eval(value, current_scope)) {
-                Some(Value::Instance { class, preloaded }) => {
-                    let same = *summary.returns.get_or_insert_with(|| class.clone()) == class;
-                    returned_loads.push(if same { preloaded } else { Vec::new() });
-                }
-                // `return None` loads nothing and hides nothing.
-                _ if current.named_child(0).is_some_and(|value| value.kind() == "none") => {}
-                Some(Value::QuerySet { model, .. }) if summary.returns_queryset.is_none() => {
-                    summary.returns_queryset = Some(model.map_or(ReturnedQuerySet::SameModel, ReturnedQuerySet::Model));
-                }
-                // Anything else may be an instance whose load state is not known.
-                _ => returned_loads.push(Vec::new()),
-            },
+            "return_statement" => {
+                let value = current.named_child(0);
+                let evaluated = value.map(|value| evaluator.eval(value, current_scope));
+                returned.note(&mut summary, value, evaluated, model.source);
+            }
             "for_statement" | "for_in_clause" => {
                 if let Some(iterable) = current.child_by_field_id(FIELD.right) {
                     if let Value::QuerySet { .. } = evaluator.eval(iterable, current_scope) {
@@ -690,7 +692,9 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
         }
     }
     summary.direct = first_direct.map(|(_, text)| text);
-    summary.returns_loaded = loaded_by_all(&returned_loads);
-    summary.returns_classes = returned_classes(body, scope, evaluator);
+    summary.returns_loaded = loaded_by_all(&returned.loads);
+    // Every `return` must give a class (`None` when one does not).
+    summary.returns_classes =
+        returned.classes.into_iter().collect::<Option<Vec<_>>>().filter(|classes| !classes.is_empty());
     summary
 }
