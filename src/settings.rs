@@ -52,7 +52,7 @@ impl Native {
         let twins = rules
             .twins
             .iter()
-            .map(|(_, _, twin, since)| (twin.clone(), since.as_deref().and_then(|since| since.parse().ok())))
+            .map(|twin| (twin.name.clone(), twin.since.as_deref().and_then(|since| since.parse().ok())))
             .collect();
         Self { version, twins }
     }

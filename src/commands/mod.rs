@@ -69,13 +69,14 @@ pub fn execute(cli: Cli, streams: &mut Streams<'_>) -> Result<u8, Failure> {
                 "# {} ({})\n\n{}\n\n{}\n\nRecipe: {}",
                 rule.name, rule.code, rule.summary, rule.doc, rule.origin
             )?;
-            let mut twins: Vec<_> = rules.twins.iter().filter(|twin| rules.rule(twin.0).code == rule.code).collect();
+            let mut twins: Vec<_> = rules.twins.iter().filter(|twin| rules.rule(twin.rule).code == rule.code).collect();
             if !twins.is_empty() {
-                twins.sort_by(|a, b| (&a.3, &a.1).cmp(&(&b.3, &b.1)));
+                twins.sort_by(|a, b| (&a.since, &a.sync).cmp(&(&b.since, &b.sync)));
                 writeln!(streams.stdout, "\nNative async twins:")?;
-                for (_, sync, twin, since) in twins {
-                    let since = since.as_ref().map_or(String::new(), |since| format!(" (since {since})"));
-                    writeln!(streams.stdout, "  {sync} -> {twin}{since}")?;
+                for twin in twins {
+                    let since = twin.since.as_ref().map_or(String::new(), |since| format!(" (since {since})"));
+                    let on = twin.receiver.as_ref().map_or(String::new(), |receiver| format!(" on `{receiver}`"));
+                    writeln!(streams.stdout, "  {} -> {}{on}{since}", twin.sync, twin.name)?;
                 }
             }
             Ok(EXIT_CLEAN)

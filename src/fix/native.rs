@@ -91,6 +91,22 @@ pub fn twin_call(
     Some(Fix { edits, shared, span: call.byte_range(), applicability: Applicability::Safe })
 }
 
+/// `self.client.get(args)` -> `await self.async_client.get(args)`: the
+/// receiver's attribute and the method renamed, the call awaited.
+pub fn sibling_call(call: Node<'_>, receiver: &str, twin: &str) -> Option<Fix> {
+    let callee = call.child_by_field_id(FIELD.function)?;
+    let owner = callee.child_by_field_id(FIELD.object).filter(|owner| owner.kind() == "attribute")?;
+    let mut edits = vec![
+        Edit::insert(call.start_byte(), awaited_open(call)),
+        Edit { range: owner.child_by_field_id(FIELD.attribute)?.byte_range(), content: receiver.to_owned() },
+        Edit { range: callee.child_by_field_id(FIELD.attribute)?.byte_range(), content: twin.to_owned() },
+    ];
+    if needs_parentheses(call) {
+        edits.push(Edit::insert(call.end_byte(), ")"));
+    }
+    Some(Fix { edits, shared: Vec::new(), span: call.byte_range(), applicability: Applicability::Safe })
+}
+
 /// Whether `node` is inside the definition of `twin` itself (`async def
 /// acreate(self, **kw): return await sync_to_async(self.create)(**kw)`,
 /// Django's own and many projects' `asave`): the twin there would call

@@ -9,7 +9,7 @@ use super::validate::{
 };
 use super::{
     Callable, EntryRules, LibraryField, LibraryModel, RecipeError, RelationKind, ReturnedFrom, Rule, RuleId, RuleSet,
-    TagId, Wrapper,
+    TagId, Twin, Wrapper,
 };
 use crate::fix::Applicability;
 
@@ -235,7 +235,9 @@ impl RuleSet {
             let tag = self.tags.iter().position(|tag| tag == entry.receiver.get_ref()).map(TagId);
             for twin in &entry.async_twins {
                 let known = entry.names.iter().any(|name| name.get_ref() == twin.sync.get_ref());
-                self.add_twin(loader, rule, twin, known, |sync| format!("`{sync}` is none of this entry's names"))?;
+                self.add_twin_on(loader, rule, twin, known, true, |sync| {
+                    format!("`{sync}` is none of this entry's names")
+                })?;
                 if let Some(tag) = tag {
                     self.method_twins.insert((tag, twin.sync.get_ref().clone()), self.twins.len() - 1);
                 }
@@ -255,13 +257,49 @@ impl RuleSet {
         known: bool,
         unknown: impl FnOnce(&str) -> String,
     ) -> Result<Option<String>, RecipeError> {
+        self.add_twin_on(loader, rule, twin, known, false, unknown)
+    }
+
+    /// [`Self::add_twin`], for a `[[method]]` (`on_method`) whose twin may
+    /// live on a sibling `receiver`.
+    pub(super) fn add_twin_on(
+        &mut self,
+        loader: &Loader<'_>,
+        rule: RuleId,
+        twin: &raw::RawTwin,
+        known: bool,
+        on_method: bool,
+        unknown: impl FnOnce(&str) -> String,
+    ) -> Result<Option<String>, RecipeError> {
         check_identifier(loader, &twin.sync)?;
         check_identifier(loader, &twin.r#async)?;
         if !known {
             return Err(loader.spanned_error(&twin.sync, unknown(twin.sync.get_ref())));
         }
         let since = twin.since.as_ref().map(|since| check_version(loader, since)).transpose()?;
-        self.twins.push((rule, twin.sync.get_ref().clone(), twin.r#async.get_ref().clone(), since.clone()));
+        if let Some(receiver) = &twin.receiver {
+            if !on_method {
+                return Err(loader.spanned_error(receiver, "only a `[[method]]` twin has a `receiver`"));
+            }
+            check_identifier(loader, receiver)?;
+        }
+        if let Some(keywords) = &twin.keywords {
+            if twin.receiver.is_none() {
+                let first = keywords.first().map_or(&twin.sync, |keyword| keyword);
+                return Err(loader.spanned_error(first, "`keywords` restricts a twin with a `receiver`; add one"));
+            }
+            for keyword in keywords {
+                check_identifier(loader, keyword)?;
+            }
+        }
+        self.twins.push(Twin {
+            rule,
+            sync: twin.sync.get_ref().clone(),
+            name: twin.r#async.get_ref().clone(),
+            since: since.clone(),
+            receiver: twin.receiver.as_ref().map(|receiver| receiver.get_ref().clone()),
+            keywords: twin.keywords.as_ref().map(|keywords| keywords.iter().map(|k| k.get_ref().clone()).collect()),
+        });
         Ok(since)
     }
 

@@ -177,6 +177,22 @@ pub struct AsyncTwin {
     pub since: Option<String>,
 }
 
+/// A native async twin a recipe declares (`get` -> `aget`, since 4.1).
+#[derive(Debug, Clone)]
+pub struct Twin {
+    pub rule: RuleId,
+    pub sync: String,
+    pub name: String,
+    /// The version that introduced it.
+    pub since: Option<String>,
+    /// The sibling attribute of the receiver's owner the twin is called on
+    /// (`client` -> `async_client`); `None`: the same receiver.
+    pub receiver: Option<String>,
+    /// With `receiver`: the keyword arguments the twin accepts as the sync
+    /// method does; `None`: every keyword.
+    pub keywords: Option<Vec<String>>,
+}
+
 /// How a relation field relates two models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelationKind {
@@ -204,8 +220,8 @@ pub struct RuleSet {
     pub dispatch: HashMap<(String, String), Vec<String>>,
     /// Recipe callables' async twins: qualified async name -> sync name.
     pub callable_twins: HashMap<String, String>,
-    /// Every declared twin, by rule: `(rule, sync, async, since)`.
-    pub twins: Vec<(RuleId, String, String, Option<String>)>,
+    /// Every declared twin.
+    pub twins: Vec<Twin>,
     /// A `[[callable]]`'s twin by the callable's qualified name
     /// (`django.core.cache.cache.get` -> its index in `twins`).
     pub sync_twins: HashMap<String, usize>,

@@ -292,6 +292,16 @@ pub struct RawTwin {
     /// `MAJOR.MINOR.PATCH` (Django's, for the built-in recipes).
     #[serde(default)]
     pub since: Option<Spanned<String>>,
+    /// Only in a `[[method]]`: the twin is a method of this sibling
+    /// attribute of the receiver's owner (`self.client.get(...)` ->
+    /// `await self.async_client.get(...)`).
+    #[serde(default)]
+    pub receiver: Option<Spanned<String>>,
+    /// Only with `receiver`: the keyword arguments the twin takes as the
+    /// sync method does; a call passing any other (or `**`) keeps its
+    /// wrapper. Unset: every keyword.
+    #[serde(default)]
+    pub keywords: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

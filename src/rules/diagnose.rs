@@ -106,6 +106,9 @@ fn native_fix(
         if native::inside_definition_of(site.node, name, context.source) {
             return None;
         }
+        if let Some(receiver) = &rules.twins[twin.index].receiver {
+            return native::sibling_call(site.node, receiver, name);
+        }
         return native::twin_call(site.node, name, twin.import_from.as_deref(), scope, context.importer);
     }
     // `if qs:` asks whether a row exists, `len(qs)` how many: the same

@@ -64,7 +64,7 @@ pub struct Site<'t> {
 /// The twin a rule declares for `method` (`[orm]`, `[model-instance]`), by
 /// its index in [`RuleSet::twins`].
 pub fn rule_twin(rules: &crate::recipe::RuleSet, rule: RuleId, method: &str) -> Option<usize> {
-    rules.twins.iter().position(|(owner, sync, ..)| *owner == rule && sync == method)
+    rules.twins.iter().position(|twin| twin.rule == rule && twin.sync == method)
 }
 
 /// A call's native async twin (`qs.get` -> `qs.aget`).

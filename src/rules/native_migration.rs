@@ -43,11 +43,16 @@ pub fn check<'t>(
         (wrapped, twin, certainty, false)
     };
     let name = native.twin(twin.index, twin.at_least)?;
+    // A twin on another receiver switches state (a client's session): never
+    // silently, and not call by call.
+    if evaluator.rules.twins[twin.index].receiver.is_some() {
+        return None;
+    }
     if inside_definition_of(awaited, name, evaluator.model.source) || ASYNC_ITERATORS.contains(&name) {
         return None;
     }
     // The twin's name, for the message.
-    let method = evaluator.rules.twins[twin.index].2.clone();
+    let method = evaluator.rules.twins[twin.index].name.clone();
     let site = Site::new(rule, awaited, method, evaluator)
         .certainty(certainty)
         .callee(super::summarize(inner, evaluator.model.source))

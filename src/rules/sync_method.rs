@@ -7,7 +7,8 @@ use tree_sitter::Node;
 use super::{Site, SiteTwin};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
-use crate::semantic::ScopeId;
+use crate::semantic::{Binding, ScopeId};
+use crate::target::DjangoVersion;
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let callee = call.child_by_field_id(FIELD.function)?;
@@ -20,7 +21,147 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     };
     let key = (tag, method.to_owned());
     let rule = *evaluator.rules.methods.get(&key)?;
-    let twin =
-        evaluator.rules.method_twins.get(&key).map(|&index| SiteTwin { index, at_least: None, import_from: None });
+    let twin = evaluator.rules.method_twins.get(&key).and_then(|&index| {
+        let twin = SiteTwin { index, at_least: None, import_from: None };
+        if evaluator.rules.twins[index].receiver.is_some() { sibling_switch(call, twin, evaluator) } else { Some(twin) }
+    });
     Some(Site::new(rule, call, method.to_owned(), evaluator).twin(twin))
+}
+
+/// A twin on a sibling receiver (`self.client.get(...)` -> `await
+/// self.async_client.get(...)`), when the switch keeps the meaning: the two
+/// receivers hold separate state (a client's cookies and session), so every
+/// use of `self.client` in the function must switch with it, and nothing
+/// else of the class may use it. The twin then needs the latest `since` of
+/// the function's switched calls.
+fn sibling_switch(call: Node<'_>, twin: SiteTwin, evaluator: &Evaluator<'_, '_>) -> Option<SiteTwin> {
+    let model = evaluator.model;
+    let rules = evaluator.rules;
+    let receiver = call.child_by_field_id(FIELD.function)?.child_by_field_id(FIELD.object)?;
+    let owner = receiver.child_by_field_id(FIELD.object).filter(|owner| owner.kind() == "identifier")?;
+    if receiver.kind() != "attribute" || model.text(owner) != "self" {
+        return None;
+    }
+    let attribute = model.text(receiver.child_by_field_id(FIELD.attribute)?);
+    let function = enclosing(call, "function_definition")?;
+    let mut at_least: Option<DjangoVersion> = None;
+    for use_ in uses_of(function, attribute, model.source) {
+        let callee = use_.parent().filter(|parent| parent.kind() == "attribute")?;
+        let used = callee.parent().filter(|parent| {
+            parent.kind() == "call" && parent.child_by_field_id(FIELD.function).is_some_and(|f| f.id() == callee.id())
+        })?;
+        let method = model.text(callee.child_by_field_id(FIELD.attribute)?);
+        let sibling = rules.twins.iter().find(|other| {
+            other.rule == rules.twins[twin.index].rule
+                && other.sync == method
+                && other.receiver == rules.twins[twin.index].receiver
+        })?;
+        if !takes_arguments(used, sibling.keywords.as_deref(), model.source) {
+            return None;
+        }
+        let since = sibling.since.as_deref().and_then(|since| since.parse().ok());
+        at_least = at_least.max(since);
+    }
+    let class = enclosing(function, "class_definition")?;
+    if !class_leaves_alone(class, function, attribute, evaluator, 0) {
+        return None;
+    }
+    Some(SiteTwin { at_least, ..twin })
+}
+
+/// Whether a call's keywords are all among `keywords` (`None`: any), with
+/// no `**` splat.
+fn takes_arguments(call: Node<'_>, keywords: Option<&[String]>, source: &str) -> bool {
+    let Some(arguments) = call.child_by_field_id(FIELD.arguments) else { return false };
+    let mut cursor = arguments.walk();
+    arguments.named_children(&mut cursor).all(|argument| match argument.kind() {
+        "dictionary_splat" => keywords.is_none(),
+        "keyword_argument" => keywords.is_none_or(|keywords| {
+            argument
+                .child_by_field_id(FIELD.name)
+                .is_some_and(|name| keywords.iter().any(|keyword| keyword == &source[name.byte_range()]))
+        }),
+        _ => true,
+    })
+}
+
+/// Whether no method of `class` but `function` and the other tests, and no
+/// method of a base defined in this module, reads `self.<attribute>`; every other base is one
+/// a recipe gives that attribute (`django.test.TestCase.client`), so no
+/// project code outside the module sets it up.
+fn class_leaves_alone(
+    class: Node<'_>,
+    function: Node<'_>,
+    attribute: &str,
+    evaluator: &Evaluator<'_, '_>,
+    depth: usize,
+) -> bool {
+    const MAX_DEPTH: usize = 8;
+    let model = evaluator.model;
+    let Some(body) = class.child_by_field_id(FIELD.body) else { return false };
+    let mut cursor = body.walk();
+    for statement in body.named_children(&mut cursor) {
+        // Each test runs on an instance of its own: another test's use of
+        // the client is not this one's.
+        let other_test = definition_name(statement, model.source).is_some_and(|name| name.starts_with("test"));
+        if statement.id() != function.id()
+            && !other_test
+            && uses_of(statement, attribute, model.source).next().is_some()
+        {
+            return false;
+        }
+    }
+    let Some(bases) = class.child_by_field_id(FIELD.superclasses) else { return true };
+    let mut cursor = bases.walk();
+    let bases: Vec<Node<'_>> = bases.named_children(&mut cursor).collect();
+    bases.into_iter().all(|base| {
+        if base.kind() == "identifier"
+            && let Some((ScopeId::MODULE, [Binding::Class(local)])) = model.lookup(model.text(base), ScopeId::MODULE)
+        {
+            return depth < MAX_DEPTH && class_leaves_alone(*local, function, attribute, evaluator, depth + 1);
+        }
+        matches!(evaluator.eval(base, ScopeId::MODULE),
+            Value::Qualified(name) if evaluator.rules.callables.contains_key(&format!("{name}.{attribute}")))
+    })
+}
+
+/// The name of a function definition, decorated or not.
+fn definition_name<'t>(statement: Node<'_>, source: &'t str) -> Option<&'t str> {
+    let definition = match statement.kind() {
+        "decorated_definition" => statement.child_by_field_id(FIELD.definition)?,
+        _ => statement,
+    };
+    let name = definition.child_by_field_id(FIELD.name).filter(|_| definition.kind() == "function_definition")?;
+    Some(&source[name.byte_range()])
+}
+
+/// Every `self.<attribute>` under `node`.
+fn uses_of<'t>(node: Node<'t>, attribute: &'t str, source: &'t str) -> impl Iterator<Item = Node<'t>> + 't {
+    let mut stack = vec![node];
+    std::iter::from_fn(move || {
+        while let Some(current) = stack.pop() {
+            let mut cursor = current.walk();
+            stack.extend(current.named_children(&mut cursor));
+            let is_use = current.kind() == "attribute"
+                && current
+                    .child_by_field_id(FIELD.attribute)
+                    .is_some_and(|name| &source[name.byte_range()] == attribute)
+                && current.child_by_field_id(FIELD.object).is_some_and(|owner| &source[owner.byte_range()] == "self");
+            if is_use {
+                return Some(current);
+            }
+        }
+        None
+    })
+}
+
+fn enclosing<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
+    let mut current = node.parent();
+    while let Some(ancestor) = current {
+        if ancestor.kind() == kind {
+            return Some(ancestor);
+        }
+        current = ancestor.parent();
+    }
+    None
 }
