@@ -107,6 +107,18 @@ pub fn sibling_call(call: Node<'_>, receiver: &str, twin: &str) -> Option<Fix> {
     Some(Fix { edits, shared: Vec::new(), span: call.byte_range(), applicability: Applicability::Safe })
 }
 
+/// `request.user.X` -> `(await request.auser()).X`: the object's attribute
+/// becomes its awaited loader.
+pub fn loaded_first(attribute: Node<'_>, twin: &str) -> Option<Fix> {
+    let object = attribute.child_by_field_id(FIELD.object).filter(|object| object.kind() == "attribute")?;
+    let edits = vec![
+        Edit::insert(object.start_byte(), "(await "),
+        Edit { range: object.child_by_field_id(FIELD.attribute)?.byte_range(), content: format!("{twin}()") },
+        Edit::insert(object.end_byte(), ")"),
+    ];
+    Some(Fix { edits, shared: Vec::new(), span: attribute.byte_range(), applicability: Applicability::Safe })
+}
+
 /// Whether `node` is inside the definition of `twin` itself (`async def
 /// acreate(self, **kw): return await sync_to_async(self.create)(**kw)`,
 /// Django's own and many projects' `asave`): the twin there would call

@@ -280,6 +280,10 @@ impl ProjectFacts for ProjectIndex {
         self.loads_at(target, 0)
     }
 
+    fn ancestors(&self, class: &str) -> Vec<String> {
+        self.mro(class)
+    }
+
     fn same_class(&self, first: &str, second: &str) -> bool {
         first == second || self.canonical_class(first).is_some_and(|first| Some(first) == self.canonical_class(second))
     }

@@ -76,6 +76,9 @@ pub trait ProjectFacts: Sync {
     fn sqlalchemy_loads(&self, target: &CallTarget) -> Option<(Loads, Option<String>)>;
     /// Whether two names stand for the same class (an alias, a re-export).
     fn same_class(&self, first: &str, second: &str) -> bool;
+    /// A class and its bases, nearest first, as far as the index knows them
+    /// (a library base ends the walk with its qualified name).
+    fn ancestors(&self, class: &str) -> Vec<String>;
     /// Whether sessions from this factory expire objects on commit.
     fn session_factory(&self, name: &str) -> Option<bool>;
     /// Whether every session factory of the project keeps objects on commit.

@@ -1,7 +1,7 @@
 //! The recipes shipped in `recipes/`, embedded in the binary.
 
 /// `(file name, TOML text)` for every built-in recipe, in code order.
-pub const BUILTIN_RECIPES: [(&str, &str); 18] = [
+pub const BUILTIN_RECIPES: [(&str, &str); 19] = [
     ("recipes/django-orm.toml", include_str!("../../recipes/django-orm.toml")),
     ("recipes/jwt-tokens.toml", include_str!("../../recipes/jwt-tokens.toml")),
     ("recipes/django-cache.toml", include_str!("../../recipes/django-cache.toml")),
@@ -18,6 +18,7 @@ pub const BUILTIN_RECIPES: [(&str, &str); 18] = [
     ("recipes/native-migration.toml", include_str!("../../recipes/native-migration.toml")),
     ("recipes/factory-boy.toml", include_str!("../../recipes/factory-boy.toml")),
     ("recipes/async-to-sync.toml", include_str!("../../recipes/async-to-sync.toml")),
+    ("recipes/django-request-user.toml", include_str!("../../recipes/django-request-user.toml")),
     ("recipes/sqlalchemy-lazy-load.toml", include_str!("../../recipes/sqlalchemy-lazy-load.toml")),
     ("recipes/sqlalchemy-expired.toml", include_str!("../../recipes/sqlalchemy-expired.toml")),
 ];

@@ -46,6 +46,7 @@ impl RuleSet {
                 Some(RawMatcher::SqlalchemyExpired) => Some(&mut self.sqlalchemy_expired),
                 Some(RawMatcher::NativeMigration) => Some(&mut self.native_migration),
                 Some(RawMatcher::AsyncToSync) => Some(&mut self.async_to_sync),
+                Some(RawMatcher::LazyRequestUser) => Some(&mut self.lazy_request_user),
                 // Its sites are the `[model-instance]` entries, which any recipe may add.
                 Some(RawMatcher::ModelInstance) | None => None,
             };
@@ -81,12 +82,13 @@ impl RuleSet {
             && raw.model_instance.is_none()
             && raw.implicit_evaluation.is_none()
             && raw.async_to_sync.is_none()
+            && raw.lazy_request_user.is_none()
             && raw.model.is_empty()
         {
             return Err(loader.spanned_error(
                 &raw.code,
                 "the recipe matches nothing: add `[orm]`, `[[callable]]`, `[[method]]`, `[[attribute]]`, \
-                 `[[dispatch]]`, `[[fixture]]`, `[model-instance]`, `[implicit-evaluation]`, `[async-to-sync]`, `[[model]]` or a `matcher`",
+                 `[[dispatch]]`, `[[fixture]]`, `[model-instance]`, `[implicit-evaluation]`, `[async-to-sync]`, `[lazy-request-user]`, `[[model]]` or a `matcher`",
             ));
         }
         let rewrite = rewrite_for(loader, matcher, raw.rewrite.as_ref())?;
@@ -366,6 +368,19 @@ impl RuleSet {
                 self.add_twin(loader, rule, twin, known, |sync| {
                     format!("`{sync}` is none of this table's instance or related-manager methods")
                 })?;
+            }
+        }
+        if let Some(kind) = &raw.lazy_request_user {
+            for prefix in &kind.authenticated_in {
+                check_dotted(loader, prefix, false)?;
+                self.authenticated_in.push(prefix.get_ref().clone());
+            }
+            for twin in &kind.async_twins {
+                let known = twin.sync.get_ref() == "user";
+                self.add_twin(loader, rule, twin, known, |sync| {
+                    format!("`{sync}` is not `user`, the request attribute this table describes")
+                })?;
+                self.request_user_twin = Some(self.twins.len() - 1);
             }
         }
         let mut lists: Vec<(&Vec<Spanned<String>>, &mut EntryRules)> = Vec::new();

@@ -244,6 +244,12 @@ pub struct RuleSet {
     /// The `async-to-sync` recipe, and the callables it names.
     pub async_to_sync: Option<RuleId>,
     pub async_drivers: HashSet<String>,
+    /// The `lazy-request-user` recipe; the dotted prefixes of the views
+    /// that authenticate before their handler; the twin of `request.user`
+    /// (its index in `twins`).
+    pub lazy_request_user: Option<RuleId>,
+    pub authenticated_in: Vec<String>,
+    pub request_user_twin: Option<usize>,
     /// Model instance methods that query (`save`, `delete`, ...), each
     /// with the rule of the recipe that lists it.
     pub instance_methods: HashMap<String, RuleId>,

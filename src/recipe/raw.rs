@@ -46,6 +46,9 @@ pub struct RawRecipe {
     /// coroutine function to completion from sync code.
     #[serde(default)]
     pub async_to_sync: Option<RawAsyncToSync>,
+    /// The parameters of the `lazy-request-user` kind.
+    #[serde(default)]
+    pub lazy_request_user: Option<RawLazyRequestUser>,
     /// Recipe format 1 kept these at the top level; format 2 rejects them
     /// with how to convert (`[model-instance]` `instance-methods`).
     #[serde(default)]
@@ -178,6 +181,20 @@ pub struct RawAsyncToSync {
     pub drivers: Vec<Spanned<String>>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawLazyRequestUser {
+    /// Packages or classes (dotted prefixes: `rest_framework`) whose views
+    /// authenticate the request before the handler runs: in a method of a
+    /// subclass, or a function they decorate, `request.user` is loaded.
+    #[serde(default)]
+    pub authenticated_in: Vec<Spanned<String>>,
+    /// `{ sync = "user", async = "auser", since = "5.0" }`: the request's
+    /// coroutine that loads the user.
+    #[serde(default)]
+    pub async_twins: Vec<RawTwin>,
+}
+
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RawApplicability {
@@ -206,6 +223,9 @@ pub enum RawMatcher {
     /// `async_to_sync(f)(...)` inside `async def`, and project functions
     /// that run it, called there.
     AsyncToSync,
+    /// The authentication middleware's lazy `request.user`, first used
+    /// inside `async def`.
+    LazyRequestUser,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

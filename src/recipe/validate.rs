@@ -83,6 +83,7 @@ pub(super) fn matcher_name(matcher: RawMatcher) -> &'static str {
         RawMatcher::SqlalchemyExpired => "sqlalchemy-expired",
         RawMatcher::NativeMigration => "native-migration",
         RawMatcher::AsyncToSync => "async-to-sync",
+        RawMatcher::LazyRequestUser => "lazy-request-user",
     }
 }
 

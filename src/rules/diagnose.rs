@@ -103,6 +103,9 @@ fn native_fix(
     }
     if let Some(twin) = &site.twin {
         let name = native.twin(twin.index, twin.at_least)?;
+        if rules.lazy_request_user == Some(site.rule) {
+            return native::loaded_first(site.node, name);
+        }
         if native::inside_definition_of(site.node, name, context.source) {
             return None;
         }

@@ -112,7 +112,7 @@ fn read_before(attribute: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
     false
 }
 
-fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
+pub(super) fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
     let mut current = node.parent();
     while let Some(ancestor) = current {
         if ancestor.kind() == "function_definition" {
@@ -128,7 +128,7 @@ fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
 /// the arms of `a if c else b`, the right side of `and`/`or`, a
 /// comprehension's body, a lambda's body (unless an awaited wrapper runs it
 /// at once). A read under a subset of another's branches ran before it.
-fn conditions(
+pub(super) fn conditions(
     node: Node<'_>,
     function: Node<'_>,
     scope: ScopeId,

@@ -6,6 +6,7 @@ pub mod async_to_sync;
 mod diagnose;
 pub mod implicit_evaluation;
 pub mod lazy_relation;
+pub mod lazy_request_user;
 pub mod model_instance;
 pub mod native_migration;
 pub mod orm_query;
@@ -155,18 +156,29 @@ impl<'t> Site<'t> {
 
 /// Every call-site rule, in the order they are tried; the first match wins.
 pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
-    orm_query::check(call, scope, evaluator)
+    // First: the model-instance wrapper `w(request.user.save)()` would load
+    // the lazy user on the event loop.
+    let mut site = lazy_request_user::check_call(call, scope, evaluator)
+        .or_else(|| orm_query::check(call, scope, evaluator))
         .or_else(|| sync_method::check(call, scope, evaluator))
         .or_else(|| sync_callable::check(call, scope, evaluator))
         .or_else(|| model_instance::check(call, scope, evaluator))
         .or_else(|| implicit_evaluation::check_call(call, scope, evaluator))
         .or_else(|| async_to_sync::check(call, scope, evaluator))
-        .or_else(|| project_helper::check(call, scope, evaluator))
+        .or_else(|| project_helper::check(call, scope, evaluator))?;
+    // `filter(owner=request.user)` loads a lazy user where the call runs:
+    // in a wrapper's thread that is fine, on the loop (a native twin) not.
+    if site.twin.is_some() && lazy_request_user::holds_lazy_user(call, scope, evaluator) {
+        site.twin = None;
+    }
+    Some(site)
 }
 
 /// Rules for an attribute read (not a method call, not an assignment target).
 pub fn check_attribute<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
-    lazy_relation::check(attribute, scope, evaluator).or_else(|| sync_attribute::check(attribute, scope, evaluator))
+    lazy_relation::check(attribute, scope, evaluator)
+        .or_else(|| sync_attribute::check(attribute, scope, evaluator))
+        .or_else(|| lazy_request_user::check_attribute(attribute, scope, evaluator))
 }
 
 /// The class whose method encloses `scope`, if any.

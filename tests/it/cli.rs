@@ -906,6 +906,7 @@ DJ109   django-test-client-in-async           safe    Django's synchronous test 
 DJ110   wrapped-call-has-native-twin          safe    An awaited `sync_to_async` around a call Django has a native async twin for
 DJ111   factory-boy-create-in-async           safe    factory_boy model factory that saves rows, called inside `async def`
 DJ112   async-to-sync-in-async                safe    `async_to_sync` run inside `async def`, directly or by a project function
+DJ113   lazy-request-user-in-async            safe    The authentication middleware's lazy `request.user` first used inside `async def`
 SA001   sqlalchemy-lazy-load-in-async         safe    SQLAlchemy lazy relationship read on an AsyncSession object inside `async def`
 SA002   sqlalchemy-expired-attribute-in-async safe    Attribute read after `commit()`/`rollback()` expired the object, inside `async def`
 ";

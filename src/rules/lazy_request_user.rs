@@ -1,0 +1,205 @@
+//! DJ113 `lazy-request-user`: Django's authentication middleware sets
+//! `request.user` to a lazy object that loads the session and the user the
+//! first time it is used. Used first inside `async def`, it raises
+//! `SynchronousOnlyOperation`. A site is the first use on every path
+//! (`request.user.is_authenticated`, `request.user.get_username()`, the same
+//! through `user = request.user`); later uses find it loaded. Views of the
+//! recipe's `authenticated-in` packages (Django REST framework, adrf)
+//! authenticate the request before their handlers: not sites there.
+
+use tree_sitter::Node;
+
+use super::lazy_relation::{conditions, enclosing_function};
+use super::{Site, SiteTwin, enclosing_class};
+use crate::fix::rewrite::WrapStyle;
+use crate::infer::{Evaluator, Value};
+use crate::parse::FIELD;
+use crate::semantic::{Binding, ScopeId};
+
+/// `request.user.X` read, or `user.X` with `user = request.user`.
+pub fn check_attribute<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let rule = evaluator.rules.lazy_request_user?;
+    let object = attribute.child_by_field_id(FIELD.object)?;
+    let direct = first_use(attribute, object, scope, evaluator)?;
+    let name = evaluator.model.text(attribute.child_by_field_id(FIELD.attribute)?);
+    let site = Site::new(rule, attribute, name.to_owned(), evaluator).callee(evaluator.model.text(attribute));
+    // `request.user.X` -> `(await request.auser()).X` where it is the
+    // function's only use: `auser()` caches the user apart from
+    // `request.user`, so with later uses the wrapper (which loads
+    // `request.user` itself) is the one fix. Through a name the twin would
+    // go where the name is bound: that one stays wrapped too.
+    let only = direct && enclosing_function(attribute).is_some_and(|function| only_use(object, function, evaluator));
+    let twin = evaluator.rules.request_user_twin.filter(|_| only);
+    Some(site.twin(twin.map(|index| SiteTwin { index, at_least: None, import_from: None })))
+}
+
+/// `request.user.method(...)`: the user loads before the method runs, so the
+/// whole call goes to the thread (a method may query too: `has_perm`).
+pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let rule = evaluator.rules.lazy_request_user?;
+    let callee = call.child_by_field_id(FIELD.function).filter(|callee| callee.kind() == "attribute")?;
+    let object = callee.child_by_field_id(FIELD.object)?;
+    first_use(callee, object, scope, evaluator)?;
+    let name = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
+    Some(Site::new(rule, call, name.to_owned(), evaluator).style(WrapStyle::Lambda))
+}
+
+/// Whether `node` passes a lazy request user that nothing loaded before
+/// (`Book.objects.filter(owner=request.user)`): whatever runs the call loads it.
+pub fn holds_lazy_user(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
+    let model = evaluator.model;
+    let Some(function) = enclosing_function(node) else { return false };
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        if is_request_user(current, model.source) {
+            return in_django_module(evaluator)
+                && !authenticated_by_view(current, scope, evaluator)
+                && !used_before(current, function, &[model.text(current)], scope, evaluator);
+        }
+        if !matches!(current.kind(), "lambda" | "function_definition") {
+            let mut cursor = current.walk();
+            stack.extend(current.named_children(&mut cursor));
+        }
+    }
+    false
+}
+
+/// Whether `use_` (an attribute on `object`) is the first use of a lazy
+/// request user on every path to it: `Some(true)` when `object` is
+/// `request.user` itself, `Some(false)` through a name bound to it.
+fn first_use(use_: Node<'_>, object: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<bool> {
+    let model = evaluator.model;
+    let (user, direct) = if is_request_user(object, model.source) {
+        (object, true)
+    } else if object.kind() == "identifier" {
+        match model.lookup(model.text(object), scope) {
+            Some((_, [Binding::Assign(value)])) if is_request_user(*value, model.source) => (*value, false),
+            _ => return None,
+        }
+    } else {
+        return None;
+    };
+    if !in_django_module(evaluator) || authenticated_by_view(use_, scope, evaluator) {
+        return None;
+    }
+    let function = enclosing_function(use_)?;
+    let mut spellings = vec![model.text(user)];
+    if !direct {
+        spellings.push(model.text(object));
+    }
+    (!used_before(use_, function, &spellings, scope, evaluator)).then_some(direct)
+}
+
+/// Whether `user` (a `request.user` node) is the only one spelled so in `function`.
+fn only_use(user: Node<'_>, function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> bool {
+    let model = evaluator.model;
+    let spelling = model.text(user);
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        if node.id() != user.id() && node.kind() == "attribute" && model.text(node) == spelling {
+            return false;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    true
+}
+
+/// `request.user`, `self.request.user`, `info.context.request.user`.
+fn is_request_user(node: Node<'_>, source: &str) -> bool {
+    node.kind() == "attribute"
+        && node.child_by_field_id(FIELD.attribute).is_some_and(|name| &source[name.byte_range()] == "user")
+        && node.child_by_field_id(FIELD.object).is_some_and(|request| {
+            let text = &source[request.byte_range()];
+            matches!(request.kind(), "identifier" | "attribute") && (text == "request" || text.ends_with(".request"))
+        })
+}
+
+/// The module imports Django (or a Django integration): a Starlette or
+/// Flask `request.user` is not Django's lazy one.
+fn in_django_module(evaluator: &Evaluator<'_, '_>) -> bool {
+    let module = evaluator.model.scope(ScopeId::MODULE);
+    module.bindings.values().flatten().any(|binding| match binding {
+        Binding::Import(name) => name.split('.').next().is_some_and(|root| root.contains("django")),
+        _ => false,
+    })
+}
+
+/// Whether the enclosing method's class, or a decorator of the enclosing
+/// function, comes from a package that authenticates the request before
+/// the handler runs.
+fn authenticated_by_view(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
+    let prefixes = &evaluator.rules.authenticated_in;
+    let under = |name: &str| {
+        prefixes.iter().any(|prefix| {
+            name == prefix || name.strip_prefix(prefix.as_str()).is_some_and(|rest| rest.starts_with('.'))
+        })
+    };
+    if let (Some(class), Some(index)) = (enclosing_class(scope, evaluator), evaluator.index)
+        && index.ancestors(&class).iter().any(|ancestor| under(ancestor))
+    {
+        return true;
+    }
+    let mut current = node.parent();
+    while let Some(ancestor) = current {
+        if ancestor.kind() == "decorated_definition" {
+            let mut cursor = ancestor.walk();
+            let decorated =
+                ancestor.named_children(&mut cursor).filter(|child| child.kind() == "decorator").any(|decorator| {
+                    let Some(mut expression) = decorator.named_child(0) else { return false };
+                    if expression.kind() == "call" {
+                        match expression.child_by_field_id(FIELD.function) {
+                            Some(function) => expression = function,
+                            None => return false,
+                        }
+                    }
+                    matches!(evaluator.eval(expression, ScopeId::MODULE), Value::Qualified(name) if under(&name))
+                });
+            if decorated {
+                return true;
+            }
+        }
+        current = ancestor.parent();
+    }
+    false
+}
+
+/// Whether an earlier use that loads the user (an attribute read or method
+/// on it, or an assignment `request.user = ...`) runs on every path to
+/// `use_`.
+fn used_before(
+    use_: Node<'_>,
+    function: Node<'_>,
+    spellings: &[&str],
+    scope: ScopeId,
+    evaluator: &Evaluator<'_, '_>,
+) -> bool {
+    let model = evaluator.model;
+    let later = conditions(use_, function, scope, evaluator);
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        if node.start_byte() >= use_.start_byte() {
+            continue;
+        }
+        let spelled = matches!(node.kind(), "attribute" | "identifier") && spellings.contains(&model.text(node));
+        if spelled && node.end_byte() <= use_.start_byte() {
+            let loads = node.parent().is_some_and(|parent| {
+                let object = parent.child_by_field_id(FIELD.object).is_some_and(|object| object.id() == node.id());
+                let assigned = node.kind() == "attribute"
+                    && parent.kind() == "assignment"
+                    && parent.child_by_field_id(FIELD.left).is_some_and(|left| left.id() == node.id());
+                (parent.kind() == "attribute" && object) || assigned
+            });
+            let earlier = conditions(node, function, scope, evaluator);
+            if loads && earlier.iter().all(|condition| later.contains(condition)) {
+                return true;
+            }
+        }
+        if node.id() != function.id() && matches!(node.kind(), "function_definition" | "class_definition") {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+    }
+    false
+}
