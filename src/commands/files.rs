@@ -98,7 +98,7 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
             // `fix` reports on stdout; `diff` and `fix -` keep stdout for the patch or the source.
             let stream: &mut dyn Write =
                 if action == Action::Fix && !from_stdin { streams.stdout } else { streams.stderr };
-            print_fix_summary(action, &tally, args.report.quiet, painter, stream)?;
+            print_fix_summary(action, &settings.rules, &tally, args.report.quiet, painter, stream)?;
         }
     }
     let unprocessed = tally.io_errors + tally.syntax_errors;
@@ -114,6 +114,8 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
 struct Tally {
     sites: Vec<Located>,
     fixed: usize,
+    /// Sites fixed, by rule.
+    fixed_by_rule: std::collections::BTreeMap<crate::recipe::RuleId, usize>,
     files_changed: usize,
     io_errors: usize,
     syntax_errors: usize,
@@ -142,6 +144,9 @@ impl Tally {
         }
         self.sites.extend(result.sites.iter().cloned());
         self.fixed += result.fixed;
+        for rule in &result.fixed_rules {
+            *self.fixed_by_rule.entry(*rule).or_default() += 1;
+        }
         self.files_changed += usize::from(result.changed);
         if action == Action::Diff
             && let Some((before, after)) = &result.diff
@@ -229,9 +234,11 @@ fn print_check_summary(
     }
 }
 
-/// `diff` and `fix`: each site left with its reason, then one closing line.
+/// `diff` and `fix`: each site left with its reason, the count of sites
+/// fixed by rule, then one closing line.
 fn print_fix_summary(
     action: Action,
+    rules: &RuleSet,
     tally: &Tally,
     quiet: bool,
     painter: Painter,
@@ -242,6 +249,13 @@ fn print_fix_summary(
     }
     if quiet {
         return Ok(());
+    }
+    let fixed = tally.fixed_by_rule.iter().map(|(&rule, &count)| {
+        let rule = rules.rule(rule);
+        (rule.code.as_str(), rule.name.as_str(), count)
+    });
+    for line in output::text::fixed_by_rule(fixed.collect()) {
+        writeln!(stream, "{line}")?;
     }
     let verb = if action == Action::Diff { "Would fix" } else { "Fixed" };
     let mut line = format!(

@@ -59,6 +59,14 @@ pub fn statistics(sites: &[Located]) -> Vec<String> {
         .collect()
 }
 
+/// `diff` and `fix`: one line per rule with sites fixed, most first: the
+/// count, the code and the rule's name, as `--statistics` aligns them.
+pub fn fixed_by_rule(mut by_rule: Vec<(&str, &str, usize)>) -> Vec<String> {
+    by_rule.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
+    let width = by_rule.iter().map(|entry| entry.2.to_string().len()).max().unwrap_or(1);
+    by_rule.into_iter().map(|(code, name, count)| format!("{count:>width$}  {code}  {name}")).collect()
+}
+
 pub fn plural(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }

@@ -19,6 +19,8 @@ pub struct FixOutcome {
     pub text: String,
     /// Sites fixed, over all rounds.
     pub fixed: usize,
+    /// The rule of each site fixed, for the per-rule summary.
+    pub fixed_rules: Vec<RuleId>,
     /// Sites left in the final text, each with why it was not fixed.
     pub remaining: Vec<Diagnostic>,
     /// False when the rounds did not settle.
@@ -114,6 +116,7 @@ fn fix_rounds(
     // The tree of `text`: the round that checks a text has parsed it already.
     let mut current = Some(tree);
     let mut fixed = 0;
+    let mut fixed_rules = Vec::new();
     // Sites whose fix broke the syntax, by (offset in `text`, rule).
     let mut rejected: Vec<(usize, RuleId)> = Vec::new();
     let mut rounds = Vec::new();
@@ -134,7 +137,7 @@ fn fix_rounds(
             .filter(|(_, fix)| settings.allows(fix))
             .unzip();
         if candidates.is_empty() {
-            return FixOutcome { text, fixed, remaining: diagnostics, settled: true, rounds };
+            return FixOutcome { text, fixed, fixed_rules, remaining: diagnostics, settled: true, rounds };
         }
         let mut round = apply_fixes(&text, &candidates);
         if let Some(tree) = parse_clean(&round.text) {
@@ -142,12 +145,16 @@ fn fix_rounds(
             let applied: Vec<&Fix> = round.applied.iter().map(|&i| candidates[i]).collect();
             rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
             fixed += applied.len();
+            fixed_rules.extend(round.applied.iter().map(|&i| rules[i]));
         } else {
             // Find the fixes that break the syntax, one at a time.
             let mut accepted: Vec<&Fix> = Vec::new();
+            let mut accepted_rules: Vec<RuleId> = Vec::new();
             for (fix, &rule) in candidates.iter().zip(&rules) {
                 accepted.push(fix);
-                if !parses(&apply_fixes(&text, &accepted).text) {
+                if parses(&apply_fixes(&text, &accepted).text) {
+                    accepted_rules.push(rule);
+                } else {
                     accepted.pop();
                     rejected.push((fix.span.start, rule));
                 }
@@ -156,12 +163,13 @@ fn fix_rounds(
             let applied: Vec<&Fix> = round.applied.iter().map(|&i| accepted[i]).collect();
             rejected = rejected.into_iter().map(|(offset, rule)| (map_offset(offset, &applied), rule)).collect();
             fixed += applied.len();
+            fixed_rules.extend(round.applied.iter().map(|&i| accepted_rules[i]));
         }
         rounds.push(round.edits);
         text = round.text;
     }
     let remaining = parse::parse(&text).map(|tree| check_tree(&text, &tree, file, settings)).unwrap_or_default();
-    FixOutcome { text, fixed, remaining, settled: false, rounds }
+    FixOutcome { text, fixed, fixed_rules, remaining, settled: false, rounds }
 }
 
 fn parses(text: &str) -> bool {

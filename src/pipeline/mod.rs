@@ -39,6 +39,7 @@ impl FileResult {
             display,
             sites: Vec::new(),
             fixed: 0,
+            fixed_rules: Vec::new(),
             changed: false,
             diff: None,
             echo: None,
@@ -72,6 +73,8 @@ pub struct FileResult {
     /// `check`: the sites found; `diff` and `fix`: the sites left.
     pub sites: Vec<Located>,
     pub fixed: usize,
+    /// The rule of each site fixed.
+    pub fixed_rules: Vec<crate::recipe::RuleId>,
     /// The file would change (`diff`) or changed (`fix`).
     pub changed: bool,
     /// `diff`: the text before and after, when it changes. Kept only then, so
@@ -183,6 +186,7 @@ pub fn process_source(
                 result.sites = output::locate(&result.display, &outcome.text, &outcome.remaining, &settings.rules);
             }
             result.fixed = outcome.fixed;
+            result.fixed_rules = outcome.fixed_rules;
             result.changed = outcome.text != file.text;
             if write
                 && result.changed

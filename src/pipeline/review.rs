@@ -95,6 +95,7 @@ pub fn review_source(
         }
     }
     result.fixed = outcome.fixed;
+    result.fixed_rules = outcome.fixed_rules;
     result.changed = outcome.text != file.text;
     if result.changed
         && let Err(reason) = files::write(path, &file, &outcome.text)

@@ -187,7 +187,7 @@ fn diff_prints_a_unified_diff_writes_nothing_and_exits_1() {
          -    return cache.get(key)\n\
          +    return await sync_to_async(cache.get)(key)\n"
     );
-    assert_eq!(all(&output), (1, expected.as_str(), "Would fix 1 site in 1 file.\n"));
+    assert_eq!(all(&output), (1, expected.as_str(), "1  DJ003  django-cache-in-async\nWould fix 1 site in 1 file.\n"));
     assert_eq!(project.read("app/views.py"), CACHE_VIEW.as_bytes());
     #[cfg(unix)]
     assert_eq!(inode(&views), before, "diff must not replace the file");
@@ -223,7 +223,7 @@ fn diff_marks_a_missing_final_newline() {
          +    return await sync_to_async(cache.get)(key)\n\
          \\ No newline at end of file\n"
     );
-    assert_eq!(all(&output), (1, expected.as_str(), "Would fix 1 site in 1 file.\n"));
+    assert_eq!(all(&output), (1, expected.as_str(), "1  DJ003  django-cache-in-async\nWould fix 1 site in 1 file.\n"));
 }
 
 /// `diff` is the dry run of `fix`, and `fix` exits 1 on this tree; the
@@ -256,7 +256,7 @@ fn fix_rewrites_files_in_place_reports_the_count_and_exits_0() {
 
     let output = cli(&["fix", &project.root()]);
 
-    assert_eq!(all(&output), (0, "Fixed 3 sites in 2 files.\n", ""));
+    assert_eq!(all(&output), (0, "3  DJ003  django-cache-in-async\nFixed 3 sites in 2 files.\n", ""));
     assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED);
     assert_eq!(
         project.read_text("app/rate.py"),
@@ -306,7 +306,7 @@ fn fix_with_unsafe_fixes_applies_the_unsafe_site_and_exits_0() {
 
     let output = cli(&["fix", "--unsafe-fixes", &project.root()]);
 
-    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(all(&output), (0, "1  DJ001  django-orm-query-in-async\nFixed 1 site in 1 file.\n", ""));
     assert_eq!(project.read_text("app/items.py"), UNSAFE_VIEW_FIXED);
 }
 
@@ -325,7 +325,7 @@ fn fix_applies_what_it_can_and_lists_the_sites_left_with_their_reason() {
     let expected = format!(
         "{taken}:9:12: DJ003 `cache.get(...)` talks to the cache backend synchronously inside `async def` \
          (not fixed: `sync_to_async` is bound to something else in this module)\n\
-         Fixed 1 site in 1 file; 1 site left.\n"
+         1  DJ003  django-cache-in-async\nFixed 1 site in 1 file; 1 site left.\n"
     );
     assert_eq!(all(&output), (1, expected.as_str(), ""));
     assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED);
@@ -381,7 +381,7 @@ fn fix_keeps_bom_crlf_tabs_comments_and_odd_quotes_byte_for_byte() {
             ""
         )
     );
-    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(all(&output), (0, "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file.\n", ""));
     assert_eq!(String::from_utf8_lossy(&project.read("odd.py")), String::from_utf8_lossy(after));
     assert_eq!(project.read("odd.py"), after);
 }
@@ -398,7 +398,7 @@ fn fix_keeps_crlf_inside_a_multiline_rewrite() {
 
     let output = cli(&["fix", &path]);
 
-    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(all(&output), (0, "1  DJ001  django-orm-query-in-async\nFixed 1 site in 1 file.\n", ""));
     assert_eq!(project.read_text("views.py"), after);
 }
 
@@ -409,7 +409,7 @@ fn fix_keeps_a_missing_final_newline_missing() {
 
     let output = cli(&["fix", &path]);
 
-    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(all(&output), (0, "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file.\n", ""));
     assert_eq!(project.read_text("views.py"), CACHE_VIEW_FIXED.trim_end());
 }
 
@@ -428,7 +428,7 @@ fn fix_keeps_file_permissions() {
 
     let output = cli(&["fix", &project.root()]);
 
-    assert_eq!(all(&output), (0, "Fixed 2 sites in 2 files.\n", ""));
+    assert_eq!(all(&output), (0, "2  DJ003  django-cache-in-async\nFixed 2 sites in 2 files.\n", ""));
     assert_eq!(project.read_text("app/private.py"), CACHE_VIEW_FIXED);
     assert_eq!(project.read_text("app/script.py"), CACHE_VIEW_FIXED);
     assert_eq!(format!("{:o}", mode(&private)), "640");
@@ -447,7 +447,7 @@ fn fix_leaves_a_read_only_file_untouched_reports_it_and_exits_2() {
 
     let stderr =
         format!("asyncfix: {locked}: file is read-only; left untouched\nasyncfix: 1 file could not be processed.\n");
-    assert_eq!(all(&output), (2, "Fixed 1 site in 1 file.\n", stderr.as_str()));
+    assert_eq!(all(&output), (2, "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file.\n", stderr.as_str()));
     assert_eq!(project.read_text("app/locked.py"), CACHE_VIEW);
     assert_eq!(format!("{:o}", mode(&locked)), "444");
     assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED, "other files are still fixed");
@@ -476,7 +476,7 @@ fn fix_through_a_symlink_rewrites_the_target_and_keeps_the_link() {
 
     let output = cli(&["fix", &link]);
 
-    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(all(&output), (0, "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file.\n", ""));
     assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     assert_eq!(fs::read_link(&link).unwrap(), Path::new(&target));
     assert_eq!(project.read_text("real/views.py"), CACHE_VIEW_FIXED);
@@ -498,7 +498,7 @@ fn non_utf8_file_is_reported_with_its_position_and_others_are_still_fixed() {
     let stderr = format!(
         "asyncfix: {bad}: 2:9: not valid UTF-8; file left untouched\nasyncfix: 1 file could not be processed.\n"
     );
-    assert_eq!(all(&output), (2, "Fixed 1 site in 1 file.\n", stderr.as_str()));
+    assert_eq!(all(&output), (2, "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file.\n", stderr.as_str()));
     assert_eq!(project.read("app/latin.py"), latin);
     assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED);
 }
@@ -542,7 +542,11 @@ fn syntax_error_file_is_reported_with_its_position_left_untouched_and_exits_1() 
     );
     assert_eq!(
         all(&fix),
-        (1, "Fixed 1 site in 1 file; 1 file skipped: syntax error (listed above).\n", stderr.as_str())
+        (
+            1,
+            "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file; 1 file skipped: syntax error (listed above).\n",
+            stderr.as_str()
+        )
     );
     assert_eq!(project.read_text("app/broken.py"), broken_source);
     assert_eq!(project.read_text("app/views.py"), CACHE_VIEW_FIXED, "other files are still fixed");
@@ -722,7 +726,7 @@ fn explicitly_named_files_are_processed_even_if_excluded_ignored_or_hidden() {
 
     let output = cli(&["fix", &legacy, &built, &venv, &hidden, &text, "--exclude", "legacy", "--exclude", "*.py"]);
 
-    assert_eq!(all(&output), (0, "Fixed 5 sites in 5 files.\n", ""));
+    assert_eq!(all(&output), (0, "5  DJ003  django-cache-in-async\nFixed 5 sites in 5 files.\n", ""));
     for file in ["build/views.py", ".hidden/views.py", "legacy/views.py", "env/lib/views.py", "notes.txt"] {
         assert_eq!(project.read_text(file), CACHE_VIEW_FIXED, "{file}");
     }
@@ -754,7 +758,7 @@ fn a_file_named_twice_is_processed_once() {
     let fix = cli(&["fix", &views, &project.path("app")]);
 
     assert_eq!(all(&check), (1, format!("{views}:{CACHE_SITE}\n{ONE_SAFE_SUMMARY}").as_str(), ""));
-    assert_eq!(all(&fix), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(all(&fix), (0, "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file.\n", ""));
 }
 
 /// With `fix`, the two spellings race in parallel on one file: the count is
@@ -795,7 +799,7 @@ fn check_stdin_without_a_filename_reports_as_dash() {
 fn fix_stdin_prints_the_fixed_source_and_the_summary_on_stderr() {
     let output = run(&["fix", "-", "--stdin-filename", "app/views.py"], CACHE_VIEW);
 
-    assert_eq!(all(&output), (0, CACHE_VIEW_FIXED, "Fixed 1 site in 1 file.\n"));
+    assert_eq!(all(&output), (0, CACHE_VIEW_FIXED, "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file.\n"));
 }
 
 #[test]
@@ -825,7 +829,7 @@ fn diff_stdin_prints_the_diff_under_the_stdin_filename() {
                     async def view(key):\n\
                     -    return cache.get(key)\n\
                     +    return await sync_to_async(cache.get)(key)\n";
-    assert_eq!(all(&output), (1, expected, "Would fix 1 site in 1 file.\n"));
+    assert_eq!(all(&output), (1, expected, "1  DJ003  django-cache-in-async\nWould fix 1 site in 1 file.\n"));
 }
 
 #[test]
@@ -847,7 +851,14 @@ fn fix_stdin_keeps_a_bom() {
     let fixed = run(&["fix", "-"], &format!("\u{feff}{CACHE_VIEW}"));
 
     assert_eq!(all(&clean), (0, "\u{feff}x = 1\n", "Fixed 0 sites in 0 files.\n"));
-    assert_eq!(all(&fixed), (0, format!("\u{feff}{CACHE_VIEW_FIXED}").as_str(), "Fixed 1 site in 1 file.\n"));
+    assert_eq!(
+        all(&fixed),
+        (
+            0,
+            format!("\u{feff}{CACHE_VIEW_FIXED}").as_str(),
+            "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file.\n"
+        )
+    );
 }
 
 /// Exit 1 also means "sites left, here is the source"; a caller that takes
@@ -988,7 +999,7 @@ fn user_recipe_sites_are_reported_with_its_message_and_fixed_with_unsafe_fixes()
          Found 1 site (0 fixable with `asyncfix fix`, 1 more with `--unsafe-fixes`).\n"
     );
     assert_eq!(all(&check), (1, expected.as_str(), ""));
-    assert_eq!(all(&fix), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(all(&fix), (0, "1  MSG001  message-jwt-helper\nFixed 1 site in 1 file.\n", ""));
     assert_eq!(
         project.read_text("app/auth.py"),
         "from message.utils.jwt import validate_token\nfrom asgiref.sync import sync_to_async\n\n\n\
@@ -1151,7 +1162,7 @@ fn select_applies_to_fix_too() {
 
     let output = cli(&["fix", &path, "--select", "DJ003"]);
 
-    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(all(&output), (0, "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file.\n", ""));
     assert_eq!(
         project.read_text("views.py"),
         "from django.core.cache import cache\nfrom app.models import Item\nfrom asgiref.sync import sync_to_async\n\n\n\

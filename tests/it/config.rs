@@ -128,7 +128,8 @@ fn each_fix_key_changes_what_diff_prints() {
         )
     };
     let safe_only = "views.py:9:16: DJ001 [?] `self.model.objects.get(...)` runs a database query synchronously inside \
-                     `async def` (not fixed: unsafe fix; apply with --unsafe-fixes)\nWould fix 1 site in 1 file; 1 site left.\n";
+                     `async def` (not fixed: unsafe fix; apply with --unsafe-fixes)\n1  DJ003  django-cache-in-async\n\
+                     Would fix 1 site in 1 file; 1 site left.\n";
     let both = format!(
         "{header}@@ -1,9 +1,10 @@\n from django.core.cache import cache\n+from asgiref.sync import sync_to_async\n \n \n \
          class ItemView:\n     model = None\n \n     async def get_object(self, pk):\n\
@@ -139,11 +140,13 @@ fn each_fix_key_changes_what_diff_prints() {
         "{header}@@ -5,5 +5,5 @@\n     model = None\n \n     async def get_object(self, pk):\n\
          -        cache.get(pk)\n+        await cache.aget(pk)\n         return self.model.objects.get(pk=pk)\n"
     );
+    let both_fixed =
+        "1  DJ001  django-orm-query-in-async\n1  DJ003  django-cache-in-async\nWould fix 2 sites in 1 file.\n";
     let cases: &[(&str, &[&str], String, &str)] = &[
         ("", &[], wrapped("sync_to_async", "asgiref.sync"), safe_only),
-        ("unsafe-fixes = true", &[], both.clone(), "Would fix 2 sites in 1 file.\n"),
+        ("unsafe-fixes = true", &[], both.clone(), both_fixed),
         ("unsafe-fixes = true", &["--no-unsafe-fixes"], wrapped("sync_to_async", "asgiref.sync"), safe_only),
-        ("", &["--unsafe-fixes"], both, "Would fix 2 sites in 1 file.\n"),
+        ("", &["--unsafe-fixes"], both, both_fixed),
         ("wrapper = \"database_sync_to_async\"", &[], wrapped("database_sync_to_async", "channels.db"), safe_only),
         ("wrapper = \"project.threads.run_sync\"", &[], wrapped("run_sync", "project.threads"), safe_only),
         (
@@ -206,7 +209,10 @@ async def titles(session: AsyncSession, pk: int):
     let configured = run_binary(&project.full(""), &["diff", "."]);
     let overridden = run_binary(&project.full(""), &["diff", ".", "--sqlalchemy-fix", "explicit"]);
 
-    assert_eq!(all(&configured), (1, refresh, "Would fix 1 site in 1 file.\n"));
+    assert_eq!(
+        all(&configured),
+        (1, refresh, "1  SA001  sqlalchemy-lazy-load-in-async\nWould fix 1 site in 1 file.\n")
+    );
     assert!(!overridden.stdout.contains("refresh"), "{}", overridden.stdout);
     assert!(overridden.stdout.contains("+    books_result = await session.execute("), "{}", overridden.stdout);
 }

@@ -23,7 +23,7 @@ fn recipe_guide_example_fixes_as_documented() {
     fs::write(&recipe_path, recipe).unwrap();
     fs::write(&source_path, before).unwrap();
     let output = run(&["fix", "--recipe", recipe_path.to_str().unwrap(), source_path.to_str().unwrap()], "");
-    assert_eq!(output.stdout, "Fixed 3 sites in 1 file.\n", "{}", output.stderr);
+    assert_eq!(output.stdout, "3  ACME001  acme-sync-helper-in-async\nFixed 3 sites in 1 file.\n", "{}", output.stderr);
     assert_eq!(output.code, 0);
     assert_eq!(fs::read_to_string(&source_path).unwrap(), *after);
 }

@@ -224,7 +224,10 @@ fn mixed_crlf_and_lf_keep_every_line_ending_of_their_own() {
 
     let output = run(&["fix", &path], "");
 
-    assert_eq!(all(&output), (0, "Fixed 3 sites in 1 file.\n", ""));
+    assert_eq!(
+        all(&output),
+        (0, "2  DJ001  django-orm-query-in-async\n1  DJ003  django-cache-in-async\nFixed 3 sites in 1 file.\n", "")
+    );
     assert_eq!(tree.read_text("views.py"), after);
     assert_invariants(before, after);
     assert_python_compiles(after);
@@ -357,7 +360,9 @@ fn syntax_errors_of_every_kind_are_reported_and_left_untouched() {
     let skipped = broken.len();
     assert_eq!(
         output.stdout,
-        format!("Fixed 1 site in 1 file; {skipped} files skipped: syntax error (listed above).\n")
+        format!(
+            "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file; {skipped} files skipped: syntax error (listed above).\n"
+        )
     );
     for (name, source, position) in &broken {
         // `unclosed_at_end.py` is reported at 1:1 (see `unclosed_bracket_at_the_end_is_located`).
@@ -442,7 +447,7 @@ fn symlink_loops_in_the_tree_end_the_walk() {
     let output = run_with_watchdog(vec!["fix".into(), tree.root()], Duration::from_mins(1));
 
     // Symlinks are not followed while walking: the loops are skipped quietly.
-    assert_eq!(all(&output), (0, "Fixed 1 site in 1 file.\n", ""));
+    assert_eq!(all(&output), (0, "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file.\n", ""));
     assert!(tree.read_text("app/views.py").contains("await sync_to_async(cache.get)(key)"));
     assert!(fs::symlink_metadata(tree.full("app/loop")).unwrap().file_type().is_symlink());
 
@@ -496,7 +501,7 @@ fn unreadable_file_is_reported_and_the_others_are_fixed() {
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o644)).unwrap();
     let stderr =
         format!("asyncfix: {locked}: cannot read: permission denied\nasyncfix: 1 file could not be processed.\n");
-    assert_eq!(all(&output), (2, "Fixed 1 site in 1 file.\n", stderr.as_str()));
+    assert_eq!(all(&output), (2, "1  DJ003  django-cache-in-async\nFixed 1 site in 1 file.\n", stderr.as_str()));
     assert_eq!(tree.read_text("app/locked.py"), source);
     assert_eq!(tree.read_text("app/views.py"), fixed(&source));
 }
@@ -590,7 +595,10 @@ fn torture_corpus_in_one_tree() {
     // The one file that does not parse is skipped; the others could not be read or written.
     assert_eq!(
         output.stdout,
-        format!("Fixed {0} sites in {0} files; 1 file skipped: syntax error (listed above).\n", good.len())
+        format!(
+            "{0}  DJ003  django-cache-in-async\nFixed {0} sites in {0} files; 1 file skipped: syntax error (listed above).\n",
+            good.len()
+        )
     );
     for (name, _, reason) in &bad {
         let prefix = format!("asyncfix: {}: {reason}", tree.path(name));
@@ -708,9 +716,28 @@ fn generated_function_is_fixed_as_expected() {
 
     let result = fix_stdin(&before);
 
-    assert_eq!(all(&result), (0, after.as_str(), "Fixed 10 sites in 1 file.\n"));
+    assert_eq!(
+        all(&result),
+        (
+            0,
+            after.as_str(),
+            "6  DJ003  django-cache-in-async\n2  DJ001  django-orm-query-in-async\n2  DJ002  jwt-token-db-in-async\nFixed 10 sites in 1 file.\n"
+        )
+    );
     assert_invariants(&before, &after);
     assert_python_compiles(&after);
+}
+
+/// What `fix` prints for a generated file: three cache sites for each query
+/// and each token.
+fn generated_summary(sites: usize) -> String {
+    let kind = sites / 5;
+    let width = (3 * kind).to_string().len();
+    format!(
+        "{:>width$}  DJ003  django-cache-in-async\n{kind:>width$}  DJ001  django-orm-query-in-async\n\
+         {kind:>width$}  DJ002  jwt-token-db-in-async\nFixed {sites} sites in 1 file.\n",
+        3 * kind
+    )
 }
 
 /// About 5 MB, 1,400 async methods and 8,000 sites in one file, fixed in place.
@@ -723,7 +750,7 @@ fn five_megabyte_file_is_fixed_exactly() {
 
     let output = run(&["fix", &path], "");
 
-    assert_eq!(all(&output), (0, format!("Fixed {sites} sites in 1 file.\n").as_str(), ""));
+    assert_eq!(all(&output), (0, generated_summary(sites).as_str(), ""));
     let after = tree.read_text("big.py");
     if after != expected {
         let line = after.lines().zip(expected.lines()).position(|(a, b)| a != b);
@@ -744,7 +771,7 @@ fn five_megabyte_file_of_module_level_functions_is_fixed_exactly() {
 
     let output = run(&["fix", &path], "");
 
-    assert_eq!(all(&output), (0, format!("Fixed {sites} sites in 1 file.\n").as_str(), ""));
+    assert_eq!(all(&output), (0, generated_summary(sites).as_str(), ""));
     assert!(tree.read_text("big.py") == expected, "the output differs from the expected one");
 }
 
@@ -831,7 +858,10 @@ fn deeply_nested_expressions_do_not_overflow_the_stack_in_a_tree() {
 
     let changed = cases.iter().filter(|(_, input, output)| input != output).count();
     let sites = 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1000 + 90;
-    assert_eq!(all(&output), (0, format!("Fixed {sites} sites in {changed} files.\n").as_str(), ""));
+    assert_eq!(
+        all(&output),
+        (0, format!("{sites}  DJ003  django-cache-in-async\nFixed {sites} sites in {changed} files.\n").as_str(), "")
+    );
     for (index, (name, _, expected)) in cases.iter().enumerate() {
         assert!(&tree.read_text(&format!("deep_{index:02}.py")) == expected, "{name}: unexpected output");
     }
