@@ -4,7 +4,8 @@
 # the wheel with maturin from PyPI; the installed `asyncfix check` on the demo
 # project must exit 1 and print fixtures/projects/demo/check.txt; and
 # `pre-commit try-repo . asyncfix-check --all-files` (pre-commit pinned) on a
-# git copy of the demo must run the hook and fail on the demo's sites.
+# git copy of the demo must run the hook and fail on the demo's sites; and
+# `cargo install --path .` into a scratch root must give the same command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -27,6 +28,18 @@ if [ "$status" -ne 1 ]; then
 fi
 diff -u fixtures/projects/demo/check.txt target/wheel-check.txt
 echo "install_check: pip install . gives a working asyncfix ($("$installed" --version))"
+
+# `cargo install --path .`, reusing the wheel builds' target folder.
+rm -rf target/cargo-root
+cargo install --quiet --locked --path . --root target/cargo-root
+status=0
+(cd "$demo" && "$root/target/cargo-root/bin/asyncfix" check . --color never) >target/cargo-check.txt || status=$?
+if [ "$status" -ne 1 ]; then
+    echo "install_check: the cargo-installed asyncfix check exited $status on the demo, expected 1" >&2
+    exit 1
+fi
+diff -u fixtures/projects/demo/check.txt target/cargo-check.txt
+echo "install_check: cargo install --path . gives a working asyncfix"
 
 if [ ! -x target/precommit-venv/bin/pre-commit ]; then
     python3 -m venv target/precommit-venv
