@@ -119,6 +119,31 @@ pub fn loaded_first(attribute: Node<'_>, twin: &str) -> Option<Fix> {
     Some(Fix { edits, shared: Vec::new(), span: attribute.byte_range(), applicability: Applicability::Safe })
 }
 
+/// `client.get(args)` -> `await client.get(args)`, with the constructor that
+/// built `client` (`Client()` at `constructor`) switched to its twin
+/// (`AsyncClient`, imported): a shared edit, the same from every call.
+pub fn constructed_call(
+    call: Node<'_>,
+    twin: &str,
+    constructor: std::ops::Range<usize>,
+    class: &Wrapper,
+    scope: ScopeId,
+    importer: &Importer<'_, '_>,
+) -> Option<Fix> {
+    let callee = call.child_by_field_id(FIELD.function)?;
+    let plan = importer.import(class, scope).ok()?;
+    let mut edits = vec![
+        Edit::insert(call.start_byte(), awaited_open(call)),
+        Edit { range: callee.child_by_field_id(FIELD.attribute)?.byte_range(), content: twin.to_owned() },
+    ];
+    if needs_parentheses(call) {
+        edits.push(Edit::insert(call.end_byte(), ")"));
+    }
+    let mut shared = vec![Edit { range: constructor, content: plan.expression }];
+    shared.extend(plan.edit);
+    Some(Fix { edits, shared, span: call.byte_range(), applicability: Applicability::Safe })
+}
+
 /// Whether `node` is inside the definition of `twin` itself (`async def
 /// acreate(self, **kw): return await sync_to_async(self.create)(**kw)`,
 /// Django's own and many projects' `asave`): the twin there would call

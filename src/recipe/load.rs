@@ -171,7 +171,7 @@ impl RuleSet {
                 let sync = twin.sync.get_ref();
                 let twinned: Vec<&String> =
                     full_names.iter().filter(|name| name.rsplit('.').next() == Some(sync.as_str())).collect();
-                self.add_twin(loader, rule, twin, !twinned.is_empty(), |sync| {
+                self.add_twin_as(loader, rule, twin, !twinned.is_empty(), TwinOwner::Callable, |sync| {
                     format!("`{sync}` is none of this entry's callables")
                 })?;
                 let index = self.twins.len() - 1;
@@ -237,7 +237,7 @@ impl RuleSet {
             let tag = self.tags.iter().position(|tag| tag == entry.receiver.get_ref()).map(TagId);
             for twin in &entry.async_twins {
                 let known = entry.names.iter().any(|name| name.get_ref() == twin.sync.get_ref());
-                self.add_twin_on(loader, rule, twin, known, true, |sync| {
+                self.add_twin_as(loader, rule, twin, known, TwinOwner::Method, |sync| {
                     format!("`{sync}` is none of this entry's names")
                 })?;
                 if let Some(tag) = tag {
@@ -259,18 +259,20 @@ impl RuleSet {
         known: bool,
         unknown: impl FnOnce(&str) -> String,
     ) -> Result<Option<String>, RecipeError> {
-        self.add_twin_on(loader, rule, twin, known, false, unknown)
+        self.add_twin_as(loader, rule, twin, known, TwinOwner::Vocabulary, unknown)
     }
 
-    /// [`Self::add_twin`], for a `[[method]]` (`on_method`) whose twin may
-    /// live on a sibling `receiver`.
-    pub(super) fn add_twin_on(
+    /// [`Self::add_twin`], for an entry whose twins may say more: a
+    /// `[[method]]`'s may live on a sibling `receiver` and restrict its
+    /// `keywords`; a `[[callable]]`'s may restrict its `keywords` (a
+    /// constructor switched with such methods: `Client()` -> `AsyncClient()`).
+    pub(super) fn add_twin_as(
         &mut self,
         loader: &Loader<'_>,
         rule: RuleId,
         twin: &raw::RawTwin,
         known: bool,
-        on_method: bool,
+        owner: TwinOwner,
         unknown: impl FnOnce(&str) -> String,
     ) -> Result<Option<String>, RecipeError> {
         check_identifier(loader, &twin.sync)?;
@@ -280,15 +282,18 @@ impl RuleSet {
         }
         let since = twin.since.as_ref().map(|since| check_version(loader, since)).transpose()?;
         if let Some(receiver) = &twin.receiver {
-            if !on_method {
+            if owner != TwinOwner::Method {
                 return Err(loader.spanned_error(receiver, "only a `[[method]]` twin has a `receiver`"));
             }
             check_identifier(loader, receiver)?;
         }
         if let Some(keywords) = &twin.keywords {
-            if twin.receiver.is_none() {
+            if twin.receiver.is_none() && owner != TwinOwner::Callable {
                 let first = keywords.first().map_or(&twin.sync, |keyword| keyword);
-                return Err(loader.spanned_error(first, "`keywords` restricts a twin with a `receiver`; add one"));
+                return Err(loader.spanned_error(
+                    first,
+                    "`keywords` restricts a `[[callable]]` twin or a `[[method]]` twin with a `receiver`",
+                ));
             }
             for keyword in keywords {
                 check_identifier(loader, keyword)?;
@@ -504,4 +509,15 @@ impl RuleSet {
         self.tags.push(name.clone());
         Ok(TagId(self.tags.len() - 1))
     }
+}
+
+/// Which kind of entry declares a twin: what else the twin may say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TwinOwner {
+    /// `[orm]`, `[model-instance]`, `[lazy-request-user]`: a name and a version.
+    Vocabulary,
+    /// `[[callable]]`: also `keywords`.
+    Callable,
+    /// `[[method]]`: also `receiver`, and `keywords` with it.
+    Method,
 }

@@ -110,7 +110,18 @@ fn native_fix(
             return None;
         }
         if let Some(receiver) = &rules.twins[twin.index].receiver {
-            return native::sibling_call(site.node, receiver, name);
+            return match &twin.constructor {
+                // `client = Client()`: the constructor switches with the call.
+                Some((callee, constructor)) => native::constructed_call(
+                    site.node,
+                    name,
+                    callee.clone(),
+                    &Wrapper::new(twin.import_from.as_deref()?, &rules.twins[*constructor].name),
+                    scope,
+                    context.importer,
+                ),
+                None => native::sibling_call(site.node, receiver, name),
+            };
         }
         return native::twin_call(site.node, name, twin.import_from.as_deref(), scope, context.importer);
     }

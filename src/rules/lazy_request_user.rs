@@ -30,7 +30,7 @@ pub fn check_attribute<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Eval
     // go where the name is bound: that one stays wrapped too.
     let only = direct && enclosing_function(attribute).is_some_and(|function| only_use(object, function, evaluator));
     let twin = evaluator.rules.request_user_twin.filter(|_| only);
-    Some(site.twin(twin.map(|index| SiteTwin { index, at_least: None, import_from: None })))
+    Some(site.twin(twin.map(|index| SiteTwin { index, at_least: None, import_from: None, constructor: None })))
 }
 
 /// `request.user.method(...)`: the user loads before the method runs, so the

@@ -79,6 +79,11 @@ pub struct SiteTwin {
     /// For a callee that is a bare name (`authenticate(...)`): the module to
     /// import the twin from.
     pub import_from: Option<String>,
+    /// A twin on a sibling receiver, for a value a constructor with its own
+    /// twin built in this function (`client = Client()`): that constructor's
+    /// callee and its twin (`AsyncClient`, by index in `twins`), switched
+    /// with the call.
+    pub constructor: Option<(std::ops::Range<usize>, usize)>,
 }
 
 impl<'t> Site<'t> {

@@ -44,7 +44,11 @@ pub fn instance_call<'t>(callee: Node<'t>, scope: ScopeId, evaluator: &Evaluator
         _ => None,
     };
     let rule = *rule?;
-    let twin =
-        rule_twin(evaluator.rules, rule, method).map(|index| SiteTwin { index, at_least: None, import_from: None });
+    let twin = rule_twin(evaluator.rules, rule, method).map(|index| SiteTwin {
+        index,
+        at_least: None,
+        import_from: None,
+        constructor: None,
+    });
     Some(Matched { rule, method, certainty: Certainty::Certain, twin })
 }

@@ -47,7 +47,8 @@ pub fn evaluating<'t>(callee: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_
         return None;
     };
     let at_least = related_at_least(receiver, &value, method, evaluator);
-    let twin = rule_twin(rules, rule, method).map(|index| SiteTwin { index, at_least, import_from: None });
+    let twin =
+        rule_twin(rules, rule, method).map(|index| SiteTwin { index, at_least, import_from: None, constructor: None });
     Some(Matched { rule, method, certainty, twin })
 }
 

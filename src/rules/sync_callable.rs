@@ -21,7 +21,11 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let (callable, method, on_super) = match evaluator.eval(callee, scope) {
         Value::Qualified(name) => {
             let method = name.rsplit('.').next().unwrap_or(&name).to_owned();
-            twin = callable_twin(callee, &name, evaluator);
+            // A twin that takes only some keywords keeps the wrapper for the others.
+            twin = callable_twin(callee, &name, evaluator).filter(|twin| {
+                let keywords = evaluator.rules.twins[twin.index].keywords.as_deref();
+                super::sync_method::takes_arguments(call, keywords, evaluator.model.source)
+            });
             (evaluator.recipe_callable(&name)?, method, false)
         }
         _ => inherited_method(callee, scope, evaluator).or_else(|| manager_method(callee, scope, evaluator))?,
@@ -41,7 +45,7 @@ pub fn callable_twin(callee: Node<'_>, name: &str, evaluator: &Evaluator<'_, '_>
     let &index = evaluator.rules.sync_twins.get(name)?;
     let import_from =
         (callee.kind() == "identifier").then(|| name.rsplit_once('.').map(|(module, _)| module.to_owned())).flatten();
-    Some(SiteTwin { index, at_least: None, import_from })
+    Some(SiteTwin { index, at_least: None, import_from, constructor: None })
 }
 
 /// `x.method` where `x` is an instance of a project class (or `super()` in

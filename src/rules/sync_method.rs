@@ -22,8 +22,12 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let key = (tag, method.to_owned());
     let rule = *evaluator.rules.methods.get(&key)?;
     let twin = evaluator.rules.method_twins.get(&key).and_then(|&index| {
-        let twin = SiteTwin { index, at_least: None, import_from: None };
-        if evaluator.rules.twins[index].receiver.is_some() { sibling_switch(call, twin, evaluator) } else { Some(twin) }
+        let twin = SiteTwin { index, at_least: None, import_from: None, constructor: None };
+        if evaluator.rules.twins[index].receiver.is_some() {
+            sibling_switch(call, scope, twin, evaluator)
+        } else {
+            Some(twin)
+        }
     });
     Some(Site::new(rule, call, method.to_owned(), evaluator).twin(twin))
 }
@@ -34,19 +38,89 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
 /// use of `self.client` in the function must switch with it, and nothing
 /// else of the class may use it. The twin then needs the latest `since` of
 /// the function's switched calls.
-fn sibling_switch(call: Node<'_>, twin: SiteTwin, evaluator: &Evaluator<'_, '_>) -> Option<SiteTwin> {
+fn sibling_switch(call: Node<'_>, scope: ScopeId, twin: SiteTwin, evaluator: &Evaluator<'_, '_>) -> Option<SiteTwin> {
     let model = evaluator.model;
-    let rules = evaluator.rules;
     let receiver = call.child_by_field_id(FIELD.function)?.child_by_field_id(FIELD.object)?;
+    if receiver.kind() == "identifier" {
+        return constructor_switch(call, receiver, scope, &twin, evaluator);
+    }
     let owner = receiver.child_by_field_id(FIELD.object).filter(|owner| owner.kind() == "identifier")?;
     if receiver.kind() != "attribute" || model.text(owner) != "self" {
         return None;
     }
     let attribute = model.text(receiver.child_by_field_id(FIELD.attribute)?);
     let function = enclosing(call, "function_definition")?;
+    let at_least = switched_calls(uses_of(function, attribute, model.source), &twin, evaluator)?;
+    let class = enclosing(function, "class_definition")?;
+    if !class_leaves_alone(class, function, attribute, evaluator, 0) {
+        return None;
+    }
+    Some(SiteTwin { at_least, ..twin })
+}
+
+/// `client = Client()` in this function, and every use of `client` here a
+/// call of a method with a twin: `Client()` becomes its twin (`AsyncClient()`)
+/// and each call the awaited method. The value is the function's own, so
+/// nothing else holds its state.
+fn constructor_switch(
+    call: Node<'_>,
+    name: Node<'_>,
+    scope: ScopeId,
+    twin: &SiteTwin,
+    evaluator: &Evaluator<'_, '_>,
+) -> Option<SiteTwin> {
+    let model = evaluator.model;
+    let rules = evaluator.rules;
+    let function = enclosing(call, "function_definition")?;
+    let (found, [Binding::Assign(value)]) = model.lookup(model.text(name), scope)? else { return None };
+    if Some(found) != model.scope_opened_by(function) || value.kind() != "call" {
+        return None;
+    }
+    let constructor = value.child_by_field_id(FIELD.function)?;
+    let Value::Qualified(class) = evaluator.eval(constructor, found) else { return None };
+    let &index = rules.sync_twins.get(&class)?;
+    if !takes_arguments(*value, rules.twins[index].keywords.as_deref(), model.source) {
+        return None;
+    }
+    let binding = value.parent().filter(|parent| parent.kind() == "assignment")?.child_by_field_id(FIELD.left)?;
+    let text = model.text(name);
+    let mut uses = Vec::new();
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "identifier" && model.text(node) == text && node.id() != binding.id() {
+            uses.push(node);
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    let at_least = switched_calls(uses.into_iter(), twin, evaluator)?;
+    let since = rules.twins[index].since.as_deref().and_then(|since| since.parse().ok());
+    // The constructor's twin lives where it does (`django.test`).
+    let import_from = class.rsplit_once('.').map(|(module, _)| module.to_owned());
+    Some(SiteTwin {
+        index: twin.index,
+        at_least: at_least.max(since),
+        import_from,
+        constructor: Some((constructor.byte_range(), index)),
+    })
+}
+
+/// Each use (`self.client`, `client`) is the receiver of a call whose method
+/// has a twin of the same kind as `twin`, with keywords the twin takes: the
+/// latest `since` among them; `None` when one is not.
+#[allow(clippy::option_option, reason = "no switch, or a switch that needs no version")]
+fn switched_calls<'t>(
+    uses: impl Iterator<Item = Node<'t>>,
+    twin: &SiteTwin,
+    evaluator: &Evaluator<'_, 't>,
+) -> Option<Option<DjangoVersion>> {
+    let model = evaluator.model;
+    let rules = evaluator.rules;
     let mut at_least: Option<DjangoVersion> = None;
-    for use_ in uses_of(function, attribute, model.source) {
-        let callee = use_.parent().filter(|parent| parent.kind() == "attribute")?;
+    for use_ in uses {
+        let callee = use_.parent().filter(|parent| {
+            parent.kind() == "attribute" && parent.child_by_field_id(FIELD.object).is_some_and(|o| o.id() == use_.id())
+        })?;
         let used = callee.parent().filter(|parent| {
             parent.kind() == "call" && parent.child_by_field_id(FIELD.function).is_some_and(|f| f.id() == callee.id())
         })?;
@@ -59,19 +133,14 @@ fn sibling_switch(call: Node<'_>, twin: SiteTwin, evaluator: &Evaluator<'_, '_>)
         if !takes_arguments(used, sibling.keywords.as_deref(), model.source) {
             return None;
         }
-        let since = sibling.since.as_deref().and_then(|since| since.parse().ok());
-        at_least = at_least.max(since);
+        at_least = at_least.max(sibling.since.as_deref().and_then(|since| since.parse().ok()));
     }
-    let class = enclosing(function, "class_definition")?;
-    if !class_leaves_alone(class, function, attribute, evaluator, 0) {
-        return None;
-    }
-    Some(SiteTwin { at_least, ..twin })
+    Some(at_least)
 }
 
 /// Whether a call's keywords are all among `keywords` (`None`: any), with
 /// no `**` splat.
-fn takes_arguments(call: Node<'_>, keywords: Option<&[String]>, source: &str) -> bool {
+pub(super) fn takes_arguments(call: Node<'_>, keywords: Option<&[String]>, source: &str) -> bool {
     let Some(arguments) = call.child_by_field_id(FIELD.arguments) else { return false };
     let mut cursor = arguments.walk();
     arguments.named_children(&mut cursor).all(|argument| match argument.kind() {

@@ -10,7 +10,8 @@
 //! `fixtures/runtime/request_user` does the same for the lazy
 //! `request.user` (DJ113) in async views and the synchronous test client
 //! (DJ109) in async tests: fixed for 3.2 (wrappers; the async client) and
-//! 5.2 (`auser()` where it is a view's only use, `aforce_login`).
+//! 5.2 (`auser()` where it is a view's only use, `aforce_login`, a test's
+//! own `Client()` switched to `AsyncClient()`).
 //!
 //! The runtime half needs a Python with Django 5.2, djangorestframework-simplejwt
 //! and channels: `ASYNCFIX_DJANGO_PYTHON` names it (`.ci/run` sets it up);
@@ -86,7 +87,7 @@ fn lazy_request_user_and_test_client_fixed_run_on_django() {
     let (ok, report) = runtime_check(&python, &fixture, &fixture.join("input"));
     assert!(!ok, "the unfixed views and tests must fail:\n{report}");
     let calls = report.lines().filter(|line| line.contains("SynchronousOnlyOperation")).count();
-    assert_eq!(calls, 7, "every view and test must hit SynchronousOnlyOperation before the fix:\n{report}");
+    assert_eq!(calls, 8, "every view and test must hit SynchronousOnlyOperation before the fix:\n{report}");
 
     for (version, native) in [("3.2", false), ("5.2", true)] {
         let temp = tempfile::tempdir().unwrap();
@@ -99,6 +100,7 @@ fn lazy_request_user_and_test_client_fixed_run_on_django() {
         let tests = fs::read_to_string(project.join("shop/tests.py")).unwrap();
         assert!(tests.contains("await self.async_client.get(\"/count/\")"), "{version}:\n{tests}");
         assert_eq!(tests.contains("await self.async_client.aforce_login(user)"), native, "{version}:\n{tests}");
+        assert_eq!(tests.contains("client = AsyncClient()"), native, "{version}:\n{tests}");
         let (ok, report) = runtime_check(&python, &fixture, &project);
         assert!(ok && !report.contains("SynchronousOnlyOperation"), "{version}: the fixed code must run:\n{report}");
     }
