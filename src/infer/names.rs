@@ -88,7 +88,8 @@ impl<'t> Evaluator<'_, 't> {
                 Binding::Iterate(iterable) => match self.eval_at(*iterable, found_in, depth + 1) {
                     Value::QuerySet { model: Some(class), preloaded, .. } => Value::Instance { class, preloaded },
                     Value::InstanceList { class: Some(class) } => Value::Instance { class, preloaded: Vec::new() },
-                    _ => Value::Unknown,
+                    // `for conn in connections.all()`: the recipe names the items.
+                    _ => self.recipe_items(*iterable, found_in, depth),
                 },
                 Binding::Parameter { annotation } => self.parameter(name, found_scope, *annotation, found_in, depth),
                 _ => Value::Unknown,
@@ -347,3 +348,21 @@ fn annotated_class<'t>(annotation: Node<'t>, text: impl Fn(Node<'t>) -> &'t str)
         }
     }
 }
+
+impl<'t> Evaluator<'_, 't> {
+    /// The items of a recipe callable's result that the recipe names
+    /// (`items`): iterating `connections.all()` gives `connections[]`.
+    fn recipe_items(&self, iterable: Node<'t>, scope: ScopeId, depth: usize) -> Value {
+        if iterable.kind() != "call" {
+            return Value::Unknown;
+        }
+        let Some(callee) = iterable.child_by_field_id(FIELD.function) else { return Value::Unknown };
+        match self.eval_at(callee, scope, depth + 1) {
+            Value::Qualified(name) => {
+                self.rules.callable_items.get(&name).map_or(Value::Unknown, |items| Value::Qualified(items.clone()))
+            }
+            _ => Value::Unknown,
+        }
+    }
+}
+

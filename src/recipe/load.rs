@@ -207,6 +207,12 @@ impl RuleSet {
                 }
                 (None, None) => None,
             };
+            if let Some(items) = &callable.items {
+                check_dotted(loader, items, true)?;
+                for name in &full_names {
+                    self.callable_items.insert(name.clone(), items.get_ref().clone());
+                }
+            }
             for full_name in full_names {
                 let entry = Callable {
                     rule,

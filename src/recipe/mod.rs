@@ -212,6 +212,8 @@ pub struct RuleSet {
     /// `returns-model-of` return.
     pub returned_from: Vec<ReturnedFrom>,
     pub callables: HashMap<String, Callable>,
+    /// What iterating a callable's result gives (`[[callable]]` `items`).
+    pub callable_items: HashMap<String, String>,
     pub methods: HashMap<(TagId, String), RuleId>,
     /// The `SQLAlchemy` vocabulary (`[sqlalchemy]`).
     pub sqlalchemy: SqlAlchemyVocabulary,

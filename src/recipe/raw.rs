@@ -382,6 +382,11 @@ pub struct RawCallable {
     /// attribute of this name (`get_object` and `queryset`).
     #[serde(default)]
     pub returns_model_of: Option<Spanned<String>>,
+    /// What iterating the call's result gives, as a qualified name (the
+    /// items of `django.db.connections.all()` are `django.db.connections[]`),
+    /// so calls on a loop variable resolve to the recipes' names.
+    #[serde(default)]
+    pub items: Option<Spanned<String>>,
 }
 
 fn yes() -> bool {
