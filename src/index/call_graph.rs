@@ -49,7 +49,9 @@ impl ProjectIndex {
         loop {
             let mut changed = false;
             for ((name, _), resolutions) in functions.iter().zip(&resolved) {
-                if touching.contains_key(name) {
+                // Known, and as strongly as anything can make it.
+                let known = touching.get(name).map(|touch| touch.effect.strength());
+                if known == Some(Effect::Database.strength()) {
                     continue;
                 }
                 // A callee's effect carries over to its callers.
@@ -57,7 +59,7 @@ impl ProjectIndex {
                     let effect = touching.get(callee).or_else(|| self.touching_reason(callee))?.effect;
                     Some(Touch { reason: format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee)), effect })
                 };
-                let reason = resolutions.iter().find_map(|resolution| match resolution {
+                let reasons = resolutions.iter().filter_map(|resolution| match resolution {
                     Resolution::Database(reason) => Some(Touch { reason: reason.clone(), effect: Effect::Database }),
                     Resolution::Function(callee) => via(callee),
                     Resolution::AllOf(callees) if callees.iter().all(|callee| via(callee).is_some()) => {
@@ -66,6 +68,12 @@ impl ProjectIndex {
                     Resolution::AnyOf(callees) => callees.iter().find_map(via),
                     _ => None,
                 });
+                // The first of the strongest: a query beats a lazy user's load.
+                let reason = reasons.fold(None::<Touch>, |best, touch| match best {
+                    Some(best) if best.effect.strength() >= touch.effect.strength() => Some(best),
+                    _ => Some(touch),
+                });
+                let reason = reason.filter(|touch| known.is_none_or(|known| touch.effect.strength() > known));
                 if let Some(reason) = reason {
                     touching.insert(name.clone(), reason);
                     changed = true;

@@ -38,6 +38,7 @@ impl ProjectIndex {
             match touch.effect {
                 Effect::Database => _ = writeln!(out, "  {name}: {reason}"),
                 Effect::AsyncToSync => _ = writeln!(out, "  {name}: {reason} (runs async code with async_to_sync)"),
+                Effect::LazyUser => _ = writeln!(out, "  {name}: {reason} (loads the lazy request.user)"),
             }
         }
         out

@@ -206,6 +206,20 @@ pub enum Effect {
     Database,
     /// `async_to_sync(...)(...)`: `RuntimeError` on a thread with a running loop.
     AsyncToSync,
+    /// The first use of the middleware's lazy `request.user`: a query only
+    /// while nothing has loaded it.
+    LazyUser,
+}
+
+impl Effect {
+    /// How much a touch says: a lazy user's load is the weakest, and gives
+    /// way to anything else the function does.
+    pub fn strength(self) -> u8 {
+        match self {
+            Effect::LazyUser => 0,
+            Effect::Database | Effect::AsyncToSync => 1,
+        }
+    }
 }
 
 /// Something a function calls or reads, to resolve once the index is complete.

@@ -365,4 +365,3 @@ impl<'t> Evaluator<'_, 't> {
         }
     }
 }
-

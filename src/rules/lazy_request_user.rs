@@ -44,6 +44,23 @@ pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
     Some(Site::new(rule, call, name.to_owned(), evaluator).style(WrapStyle::Lambda))
 }
 
+/// Whether a request's user was loaded before `node` on every path in its
+/// function (any spelling: `request.user`, `self.request.user`).
+pub fn user_loaded_before(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
+    let model = evaluator.model;
+    let Some(function) = enclosing_function(node) else { return false };
+    let mut spellings = Vec::new();
+    let mut stack = vec![function];
+    while let Some(current) = stack.pop() {
+        if is_request_user(current, model.source) && !spellings.contains(&model.text(current)) {
+            spellings.push(model.text(current));
+        }
+        let mut cursor = current.walk();
+        stack.extend(current.named_children(&mut cursor));
+    }
+    !spellings.is_empty() && used_before(node, function, &spellings, scope, evaluator)
+}
+
 /// Whether `node` passes a lazy request user that nothing loaded before
 /// (`Book.objects.filter(owner=request.user)`): whatever runs the call loads it.
 pub fn holds_lazy_user(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
@@ -72,10 +89,14 @@ fn first_use(use_: Node<'_>, object: Node<'_>, scope: ScopeId, evaluator: &Evalu
     let (user, direct) = if is_request_user(object, model.source) {
         (object, true)
     } else if object.kind() == "identifier" {
-        match model.lookup(model.text(object), scope) {
-            Some((_, [Binding::Assign(value)])) if is_request_user(*value, model.source) => (*value, false),
-            _ => return None,
-        }
+        // `user = request.user` on some path (another may read a Channels
+        // scope's user): the name may hold the lazy object.
+        let (_, bindings) = model.lookup(model.text(object), scope)?;
+        let lazy = bindings.iter().find_map(|binding| match binding {
+            Binding::Assign(value) if is_request_user(*value, model.source) => Some(*value),
+            _ => None,
+        })?;
+        (lazy, false)
     } else {
         return None;
     };

@@ -72,6 +72,9 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let rule = match touch.effect {
         Effect::Database => evaluator.rules.project_helpers?,
         Effect::AsyncToSync => evaluator.rules.async_to_sync?,
+        // Only the lazy user's first load: not once this function loaded it.
+        Effect::LazyUser if super::lazy_request_user::user_loaded_before(call, scope, evaluator) => return None,
+        Effect::LazyUser => evaluator.rules.project_helpers?,
     };
     let method = match callee.kind() {
         "attribute" => evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?),

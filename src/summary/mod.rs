@@ -587,6 +587,24 @@ fn loaded_by_all(loads: &[Vec<String>]) -> Vec<String> {
     first.iter().filter(|path| rest.iter().all(|other| other.contains(path))).cloned().collect()
 }
 
+/// The evidence that explains a function's direct touch, and where it is.
+struct FirstDirect(Option<(usize, Touch)>);
+
+impl FirstDirect {
+    /// The first in source order explains the function, except that a
+    /// stronger effect wins over an earlier weaker one (a query after the
+    /// lazy user's load).
+    fn note(&mut self, offset: usize, reason: &str, effect: Effect) {
+        let wins = self.0.as_ref().is_none_or(|(first, touch)| {
+            let (new, old) = (effect.strength(), touch.effect.strength());
+            new > old || (new == old && offset < *first)
+        });
+        if wins {
+            self.0 = Some((offset, Touch { reason: format!("`{reason}`"), effect }));
+        }
+    }
+}
+
 fn add_call(calls: &mut Vec<CallTarget>, target: CallTarget) {
     if !calls.contains(&target) {
         calls.push(target);
@@ -595,7 +613,13 @@ fn add_call(calls: &mut Vec<CallTarget>, target: CallTarget) {
 
 /// What a site in a sync body makes its function do on the event loop.
 fn effect_of(rule: crate::recipe::RuleId, rules: &RuleSet) -> Effect {
-    if Some(rule) == rules.async_to_sync { Effect::AsyncToSync } else { Effect::Database }
+    if Some(rule) == rules.async_to_sync {
+        Effect::AsyncToSync
+    } else if Some(rule) == rules.lazy_request_user {
+        Effect::LazyUser
+    } else {
+        Effect::Database
+    }
 }
 
 fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSummary {
@@ -621,14 +645,8 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
     summary.loads = rules::sqlalchemy::function_loads(node, evaluator);
     let Some(body) = node.child_by_field_id(FIELD.body) else { return summary };
     // Walk the body, not nested defs, lambdas or classes: they run only if called.
-    // The first evidence in source order explains the function.
-    let mut first_direct: Option<(usize, Touch)> =
-        decorated_by.map(|reason| (0, Touch { reason, effect: Effect::Database }));
-    let mut note = |offset: usize, reason: String, effect: Effect| {
-        if first_direct.as_ref().is_none_or(|(first, _)| offset < *first) {
-            first_direct = Some((offset, Touch { reason: format!("`{reason}`"), effect }));
-        }
-    };
+    let mut first_direct = FirstDirect(decorated_by.map(|reason| (0, Touch { reason, effect: Effect::Database })));
+    let mut note = |offset: usize, reason: String, effect: Effect| first_direct.note(offset, &reason, effect);
     let mut returned = Returns::default();
     let mut stack = vec![(body, scope)];
     while let Some((current, current_scope)) = stack.pop() {
@@ -637,7 +655,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             "call" => {
                 if let Some(site) = rules::check_call(current, current_scope, evaluator) {
                     let effect = effect_of(site.rule, evaluator.rules);
-                    if effect == Effect::Database || !adapts_to_coroutines(current, model.source) {
+                    if effect != Effect::AsyncToSync || !adapts_to_coroutines(current, model.source) {
                         note(current.start_byte(), site.callee, effect);
                     }
                 } else if let Some((class, mut methods)) = self_chain(current, current_scope, evaluator)
@@ -659,6 +677,12 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                     parent.kind() == "call"
                         && parent.child_by_field_id(FIELD.function).is_some_and(|f| f.id() == current.id())
                 });
+                // The first use of a lazy `request.user` loads the user.
+                if !is_callee
+                    && let Some(site) = rules::lazy_request_user::check_attribute(current, current_scope, evaluator)
+                {
+                    note(current.start_byte(), site.callee, Effect::LazyUser);
+                }
                 if !is_callee
                     && let (Some(object), Some(attribute)) =
                         (current.child_by_field_id(FIELD.object), current.child_by_field_id(FIELD.attribute))
@@ -691,7 +715,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             stack.push((child, child_scope));
         }
     }
-    summary.direct = first_direct.map(|(_, text)| text);
+    summary.direct = first_direct.0.map(|(_, text)| text);
     summary.returns_loaded = loaded_by_all(&returned.loads);
     // Every `return` must give a class (`None` when one does not).
     summary.returns_classes =
