@@ -5,8 +5,8 @@
 
 use tree_sitter::Node;
 
-use super::facts::ProjectFacts;
-use super::{Evaluator, USER_TAG, Value, label_stand_in};
+use super::facts::{OrmClass, ProjectFacts};
+use super::{Certainty, Evaluator, USER_TAG, Value, label_stand_in};
 use crate::parse::FIELD;
 use crate::recipe::{ReturnedFrom, TagId};
 
@@ -30,6 +30,17 @@ impl<'t> Evaluator<'_, 't> {
                     Value::Instance { class: self.user_model(), preloaded: Vec::new() }
                 } else {
                     Value::Tagged(tag)
+                }
+            }
+            // `-> QuerySet`, `qs: QuerySet`: a lazy QuerySet of some model.
+            _ if self.rules.orm.queryset_classes.contains(&class)
+                || self.index.and_then(|index| index.orm_class(&class, self.rules)) == Some(OrmClass::QuerySet) =>
+            {
+                Value::QuerySet {
+                    model: None,
+                    certainty: Certainty::Certain,
+                    preloaded: Vec::new(),
+                    classes: self.queryset_classes(vec![class]),
                 }
             }
             _ => Value::Instance { class, preloaded: Vec::new() },

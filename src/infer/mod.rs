@@ -444,9 +444,11 @@ impl<'t> Evaluator<'_, 't> {
                     // `Item(shelf=shelf)` keeps the related object it was given.
                     return Value::Instance { class: name, preloaded: self.keyword_names(arguments) };
                 }
-                index.function_returns(&name).map_or(Value::Unknown, |returned| Value::Instance {
-                    class: returned.class,
-                    preloaded: returned.loaded,
+                index.function_returns(&name).map_or(Value::Unknown, |returned| {
+                    match self.instance_of(returned.class) {
+                        Value::Instance { class, .. } => Value::Instance { class, preloaded: returned.loaded },
+                        other => other,
+                    }
                 })
             }
             _ => Value::Unknown,
@@ -488,7 +490,7 @@ impl<'t> Evaluator<'_, 't> {
     }
 
     /// Of a manager's classes, the `QuerySet` ones: what its `QuerySet`s have.
-    fn queryset_classes(&self, classes: Vec<String>) -> Vec<String> {
+    pub(super) fn queryset_classes(&self, classes: Vec<String>) -> Vec<String> {
         let Some(index) = self.index else { return Vec::new() };
         classes.into_iter().filter(|class| index.orm_class(class, self.rules) == Some(OrmClass::QuerySet)).collect()
     }

@@ -255,9 +255,10 @@ impl<'t> Evaluator<'_, 't> {
                 }
             }
             Value::Qualified(class) if self.is_model_class(&class) => Value::Instance { class, preloaded: Vec::new() },
-            // A class the recipes tag (`client: Client`, `serializer: BookSerializer`).
+            // A class the recipes tag (`client: Client`, `serializer: BookSerializer`),
+            // or a `QuerySet` (`qs: QuerySet`).
             Value::Qualified(class) => match self.instance_of(class) {
-                tagged @ Value::Tagged(_) => tagged,
+                value @ (Value::Tagged(_) | Value::QuerySet { .. }) => value,
                 _ => Value::Unknown,
             },
             _ => Value::Unknown,
