@@ -111,6 +111,19 @@ impl ProjectIndex {
             CallTarget::SelfAttribute { class, attribute, path, method, constructed } => {
                 self.resolve_self_attribute(class, attribute, path, method, *constructed, rules)
             }
+            CallTarget::Returned { function, methods, evaluates } => {
+                let keeps_queryset = methods.iter().all(|method| rules.orm.lazy.contains(method));
+                let returned = self.function_returns(function).map(|returned| returned.class);
+                let is_queryset = returned.is_some_and(|class| {
+                    rules.orm.queryset_classes.contains(&class)
+                        || self.orm_class(&class, rules) == Some(OrmClass::QuerySet)
+                });
+                if keeps_queryset && is_queryset {
+                    Resolution::Database(format!("`{}(...).{evaluates}()`", short(function)))
+                } else {
+                    Resolution::Nothing
+                }
+            }
             CallTarget::Attribute { class, attribute } => {
                 if let Some(relation) = self.relation(class, attribute)
                     && !relation.many

@@ -75,7 +75,7 @@ impl<'t> Evaluator<'_, 't> {
             // `await load(pk)` of a project function (an `async def`, or one
             // decorated with a wrapper) is what its annotation or `return` says.
             if let Some(returned) = self.index.and_then(|index| index.function_returns(&name)) {
-                return Value::Instance { class: returned.class, preloaded: returned.loaded };
+                return self.returned_value(returned);
             }
         }
         Value::Unknown

@@ -8,7 +8,7 @@ use tree_sitter::Node;
 use super::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{Callable, RuleSet};
-use crate::semantic::ScopeId;
+use crate::semantic::{Binding, ScopeId};
 
 /// Project facts, as one file's check sees them.
 pub trait ProjectFacts: Sync {
@@ -246,6 +246,10 @@ pub enum CallTarget {
     /// `constructed`: the call is on an instance built from it
     /// (`location = self.location_model(...)`, then `location.save()`).
     SelfAttribute { class: String, attribute: String, path: Vec<String>, method: String, constructed: bool },
+    /// `f(...).m1().evaluating()`, or `qs = f(...)` then `qs.evaluating()`,
+    /// with `f` a project function: a query once the index knows `f`
+    /// returns a `QuerySet` (`-> QuerySet`) and each method keeps it one.
+    Returned { function: String, methods: Vec<String>, evaluates: String },
 }
 
 impl CallTarget {
@@ -258,6 +262,7 @@ impl CallTarget {
             | Self::Attribute { class, .. }
             | Self::SelfChain { class, .. }
             | Self::SelfAttribute { class, .. } => vec![class],
+            Self::Returned { function, .. } => vec![function],
         }
     }
 }
@@ -299,6 +304,42 @@ pub fn self_attribute_call(call: Node<'_>, scope: ScopeId, evaluator: &Evaluator
     path.reverse();
     let attribute = path.remove(0);
     Some(CallTarget::SelfAttribute { class: data.class.clone(), attribute, path, method, constructed })
+}
+
+/// `f(...).m1(...).evaluating(...)`, or `qs.evaluating(...)` with `qs`
+/// bound once to `f(...)`, where `f` resolves to a name of the project: the
+/// target to resolve once the index knows what `f` returns.
+pub fn returned_chain(call: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<CallTarget> {
+    let model = evaluator.model;
+    let callee = call.child_by_field_id(FIELD.function).filter(|callee| callee.kind() == "attribute")?;
+    let evaluates = model.text(callee.child_by_field_id(FIELD.attribute)?);
+    if !evaluator.rules.orm.evaluating.contains(evaluates) {
+        return None;
+    }
+    let mut methods = Vec::new();
+    let mut object = callee.child_by_field_id(FIELD.object)?;
+    // `.filter(...).order_by(...)` between the root and the evaluating call.
+    while object.kind() == "call"
+        && let Some(inner) = object.child_by_field_id(FIELD.function).filter(|inner| inner.kind() == "attribute")
+    {
+        methods.push(model.text(inner.child_by_field_id(FIELD.attribute)?).to_owned());
+        object = inner.child_by_field_id(FIELD.object)?;
+    }
+    methods.reverse();
+    let root = match object.kind() {
+        "call" => object,
+        "identifier" => match model.lookup(model.text(object), scope)? {
+            (_, [Binding::Assign(value)]) if value.kind() == "call" => *value,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let function = root.child_by_field_id(FIELD.function)?;
+    if !matches!(function.kind(), "identifier" | "attribute") {
+        return None;
+    }
+    let Value::Qualified(name) = evaluator.eval(function, scope) else { return None };
+    Some(CallTarget::Returned { function: name, methods, evaluates: evaluates.to_owned() })
 }
 
 /// `self.m1(...).m2(...)` in a method: the class of `self` and the methods

@@ -382,10 +382,7 @@ impl<'t> Evaluator<'_, 't> {
                 Value::Instance { class, .. } => {
                     let Some(index) = self.index else { return Value::Unknown };
                     if let Some(returned) = index.method_returns(&class, method) {
-                        return match self.instance_of(returned.class) {
-                            Value::Instance { class, .. } => Value::Instance { class, preloaded: returned.loaded },
-                            other => other,
-                        };
+                        return self.returned_value(returned);
                     }
                     return self.returned_from_attribute(index, &class, method);
                 }
@@ -444,14 +441,18 @@ impl<'t> Evaluator<'_, 't> {
                     // `Item(shelf=shelf)` keeps the related object it was given.
                     return Value::Instance { class: name, preloaded: self.keyword_names(arguments) };
                 }
-                index.function_returns(&name).map_or(Value::Unknown, |returned| {
-                    match self.instance_of(returned.class) {
-                        Value::Instance { class, .. } => Value::Instance { class, preloaded: returned.loaded },
-                        other => other,
-                    }
-                })
+                index.function_returns(&name).map_or(Value::Unknown, |returned| self.returned_value(returned))
             }
             _ => Value::Unknown,
+        }
+    }
+
+    /// What a project function's return gives: an instance with what its
+    /// `return`s loaded, a tagged value, or a lazy `QuerySet`.
+    pub(super) fn returned_value(&self, returned: facts::Returned) -> Value {
+        match self.instance_of(returned.class) {
+            Value::Instance { class, .. } => Value::Instance { class, preloaded: returned.loaded },
+            other => other,
         }
     }
 

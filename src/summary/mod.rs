@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use tree_sitter::{Node, Tree};
 
 use crate::infer::facts::{
-    CallTarget, Effect, Loads, ReturnedQuerySet, Touch, call_target, self_attribute_call, self_chain,
+    CallTarget, Effect, Loads, ReturnedQuerySet, Touch, call_target, returned_chain, self_attribute_call, self_chain,
 };
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
@@ -663,6 +663,8 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                 {
                     let evaluates = methods.pop();
                     add_call(&mut summary.calls, CallTarget::SelfChain { class, methods, evaluates });
+                } else if let Some(target) = returned_chain(current, current_scope, evaluator) {
+                    add_call(&mut summary.calls, target);
                 }
                 let targets = [
                     call_target(current, current_scope, evaluator, class.as_deref()),
