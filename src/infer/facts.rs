@@ -377,7 +377,16 @@ pub fn call_target(
     class: Option<&str>,
 ) -> Option<CallTarget> {
     let model = evaluator.model;
-    let callee = call.child_by_field_id(FIELD.function)?;
+    let mut callee = call.child_by_field_id(FIELD.function)?;
+    let mut scope = scope;
+    // `check = handler.is_allowed; check(x)`: the bound method it holds.
+    if callee.kind() == "identifier"
+        && let Some((found, [Binding::Assign(value)])) = model.lookup(model.text(callee), scope)
+        && value.kind() == "attribute"
+    {
+        callee = *value;
+        scope = found;
+    }
     if callee.kind() == "attribute" {
         let object = callee.child_by_field_id(FIELD.object)?;
         let method = model.text(callee.child_by_field_id(FIELD.attribute)?).to_owned();

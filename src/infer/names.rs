@@ -256,9 +256,13 @@ impl<'t> Evaluator<'_, 't> {
             }
             Value::Qualified(class) if self.is_model_class(&class) => Value::Instance { class, preloaded: Vec::new() },
             // A class the recipes tag (`client: Client`, `serializer: BookSerializer`),
-            // or a `QuerySet` (`qs: QuerySet`).
+            // or a `QuerySet` (`qs: QuerySet`): a guess, since code annotated so
+            // often takes a list too (`except AttributeError: len(qs)`).
             Value::Qualified(class) => match self.instance_of(class) {
-                value @ (Value::Tagged(_) | Value::QuerySet { .. }) => value,
+                tagged @ Value::Tagged(_) => tagged,
+                Value::QuerySet { model, preloaded, classes, .. } => {
+                    Value::QuerySet { model, certainty: Certainty::Guess, preloaded, classes }
+                }
                 _ => Value::Unknown,
             },
             _ => Value::Unknown,

@@ -9,7 +9,7 @@ use super::{Site, enclosing_class};
 use crate::infer::facts::{Effect, Touch, call_target};
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
-use crate::semantic::ScopeId;
+use crate::semantic::{Binding, ScopeId};
 
 /// Method names too common to guess from: on an unknown receiver they are
 /// more likely a form's, a file's or a dict's than a model's.
@@ -47,8 +47,11 @@ const TOO_COMMON: [&str; 27] = [
 ];
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
-    let index = evaluator.index?;
     let callee = call.child_by_field_id(FIELD.function)?;
+    if let Some(site) = nested_helper(call, callee, scope, evaluator) {
+        return Some(site);
+    }
+    let index = evaluator.index?;
     let class = enclosing_class(scope, evaluator);
     let (certainty, touch) = if let Some(target) = call_target(call, scope, evaluator, class.as_deref()) {
         let (_, touch) = index.touching_call(&target, evaluator.rules)?;
@@ -81,4 +84,85 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         _ => evaluator.model.text(callee),
     };
     Some(Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).via(touch.reason))
+}
+
+/// How deep [`nested_helper`] is in its own calls, on this thread.
+const MAX_NESTED_DEPTH: usize = 3;
+thread_local! {
+    static NESTED_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// `load()` where `def load(): ...` is defined in an enclosing function: a
+/// nested sync helper, judged by its own body (its first site, not through
+/// further calls, not its own nested definitions).
+fn nested_helper<'t>(
+    call: Node<'t>,
+    callee: Node<'t>,
+    scope: ScopeId,
+    evaluator: &Evaluator<'_, 't>,
+) -> Option<Site<'t>> {
+    let rule = evaluator.rules.project_helpers?;
+    let model = evaluator.model;
+    if callee.kind() != "identifier" {
+        return None;
+    }
+    let name = model.text(callee);
+    let (found, [Binding::Function]) = model.lookup(name, scope)? else { return None };
+    let owner =
+        model.scope(found).node.filter(|node| node.kind() == "function_definition" && found != ScopeId::MODULE)?;
+    let body = owner.child_by_field_id(FIELD.body)?;
+    let mut cursor = body.walk();
+    let definition = body.named_children(&mut cursor).find_map(|statement| {
+        let definition = match statement.kind() {
+            "decorated_definition" => statement.child_by_field_id(FIELD.definition)?,
+            _ => statement,
+        };
+        let is_it = definition.kind() == "function_definition"
+            && definition.child(0).is_some_and(|first| first.kind() != "async")
+            && definition.child_by_field_id(FIELD.name).is_some_and(|found| model.text(found) == name);
+        is_it.then_some(definition)
+    })?;
+    let inner_scope = model.scope_opened_by(definition)?;
+    // Nested helpers calling each other (or themselves) are followed a few
+    // levels only.
+    let depth = NESTED_DEPTH.get();
+    if depth >= MAX_NESTED_DEPTH {
+        return None;
+    }
+    NESTED_DEPTH.set(depth + 1);
+    let reason = definition.child_by_field_id(FIELD.body).and_then(|body| first_site(body, inner_scope, evaluator));
+    NESTED_DEPTH.set(depth);
+    let reason = reason?;
+    Some(Site::new(rule, call, name.to_owned(), evaluator).via(format!("`{reason}`")))
+}
+
+/// The first database site in a sync body, not inside its own nested
+/// definitions or lambdas: what the message names. A direct one explains
+/// better than a call of another helper (or of itself).
+fn first_site(body: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<String> {
+    let model = evaluator.model;
+    let mut stack = vec![(body, scope)];
+    let mut first: Option<((bool, usize), String)> = None;
+    while let Some((node, node_scope)) = stack.pop() {
+        if matches!(node.kind(), "function_definition" | "lambda" | "class_definition" | "decorated_definition") {
+            continue;
+        }
+        let site = match node.kind() {
+            "call" => super::check_call(node, node_scope, evaluator),
+            "attribute" => super::check_attribute(node, node_scope, evaluator),
+            _ => None,
+        };
+        if let Some(site) = site
+            && Some(site.rule) != evaluator.rules.async_to_sync
+        {
+            let rank = (Some(site.rule) == evaluator.rules.project_helpers, node.start_byte());
+            if first.as_ref().is_none_or(|(best, _)| rank < *best) {
+                first = Some((rank, site.callee));
+            }
+        }
+        let child_scope = model.scope_opened_by(node).unwrap_or(node_scope);
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor).map(|child| (child, child_scope)));
+    }
+    first.map(|(_, reason)| reason)
 }
