@@ -113,14 +113,7 @@ fn read_before(attribute: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
 }
 
 pub(super) fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
-    let mut current = node.parent();
-    while let Some(ancestor) = current {
-        if ancestor.kind() == "function_definition" {
-            return Some(ancestor);
-        }
-        current = ancestor.parent();
-    }
-    None
+    super::enclosing(node, "function_definition")
 }
 
 /// The branches `node` runs under inside `function`, as (construct, branch)

@@ -4,7 +4,7 @@
 
 use tree_sitter::Node;
 
-use super::{Site, SiteTwin};
+use super::{Site, SiteTwin, enclosing};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::{Binding, ScopeId};
@@ -222,15 +222,4 @@ fn uses_of<'t>(node: Node<'t>, attribute: &'t str, source: &'t str) -> impl Iter
         }
         None
     })
-}
-
-fn enclosing<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
-    let mut current = node.parent();
-    while let Some(ancestor) = current {
-        if ancestor.kind() == kind {
-            return Some(ancestor);
-        }
-        current = ancestor.parent();
-    }
-    None
 }
