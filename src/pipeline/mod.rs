@@ -118,7 +118,7 @@ pub fn process_source(
     };
     result.bom = file.bom;
     if echo {
-        result.echo = Some(file.text.clone());
+        result.echo = Some(file.restore(&file.text).into_owned());
     }
     if !scan::may_have_sites(file.text.as_bytes()) {
         return result;
@@ -196,9 +196,9 @@ pub fn process_source(
                 return result;
             }
             if echo {
-                result.echo = Some(outcome.text);
+                result.echo = Some(file.restore(&outcome.text).into_owned());
             } else if action == Action::Diff && result.changed {
-                result.diff = Some((file.text, outcome.text));
+                result.diff = Some((file.as_written(&file.text), file.as_written(&outcome.text)));
             }
         }
     }

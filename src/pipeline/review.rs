@@ -69,8 +69,8 @@ pub fn review_source(
         let choice = if rest {
             Choice::Accept
         } else {
-            let after = apply_fixes(&file.text, &[fix]).text;
-            choose(&Offer { site, before: &file.text, after: &after })
+            let after = file.as_written(&apply_fixes(&file.text, &[fix]).text);
+            choose(&Offer { site, before: &file.as_written(&file.text), after: &after })
         };
         match choice {
             Choice::Accept => picked.push((diagnostic.range.start, diagnostic.rule)),

@@ -1390,6 +1390,57 @@ fn diff_from_the_project_root_is_a_patch_git_applies() {
     assert!(fixed.contains("await sync_to_async(Book.objects.get)(pk=pk)"), "{fixed}");
 }
 
+/// A BOM, classic Mac line breaks and a lone `\r` in an LF file: `diff`
+/// prints a patch `git apply` takes, and applying it gives byte for byte what
+/// `fix` writes; `check` counts a lone `\r` as a line break, as Python does.
+#[test]
+fn diff_of_bom_and_lone_cr_files_is_the_patch_of_what_fix_writes() {
+    let body = |eol: &str| {
+        ["from django.core.cache import cache", "", "", "async def view(key):", "    return cache.get(key)", ""]
+            .join(eol)
+    };
+    let files = [
+        ("bom.py", format!("\u{feff}{}", body("\n"))),
+        ("cr.py", body("\r")),
+        ("crlf.py", body("\r\n")),
+        ("mixed.py", format!("import os\r{}", body("\n"))),
+    ];
+    let applied = Project::new();
+    let fixed = Project::new();
+    for (name, text) in &files {
+        applied.write(name, text);
+        fixed.write(name, text);
+    }
+    let in_dir = |dir: &Project, program: &str, args: &[&str]| {
+        std::process::Command::new(program).args(args).current_dir(dir.full("")).output().unwrap()
+    };
+    let check = in_dir(&applied, env!("CARGO_BIN_EXE_asyncfix"), &["check", "cr.py", "mixed.py", "--color", "never"]);
+    let check = String::from_utf8(check.stdout).unwrap();
+    assert!(check.starts_with("cr.py:5:12: DJ003") && check.contains("\nmixed.py:6:12: DJ003"), "{check}");
+
+    let diff = in_dir(&applied, env!("CARGO_BIN_EXE_asyncfix"), &["diff", ".", "--color", "never"]);
+    assert_eq!(diff.status.code(), Some(1), "{}", String::from_utf8_lossy(&diff.stderr));
+    fs::write(applied.full("fix.patch"), &diff.stdout).unwrap();
+    assert!(in_dir(&applied, "git", &["init", "-q"]).status.success());
+    let git_apply = in_dir(&applied, "git", &["apply", "fix.patch"]);
+    assert!(git_apply.status.success(), "{}", String::from_utf8_lossy(&git_apply.stderr));
+    let fix = in_dir(&fixed, env!("CARGO_BIN_EXE_asyncfix"), &["fix", "."]);
+    assert_eq!(fix.status.code(), Some(0), "{}", String::from_utf8_lossy(&fix.stderr));
+
+    for (name, text) in &files {
+        let written = fs::read(fixed.full(name)).unwrap();
+        assert_ne!(written, text.as_bytes(), "{name} was not fixed");
+        assert_eq!(fs::read(applied.full(name)).unwrap(), written, "{name}: the patch differs from the fix");
+    }
+    let cr = fs::read_to_string(fixed.full("cr.py")).unwrap();
+    assert_eq!(
+        cr,
+        body("\r")
+            .replace("cache\r", "cache\rfrom asgiref.sync import sync_to_async\r")
+            .replace("return cache.get(key)", "return await sync_to_async(cache.get)(key)")
+    );
+}
+
 const TWO_RULES: &str = "from django.core.cache import cache\nfrom django.db import models\n\n\nclass Book(models.Model):\n    pass\n\n\nasync def view(pk):\n    Book.objects.get(pk=pk)\n    Book.objects.count()\n    return cache.get(\"k\")\n";
 
 #[test]
