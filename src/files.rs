@@ -2,7 +2,7 @@
 //! that keep permissions and never overwrite a file changed meanwhile.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::Path;
 
 use crate::source::Locator;
@@ -169,28 +169,141 @@ pub fn with_bytes<T>(path: &Path, scan: impl FnOnce(&[u8]) -> T) -> std::io::Res
     })
 }
 
-/// Writes `text` (with the BOM if the file had one) in place of `path`,
-/// through a temporary file and a rename.
+/// Writes `text` (a fix of `file.text`) in place of `path`, in the file's
+/// own BOM and line breaks: through a temporary file and a rename that keep
+/// its permissions and, where allowed, its owner and group; a file with
+/// several hard links is written in place, so the links keep sharing it.
+/// A file changed since it was read is left as the other writer left it.
 pub fn write(path: &Path, file: &SourceFile, text: &str) -> Result<(), FileError> {
+    write_racing(path, file, text, |_| {})
+}
+
+/// The moments of a write where another writer can slip in; tests run one
+/// there through [`write_racing`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// The new text is ready; the last check that the file is unchanged comes next.
+    BeforeLastCheck,
+    /// The file was found unchanged; it is replaced next.
+    BeforeReplace,
+}
+
+/// [`write`], running `meanwhile` at each [`Moment`].
+#[doc(hidden)]
+pub fn write_racing(
+    path: &Path,
+    file: &SourceFile,
+    text: &str,
+    mut meanwhile: impl FnMut(Moment),
+) -> Result<(), FileError> {
     let target = fs::canonicalize(path).map_err(failed("resolve path"))?;
-    let metadata = fs::metadata(&target).map_err(failed("stat"))?;
-    if metadata.permissions().readonly() {
+    // The file stays open: its handle still reaches what was read after the
+    // rename, which is how a write that lands in the last window is found.
+    let mut original = fs::File::open(&target).map_err(failed("read"))?;
+    let read = original.metadata().map_err(failed("stat"))?;
+    if read.permissions().readonly() {
         return Err(FileError::ReadOnly);
     }
-    let current = fs::read(&target).map_err(failed("read"))?;
+    let mut current = Vec::new();
+    original.read_to_end(&mut current).map_err(failed("read"))?;
     if current != file.raw {
         return Err(FileError::Changed);
     }
+    let written = file.as_written(text);
+    if hard_links(&read) > 1 {
+        meanwhile(Moment::BeforeLastCheck);
+        unchanged(&original, &read, &target)?;
+        meanwhile(Moment::BeforeReplace);
+        return write_in_place(&target, written.as_bytes());
+    }
+    let temporary = temporary_copy(&target, written.as_bytes(), &read)?;
+    meanwhile(Moment::BeforeLastCheck);
+    unchanged(&original, &read, &target)?;
+    meanwhile(Moment::BeforeReplace);
+    temporary.persist(&target).map_err(|err| failed("replace the file")(err.error))?;
+    // A write between the last check and the rename went to the file that
+    // was replaced: put that file back, with the other writer's change.
+    let replaced = original.metadata().map_err(failed("stat"))?;
+    if replaced.len() != read.len() || replaced.modified().ok() != read.modified().ok() {
+        let mut theirs = Vec::new();
+        original.seek(std::io::SeekFrom::Start(0)).map_err(failed("read"))?;
+        original.read_to_end(&mut theirs).map_err(failed("read"))?;
+        let restored = temporary_copy(&target, &theirs, &read)?;
+        restored.persist(&target).map_err(|err| failed("put the file back")(err.error))?;
+        return Err(FileError::Changed);
+    }
+    Ok(())
+}
+
+/// A temporary file beside `target` holding `bytes`, with the permissions
+/// (and, where allowed, the owner and group) of `like`.
+fn temporary_copy(target: &Path, bytes: &[u8], like: &fs::Metadata) -> Result<tempfile::NamedTempFile, FileError> {
     let directory = target.parent().unwrap_or_else(|| Path::new("."));
     let mut temporary = tempfile::Builder::new()
         .prefix(".asyncfix-")
         .tempfile_in(directory)
         .map_err(failed("create a temporary file"))?;
-    temporary.write_all(file.as_written(text).as_bytes()).map_err(failed("write"))?;
+    temporary.write_all(bytes).map_err(failed("write"))?;
     temporary.as_file().sync_all().map_err(failed("write"))?;
-    fs::set_permissions(temporary.path(), metadata.permissions()).map_err(failed("set permissions"))?;
-    temporary.persist(&target).map_err(|err| failed("replace the file")(err.error))?;
+    fs::set_permissions(temporary.path(), like.permissions()).map_err(failed("set permissions"))?;
+    keep_owner(temporary.as_file(), like);
+    Ok(temporary)
+}
+
+/// Gives `file` the owner and group of `like` where the user may: root may
+/// set both, an owner only a group they belong to; otherwise the new file
+/// stays the user's, as with any editor that saves by renaming.
+#[cfg(unix)]
+fn keep_owner(file: &fs::File, like: &fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    if std::os::unix::fs::fchown(file, Some(like.uid()), Some(like.gid())).is_err() {
+        let _ = std::os::unix::fs::fchown(file, None, Some(like.gid()));
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_: &fs::File, _: &fs::Metadata) {}
+
+#[cfg(unix)]
+fn hard_links(metadata: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::nlink(metadata)
+}
+
+#[cfg(not(unix))]
+fn hard_links(_: &fs::Metadata) -> u64 {
+    1
+}
+
+/// The last check before replacing: `target` still names the file that was
+/// read, and nothing wrote to it since (size and modification time).
+fn unchanged(original: &fs::File, read: &fs::Metadata, target: &Path) -> Result<(), FileError> {
+    let now = original.metadata().map_err(failed("stat"))?;
+    let named = fs::metadata(target).map_err(failed("stat"))?;
+    if now.len() != read.len() || now.modified().ok() != read.modified().ok() || !same_file(&named, read) {
+        return Err(FileError::Changed);
+    }
     Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok()
+}
+
+/// Overwrites a file with several hard links where it is, so every link
+/// sees the fix (a rename would leave the others on the old text).
+fn write_in_place(target: &Path, bytes: &[u8]) -> Result<(), FileError> {
+    let mut out = fs::OpenOptions::new().write(true).open(target).map_err(failed("write"))?;
+    out.write_all(bytes).map_err(failed("write"))?;
+    out.set_len(bytes.len() as u64).map_err(failed("write"))?;
+    out.sync_all().map_err(failed("write"))
 }
 
 fn io_reason(err: &std::io::Error) -> String {

@@ -543,6 +543,65 @@ fn write_refuses_a_file_changed_since_it_was_read() {
     assert_eq!(tree.listing(""), ["views.py"]);
 }
 
+/// Another writer appends at each moment of the write where it could slip
+/// in: the append is never lost. Before the last check, the write is refused;
+/// between the check and the rename, the file with the append is put back.
+#[test]
+fn a_write_landing_while_fix_writes_is_never_lost() {
+    use asyncfix::files::{Moment, write_racing};
+    use std::io::Write as _;
+
+    for moment in [Moment::BeforeLastCheck, Moment::BeforeReplace] {
+        let tree = Project::new();
+        let source = format!("{CACHE_IMPORT}\n\n\nasync def view(key):\n    return cache.get(key)\n");
+        let path = tree.write("views.py", &source);
+        let read = asyncfix::files::read(Path::new(&path)).unwrap().unwrap();
+        let append = |at: Moment| {
+            if at == moment {
+                let mut file = fs::OpenOptions::new().append(true).open(&path).unwrap();
+                file.write_all(b"# appended\n").unwrap();
+            }
+        };
+
+        let result = write_racing(Path::new(&path), &read, &fixed(&source), append);
+
+        assert!(matches!(result, Err(asyncfix::files::FileError::Changed)), "{moment:?}: {result:?}");
+        assert_eq!(tree.read_text("views.py"), format!("{source}# appended\n"), "{moment:?}");
+        assert_eq!(tree.listing(""), ["views.py"], "{moment:?}: no temporary file is left behind");
+    }
+}
+
+/// A file with two names (a hard link) is fixed under both; a file of
+/// another owner keeps its owner and group (run as root, as CI is; a user
+/// cannot give a file away, which the test then skips).
+#[cfg(unix)]
+#[test]
+fn hard_links_and_owners_are_kept() {
+    use std::os::unix::fs::MetadataExt;
+
+    let tree = Project::new();
+    let source = format!("{CACHE_IMPORT}\n\n\nasync def view(key):\n    return cache.get(key)\n");
+    let linked = tree.write("app/views.py", &source);
+    fs::hard_link(&linked, tree.full("app/alias.py")).unwrap();
+    let owned = tree.write("owned/views.py", &source);
+    let given_away = std::os::unix::fs::chown(&owned, Some(65534), Some(65534)).is_ok();
+
+    let output = run(&["fix", &tree.path("app/views.py"), &owned], "");
+
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let link = fs::metadata(&linked).unwrap();
+    assert_eq!(link.nlink(), 2, "the link was split");
+    assert_eq!(link.ino(), fs::metadata(tree.full("app/alias.py")).unwrap().ino());
+    assert_eq!(tree.read_text("app/alias.py"), fixed(&source));
+    assert_eq!(tree.read_text("owned/views.py"), fixed(&source));
+    if given_away {
+        let owner = fs::metadata(&owned).unwrap();
+        assert_eq!((owner.uid(), owner.gid()), (65534, 65534), "the owner changed");
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root, where this test must give a file away");
+    }
+}
+
 /// Every kind of file above in one tree, fixed in one parallel run: each
 /// failure is reported and leaves its file alone, every other file is fixed.
 #[cfg(unix)]
