@@ -2,7 +2,8 @@
 //! (respecting `.gitignore`, in a git checkout or not, skipping hidden
 //! folders and virtualenvs); files named on the command line are always kept.
 //! A file reached twice (through `..`, a symlink, or a folder and its own
-//! name) is processed once.
+//! name) is processed once. Symbolic links met while walking are not
+//! followed (no loops, no files outside the tree) and are named in a note.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -22,10 +23,12 @@ pub enum ExcludeError {
 /// Folders never worth walking into, beyond hidden ones.
 const SKIPPED_DIRS: [&str; 4] = ["__pycache__", "node_modules", "site-packages", "venv"];
 
-/// The files to process, sorted and without duplicates, and the errors met.
+/// The files to process, sorted and without duplicates, the errors met, and
+/// the symbolic links left unfollowed (to folders or to `.py` names).
 pub struct Discovered {
     pub files: Vec<PathBuf>,
     pub errors: Vec<String>,
+    pub unfollowed: Vec<PathBuf>,
 }
 
 /// `--exclude` globs, matched against absolute paths: a glob without `/`
@@ -73,6 +76,7 @@ pub fn discover(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, Ex
     let excludes = Excludes::new(excludes)?;
     let mut files = Vec::new();
     let mut errors = Vec::new();
+    let mut unfollowed = Vec::new();
     for path in paths {
         if path.is_file() {
             files.push(path.clone());
@@ -83,7 +87,7 @@ pub fn discover(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, Ex
             continue;
         }
         // Directory reads overlap on every core; the order is restored by the sort below.
-        let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
+        let found = std::sync::Mutex::new((Vec::new(), Vec::new(), Vec::new()));
         let excludes = &excludes;
         WalkBuilder::new(path)
             .require_git(false)
@@ -103,11 +107,12 @@ pub fn discover(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, Ex
                     match entry {
                         Ok(entry) => {
                             let is_file = entry.file_type().is_some_and(|kind| kind.is_file());
-                            if is_file
-                                && entry.path().extension().is_some_and(|ext| ext == "py")
-                                && !excludes.matches(entry.path())
-                            {
+                            let is_python = entry.path().extension().is_some_and(|ext| ext == "py");
+                            let kept = !excludes.matches(entry.path());
+                            if kept && is_file && is_python {
                                 found.0.push(entry.into_path());
+                            } else if kept && entry.path_is_symlink() && (is_python || entry.path().is_dir()) {
+                                found.2.push(entry.into_path());
                             }
                         }
                         Err(err) => found.1.push(err.to_string()),
@@ -115,10 +120,13 @@ pub fn discover(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, Ex
                     ignore::WalkState::Continue
                 })
             });
-        let (walked, mut walk_errors) = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (walked, mut walk_errors, mut links) =
+            found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         walk_errors.sort();
+        links.sort();
         files.extend(walked);
         errors.extend(walk_errors);
+        unfollowed.extend(links);
     }
     files.sort();
     // One folder walked without following links yields each file once; only
@@ -127,7 +135,7 @@ pub fn discover(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, Ex
         let mut seen = HashSet::new();
         files.retain(|path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())));
     }
-    Ok(Discovered { files, errors })
+    Ok(Discovered { files, errors, unfollowed })
 }
 
 fn is_skipped_dir(path: &Path) -> bool {

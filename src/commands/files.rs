@@ -69,7 +69,7 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
     if from_stdin && args.paths.len() > 1 {
         return Err(Failure::Usage("`-` (standard input) cannot be combined with other paths".to_owned()));
     }
-    let Run { results, walk_errors, stdin_raw } = if from_stdin {
+    let Run { results, walk_errors, unfollowed, stdin_raw } = if from_stdin {
         run_stdin(action, args, &effective, &settings, &pool, streams)?
     } else {
         let show_progress = streams.stderr_is_terminal && !args.report.quiet && !args.interactive;
@@ -79,6 +79,12 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
 
     for error in &walk_errors {
         writeln!(streams.stderr, "asyncfix: {error}")?;
+    }
+    if !args.report.quiet {
+        for link in &unfollowed {
+            let link = crate::pipeline::display_path(link);
+            writeln!(streams.stderr, "asyncfix: {link}: symbolic link not followed; name its target to check it")?;
+        }
     }
     let mut tally = Tally { io_errors: walk_errors.len(), ..Tally::default() };
     for result in &results {
@@ -286,6 +292,8 @@ fn skipped(tally: &Tally) -> String {
 struct Run {
     results: Vec<FileResult>,
     walk_errors: Vec<String>,
+    /// Symbolic links the walk met and did not follow.
+    unfollowed: Vec<PathBuf>,
     /// `fix -`: the input as read, echoed back when it cannot be decoded.
     stdin_raw: Option<Vec<u8>>,
 }
@@ -318,7 +326,7 @@ fn run_stdin(
     let per_file = PerFile::new(settings, &effective.per_file_ignores, &[&name]).map_err(Failure::Usage)?;
     let settings = per_file.get(&name);
     let result = process_source(&name, file, view.self_contained, decoded.map(Some), action, false, settings);
-    Ok(Run { results: vec![result], walk_errors: Vec::new(), stdin_raw })
+    Ok(Run { results: vec![result], walk_errors: Vec::new(), unfollowed: Vec::new(), stdin_raw })
 }
 
 /// The lowest Django the projects holding `paths` allow; `None` when one of
@@ -367,7 +375,7 @@ fn run_paths(
     progress.checking();
     if let Some((painter, streams)) = review {
         let results = super::review::review(&discovered.files, &project, &per_file, painter, streams)?;
-        return Ok(Run { results, walk_errors: discovered.errors, stdin_raw: None });
+        return Ok(Run { results, walk_errors: discovered.errors, unfollowed: discovered.unfollowed, stdin_raw: None });
     }
     let results = pool.install(|| {
         discovered
@@ -387,5 +395,5 @@ fn run_paths(
             .collect()
     });
     progress.finish();
-    Ok(Run { results, walk_errors: discovered.errors, stdin_raw: None })
+    Ok(Run { results, walk_errors: discovered.errors, unfollowed: discovered.unfollowed, stdin_raw: None })
 }
