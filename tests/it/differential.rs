@@ -61,12 +61,8 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "a class body inside `async def` runs there, but is not checked (`await` cannot go there)",
     ),
     (
-        "programs.helpers_called.generator_helper",
-        "a project generator wrapped as `sync_to_async(gen)()` still queries on the loop as it is iterated",
-    ),
-    (
-        "programs.helpers_called.generator_helper_loop",
-        "a project generator wrapped as `sync_to_async(gen)()` still queries on the loop as it is iterated",
+        "programs.helpers_called.sync_closure_iterating",
+        "a nested sync function whose only query is a `for` over a QuerySet is not judged a helper",
     ),
 ];
 
