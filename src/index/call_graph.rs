@@ -38,7 +38,7 @@ impl ProjectIndex {
         let mut touching: HashMap<String, Touch> = HashMap::new();
         for (name, function) in &functions {
             if let Some(direct) = &function.direct {
-                touching.insert(name.clone(), direct.clone());
+                touching.insert(name.clone(), Touch { generator: function.generator, ..direct.clone() });
             }
         }
         // Resolve every call once; then propagate to a fixed point.
@@ -48,7 +48,7 @@ impl ProjectIndex {
             .collect();
         loop {
             let mut changed = false;
-            for ((name, _), resolutions) in functions.iter().zip(&resolved) {
+            for ((name, function), resolutions) in functions.iter().zip(&resolved) {
                 // Known, and as strongly as anything can make it.
                 let known = touching.get(name).map(|touch| touch.effect.strength());
                 if known == Some(Effect::Database.strength()) {
@@ -57,10 +57,13 @@ impl ProjectIndex {
                 // A callee's effect carries over to its callers.
                 let via = |callee: &String| {
                     let effect = touching.get(callee).or_else(|| self.touching_reason(callee))?.effect;
-                    Some(Touch { reason: format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee)), effect })
+                    let reason = format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee));
+                    Some(Touch { reason, effect, generator: function.generator })
                 };
                 let reasons = resolutions.iter().filter_map(|resolution| match resolution {
-                    Resolution::Database(reason) => Some(Touch { reason: reason.clone(), effect: Effect::Database }),
+                    Resolution::Database(reason) => {
+                        Some(Touch { reason: reason.clone(), effect: Effect::Database, generator: function.generator })
+                    }
                     Resolution::Function(callee) => via(callee),
                     Resolution::AllOf(callees) if callees.iter().all(|callee| via(callee).is_some()) => {
                         via(&callees[0])

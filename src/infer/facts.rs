@@ -197,6 +197,9 @@ pub struct Touch {
     /// For messages: ``"`User.objects.get(...)`"``, ``"calls `load`"``.
     pub reason: String,
     pub effect: Effect,
+    /// The function yields: calling it runs none of its body, iterating
+    /// what it returns does (on the event loop, unless consumed in a thread).
+    pub generator: bool,
 }
 
 /// What a sync function does that the event loop's thread forbids.

@@ -228,6 +228,22 @@ pub fn contains_kind(node: Node<'_>, kind: &str) -> bool {
     false
 }
 
+/// Whether a function body yields (not counting its nested definitions,
+/// lambdas and classes): calling the function makes a generator.
+pub fn yields(body: Node<'_>) -> bool {
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "yield" => return true,
+            "function_definition" | "lambda" | "class_definition" => continue,
+            _ => {}
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    false
+}
+
 /// A call chain for messages: arguments become `...`, white space folds.
 pub fn summarize(node: Node<'_>, source: &str) -> String {
     let mut text = String::new();

@@ -6,6 +6,7 @@
 use tree_sitter::Node;
 
 use super::{Site, enclosing_class};
+use crate::fix::rewrite::WrapStyle;
 use crate::infer::facts::{Effect, Touch, call_target};
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
@@ -83,7 +84,15 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         "attribute" => evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?),
         _ => evaluator.model.text(callee),
     };
-    Some(Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).via(touch.reason))
+    let site = Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).via(touch.reason);
+    Some(if touch.generator { consumed_in_thread(site) } else { site })
+}
+
+/// A generator's body runs as it is iterated: `w(gen)()` would hand the
+/// event loop a generator that still queries. It is made and consumed in
+/// the thread instead, as `qs.iterator()` is: `await w(lambda: list(gen()))()`.
+fn consumed_in_thread(site: Site<'_>) -> Site<'_> {
+    site.style(WrapStyle::ListInLambda)
 }
 
 /// How deep [`nested_helper`] is in its own calls, on this thread.
@@ -133,7 +142,9 @@ fn nested_helper<'t>(
     let reason = definition.child_by_field_id(FIELD.body).and_then(|body| first_site(body, inner_scope, evaluator));
     NESTED_DEPTH.set(depth);
     let reason = reason?;
-    Some(Site::new(rule, call, name.to_owned(), evaluator).via(format!("`{reason}`")))
+    let site = Site::new(rule, call, name.to_owned(), evaluator).via(format!("`{reason}`"));
+    let generator = definition.child_by_field_id(FIELD.body).is_some_and(super::yields);
+    Some(if generator { consumed_in_thread(site) } else { site })
 }
 
 /// The first database site in a sync body, not inside its own nested

@@ -136,6 +136,8 @@ pub struct FunctionSummary {
     pub kind: Option<MethodKind>,
     /// Decorated with a wrapper: calling it returns an awaitable.
     pub wrapped: bool,
+    /// Its body yields: calling it returns a generator.
+    pub generator: bool,
     /// The first direct database access (or `async_to_sync` run) in the
     /// body: the call, for messages, and its effect.
     pub direct: Option<Touch>,
@@ -600,7 +602,7 @@ impl FirstDirect {
             new > old || (new == old && offset < *first)
         });
         if wins {
-            self.0 = Some((offset, Touch { reason: format!("`{reason}`"), effect }));
+            self.0 = Some((offset, Touch { reason: format!("`{reason}`"), effect, generator: false }));
         }
     }
 }
@@ -644,8 +646,10 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
     }
     summary.loads = rules::sqlalchemy::function_loads(node, evaluator);
     let Some(body) = node.child_by_field_id(FIELD.body) else { return summary };
+    summary.generator = rules::yields(body);
     // Walk the body, not nested defs, lambdas or classes: they run only if called.
-    let mut first_direct = FirstDirect(decorated_by.map(|reason| (0, Touch { reason, effect: Effect::Database })));
+    let mut first_direct =
+        FirstDirect(decorated_by.map(|reason| (0, Touch { reason, effect: Effect::Database, generator: false })));
     let mut note = |offset: usize, reason: String, effect: Effect| first_direct.note(offset, &reason, effect);
     let mut returned = Returns::default();
     let mut stack = vec![(body, scope)];

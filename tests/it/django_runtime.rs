@@ -21,18 +21,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::support::{files_under, run};
+use super::support::{django_python as python, files_under, run};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/demo")
-}
-
-fn python() -> Option<String> {
-    if let Some(python) = std::env::var_os("ASYNCFIX_DJANGO_PYTHON") {
-        return Some(python.to_string_lossy().into_owned());
-    }
-    assert!(std::env::var_os("CI").is_none(), "CI must set ASYNCFIX_DJANGO_PYTHON (see .ci/run)");
-    None
 }
 
 fn request_user() -> PathBuf {

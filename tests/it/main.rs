@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod differential;
 mod django_runtime;
 mod docs;
 mod fixtures;

@@ -54,6 +54,18 @@ pub fn python_compiles(text: &str) -> Option<Result<(), String>> {
     Some(if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stderr).into_owned()) })
 }
 
+/// The Python with Django 5.2 (and DRF, simplejwt, channels) that the
+/// runtime tests run code with: `ASYNCFIX_DJANGO_PYTHON`, which `.ci/run`
+/// sets. `None` skips the runtime half on a developer's machine; under CI
+/// (`CI` set) a missing variable fails the test.
+pub fn django_python() -> Option<String> {
+    if let Some(python) = std::env::var_os("ASYNCFIX_DJANGO_PYTHON") {
+        return Some(python.to_string_lossy().into_owned());
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI must set ASYNCFIX_DJANGO_PYTHON (see .ci/run)");
+    None
+}
+
 /// `&[String]` as the `&[&str]` that [`run`] takes.
 pub fn as_refs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
