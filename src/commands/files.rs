@@ -157,7 +157,7 @@ impl Tally {
         if action == Action::Diff
             && let Some((before, after)) = &result.diff
         {
-            streams.stdout.write_all(output::diff::unified(&result.display, before, after, painter).as_bytes())?;
+            streams.stdout.write_all(output::diff::unified(&result.path, before, after, painter).as_bytes())?;
         }
         Ok(())
     }

@@ -53,7 +53,9 @@ pub(super) fn review(
 fn ask(offer: &Offer<'_>, painter: Painter, out: &mut dyn Write, input: &mut dyn BufRead) -> io::Result<Choice> {
     let site = offer.site;
     writeln!(out, "{}", output::text::site_line(site, painter))?;
-    out.write_all(output::diff::unified(&site.path, offer.before, offer.after, painter).as_bytes())?;
+    out.write_all(
+        output::diff::unified(std::path::Path::new(&site.path), offer.before, offer.after, painter).as_bytes(),
+    )?;
     loop {
         write!(out, "Apply this fix? [y,n,a,q] ")?;
         out.flush()?;

@@ -1,6 +1,7 @@
 //! The unified diff of what `fix` would write, as `git apply` reads it.
 
 use std::fmt::Write;
+use std::path::Path;
 
 use similar::{DiffTag, TextDiff};
 
@@ -9,18 +10,18 @@ use super::Painter;
 /// Lines of context around each change, as `diff -u` and git print.
 const CONTEXT: usize = 3;
 
-pub fn unified(path: &str, before: &str, after: &str, painter: Painter) -> String {
+pub fn unified(path: &Path, before: &str, after: &str, painter: Painter) -> String {
     // Lines end at `\n` alone, as git reads them: a lone `\r` stays inside
     // its line (splitting there would print a hunk line git runs on).
     let (old, new) = (crate::files::lines(before), crate::files::lines(after));
     let diff = TextDiff::from_slices(&old, &new);
-    let path = path.trim_start_matches('/');
+    let (old_name, new_name) = (header_name("a/", path), header_name("b/", path));
     let mut out = String::new();
     for group in diff.grouped_ops(CONTEXT) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
         if out.is_empty() {
-            out.push_str(&painter.bold(&format!("--- a/{path}\n")));
-            out.push_str(&painter.bold(&format!("+++ b/{path}\n")));
+            out.push_str(&painter.bold(&format!("--- {old_name}\n")));
+            out.push_str(&painter.bold(&format!("+++ {new_name}\n")));
         }
         let old_range = first.old_range().start..last.old_range().end;
         let new_range = first.new_range().start..last.new_range().end;
@@ -68,5 +69,64 @@ fn push_line(out: &mut String, sign: char, line: &str, painter: Painter) {
     out.push_str(&painted);
     if !line.ends_with('\n') {
         let _ = writeln!(out, "\\ No newline at end of file");
+    }
+}
+
+/// `a/PATH` as git writes it in a header: as is when the path is UTF-8
+/// without quotes, backslashes or control characters, else in double quotes
+/// with C escapes and each other byte in octal (`"a/caf\351.py"`), which
+/// `git apply` reads back to the same bytes.
+fn header_name(prefix: &str, path: &Path) -> String {
+    let bytes = path_bytes(path);
+    let bytes = bytes.strip_prefix(b"/").unwrap_or(&bytes);
+    let plain = std::str::from_utf8(bytes)
+        .ok()
+        .filter(|text| !text.contains(|c: char| c == '"' || c == '\\' || c.is_control()));
+    if let Some(text) = plain {
+        return format!("{prefix}{text}");
+    }
+    let mut out = format!("\"{prefix}");
+    for &byte in bytes {
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b' '..=b'~' => out.push(char::from(byte)),
+            _ => {
+                let _ = write!(out, "\\{byte:03o}");
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &Path) -> Vec<u8> {
+    std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec()
+}
+
+#[cfg(not(unix))]
+fn path_bytes(path: &Path) -> Vec<u8> {
+    path.to_string_lossy().replace('\\', "/").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_name;
+    use std::path::Path;
+
+    #[test]
+    fn header_names_are_quoted_as_git_quotes_them() {
+        assert_eq!(header_name("a/", Path::new("app/views.py")), "a/app/views.py");
+        assert_eq!(header_name("b/", Path::new("/srv/café.py")), "b/srv/café.py");
+        assert_eq!(header_name("a/", Path::new("say \"hi\".py")), r#""a/say \"hi\".py""#);
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9.py");
+            assert_eq!(header_name("a/", Path::new(latin1)), r#""a/caf\351.py""#);
+        }
     }
 }

@@ -34,9 +34,11 @@ impl<'a> FileInfo<'a> {
 
 impl FileResult {
     /// Nothing found yet.
-    pub fn new(display: String) -> Self {
+    pub fn new(path: &Path) -> Self {
+        let path = normal_path(path);
         Self {
-            display,
+            display: shown(path.as_os_str()),
+            path,
             sites: Vec::new(),
             fixed: 0,
             fixed_rules: Vec::new(),
@@ -69,6 +71,9 @@ pub enum FileErrorKind {
 
 /// Everything one file produced.
 pub struct FileResult {
+    /// The path as given, without `./` parts.
+    pub path: std::path::PathBuf,
+    /// The path as reports print it ([`display_path`]).
     pub display: String,
     /// `check`: the sites found; `diff` and `fix`: the sites left.
     pub sites: Vec<Located>,
@@ -89,11 +94,36 @@ pub struct FileResult {
 }
 
 /// A path as reports print it: `./app/views.py` as `app/views.py`, so `diff`
-/// output is a patch `git apply` takes (it rejects `a/./app/views.py`).
+/// output is a patch `git apply` takes (it rejects `a/./app/views.py`), and
+/// a byte that is not UTF-8 as `\xNN`, where U+FFFD would hide which file
+/// it is.
 pub fn display_path(path: &Path) -> String {
+    shown(normal_path(path).as_os_str())
+}
+
+fn normal_path(path: &Path) -> std::path::PathBuf {
     let normal: std::path::PathBuf =
         path.components().filter(|part| !matches!(part, std::path::Component::CurDir)).collect();
-    if normal.as_os_str().is_empty() { path.display().to_string() } else { normal.display().to_string() }
+    if normal.as_os_str().is_empty() { path.to_path_buf() } else { normal }
+}
+
+#[cfg(unix)]
+fn shown(name: &std::ffi::OsStr) -> String {
+    use std::fmt::Write;
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            let _ = write!(out, "\\x{byte:02x}");
+        }
+    }
+    out
+}
+
+#[cfg(not(unix))]
+fn shown(name: &std::ffi::OsStr) -> String {
+    name.to_string_lossy().into_owned()
 }
 
 pub fn process_source(
@@ -107,7 +137,7 @@ pub fn process_source(
 ) -> FileResult {
     // Standard input: `fix -` prints the whole source back.
     let echo = !write && action == Action::Fix;
-    let mut result = FileResult::new(display_path(path));
+    let mut result = FileResult::new(path);
     let file = match read {
         Ok(Some(file)) => file,
         Ok(None) => return result,

@@ -39,7 +39,7 @@ pub fn review_source(
     settings: &Settings,
     choose: &mut dyn FnMut(&Offer<'_>) -> Choice,
 ) -> (FileResult, bool) {
-    let mut result = FileResult::new(super::display_path(path));
+    let mut result = FileResult::new(path);
     let file = match read {
         Ok(Some(file)) => file,
         Ok(None) => return (result, false),

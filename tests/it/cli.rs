@@ -1358,6 +1358,16 @@ fn two_models_claiming_one_reverse_accessor_resolve_the_same_way_on_every_run() 
     assert!(outputs.iter().all(|output| output == &outputs[0]), "the index differs between runs");
 }
 
+/// Applies `patch` with `git apply` in a new repository at `project`'s root.
+fn git_apply(project: &Project, patch: &[u8]) {
+    fs::write(project.full("fix.patch"), patch).unwrap();
+    let git =
+        |args: &[&str]| std::process::Command::new("git").args(args).current_dir(project.full("")).output().unwrap();
+    assert!(git(&["init", "-q"]).status.success());
+    let applied = git(&["apply", "fix.patch"]);
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+}
+
 /// `asyncfix diff .` from a project's root prints paths without `./`, a
 /// patch `git apply` takes; `check` prints the same paths.
 #[test]
@@ -1380,12 +1390,7 @@ fn diff_from_the_project_root_is_a_patch_git_applies() {
     let diff = asyncfix(&["diff", ".", "--color", "never"]);
     let patch = String::from_utf8(diff.stdout).unwrap();
     assert!(patch.starts_with("--- a/app/views.py\n+++ b/app/views.py\n"), "{patch}");
-    fs::write(project.full("fix.patch"), &patch).unwrap();
-    let git =
-        |args: &[&str]| std::process::Command::new("git").args(args).current_dir(project.full("")).output().unwrap();
-    assert!(git(&["init", "-q"]).status.success());
-    let applied = git(&["apply", "fix.patch"]);
-    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    git_apply(&project, patch.as_bytes());
     let fixed = fs::read_to_string(project.full("app/views.py")).unwrap();
     assert!(fixed.contains("await sync_to_async(Book.objects.get)(pk=pk)"), "{fixed}");
 }
@@ -1420,10 +1425,7 @@ fn diff_of_bom_and_lone_cr_files_is_the_patch_of_what_fix_writes() {
 
     let diff = in_dir(&applied, env!("CARGO_BIN_EXE_asyncfix"), &["diff", ".", "--color", "never"]);
     assert_eq!(diff.status.code(), Some(1), "{}", String::from_utf8_lossy(&diff.stderr));
-    fs::write(applied.full("fix.patch"), &diff.stdout).unwrap();
-    assert!(in_dir(&applied, "git", &["init", "-q"]).status.success());
-    let git_apply = in_dir(&applied, "git", &["apply", "fix.patch"]);
-    assert!(git_apply.status.success(), "{}", String::from_utf8_lossy(&git_apply.stderr));
+    git_apply(&applied, &diff.stdout);
     let fix = in_dir(&fixed, env!("CARGO_BIN_EXE_asyncfix"), &["fix", "."]);
     assert_eq!(fix.status.code(), Some(0), "{}", String::from_utf8_lossy(&fix.stderr));
 
@@ -1439,6 +1441,38 @@ fn diff_of_bom_and_lone_cr_files_is_the_patch_of_what_fix_writes() {
             .replace("cache\r", "cache\rfrom asgiref.sync import sync_to_async\r")
             .replace("return cache.get(key)", "return await sync_to_async(cache.get)(key)")
     );
+}
+
+/// A file name that is not UTF-8 (Latin-1 `café.py`) is printed with the
+/// byte escaped in text and JSON, where U+FFFD would hide which file it is,
+/// and quoted as git quotes it in a diff, which `git apply` takes.
+#[cfg(unix)]
+#[test]
+fn non_utf8_file_names_are_shown_escaped_and_patched() {
+    use std::os::unix::ffi::OsStrExt;
+
+    let project = Project::new();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.py");
+    let source = "from django.core.cache import cache\n\n\nasync def view(key):\n    return cache.get(key)\n";
+    fs::write(project.full("").join(name), source).unwrap();
+    let asyncfix = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_asyncfix"))
+            .args(args)
+            .current_dir(project.full(""))
+            .output()
+            .unwrap();
+        (String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap())
+    };
+
+    let (text, _) = asyncfix(&["check", ".", "--color", "never"]);
+    assert!(text.starts_with("caf\\xe9.py:5:12: DJ003"), "{text}");
+    let (json, _) = asyncfix(&["check", ".", "--output-format", "json"]);
+    assert!(json.contains(r#""path": "caf\\xe9.py""#), "{json}");
+    let (patch, stderr) = asyncfix(&["diff", ".", "--color", "never"]);
+    assert!(patch.starts_with("--- \"a/caf\\351.py\"\n+++ \"b/caf\\351.py\"\n"), "{patch}{stderr}");
+    git_apply(&project, patch.as_bytes());
+    let fixed = fs::read_to_string(project.full("").join(name)).unwrap();
+    assert!(fixed.contains("await sync_to_async(cache.get)(key)"), "{fixed}");
 }
 
 const TWO_RULES: &str = "from django.core.cache import cache\nfrom django.db import models\n\n\nclass Book(models.Model):\n    pass\n\n\nasync def view(pk):\n    Book.objects.get(pk=pk)\n    Book.objects.count()\n    return cache.get(\"k\")\n";
