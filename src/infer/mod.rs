@@ -155,14 +155,11 @@ pub struct Evaluator<'a, 't> {
     /// so computed once. An entry in progress reads as `Unknown`, which cuts cycles
     /// (`x = x.strip()`) and keeps evaluation linear.
     names: RefCell<HashMap<(ScopeId, String), Value>>,
-    /// The source spells `isinstance`: only then can a test narrow a name.
-    narrows: bool,
 }
 
 impl<'a, 't> Evaluator<'a, 't> {
     pub fn new(model: &'a SemanticModel<'t>, rules: &'a RuleSet, index: Option<&'a dyn ProjectFacts>) -> Self {
-        let narrows = memchr::memmem::find(model.source.as_bytes(), b"isinstance").is_some();
-        Self { model, rules, index, names: RefCell::new(HashMap::new()), narrows }
+        Self { model, rules, index, names: RefCell::new(HashMap::new()) }
     }
 }
 

@@ -142,7 +142,8 @@ impl<'t> Evaluator<'_, 't> {
     /// body of an `if` or `elif` whose condition is that call (alone, or one
     /// side of an `and`), an instance of the model.
     pub(super) fn narrowed(&self, node: Node<'t>, name: &str, scope: ScopeId, depth: usize) -> Option<Value> {
-        if !self.narrows {
+        let at = node.start_byte();
+        if !self.model.narrowing_bodies.iter().any(|body| body.contains(&at)) {
             return None;
         }
         let mut child = node;

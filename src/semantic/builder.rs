@@ -25,6 +25,7 @@ pub(super) fn build<'t>(source: &'t str, tree: &'t Tree, module: ModuleName) -> 
         top_level_imports: Vec::new(),
         imports_channels: false,
         star_imports: Vec::new(),
+        narrowing_bodies: Vec::new(),
     };
     let root = tree.root_node();
     let mut cursor = root.walk();
@@ -153,6 +154,15 @@ impl<'t> Builder<'t> {
                             self.bind(scope, child, Binding::Other);
                         }
                         after_as = child.kind() == "as";
+                    }
+                    push_children(node, scope, &mut stack);
+                }
+                "if_statement" | "elif_clause" => {
+                    if let (Some(condition), Some(body)) =
+                        (node.child_by_field_id(FIELD.condition), node.child_by_field_id(FIELD.consequence))
+                        && self.text(condition).contains("isinstance")
+                    {
+                        self.model.narrowing_bodies.push(body.byte_range());
                     }
                     push_children(node, scope, &mut stack);
                 }

@@ -136,6 +136,10 @@ pub struct SemanticModel<'t> {
     pub imports_channels: bool,
     /// Modules imported whole at module level: `from .models import *`.
     pub star_imports: Vec<String>,
+    /// The bodies of `if`/`elif` tests that spell `isinstance`: only a name
+    /// inside one can be narrowed, so the climb that looks for the test is
+    /// done only there (a parent step costs a walk down from the root).
+    pub narrowing_bodies: Vec<std::ops::Range<usize>>,
 }
 
 impl<'t> SemanticModel<'t> {
