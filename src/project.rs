@@ -327,25 +327,27 @@ fn project_wide() -> Vec<&'static str> {
 /// A file's first and only read while the project loads: whether it can
 /// hold sites or declares model relations, and its byte scan.
 fn first_read(file: &IndexedFile, vocabulary: &Vocabulary) -> (FirstRead, ModuleScan) {
-    let raw = match &file.source {
-        Some(text) => text.as_bytes().to_vec(),
-        None => match std::fs::read(&file.path) {
-            Ok(raw) => raw,
+    match &file.source {
+        Some(text) => read_bytes(file, text.as_bytes(), vocabulary),
+        // A buffer each thread reuses: most files are read here only.
+        None => crate::files::with_bytes(&file.path, |raw| read_bytes(file, raw, vocabulary))
             // Unknown, so it may hold sites: the check reads it again and reports why not.
-            Err(_) => return (FirstRead { sites: true, ..FirstRead::default() }, ModuleScan::default()),
-        },
-    };
+            .unwrap_or_else(|_| (FirstRead { sites: true, ..FirstRead::default() }, ModuleScan::default())),
+    }
+}
+
+fn read_bytes(file: &IndexedFile, raw: &[u8], vocabulary: &Vocabulary) -> (FirstRead, ModuleScan) {
     // Django keeps models in `models.py` or a `models` package: only
     // those are read for relations nothing else points to.
     let is_models_module = file.path.file_name().is_some_and(|name| name == "models.py")
         || file.path.components().any(|part| part.as_os_str() == "models");
-    let relations = declares_relations(&raw);
+    let relations = declares_relations(raw);
     let read = FirstRead {
-        sites: may_have_sites(&raw),
+        sites: may_have_sites(raw),
         relations: is_models_module && relations,
         models: is_models_module || relations,
     };
-    (read, reach::scan(&raw, &file.module, vocabulary))
+    (read, reach::scan(raw, &file.module, vocabulary))
 }
 
 fn self_contained(files: &[IndexedFile], reads: &[FirstRead], scans: &[ModuleScan]) -> Vec<bool> {
