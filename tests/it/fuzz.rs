@@ -14,7 +14,8 @@
 //! output that parses and that a second `fix` leaves alone; an input that
 //! does not parse, or holds no `async`, comes back byte for byte. For
 //! generated programs, every changed line must hold the wrapper or be an
-//! import ([`changed_lines_only_wrap`]).
+//! import ([`changed_lines_only_wrap`]), and, where `python3` is there, the
+//! output with its wrappers taken out must be the input ([`python_breaks`]).
 //!
 //! A generated program is read from a string of choice bytes (an exhausted
 //! string picks the first, simplest option), so proptest shrinks a failure to
@@ -578,22 +579,108 @@ fn fuzz_generated_programs(known_bugs: bool) {
         panic!("{error}");
     }
     let (total, parsed, changed) = (total.into_inner(), parsed.into_inner(), changed.into_inner());
-    let failures = python_breaks(&changes.into_inner().unwrap());
+    // Fixtures hold SQLAlchemy fixes and aliased wrappers: compiling is the check.
+    let failures = python_breaks(&changes.into_inner().unwrap(), Oracle::Compiles);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // The grammar is meant to produce Python: most programs parse, and most have sites to fix.
     assert!(parsed * 10 >= total * 9, "only {parsed} of {total} generated programs parse");
     assert!(changed * 2 >= total, "only {changed} of {total} generated programs were changed");
 }
 
+/// What [`python_breaks`] asks of a fix.
+#[derive(Clone, Copy)]
+enum Oracle {
+    /// The output compiles.
+    Compiles,
+    /// It compiles, and means what the input meant.
+    Meaning,
+}
+
 /// The fixes that `CPython` (when `python3` is there, one process for all)
-/// compiles before but not after. `CPython` is stricter than tree-sitter (an
-/// `await` in a lambda or a sync `def`, a `return` at module level), so only
-/// inputs that compile count.
-fn python_breaks(changes: &[(String, String)]) -> Vec<String> {
+/// compiles before but not after, or whose meaning changed. `CPython` is
+/// stricter than tree-sitter (an `await` in a lambda or a sync `def`, a
+/// `return` at module level), so only inputs that compile count.
+///
+/// The semantic oracle: the output's syntax tree with every wrapper taken
+/// back out (`await sync_to_async(F)(ARGS)` is `F(ARGS)`, `await
+/// sync_to_async(lambda: E)()` is `E`) and the wrapper's import dropped must
+/// be the input's tree. A `QuerySet` made a list to be iterated, unpacked or
+/// tested (`await sync_to_async(list)(qs)`) is the same iteration: `list(E)`
+/// where a value is iterated, unpacked (`*E` too) or tested for truth counts as `E`,
+/// and `bool(E)` in a test as `E`, on both sides.
+fn python_breaks(changes: &[(String, String)], oracle: Oracle) -> Vec<String> {
     const SCRIPT: &str = r#"
-import json, sys, warnings
+import ast, json, sys, warnings
 warnings.simplefilter("ignore")
+WRAPPERS = {"sync_to_async", "database_sync_to_async"}
+
+def wrapper_call(node):
+    # `sync_to_async(F)` (or `sync_to_async(F, thread_sensitive=...)`): F
+    if isinstance(node, ast.Call) and node.args:
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        if name in WRAPPERS:
+            return node.args[0]
+    return None
+
+class Strip(ast.NodeTransformer):
+    def visit_Await(self, node):
+        self.generic_visit(node)
+        call = node.value
+        if isinstance(call, ast.Call):
+            inner = wrapper_call(call.func)
+            if inner is not None:
+                if isinstance(inner, ast.Lambda) and not call.args and not call.keywords:
+                    return inner.body
+                return ast.Call(func=inner, args=call.args, keywords=call.keywords)
+        return node
+
+def unwrap(node, name):
+    while (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+           and len(node.args) == 1 and not node.keywords):
+        node = node.args[0]
+    return node
+
+class Normalize(ast.NodeTransformer):
+    def visit_ImportFrom(self, node):
+        if node.module in ("asgiref.sync", "channels.db"):
+            node.names = [alias for alias in node.names if alias.name not in WRAPPERS]
+            if not node.names:
+                return None
+        return node
+    def iterated(self, node):
+        self.generic_visit(node)
+        node.iter = unwrap(node.iter, "list")
+        return node
+    visit_For = visit_comprehension = iterated
+    def visit_Assign(self, node):
+        self.generic_visit(node)
+        if any(isinstance(target, (ast.Tuple, ast.List)) for target in node.targets):
+            node.value = unwrap(node.value, "list")
+        return node
+    def tested(self, node):
+        self.generic_visit(node)
+        node.test = unwrap(unwrap(node.test, "bool"), "list")
+        return node
+    visit_If = visit_While = visit_IfExp = visit_Assert = tested
+    def visit_Starred(self, node):
+        self.generic_visit(node)
+        node.value = unwrap(node.value, "list")
+        return node
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Not):
+            node.operand = unwrap(unwrap(node.operand, "bool"), "list")
+        return node
+    def visit_BoolOp(self, node):
+        self.generic_visit(node)
+        node.values = [unwrap(value, "bool") for value in node.values]
+        return node
+
+def meaning(tree):
+    return ast.dump(Normalize().visit(tree))
+
 failures = []
+check_meaning = sys.argv[1] == "meaning"
 for index, (before, after) in enumerate(json.load(sys.stdin)):
     try:
         compile(before, "<before>", "exec")
@@ -603,10 +690,13 @@ for index, (before, after) in enumerate(json.load(sys.stdin)):
         compile(after, "<after>", "exec")
     except SyntaxError as error:
         failures.append("CPython compiles the input but not the output (%s):\n--- input\n%s\n--- output\n%s" % (error, before, after))
+        continue
+    if check_meaning and meaning(ast.parse(before)) != meaning(Strip().visit(ast.parse(after))):
+        failures.append("the output with its wrappers taken out is not the input:\n--- input\n%s\n--- output\n%s" % (before, after))
 json.dump(failures, sys.stdout)
 "#;
     let Ok(mut child) = Command::new("python3")
-        .args(["-c", SCRIPT])
+        .args(["-c", SCRIPT, if matches!(oracle, Oracle::Meaning) { "meaning" } else { "compiles" }])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -624,6 +714,29 @@ json.dump(failures, sys.stdout)
     feeder.join().unwrap();
     assert!(output.status.success(), "python3 failed");
     serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The oracle passes a fix that keeps the meaning and catches one that does
+/// not (another argument, a lambda's body changed, a list where nothing is
+/// iterated).
+#[test]
+fn the_semantic_oracle_catches_a_changed_meaning() {
+    if super::support::python_compiles("").is_none() {
+        return;
+    }
+    let before = "from django.core.cache import cache\n\nasync def v(k, qs):\n    for x in qs:\n        pass\n    return cache.get(k), qs\n";
+    let kept = "from django.core.cache import cache\nfrom asgiref.sync import sync_to_async\n\nasync def v(k, qs):\n    for x in await sync_to_async(list)(qs):\n        pass\n    return await sync_to_async(lambda: cache.get(k))(), qs\n";
+    let changed = [
+        kept.replace("cache.get(k))", "cache.get(qs))"),
+        kept.replace("lambda: cache.get(k)", "lambda: cache.get"),
+        kept.replace(", qs\n", ", await sync_to_async(list)(qs)\n"),
+    ];
+    assert_eq!(python_breaks(&[(before.to_owned(), kept.to_owned())], Oracle::Meaning), Vec::<String>::new());
+    for after in changed {
+        let failures = python_breaks(&[(before.to_owned(), after.clone())], Oracle::Meaning);
+        assert_eq!(failures.len(), 1, "not caught:\n{after}");
+        assert!(failures[0].starts_with("the output with its wrappers taken out is not the input"), "{failures:?}");
+    }
 }
 
 /// The grammar itself, on a few fixed choice strings.
@@ -805,6 +918,7 @@ fn mutated_fixtures_never_panic_or_break_what_parsed() {
     if let Err(error) = result {
         panic!("{error}");
     }
-    let failures = python_breaks(&changes.into_inner().unwrap());
+    // Fixtures hold SQLAlchemy fixes and aliased wrappers: compiling is the check.
+    let failures = python_breaks(&changes.into_inner().unwrap(), Oracle::Compiles);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
