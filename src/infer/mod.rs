@@ -1,7 +1,8 @@
 //! What an expression evaluates to, as far as asyncfix cares: a qualified
 //! name, a model instance, a manager or `QuerySet`, or a value a recipe callable
-//! produced. Flow-insensitive: a local name has a value only when every
-//! assignment to it in its scope agrees.
+//! produced. A local name of a function is what the bindings that reach
+//! its use agree on (`flow.rs`: the last one in straight-line code); any
+//! other name, what every binding of it agrees on.
 //!
 //! The evaluator runs twice: while the project index is built (no index: it
 //! names things, and the index resolves them later) and while checking
@@ -14,6 +15,7 @@ use tree_sitter::Node;
 
 mod awaited;
 pub mod facts;
+mod flow;
 mod library;
 mod names;
 #[cfg(test)]
@@ -26,6 +28,9 @@ use facts::{OrmClass, ProjectFacts, ReturnedQuerySet};
 use crate::parse::FIELD;
 use crate::recipe::{RuleSet, TagId};
 use crate::semantic::{Binding, ScopeId, SemanticModel};
+
+/// A name, the scope that binds it, and which of its bindings count.
+type NameKey = (ScopeId, String, Option<Vec<usize>>);
 
 /// How sure we are that a receiver is what it looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,10 +156,11 @@ pub struct Evaluator<'a, 't> {
     pub model: &'a SemanticModel<'t>,
     pub rules: &'a RuleSet,
     pub index: Option<&'a dyn ProjectFacts>,
-    /// What each name evaluates to, by the scope that binds it: flow-insensitive,
-    /// so computed once. An entry in progress reads as `Unknown`, which cuts cycles
-    /// (`x = x.strip()`) and keeps evaluation linear.
-    names: RefCell<HashMap<(ScopeId, String), Value>>,
+    /// What each name evaluates to, by the scope that binds it and the
+    /// bindings that reach the use (`None`: all of them). An entry in
+    /// progress reads as `Unknown`, which cuts cycles (`x = x.strip()` in a
+    /// loop) and keeps evaluation linear.
+    names: RefCell<HashMap<NameKey, Value>>,
     /// The source spells `isinstance`: only then can a test narrow a name.
     narrows: bool,
 }
@@ -211,7 +217,7 @@ impl<'t> Evaluator<'_, 't> {
         match node.kind() {
             "identifier" => {
                 let name = self.model.text(node);
-                self.narrowed(node, name, scope, depth).unwrap_or_else(|| self.name(name, scope, depth))
+                self.narrowed(node, name, scope, depth).unwrap_or_else(|| self.name(name, Some(node), scope, depth))
             }
             "attribute" => self.attribute(node, scope, depth),
             "subscript" if self.is_scope_session(node) => self.tag_value(SESSION_TAG),

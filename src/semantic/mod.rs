@@ -112,6 +112,9 @@ pub struct Scope<'t> {
     /// The node that opened the scope (the module for scope 0).
     pub node: Option<Node<'t>>,
     pub bindings: FxHashMap<&'t str, Vec<Binding<'t>>>,
+    /// The node each binding in `bindings` binds, at the same index: the
+    /// name in the assignment, loop, parameter list, `def` or import.
+    pub binders: FxHashMap<&'t str, Vec<Node<'t>>>,
     /// Names declared `global` or `nonlocal` here: not local to this scope.
     pub declared_outside: FxHashSet<&'t str>,
 }
