@@ -35,10 +35,12 @@ const DEFINING: &[&str] = &[
 impl<'t> Evaluator<'_, 't> {
     /// The indices (into the scope's bindings of `name`) of the bindings
     /// that may reach `use_node`; `None` when the use is not in the body of
-    /// the function `found_in` is.
+    /// the function `found_in` is, or the name has one binding there.
     pub(super) fn reaching(&self, use_node: Node<'t>, name: &str, found_in: ScopeId) -> Option<Vec<usize>> {
         let scope = self.model.scope(found_in);
-        if !matches!(scope.kind, ScopeKind::Function { .. }) {
+        // One binding reaches wherever the name is bound at all.
+        if !matches!(scope.kind, ScopeKind::Function { .. }) || scope.bindings.get(name).is_none_or(|all| all.len() < 2)
+        {
             return None;
         }
         let function = scope.node?;
