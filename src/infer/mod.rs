@@ -8,12 +8,13 @@
 //! names things, and the index resolves them later) and while checking
 //! (with the index: project classes, models, relations and helpers known).
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
 use tree_sitter::Node;
 
 mod awaited;
+mod callers;
 pub mod facts;
 mod flow;
 mod library;
@@ -161,6 +162,12 @@ pub struct Evaluator<'a, 't> {
     /// progress reads as `Unknown`, which cuts cycles (`x = x.strip()` in a
     /// loop) and keeps evaluation linear.
     names: RefCell<HashMap<NameKey, Value>>,
+    /// What the calls of a function in this module pass for an unannotated
+    /// parameter, by the function's scope and the parameter (`callers.rs`).
+    passed: RefCell<HashMap<(ScopeId, String), Value>>,
+    /// Where each identifier of the module is, by its spelling, built on
+    /// demand (`callers.rs`); byte ranges, so the evaluator stays covariant.
+    identifiers: OnceCell<HashMap<String, Vec<(usize, usize)>>>,
     /// The source spells `isinstance`: only then can a test narrow a name.
     narrows: bool,
 }
@@ -168,7 +175,15 @@ pub struct Evaluator<'a, 't> {
 impl<'a, 't> Evaluator<'a, 't> {
     pub fn new(model: &'a SemanticModel<'t>, rules: &'a RuleSet, index: Option<&'a dyn ProjectFacts>) -> Self {
         let narrows = memchr::memmem::find(model.source.as_bytes(), b"isinstance").is_some();
-        Self { model, rules, index, names: RefCell::new(HashMap::new()), narrows }
+        Self {
+            model,
+            rules,
+            index,
+            names: RefCell::new(HashMap::new()),
+            passed: RefCell::new(HashMap::new()),
+            identifiers: OnceCell::new(),
+            narrows,
+        }
     }
 }
 
@@ -191,15 +206,7 @@ impl<'t> Evaluator<'_, 't> {
     /// (`@sync_to_async`, `@database_sync_to_async(...)`): calling it then
     /// returns an awaitable, and its body runs in a thread.
     pub fn is_wrapped_definition(&self, decorated: Node<'t>, scope: ScopeId) -> bool {
-        let mut cursor = decorated.walk();
-        decorated.named_children(&mut cursor).filter(|child| child.kind() == "decorator").any(|decorator| {
-            let expression = decorator.named_child(0);
-            let callee = expression.map(|expression| match expression.kind() {
-                "call" => expression.child_by_field_id(FIELD.function).unwrap_or(expression),
-                _ => expression,
-            });
-            callee.is_some_and(|callee| self.is_wrapper(callee, scope))
-        })
+        decorator_callees(decorated).into_iter().any(|callee| self.is_wrapper(callee, scope))
     }
 
     /// The class of the project's user model.
@@ -582,6 +589,21 @@ impl<'t> Evaluator<'_, 't> {
             None => looks_like_class(class),
         }
     }
+}
+
+/// What each decorator of a `decorated_definition` calls: `f` of `@f` and
+/// of `@f(...)`.
+fn decorator_callees(decorated: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = decorated.walk();
+    decorated
+        .named_children(&mut cursor)
+        .filter(|child| child.kind() == "decorator")
+        .filter_map(|decorator| decorator.named_child(0))
+        .map(|expression| match expression.kind() {
+            "call" => expression.child_by_field_id(FIELD.function).unwrap_or(expression),
+            _ => expression,
+        })
+        .collect()
 }
 
 /// For `wrapper(f)(args)`, the node `f`.

@@ -106,16 +106,10 @@ impl<'t> Evaluator<'_, 't> {
             }
             agreed = match agreed {
                 None => Some(value),
-                Some(previous) if previous == value => Some(previous),
-                // Instances of one class: what every binding loaded.
-                Some(Value::Instance { class, preloaded }) => match value {
-                    Value::Instance { class: other, preloaded: also } if other == class => {
-                        let preloaded = preloaded.into_iter().filter(|path| also.contains(path)).collect();
-                        Some(Value::Instance { class, preloaded })
-                    }
-                    _ => return Value::Unknown,
+                Some(previous) => match meet(previous, value) {
+                    Some(both) => Some(both),
+                    None => return Value::Unknown,
                 },
-                Some(_) => return Value::Unknown,
             };
         }
         match (agreed, annotated) {
@@ -240,7 +234,12 @@ impl<'t> Evaluator<'_, 't> {
                 MethodKind::Static => Value::Unknown,
             };
         }
-        let Some(annotation) = annotation else { return self.fixture(name, scope) };
+        let Some(annotation) = annotation else {
+            return match self.fixture(name, scope) {
+                Value::Unknown => self.passed(name, scope_id, depth),
+                fixture => fixture,
+            };
+        };
         self.annotation_value(annotation, scope.parent.unwrap_or(scope_id), depth)
     }
 
@@ -336,6 +335,19 @@ impl<'t> Evaluator<'_, 't> {
             }
             _ => None,
         }
+    }
+}
+
+/// What two values a name may hold agree on: the same value, or instances
+/// of one class with what both loaded; `None` when they disagree.
+pub(super) fn meet(previous: Value, value: Value) -> Option<Value> {
+    match (previous, value) {
+        (previous, value) if previous == value => Some(previous),
+        (Value::Instance { class, preloaded }, Value::Instance { class: other, preloaded: also }) if other == class => {
+            let preloaded = preloaded.into_iter().filter(|path| also.contains(path)).collect();
+            Some(Value::Instance { class, preloaded })
+        }
+        _ => None,
     }
 }
 
