@@ -1,19 +1,22 @@
 //! What an expression evaluates to, as far as asyncfix cares: a qualified
 //! name, a model instance, a manager or `QuerySet`, or a value a recipe callable
-//! produced. Flow-insensitive: a local name has a value only when every
-//! assignment to it in its scope agrees.
+//! produced. A local name of a function is what the bindings that reach
+//! its use agree on (`flow.rs`: the last one in straight-line code); any
+//! other name, what every binding of it agrees on.
 //!
 //! The evaluator runs twice: while the project index is built (no index: it
 //! names things, and the index resolves them later) and while checking
 //! (with the index: project classes, models, relations and helpers known).
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
 use tree_sitter::Node;
 
 mod awaited;
+mod callers;
 pub mod facts;
+mod flow;
 mod library;
 mod names;
 #[cfg(test)]
@@ -26,6 +29,9 @@ use facts::{OrmClass, ProjectFacts, ReturnedQuerySet};
 use crate::parse::FIELD;
 use crate::recipe::{RuleSet, TagId};
 use crate::semantic::{Binding, ScopeId, SemanticModel};
+
+/// A name, the scope that binds it, and which of its bindings count.
+type NameKey = (ScopeId, String, Option<Vec<usize>>);
 
 /// How sure we are that a receiver is what it looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,15 +157,29 @@ pub struct Evaluator<'a, 't> {
     pub model: &'a SemanticModel<'t>,
     pub rules: &'a RuleSet,
     pub index: Option<&'a dyn ProjectFacts>,
-    /// What each name evaluates to, by the scope that binds it: flow-insensitive,
-    /// so computed once. An entry in progress reads as `Unknown`, which cuts cycles
-    /// (`x = x.strip()`) and keeps evaluation linear.
-    names: RefCell<HashMap<(ScopeId, String), Value>>,
+    /// What each name evaluates to, by the scope that binds it and the
+    /// bindings that reach the use (`None`: all of them). An entry in
+    /// progress reads as `Unknown`, which cuts cycles (`x = x.strip()` in a
+    /// loop) and keeps evaluation linear.
+    names: RefCell<HashMap<NameKey, Value>>,
+    /// What the calls of a function in this module pass for an unannotated
+    /// parameter, by the function's scope and the parameter (`callers.rs`).
+    passed: RefCell<HashMap<(ScopeId, String), Value>>,
+    /// Where each identifier of the module is, by its spelling, built on
+    /// demand (`callers.rs`); byte ranges, so the evaluator stays covariant.
+    identifiers: OnceCell<HashMap<String, Vec<(usize, usize)>>>,
 }
 
 impl<'a, 't> Evaluator<'a, 't> {
     pub fn new(model: &'a SemanticModel<'t>, rules: &'a RuleSet, index: Option<&'a dyn ProjectFacts>) -> Self {
-        Self { model, rules, index, names: RefCell::new(HashMap::new()) }
+        Self {
+            model,
+            rules,
+            index,
+            names: RefCell::new(HashMap::new()),
+            passed: RefCell::new(HashMap::new()),
+            identifiers: OnceCell::new(),
+        }
     }
 }
 
@@ -182,15 +202,7 @@ impl<'t> Evaluator<'_, 't> {
     /// (`@sync_to_async`, `@database_sync_to_async(...)`): calling it then
     /// returns an awaitable, and its body runs in a thread.
     pub fn is_wrapped_definition(&self, decorated: Node<'t>, scope: ScopeId) -> bool {
-        let mut cursor = decorated.walk();
-        decorated.named_children(&mut cursor).filter(|child| child.kind() == "decorator").any(|decorator| {
-            let expression = decorator.named_child(0);
-            let callee = expression.map(|expression| match expression.kind() {
-                "call" => expression.child_by_field_id(FIELD.function).unwrap_or(expression),
-                _ => expression,
-            });
-            callee.is_some_and(|callee| self.is_wrapper(callee, scope))
-        })
+        decorator_callees(decorated).into_iter().any(|callee| self.is_wrapper(callee, scope))
     }
 
     /// The class of the project's user model.
@@ -208,7 +220,7 @@ impl<'t> Evaluator<'_, 't> {
         match node.kind() {
             "identifier" => {
                 let name = self.model.text(node);
-                self.narrowed(node, name, scope, depth).unwrap_or_else(|| self.name(name, scope, depth))
+                self.narrowed(node, name, scope, depth).unwrap_or_else(|| self.name(name, Some(node), scope, depth))
             }
             "attribute" => self.attribute(node, scope, depth),
             "subscript" if self.is_scope_session(node) => self.tag_value(SESSION_TAG),
@@ -573,6 +585,21 @@ impl<'t> Evaluator<'_, 't> {
             None => looks_like_class(class),
         }
     }
+}
+
+/// What each decorator of a `decorated_definition` calls: `f` of `@f` and
+/// of `@f(...)`.
+fn decorator_callees(decorated: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = decorated.walk();
+    decorated
+        .named_children(&mut cursor)
+        .filter(|child| child.kind() == "decorator")
+        .filter_map(|decorator| decorator.named_child(0))
+        .map(|expression| match expression.kind() {
+            "call" => expression.child_by_field_id(FIELD.function).unwrap_or(expression),
+            _ => expression,
+        })
+        .collect()
 }
 
 /// For `wrapper(f)(args)`, the node `f`.

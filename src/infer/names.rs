@@ -40,21 +40,25 @@ impl<'t> Evaluator<'_, 't> {
         }
     }
 
-    pub(super) fn name(&self, name: &str, scope: ScopeId, depth: usize) -> Value {
+    /// What `name` is where `use_node` reads it (see [`Evaluator::reaching`]),
+    /// or anywhere in its scope without a use.
+    pub(super) fn name(&self, name: &str, use_node: Option<Node<'t>>, scope: ScopeId, depth: usize) -> Value {
         let Some((found_in, _)) = self.model.lookup(name, scope) else {
             return Value::Unknown;
         };
-        let key = (found_in, name.to_owned());
+        let reaching = use_node.and_then(|use_node| self.reaching(use_node, name, found_in));
+        let key = (found_in, name.to_owned(), reaching);
         if let Some(known) = self.names.borrow().get(&key) {
             return known.clone();
         }
         self.names.borrow_mut().insert(key.clone(), Value::Unknown);
-        let value = self.name_uncached(name, scope, depth);
+        let value = self.name_uncached(name, key.2.as_deref(), scope, depth);
         self.names.borrow_mut().insert(key, value.clone());
         value
     }
 
-    pub(super) fn name_uncached(&self, name: &str, scope: ScopeId, depth: usize) -> Value {
+    /// The meet of the bindings of `name` (those in `reaching` when given).
+    fn name_uncached(&self, name: &str, reaching: Option<&[usize]>, scope: ScopeId, depth: usize) -> Value {
         let Some((found_in, bindings)) = self.model.lookup(name, scope) else {
             return Value::Unknown;
         };
@@ -63,9 +67,12 @@ impl<'t> Evaluator<'_, 't> {
         let mut agreed: Option<Value> = None;
         // `m: Member` types `m` where nothing else does, and never erases what does.
         let mut annotated = None;
-        for binding in bindings {
+        for (index, binding) in bindings.iter().enumerate() {
             if let Binding::Annotated(annotation) = binding {
                 annotated = Some(*annotation);
+                continue;
+            }
+            if reaching.is_some_and(|reaching| !reaching.contains(&index)) {
                 continue;
             }
             // `x = None` only clears the name: a placeholder before the real
@@ -99,16 +106,10 @@ impl<'t> Evaluator<'_, 't> {
             }
             agreed = match agreed {
                 None => Some(value),
-                Some(previous) if previous == value => Some(previous),
-                // Instances of one class: what every binding loaded.
-                Some(Value::Instance { class, preloaded }) => match value {
-                    Value::Instance { class: other, preloaded: also } if other == class => {
-                        let preloaded = preloaded.into_iter().filter(|path| also.contains(path)).collect();
-                        Some(Value::Instance { class, preloaded })
-                    }
-                    _ => return Value::Unknown,
+                Some(previous) => match meet(previous, value) {
+                    Some(both) => Some(both),
+                    None => return Value::Unknown,
                 },
-                Some(_) => return Value::Unknown,
             };
         }
         match (agreed, annotated) {
@@ -234,7 +235,12 @@ impl<'t> Evaluator<'_, 't> {
                 MethodKind::Static => Value::Unknown,
             };
         }
-        let Some(annotation) = annotation else { return self.fixture(name, scope) };
+        let Some(annotation) = annotation else {
+            return match self.fixture(name, scope) {
+                Value::Unknown => self.passed(name, scope_id, depth),
+                fixture => fixture,
+            };
+        };
         self.annotation_value(annotation, scope.parent.unwrap_or(scope_id), depth)
     }
 
@@ -274,7 +280,7 @@ impl<'t> Evaluator<'_, 't> {
     pub(super) fn annotated(&self, class_node: Node<'t>, scope: ScopeId, depth: usize) -> Value {
         if class_node.kind() == "string" {
             let text = self.model.text(class_node).trim_matches(|c| c == '"' || c == '\'');
-            self.name(text, scope, depth + 1)
+            self.name(text, None, scope, depth + 1)
         } else {
             self.eval_at(class_node, scope, depth + 1)
         }
@@ -330,6 +336,19 @@ impl<'t> Evaluator<'_, 't> {
             }
             _ => None,
         }
+    }
+}
+
+/// What two values a name may hold agree on: the same value, or instances
+/// of one class with what both loaded; `None` when they disagree.
+pub(super) fn meet(previous: Value, value: Value) -> Option<Value> {
+    match (previous, value) {
+        (previous, value) if previous == value => Some(previous),
+        (Value::Instance { class, preloaded }, Value::Instance { class: other, preloaded: also }) if other == class => {
+            let preloaded = preloaded.into_iter().filter(|path| also.contains(path)).collect();
+            Some(Value::Instance { class, preloaded })
+        }
+        _ => None,
     }
 }
 

@@ -90,8 +90,16 @@ fn disagreeing_assignments_give_nothing() {
 
 #[test]
 fn none_only_clears_a_name() {
-    assert_eq!(value_of("    u = User.objects.get(pk=1)\n    u = None\n    u"), instance(USER));
+    assert_eq!(value_of("    u = None\n    if raw:\n        u = User.objects.get(pk=1)\n    u"), instance(USER));
     assert_eq!(value_of("    u = None\n    u"), Value::Unknown);
+    // The last binding is the one that reaches: `u` is `None` there.
+    assert_eq!(value_of("    u = User.objects.get(pk=1)\n    u = None\n    u"), Value::Unknown);
+}
+
+#[test]
+fn the_last_binding_reaches() {
+    assert_eq!(value_of("    u = raw.strip()\n    u = User.objects.get(pk=1)\n    u"), instance(USER));
+    assert_eq!(value_of("    u = User.objects.get(pk=1)\n    if raw:\n        u = raw.strip()\n    u"), Value::Unknown);
 }
 
 #[test]

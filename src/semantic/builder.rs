@@ -19,6 +19,7 @@ pub(super) fn build<'t>(source: &'t str, tree: &'t Tree, module: ModuleName) -> 
             method: None,
             node: Some(tree.root_node()),
             bindings: FxHashMap::default(),
+            binders: FxHashMap::default(),
             declared_outside: FxHashSet::default(),
         }],
         scope_of_node: FxHashMap::default(),
@@ -57,6 +58,7 @@ impl<'t> Builder<'t> {
             method: None,
             node: Some(node),
             bindings: FxHashMap::default(),
+            binders: FxHashMap::default(),
             declared_outside: FxHashSet::default(),
         });
         self.model.scope_of_node.insert(node.id(), id);
@@ -64,8 +66,10 @@ impl<'t> Builder<'t> {
     }
 
     fn bind(&mut self, scope: ScopeId, name: Node<'t>, binding: Binding<'t>) {
-        let name = self.text(name);
-        self.model.scopes[scope.0].bindings.entry(name).or_default().push(binding);
+        let text = self.text(name);
+        let data = &mut self.model.scopes[scope.0];
+        data.bindings.entry(text).or_default().push(binding);
+        data.binders.entry(text).or_default().push(name);
     }
 
     /// Binds every plain name in an assignment target (tuples, lists, stars).

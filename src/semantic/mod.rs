@@ -8,6 +8,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use tree_sitter::{Node, Tree};
 
+use crate::parse::FIELD;
+
 /// Index of a scope in [`SemanticModel::scopes`]; the module is scope 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ScopeId(pub usize);
@@ -112,6 +114,9 @@ pub struct Scope<'t> {
     /// The node that opened the scope (the module for scope 0).
     pub node: Option<Node<'t>>,
     pub bindings: FxHashMap<&'t str, Vec<Binding<'t>>>,
+    /// The node each binding in `bindings` binds, at the same index: the
+    /// name in the assignment, loop, parameter list, `def` or import.
+    pub binders: FxHashMap<&'t str, Vec<Node<'t>>>,
     /// Names declared `global` or `nonlocal` here: not local to this scope.
     pub declared_outside: FxHashSet<&'t str>,
 }
@@ -150,6 +155,30 @@ impl<'t> SemanticModel<'t> {
     /// The scope a def, lambda, class or comprehension node opens.
     pub fn scope_opened_by(&self, node: Node<'_>) -> Option<ScopeId> {
         self.scope_of_node.get(&node.id()).copied()
+    }
+
+    /// The scope code at `node` runs in: the innermost body of a def,
+    /// lambda or class, or comprehension, around it (a def's defaults and
+    /// annotations run in the scope around the def).
+    pub fn scope_at(&self, node: Node<'_>) -> ScopeId {
+        let mut child = node;
+        let mut current = node.parent();
+        while let Some(ancestor) = current {
+            if let Some(&id) = self.scope_of_node.get(&ancestor.id()) {
+                let inside = match ancestor.kind() {
+                    "function_definition" | "lambda" | "class_definition" => {
+                        ancestor.child_by_field_id(FIELD.body).is_some_and(|body| body.id() == child.id())
+                    }
+                    _ => true,
+                };
+                if inside {
+                    return id;
+                }
+            }
+            child = ancestor;
+            current = ancestor.parent();
+        }
+        ScopeId::MODULE
     }
 
     pub fn scope(&self, id: ScopeId) -> &Scope<'t> {
