@@ -172,7 +172,7 @@ pub fn process_source(
         result.error = Some((FileErrorKind::Syntax, "parsing was cancelled; file left untouched".to_owned()));
         return result;
     };
-    if let Some(offset) = parse::first_error(&tree) {
+    if let Some(offset) = parse::syntax_error(&tree, &file.text) {
         let (line, column) = source::Locator::new(&file.text).line_col(offset);
         result.error = Some((FileErrorKind::Syntax, format!("{line}:{column}: syntax error; file left untouched")));
         return result;

@@ -401,8 +401,6 @@ fn unclosed_bracket_at_the_end_is_located() {
 
 /// tree-sitter-python does not track indentation as strictly as `CPython`.
 #[test]
-#[ignore = "bug: an IndentationError (unexpected indent, or a form feed that dedents) parses without error in \
-            tree-sitter-python, so the file is fixed instead of reported and left untouched"]
 fn indentation_errors_are_reported_and_left_untouched() {
     let sources = [
         format!("{CACHE_IMPORT}\n\n\nasync def view(key):\n    value = cache.get(key)\n      return value\n"),
