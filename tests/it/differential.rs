@@ -51,10 +51,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "programs.relations.lazy_foreign_key_in_loop",
         "a comprehension's loop variable over a QuerySet is not known as a model instance: `book.shelf` is missed",
     ),
-    (
-        "programs.relations.model_async_method_super_save",
-        "`super().save()` in a model's async method is not a DJ102 site (and `super().asave()` would call the subclass's `save`)",
-    ),
     ("programs.gaps.lambda_called_here", "a lambda called in the async function is not judged by its body"),
     (
         "programs.gaps.class_body",
