@@ -161,14 +161,20 @@ fn first_site(body: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> 
         let site = match node.kind() {
             "call" => super::check_call(node, node_scope, evaluator),
             "attribute" => super::check_attribute(node, node_scope, evaluator),
+            "for_statement" | "for_in_clause" => iterated_queryset(node, node_scope, evaluator),
             _ => None,
         };
         if let Some(site) = site
             && Some(site.rule) != evaluator.rules.async_to_sync
         {
-            let rank = (Some(site.rule) == evaluator.rules.project_helpers, node.start_byte());
+            let rank = (Some(site.rule) == evaluator.rules.project_helpers, site.node.start_byte());
             if first.as_ref().is_none_or(|(best, _)| rank < *best) {
-                first = Some((rank, site.callee));
+                let reason = match node.kind() {
+                    "call" | "attribute" => site.callee,
+                    // As the index words a module function's loop.
+                    _ => format!("for ... in {}", site.callee),
+                };
+                first = Some((rank, reason));
             }
         }
         let child_scope = model.scope_opened_by(node).unwrap_or(node_scope);
@@ -176,4 +182,14 @@ fn first_site(body: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> 
         stack.extend(node.named_children(&mut cursor).map(|child| (child, child_scope)));
     }
     first.map(|(_, reason)| reason)
+}
+
+/// `for x in qs:` (or a comprehension's `for`) over a `QuerySet`: iterating
+/// evaluates it, as it does in a module function (`summary`).
+fn iterated_queryset<'t>(node: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    if node.child(0).is_some_and(|first| first.kind() == "async") {
+        return None;
+    }
+    let iterable = node.child_by_field_id(FIELD.right)?;
+    super::implicit_evaluation::check_use(iterable, super::implicit_evaluation::Use::Iterated, scope, evaluator)
 }

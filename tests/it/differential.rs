@@ -56,10 +56,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "programs.gaps.class_body",
         "a class body inside `async def` runs there, but is not checked (`await` cannot go there)",
     ),
-    (
-        "programs.helpers_called.sync_closure_iterating",
-        "a nested sync function whose only query is a `for` over a QuerySet is not judged a helper",
-    ),
 ];
 
 /// Site expressions for [`CONTEXTS`]: (name, expression). Each queries.
