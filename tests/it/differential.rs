@@ -51,7 +51,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "programs.relations.lazy_foreign_key_in_loop",
         "a comprehension's loop variable over a QuerySet is not known as a model instance: `book.shelf` is missed",
     ),
-    ("programs.gaps.lambda_called_here", "a lambda called in the async function is not judged by its body"),
     (
         "programs.gaps.class_body",
         "a class body inside `async def` runs there, but is not checked (`await` cannot go there)",
