@@ -53,7 +53,7 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     ),
     (
         "programs.gaps.class_body",
-        "a class body inside `async def` runs there, but is not checked (`await` cannot go there)",
+        "a class body inside `async def` runs there: its query is reported, without a fix (`await` cannot go in a class body)",
     ),
 ];
 
