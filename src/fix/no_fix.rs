@@ -10,6 +10,8 @@ pub enum NoFix {
     WouldNotParse,
     #[error("inside a generator expression, `await` would make it an async generator")]
     InGeneratorExpression,
+    #[error("in a class body, which runs here but cannot hold `await`: move the call out of the class body")]
+    InClassBody,
     #[error("the expression holds `await`, `yield`, `:=` or an async comprehension, which cannot move into a lambda")]
     CannotMoveIntoLambda,
     #[error("`super()` needs the method's frame and cannot move into a lambda")]

@@ -58,6 +58,8 @@ pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Fi
             let message = rule.render_message(&site.callee, &site.method, "", &site.via);
             let fix = if mode == Mode::AsyncNoAwait {
                 Err(NoFix::InGeneratorExpression)
+            } else if mode == Mode::ClassBody {
+                Err(NoFix::InClassBody)
             } else {
                 rewrite::await_driven(site.node)
                     .map(|(edits, span)| Fix { edits, shared: Vec::new(), span, applicability: Applicability::Safe })
@@ -210,6 +212,9 @@ fn build_fix(
     // function, where `await` is allowed.
     if mode == Mode::AsyncNoAwait && !in_outermost_iterable(site.node) {
         return Err(NoFix::InGeneratorExpression);
+    }
+    if mode == Mode::ClassBody {
+        return Err(NoFix::InClassBody);
     }
     if in_self_documenting_fstring(site.node, source) {
         return Err(NoFix::SelfDocumentingFString);

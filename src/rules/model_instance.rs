@@ -1,24 +1,62 @@
 //! DJ102 `model-instance-query-in-async`: `save()`, `delete()`,
 //! `refresh_from_db()`, `full_clean()`, `validate_unique()` on a value known
 //! to be a model instance, and writes through a related manager
-//! (`user.groups.add(group)`). The method lists are in
+//! (`user.groups.add(group)`), and `super().save()` in a model's method
+//! when no project class after it defines `save`. The method lists are in
 //! `recipes/model-instance.toml`.
 
 use tree_sitter::Node;
 
 use super::orm_query::Matched;
-use super::{Site, SiteTwin, rule_twin};
+use super::{Site, SiteTwin, enclosing_class, rule_twin};
+use crate::fix::rewrite::WrapStyle;
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::ScopeId;
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
-    let found = instance_call(call.child_by_field_id(FIELD.function)?, scope, evaluator)?;
-    Some(Site::new(found.rule, call, found.method, evaluator).twin(found.twin))
+    let callee = call.child_by_field_id(FIELD.function)?;
+    let found = instance_call(callee, scope, evaluator)?;
+    let site = Site::new(found.rule, call, found.method, evaluator).twin(found.twin);
+    // `super()` needs the method's frame: `w(super().save)(args)`.
+    let on_super = callee.child_by_field_id(FIELD.object).is_some_and(|object| is_bare_super(object, evaluator));
+    Some(if on_super { site.style(WrapStyle::Callee) } else { site })
+}
+
+/// `super().save` (any of the instance methods) in a method of a model
+/// class, when no class after it in the index defines the method: Django's
+/// own runs, and queries. A project override decides for itself (DJ101
+/// when it touches the database). Never a twin: `super().asave()` runs
+/// `self.save` in a thread, the subclass's own `save` (and a subclass of
+/// this one, anywhere, may override it), not the one `super()` names.
+fn super_call<'t>(callee: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Matched<'t>> {
+    let index = evaluator.index?;
+    if callee.kind() != "attribute" {
+        return None;
+    }
+    if !is_bare_super(callee.child_by_field_id(FIELD.object)?, evaluator) {
+        return None;
+    }
+    let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
+    let &rule = evaluator.rules.instance_methods.get(method)?;
+    let class = enclosing_class(scope, evaluator).filter(|class| evaluator.is_model_class(class))?;
+    let overridden =
+        index.ancestors(&class).iter().skip(1).any(|base| index.method_returns_classes(base, method).is_some());
+    (!overridden).then_some(Matched { rule, method, certainty: Certainty::Certain, twin: None })
+}
+
+/// A zero-argument `super()` call.
+fn is_bare_super(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> bool {
+    node.kind() == "call"
+        && node.child_by_field_id(FIELD.function).is_some_and(|function| evaluator.model.text(function) == "super")
+        && node.child_by_field_id(FIELD.arguments).is_some_and(|arguments| arguments.named_child_count() == 0)
 }
 
 /// `instance.method` or `related_manager.method` of the recipes' lists.
 pub fn instance_call<'t>(callee: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Matched<'t>> {
+    if let Some(found) = super_call(callee, scope, evaluator) {
+        return Some(found);
+    }
     // Which classes are models is known only once the index is complete.
     evaluator.index?;
     if callee.kind() != "attribute" {

@@ -101,9 +101,10 @@ thread_local! {
     static NESTED_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// `load()` where `def load(): ...` is defined in an enclosing function: a
-/// nested sync helper, judged by its own body (its first site, not through
-/// further calls, not its own nested definitions).
+/// `load()` where `def load(): ...` is defined in an enclosing function, or
+/// `load = lambda: ...` anywhere in the file: a nested sync helper, judged
+/// by its own body (its first site, not through further calls, not its own
+/// nested definitions).
 fn nested_helper<'t>(
     call: Node<'t>,
     callee: Node<'t>,
@@ -116,12 +117,37 @@ fn nested_helper<'t>(
         return None;
     }
     let name = model.text(callee);
-    let (found, [Binding::Function]) = model.lookup(name, scope)? else { return None };
+    let definition = match model.lookup(name, scope)? {
+        (found, [Binding::Function]) => nested_definition(found, name, evaluator)?,
+        // Bound once to a lambda: its body runs where it is called.
+        (_, [Binding::Assign(value)]) if value.kind() == "lambda" => *value,
+        _ => return None,
+    };
+    let inner_scope = model.scope_opened_by(definition)?;
+    let body = definition.child_by_field_id(FIELD.body)?;
+    // Nested helpers calling each other (or themselves) are followed a few
+    // levels only.
+    let depth = NESTED_DEPTH.get();
+    if depth >= MAX_NESTED_DEPTH {
+        return None;
+    }
+    NESTED_DEPTH.set(depth + 1);
+    let reason = first_site(body, inner_scope, evaluator);
+    NESTED_DEPTH.set(depth);
+    let reason = reason?;
+    let site = Site::new(rule, call, name.to_owned(), evaluator).via(format!("`{reason}`"));
+    Some(if super::yields(body) { consumed_in_thread(site) } else { site })
+}
+
+/// The sync `def name` in the body of the function that opens `found` (not
+/// at module level: the index judges those).
+fn nested_definition<'t>(found: ScopeId, name: &str, evaluator: &Evaluator<'_, 't>) -> Option<Node<'t>> {
+    let model = evaluator.model;
     let owner =
         model.scope(found).node.filter(|node| node.kind() == "function_definition" && found != ScopeId::MODULE)?;
     let body = owner.child_by_field_id(FIELD.body)?;
     let mut cursor = body.walk();
-    let definition = body.named_children(&mut cursor).find_map(|statement| {
+    body.named_children(&mut cursor).find_map(|statement| {
         let definition = match statement.kind() {
             "decorated_definition" => statement.child_by_field_id(FIELD.definition)?,
             _ => statement,
@@ -130,21 +156,7 @@ fn nested_helper<'t>(
             && definition.child(0).is_some_and(|first| first.kind() != "async")
             && definition.child_by_field_id(FIELD.name).is_some_and(|found| model.text(found) == name);
         is_it.then_some(definition)
-    })?;
-    let inner_scope = model.scope_opened_by(definition)?;
-    // Nested helpers calling each other (or themselves) are followed a few
-    // levels only.
-    let depth = NESTED_DEPTH.get();
-    if depth >= MAX_NESTED_DEPTH {
-        return None;
-    }
-    NESTED_DEPTH.set(depth + 1);
-    let reason = definition.child_by_field_id(FIELD.body).and_then(|body| first_site(body, inner_scope, evaluator));
-    NESTED_DEPTH.set(depth);
-    let reason = reason?;
-    let site = Site::new(rule, call, name.to_owned(), evaluator).via(format!("`{reason}`"));
-    let generator = definition.child_by_field_id(FIELD.body).is_some_and(super::yields);
-    Some(if generator { consumed_in_thread(site) } else { site })
+    })
 }
 
 /// The first database site in a sync body, not inside its own nested
@@ -161,14 +173,20 @@ fn first_site(body: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> 
         let site = match node.kind() {
             "call" => super::check_call(node, node_scope, evaluator),
             "attribute" => super::check_attribute(node, node_scope, evaluator),
+            "for_statement" | "for_in_clause" => iterated_queryset(node, node_scope, evaluator),
             _ => None,
         };
         if let Some(site) = site
             && Some(site.rule) != evaluator.rules.async_to_sync
         {
-            let rank = (Some(site.rule) == evaluator.rules.project_helpers, node.start_byte());
+            let rank = (Some(site.rule) == evaluator.rules.project_helpers, site.node.start_byte());
             if first.as_ref().is_none_or(|(best, _)| rank < *best) {
-                first = Some((rank, site.callee));
+                let reason = match node.kind() {
+                    "call" | "attribute" => site.callee,
+                    // As the index words a module function's loop.
+                    _ => format!("for ... in {}", site.callee),
+                };
+                first = Some((rank, reason));
             }
         }
         let child_scope = model.scope_opened_by(node).unwrap_or(node_scope);
@@ -176,4 +194,14 @@ fn first_site(body: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> 
         stack.extend(node.named_children(&mut cursor).map(|child| (child, child_scope)));
     }
     first.map(|(_, reason)| reason)
+}
+
+/// `for x in qs:` (or a comprehension's `for`) over a `QuerySet`: iterating
+/// evaluates it, as it does in a module function (`summary`).
+fn iterated_queryset<'t>(node: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    if node.child(0).is_some_and(|first| first.kind() == "async") {
+        return None;
+    }
+    let iterable = node.child_by_field_id(FIELD.right)?;
+    super::implicit_evaluation::check_use(iterable, super::implicit_evaluation::Use::Iterated, scope, evaluator)
 }

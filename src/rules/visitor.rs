@@ -1,6 +1,6 @@
 //! The one walk over a file: tracks where code runs on the event loop
-//! (inside `async def`, not in a nested sync `def`, lambda, class body,
-//! wrapped function or wrapper argument) and what the parent does with each
+//! (inside `async def` and the class bodies it holds, not in a nested sync
+//! `def`, lambda, wrapped function or wrapper argument) and what the parent does with each
 //! node (awaited, called, assigned, iterated, tested), and asks the rules
 //! about each node that runs on the loop.
 
@@ -28,13 +28,17 @@ use crate::source::Locator;
 /// Where `await` may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Mode {
-    /// Not running on the event loop: module level, sync `def`, lambda, class
-    /// body, a wrapped function or a wrapper's argument.
+    /// Not running on the event loop: module level, sync `def`, lambda, a
+    /// class body outside `async def`, a wrapped function or a wrapper's
+    /// argument.
     Sync,
     /// The body of an `async def`.
     Async,
     /// On the event loop but `await` would change meaning (a generator expression).
     AsyncNoAwait,
+    /// On the event loop where `await` cannot go: a class body inside an
+    /// `async def` runs where it stands.
+    ClassBody,
 }
 
 /// What the parent does with a node.
@@ -256,8 +260,10 @@ impl<'t> Visitor<'_, 't> {
                 if let Some(bases) = node.child_by_field_id(FIELD.superclasses) {
                     push(&mut self.stack, bases, scope, mode);
                 }
+                // A class body runs where the class statement stands.
+                let body_mode = if mode == Mode::Sync { Mode::Sync } else { Mode::ClassBody };
                 if let Some(body) = node.child_by_field_id(FIELD.body) {
-                    push(&mut self.stack, body, inner, Mode::Sync);
+                    push(&mut self.stack, body, inner, body_mode);
                 }
             }
             "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
