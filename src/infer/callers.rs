@@ -16,8 +16,6 @@
 //! than a direct call, a call with `*args` or `**kwargs`, a recursive call
 //! or a decorator other than a thread wrapper gives nothing.
 
-use std::collections::HashMap;
-
 use tree_sitter::Node;
 
 use super::names::meet;
@@ -173,27 +171,17 @@ impl<'t> Evaluator<'_, 't> {
     /// Every identifier in the module spelled `name`, from an index built
     /// on the first question (one walk of the tree per module).
     fn identifiers(&self, name: &str) -> Vec<Node<'t>> {
-        let root = self.model.tree.root_node();
-        let index = self.identifiers.get_or_init(|| {
-            let mut index: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-            let mut stack = vec![root];
-            while let Some(node) = stack.pop() {
-                if node.kind() == "identifier" {
-                    index
-                        .entry(self.model.text(node).to_owned())
-                        .or_default()
-                        .push((node.start_byte(), node.end_byte()));
-                    continue;
-                }
-                let mut cursor = node.walk();
-                stack.extend(node.named_children(&mut cursor));
-            }
-            index
-        });
-        let ranges = index.get(name).map_or(&[][..], Vec::as_slice);
-        ranges
-            .iter()
-            .filter_map(|&(start, end)| root.descendant_for_byte_range(start, end))
+        // The spelling's occurrences in the text, whole words only, then the
+        // identifier node at each: cheaper than walking the tree, as most
+        // names occur a few times in a module.
+        let (root, source) = (self.model.tree.root_node(), self.model.source.as_bytes());
+        let is_word = |byte: u8| byte == b'_' || byte.is_ascii_alphanumeric() || byte >= 0x80;
+        memchr::memmem::find_iter(source, name.as_bytes())
+            .filter(|&start| {
+                let end = start + name.len();
+                (start == 0 || !is_word(source[start - 1])) && source.get(end).is_none_or(|&next| !is_word(next))
+            })
+            .filter_map(|start| root.descendant_for_byte_range(start, start + name.len()))
             .filter(|node| node.kind() == "identifier")
             .collect()
     }

@@ -8,7 +8,7 @@
 //! names things, and the index resolves them later) and while checking
 //! (with the index: project classes, models, relations and helpers known).
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tree_sitter::Node;
@@ -165,21 +165,11 @@ pub struct Evaluator<'a, 't> {
     /// What the calls of a function in this module pass for an unannotated
     /// parameter, by the function's scope and the parameter (`callers.rs`).
     passed: RefCell<HashMap<(ScopeId, String), Value>>,
-    /// Where each identifier of the module is, by its spelling, built on
-    /// demand (`callers.rs`); byte ranges, so the evaluator stays covariant.
-    identifiers: OnceCell<HashMap<String, Vec<(usize, usize)>>>,
 }
 
 impl<'a, 't> Evaluator<'a, 't> {
     pub fn new(model: &'a SemanticModel<'t>, rules: &'a RuleSet, index: Option<&'a dyn ProjectFacts>) -> Self {
-        Self {
-            model,
-            rules,
-            index,
-            names: RefCell::new(HashMap::new()),
-            passed: RefCell::new(HashMap::new()),
-            identifiers: OnceCell::new(),
-        }
+        Self { model, rules, index, names: RefCell::new(HashMap::new()), passed: RefCell::new(HashMap::new()) }
     }
 }
 
