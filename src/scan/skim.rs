@@ -249,6 +249,41 @@ fn logical_lines(text: &[u8]) -> Option<Vec<Line>> {
 }
 
 /// Past the line break at `at` (`\n` or `\r\n`); a lone `\r` is not trusted.
+/// The offset of the first bracket never closed, outside strings and
+/// comments, as `CPython` reports it (`'(' was never closed`); `None` when
+/// every bracket closes or a string or a stray closer makes the scan unsure.
+pub fn unclosed_bracket(text: &[u8]) -> Option<usize> {
+    let mut open = Vec::new();
+    let mut i = 0;
+    while let Some(&byte) = text.get(i) {
+        match byte {
+            b'#' => i = comment_end(text, i),
+            b'(' | b'[' | b'{' => {
+                open.push(i);
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                open.pop()?;
+                i += 1;
+            }
+            b'\'' | b'"' => i = string_end(text, i, false)?,
+            _ if is_word_byte(byte) => {
+                let word_start = i;
+                while i < text.len() && is_word_byte(text[i]) {
+                    i += 1;
+                }
+                if matches!(text.get(i), Some(b'\'' | b'"')) && is_string_prefix(&text[word_start..i]) {
+                    let prefix = &text[word_start..i];
+                    let formatted = prefix.iter().any(|byte| matches!(byte.to_ascii_lowercase(), b'f' | b't'));
+                    i = string_end(text, i, formatted)?;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    open.first().copied()
+}
+
 fn after_line_break(text: &[u8], at: usize) -> Option<usize> {
     match text.get(at) {
         Some(b'\n') => Some(at + 1),

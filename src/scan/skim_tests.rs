@@ -1,6 +1,6 @@
 //! The skim's logical-line scan on shapes that trip line-based scanners.
 
-use super::skim;
+use super::{skim, unclosed_bracket};
 
 fn skimmed(text: &str) -> Option<String> {
     let skimmed = skim(text, &[])?;
@@ -134,4 +134,14 @@ fn dispatch_hooks_keep_their_bodies() {
     let blanked = skimmed(text).expect("`create` is named nowhere else: blanked");
     assert!(!blanked.contains("Book.objects"));
     assert_eq!(skim(text, &["create"]).map(|skimmed| skimmed.text), None, "a hook's body stays");
+}
+
+#[test]
+fn the_first_bracket_never_closed_is_found_outside_strings_and_comments() {
+    let text = b"x = f(')', \"]\")  # (\ny = [1,\n     {2: (3)}\nz = (\n";
+    assert_eq!(unclosed_bracket(text), Some(25), "the `[` of line 2");
+    assert_eq!(unclosed_bracket(b"a = (1, [2])\nb = f'{c}('\n"), None);
+    // A stray closer or an unterminated string: unsure.
+    assert_eq!(unclosed_bracket(b"a = 1)\nb = (\n"), None);
+    assert_eq!(unclosed_bracket(b"a = ('\n"), None);
 }

@@ -382,8 +382,6 @@ fn syntax_errors_of_every_kind_are_reported_and_left_untouched() {
 }
 
 #[test]
-#[ignore = "bug: when tree-sitter turns the whole module into an ERROR node, the error is reported at 1:1 \
-            instead of where CPython sees it (line 6)"]
 fn unclosed_bracket_at_the_end_is_located() {
     let source = format!("{CACHE_IMPORT}\n\n\nasync def view(key):\n    value = cache.get(key)\n    return (\n");
 
