@@ -119,19 +119,6 @@ pub fn first_error(tree: &Tree) -> Option<usize> {
     }
 }
 
-/// The byte offset of the first syntax error, tree-sitter's or an
-/// indentation `CPython` refuses ([`misindented`]): the check every file passes
-/// before a fix, and every fixed text before it is written.
-pub fn syntax_error(tree: &Tree, text: &str) -> Option<usize> {
-    match first_error(tree) {
-        // tree-sitter gave up on the whole module: a bracket never closed is
-        // the usual cause, and where `CPython` points.
-        Some(0) => Some(crate::scan::skim::unclosed_bracket(text.as_bytes()).unwrap_or(0)),
-        Some(offset) => Some(offset),
-        None => misindented(tree, text),
-    }
-}
-
 /// The first statement whose indentation `CPython` would refuse with an
 /// `IndentationError` where tree-sitter-python, more lenient, accepts it:
 /// a statement of a block (or of the module) that starts its line at another

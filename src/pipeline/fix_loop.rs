@@ -177,5 +177,5 @@ fn parses(text: &str) -> bool {
 }
 
 fn parse_clean(text: &str) -> Option<Tree> {
-    parse::parse(text).filter(|tree| parse::syntax_error(tree, text).is_none())
+    parse::parse(text).filter(|tree| super::syntax_error(tree, text).is_none())
 }

@@ -126,6 +126,19 @@ fn shown(name: &std::ffi::OsStr) -> String {
     name.to_string_lossy().into_owned()
 }
 
+/// The byte offset of the first syntax error, tree-sitter's or an
+/// indentation `CPython` refuses ([`parse::misindented`]): the check every file passes
+/// before a fix, and every fixed text before it is written.
+pub fn syntax_error(tree: &tree_sitter::Tree, text: &str) -> Option<usize> {
+    match parse::first_error(tree) {
+        // tree-sitter gave up on the whole module: a bracket never closed is
+        // the usual cause, and where `CPython` points.
+        Some(0) => Some(scan::skim::unclosed_bracket(text.as_bytes()).unwrap_or(0)),
+        Some(offset) => Some(offset),
+        None => parse::misindented(tree, text),
+    }
+}
+
 pub fn process_source(
     path: &Path,
     file_info: FileInfo<'_>,
@@ -172,7 +185,7 @@ pub fn process_source(
         result.error = Some((FileErrorKind::Syntax, "parsing was cancelled; file left untouched".to_owned()));
         return result;
     };
-    if let Some(offset) = parse::syntax_error(&tree, &file.text) {
+    if let Some(offset) = syntax_error(&tree, &file.text) {
         let (line, column) = source::Locator::new(&file.text).line_col(offset);
         result.error = Some((FileErrorKind::Syntax, format!("{line}:{column}: syntax error; file left untouched")));
         return result;

@@ -51,8 +51,8 @@ pub fn review_source(
     if !scan::may_have_sites(file.text.as_bytes()) {
         return (result, false);
     }
-    let Some(tree) = parse::parse(&file.text).filter(|tree| parse::syntax_error(tree, &file.text).is_none()) else {
-        let offset = parse::parse(&file.text).and_then(|tree| parse::syntax_error(&tree, &file.text)).unwrap_or(0);
+    let Some(tree) = parse::parse(&file.text).filter(|tree| super::syntax_error(tree, &file.text).is_none()) else {
+        let offset = parse::parse(&file.text).and_then(|tree| super::syntax_error(&tree, &file.text)).unwrap_or(0);
         let (line, column) = source::Locator::new(&file.text).line_col(offset);
         result.error = Some((FileErrorKind::Syntax, format!("{line}:{column}: syntax error; file left untouched")));
         return (result, false);
