@@ -13,6 +13,7 @@ mod crawl;
 mod describe;
 pub mod django;
 mod facts;
+mod layout;
 mod resolve;
 pub mod roots;
 pub mod site_packages;

@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use super::layout;
 use crate::semantic::ModuleName;
 
 /// Files that mark the top of a project.
@@ -17,6 +18,10 @@ const PROJECT_MARKERS: [&str; 5] = ["pyproject.toml", "setup.cfg", "setup.py", "
 
 /// Files whose folder is the top of a Python distribution.
 const PACKAGING_MARKERS: [&str; 3] = ["pyproject.toml", "setup.cfg", "setup.py"];
+
+/// How deep below its distribution a declared source folder can be (`lib`,
+/// `python/src`).
+const MAX_SOURCE_DEPTH: usize = 2;
 
 /// How far above a package chain to look for an import root.
 const MAX_NAMESPACE_DEPTH: usize = 3;
@@ -28,11 +33,18 @@ pub struct ModuleNamer<'a> {
     targets: HashSet<PathBuf>,
     /// Folders known to hold a packaging marker, asked of the disk once.
     packaging: RefCell<HashMap<PathBuf, bool>>,
+    /// The source folders each distribution declares ([`layout`]), read once.
+    sources: RefCell<HashMap<PathBuf, Vec<PathBuf>>>,
 }
 
 impl<'a> ModuleNamer<'a> {
     pub fn new(files: &'a HashSet<PathBuf>, targets: &[PathBuf]) -> Self {
-        Self { files, targets: targets.iter().cloned().collect(), packaging: RefCell::default() }
+        Self {
+            files,
+            targets: targets.iter().cloned().collect(),
+            packaging: RefCell::default(),
+            sources: RefCell::default(),
+        }
     }
 
     fn holds_packaging_marker(&self, dir: &Path) -> bool {
@@ -52,9 +64,16 @@ impl<'a> ModuleNamer<'a> {
         if self.files.contains(&dir.join("manage.py")) || self.holds_packaging_marker(dir) {
             return true;
         }
-        // The `src` layout: `pyproject.toml` beside `src/`, packages inside it.
-        dir.file_name().is_some_and(|name| name == "src")
-            && dir.parent().is_some_and(|parent| self.holds_packaging_marker(parent))
+        // A source folder the distribution above declares (`src/`, or
+        // `lib/` for `where = ["lib"]`): its packages are named from it.
+        dir.ancestors().skip(1).take(MAX_SOURCE_DEPTH).any(|above| {
+            self.holds_packaging_marker(above)
+                && dir.strip_prefix(above).is_ok_and(|relative| {
+                    let mut sources = self.sources.borrow_mut();
+                    let declared = sources.entry(above.to_path_buf()).or_insert_with(|| layout::source_folders(above));
+                    declared.iter().any(|folder| folder == relative)
+                })
+        })
     }
 
     /// The namespace folders between `dir` and the nearest import root above
