@@ -216,6 +216,8 @@ fn class_bases(text: &[u8]) -> Vec<String> {
 }
 
 pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> ModuleScan {
+    // A BOM's bytes would read as part of the first word (`\u{feff}from`).
+    let text = text.strip_prefix(BOM).unwrap_or(text);
     let mut imports = Vec::new();
     for position in memchr::memmem::find_iter(text, b"import") {
         if !is_word(text, position, position + "import".len()) {
@@ -238,8 +240,12 @@ pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> Module
         }
     }
     imports.extend(labels(text, vocabulary));
+    let in_named_package = |name: &str| vocabulary.packages.contains(name.split('.').next().unwrap_or(name));
+    // A module of a package the recipes name is described by them itself
+    // (Django's own managers, a user recipe's project helpers).
     let direct = vocabulary.everything
-        || imports.iter().any(|name| vocabulary.packages.contains(name.split('.').next().unwrap_or(name)))
+        || in_named_package(&module.name)
+        || imports.iter().any(|name| in_named_package(name))
         || spells_a_rule_word(text, vocabulary);
     let project_wide =
         vocabulary.project_wide.iter().any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some());
@@ -455,6 +461,12 @@ fn skip_space_backward(text: &[u8], mut at: usize) -> usize {
 }
 
 /// Non-ASCII bytes count: Python identifiers may be Unicode.
+/// Whether any identifier in `text` (strings and comments included) is one
+/// of `words`.
+pub fn spells_any<S: std::hash::BuildHasher>(text: &[u8], words: &HashSet<&[u8], S>) -> bool {
+    text.split(|&byte| !is_identifier_byte(byte)).any(|word| !word.is_empty() && words.contains(word))
+}
+
 fn is_identifier_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80
 }

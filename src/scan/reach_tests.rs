@@ -18,6 +18,16 @@ fn imports(source: &str, module: &str, is_package: bool) -> Vec<String> {
 }
 
 #[test]
+fn an_import_right_after_a_bom_counts() {
+    assert_eq!(
+        imports("\u{feff}from django.core.cache import cache\n", "m", false),
+        ["django.core.cache", "django.core.cache.cache"]
+    );
+    assert_eq!(imports("\u{feff}import shop.models\n", "m", false), ["shop.models"]);
+    assert!(direct("\u{feff}from django.db import models\n"));
+}
+
+#[test]
 fn literal_model_labels_are_followed() {
     let source = "A = apps.get_model('shop', 'Book')\nB = load_model(\n    \"shop.Shelf\",\n)\n\
                   C = get_model(app, 'Book')\nD = get_model('shop')\nE = my_get_model('x', 'Y')\n";
