@@ -30,6 +30,8 @@ struct Entry {
     root: PathBuf,
     /// Read while loading, and no `async def` in its bytes.
     cannot_hold_sites: bool,
+    /// See [`FileView::inert`].
+    inert: bool,
     self_contained: bool,
 }
 
@@ -40,6 +42,9 @@ pub struct FileView<'a> {
     /// The file was read while loading and holds no `async def`: the check
     /// can skip it without reading it again.
     pub cannot_hold_sites: bool,
+    /// It holds `async def`, but its check cannot find a site (see
+    /// [`inert_files`]): only unused suppression comments need it read.
+    pub inert: bool,
     /// The index has not read it: its check summarises it from its own
     /// parse (see [`self_contained`]).
     pub self_contained: bool,
@@ -122,40 +127,19 @@ impl Project {
             files.par_iter().map(|file| first_read(file, &vocabulary)).unzip();
         let project_files = files.len();
         add_libraries(&library_folders, &vocabulary, &mut files, &mut reads, &mut scans);
-        // Each project file's import root, once: roots are compared as numbers below.
-        let mut by_root: HashMap<&PathBuf, Vec<usize>> = HashMap::new();
-        for (id, file) in files.iter().enumerate().take(project_files) {
-            by_root.entry(&file.root).or_default().push(id);
-        }
-        let own = self_contained(&files, &reads, &scans);
-        let modules = ModuleTable::new(&files, &vocabulary, &mut scans);
-        // Roots in parallel, each module parsed once for all of them.
-        let cache = SummaryCache::new(files.len(), (!full_index).then_some(scans.as_slice()));
-        let indexes: HashMap<PathBuf, ProjectIndex> = by_root
-            .into_par_iter()
-            // Only roots with async code need an index.
-            .filter(|(_, ids)| ids.iter().any(|&id| reads[id].sites))
-            .map(|(root, ids)| {
-                let seeds: Vec<usize> = ids
-                    .iter()
-                    .copied()
-                    .filter(|&id| !own[id] && (full_index || reads[id].sites || reads[id].relations))
-                    .collect();
-                let imported_by_own: Vec<String> =
-                    ids.iter().filter(|&&id| own[id]).flat_map(|&id| scans[id].imports.iter().cloned()).collect();
-                let index = ProjectIndex::build(&files, &seeds, &ids, &modules, rules, &cache, &imported_by_own);
-                (root.clone(), index)
-            })
-            .collect();
+        let Built { indexes, own, inert } =
+            build_indexes(&files, project_files, &reads, &mut scans, &vocabulary, rules, full_index);
         let ids = files.iter().enumerate().map(|(id, file)| (file.path.clone(), id)).collect();
         let entries = files
             .into_iter()
             .zip(&reads)
             .zip(own)
-            .map(|((file, read), self_contained)| Entry {
+            .zip(inert)
+            .map(|(((file, read), self_contained), inert)| Entry {
                 module: file.module,
                 root: file.root,
-                cannot_hold_sites: !read.sites,
+                cannot_hold_sites: !read.sites.may_hold_sites(),
+                inert,
                 self_contained,
             })
             .collect();
@@ -205,6 +189,7 @@ impl Project {
                 module: entry.module.clone(),
                 index: self.indexes.get(&entry.root),
                 cannot_hold_sites: entry.cannot_hold_sites,
+                inert: entry.inert,
                 self_contained: entry.self_contained,
             };
         }
@@ -213,6 +198,7 @@ impl Project {
             module: ModuleName::new(stem, stem == "__init__"),
             index: None,
             cannot_hold_sites: false,
+            inert: false,
             self_contained: false,
         }
     }
@@ -227,6 +213,62 @@ pub struct LoadOptions<'a> {
     pub site_packages: &'a [PathBuf],
     /// Parse every module of a root, not only the ones async code reaches.
     pub full_index: bool,
+}
+
+/// The indexes of the roots, and which files are self-contained and inert.
+struct Built {
+    indexes: HashMap<PathBuf, ProjectIndex>,
+    own: Vec<bool>,
+    inert: Vec<bool>,
+}
+
+/// An index per import root of the first `project_files` files (the rest
+/// are installed packages), roots in parallel, each module parsed once for
+/// all of them.
+fn build_indexes(
+    files: &[IndexedFile],
+    project_files: usize,
+    reads: &[FirstRead],
+    scans: &mut [ModuleScan],
+    vocabulary: &Vocabulary,
+    rules: &RuleSet,
+    full_index: bool,
+) -> Built {
+    // Each project file's import root, once: roots are compared as numbers below.
+    let mut by_root: HashMap<&PathBuf, Vec<usize>> = HashMap::new();
+    for (id, file) in files.iter().enumerate().take(project_files) {
+        by_root.entry(&file.root).or_default().push(id);
+    }
+    let own = self_contained(files, reads, scans);
+    let modules = ModuleTable::new(files, vocabulary, scans);
+    let scans: &[ModuleScan] = scans;
+    let cache = SummaryCache::new(files.len(), (!full_index).then_some(scans));
+    let built: Vec<(PathBuf, ProjectIndex, Vec<usize>)> = by_root
+        .into_par_iter()
+        // Only roots with async code need an index.
+        .filter(|(_, ids)| ids.iter().any(|&id| reads[id].sites.may_hold_sites()))
+        .map(|(root, ids)| {
+            let seeds: Vec<usize> = ids
+                .iter()
+                .copied()
+                .filter(|&id| !own[id] && (full_index || reads[id].sites.may_hold_sites() || reads[id].relations))
+                .collect();
+            let imported_by_own: Vec<String> =
+                ids.iter().filter(|&&id| own[id]).flat_map(|&id| scans[id].imports.iter().cloned()).collect();
+            let index = ProjectIndex::build(files, &seeds, &ids, &modules, rules, &cache, &imported_by_own);
+            let inert = if full_index { Vec::new() } else { inert_files(files, &ids, reads, scans, &modules, &index) };
+            (root.clone(), index, inert)
+        })
+        .collect();
+    let mut inert = vec![false; files.len()];
+    let mut indexes: HashMap<PathBuf, ProjectIndex> = HashMap::new();
+    for (root, index, ids) in built {
+        for id in ids {
+            inert[id] = true;
+        }
+        indexes.insert(root, index);
+    }
+    Built { indexes, own, inert }
 }
 
 /// Appends the installed packages the project imports to `files` (and their
@@ -273,7 +315,7 @@ fn add_libraries(
             .par_iter()
             .map(|file| {
                 let (read, scan) = first_read(file, vocabulary);
-                (FirstRead { sites: false, ..read }, scan)
+                (FirstRead { sites: Holds::Nothing, ..read }, scan)
             })
             .unzip();
         reads.extend(new_reads);
@@ -284,12 +326,30 @@ fn add_libraries(
 /// What loading learnt from a file's bytes.
 #[derive(Default)]
 struct FirstRead {
-    /// It holds `async def`.
-    sites: bool,
+    /// Whether it holds `async def`.
+    sites: Holds,
     /// A models module declaring relation fields.
     relations: bool,
     /// A models module, or one spelling relation fields.
     models: bool,
+}
+
+/// Whether a file can hold sites, from its first read.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Holds {
+    /// No `async def`.
+    #[default]
+    Nothing,
+    /// `async def`, in UTF-8 text.
+    Sites,
+    /// It could not be read or is not UTF-8: its check says why.
+    Unknown,
+}
+
+impl Holds {
+    fn may_hold_sites(self) -> bool {
+        self != Self::Nothing
+    }
 }
 
 /// The async files no other module can import, whose facts matter only to
@@ -332,7 +392,7 @@ fn first_read(file: &IndexedFile, vocabulary: &Vocabulary) -> (FirstRead, Module
         // A buffer each thread reuses: most files are read here only.
         None => crate::files::with_bytes(&file.path, |raw| read_bytes(file, raw, vocabulary))
             // Unknown, so it may hold sites: the check reads it again and reports why not.
-            .unwrap_or_else(|_| (FirstRead { sites: true, ..FirstRead::default() }, ModuleScan::default())),
+            .unwrap_or_else(|_| (FirstRead { sites: Holds::Unknown, ..FirstRead::default() }, ModuleScan::default())),
     }
 }
 
@@ -342,11 +402,12 @@ fn read_bytes(file: &IndexedFile, raw: &[u8], vocabulary: &Vocabulary) -> (First
     let is_models_module = file.path.file_name().is_some_and(|name| name == "models.py")
         || file.path.components().any(|part| part.as_os_str() == "models");
     let relations = declares_relations(raw);
-    let read = FirstRead {
-        sites: may_have_sites(raw),
-        relations: is_models_module && relations,
-        models: is_models_module || relations,
+    let sites = match may_have_sites(raw) {
+        false => Holds::Nothing,
+        true if std::str::from_utf8(raw).is_ok() => Holds::Sites,
+        true => Holds::Unknown,
     };
+    let read = FirstRead { sites, relations: is_models_module && relations, models: is_models_module || relations };
     (read, reach::scan(raw, &file.module, vocabulary))
 }
 
@@ -357,11 +418,48 @@ fn self_contained(files: &[IndexedFile], reads: &[FirstRead], scans: &[ModuleSca
         .iter()
         .zip(reads.iter().zip(scans))
         .map(|(file, (read, scan))| {
-            read.sites
+            read.sites.may_hold_sites()
                 && !read.models
                 && !scan.project_wide
                 && !file.module.name.is_empty()
                 && !imported.contains(file.module.name.as_str())
+        })
+        .collect()
+}
+
+/// The async files of a root whose checks cannot find a site, so need no
+/// parse: nothing they spell or import reaches a database
+/// ([`ModuleTable::unreaching`]: a site needs a name the recipes know, a
+/// spelling a rule matches, or a project function that touches the
+/// database, and all three come through an import or a spelling), and they
+/// spell no method name an unsafe guess by name resolves. Most async code
+/// that never touches a database (the standard library's, a web
+/// framework's plumbing and its tests) is skipped so.
+fn inert_files(
+    files: &[IndexedFile],
+    ids: &[usize],
+    reads: &[FirstRead],
+    scans: &[ModuleScan],
+    modules: &ModuleTable<'_>,
+    index: &ProjectIndex,
+) -> Vec<usize> {
+    // A file that cannot be read or decoded is reported by its check.
+    let async_files: Vec<usize> = ids.iter().copied().filter(|&id| reads[id].sites == Holds::Sites).collect();
+    let unreaching = modules.unreaching(ids, &async_files, scans);
+    let guessable = index.guessable_methods();
+    if guessable.is_empty() {
+        return unreaching;
+    }
+    let words: HashSet<&[u8]> = guessable.iter().map(|name| name.as_bytes()).collect();
+    // Read again: the first read kept no text.
+    unreaching
+        .into_par_iter()
+        .filter(|&id| {
+            let file = &files[id];
+            match &file.source {
+                Some(text) => !reach::spells_any(text.as_bytes(), &words),
+                None => crate::files::with_bytes(&file.path, |raw| !reach::spells_any(raw, &words)).unwrap_or(false),
+            }
         })
         .collect()
 }

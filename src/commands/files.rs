@@ -384,9 +384,11 @@ fn run_paths(
             .map(|path| {
                 let view = project.view(path);
                 let file = FileInfo { module: &view.module, index: view.index };
-                // Read once already while loading the project, and no `async def`.
-                let read = if view.cannot_hold_sites { Ok(None) } else { files::read(path) };
                 let settings = per_file.get(path);
+                // Read once already while loading the project, and no `async
+                // def`; or no site to find, and no suppression comment to audit.
+                let skip = view.cannot_hold_sites || (view.inert && !settings.report_unused_suppressions);
+                let read = if skip { Ok(None) } else { files::read(path) };
                 let result =
                     process_source(path, file, view.self_contained, read, action, action == Action::Fix, settings);
                 progress.file_done();

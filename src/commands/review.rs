@@ -29,7 +29,7 @@ pub(super) fn review(
     for path in files {
         let view = project.view(path);
         let file = FileInfo { module: &view.module, index: view.index };
-        let read = if view.cannot_hold_sites { Ok(None) } else { files::read(path) };
+        let read = if view.cannot_hold_sites || view.inert { Ok(None) } else { files::read(path) };
         let mut choose = |offer: &Offer<'_>| match ask(offer, painter, stdout, &mut input) {
             Ok(choice) => choice,
             Err(err) => {

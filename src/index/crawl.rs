@@ -89,6 +89,19 @@ impl<'a> ModuleTable<'a> {
     }
 }
 
+impl ModuleTable<'_> {
+    /// The files among `candidates` (of the root whose files are `in_root`)
+    /// that cannot reach a database as far as the byte scans tell: they
+    /// spell nothing a rule matches and import no module (at any depth)
+    /// that does. Their checks can find only what a guess by method name
+    /// finds ([`ProjectIndex::guessed_names`]).
+    pub fn unreaching(&self, in_root: &[usize], candidates: &[usize], scans: &[ModuleScan]) -> Vec<usize> {
+        let by_name = self.as_seen_from(in_root);
+        let mut relevance = Relevance { scans: Some(scans), known: HashMap::new() };
+        candidates.iter().copied().filter(|&id| !relevance.can_matter(id, &by_name)).collect()
+    }
+}
+
 /// Which modules can matter, from their byte scans (see [`reach`]), per
 /// import root: the same module name may be a different file elsewhere.
 struct Relevance<'a> {

@@ -312,6 +312,30 @@ impl ProjectFacts for ProjectIndex {
 }
 
 impl ProjectIndex {
+    /// Every method name an unsafe guess by name may resolve
+    /// ([`ProjectFacts::touching_method_named`]): a touching method of a
+    /// project class, the name defined in one file only. A superset: a name
+    /// two classes define is kept too.
+    pub fn guessable_methods(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .modules()
+            .flat_map(|summary| {
+                summary.classes.iter().flat_map(move |(class, data)| {
+                    data.methods.keys().filter(move |method| {
+                        self.touching_reason(&format!("{}.{class}.{method}", summary.module.name)).is_some()
+                    })
+                })
+            })
+            .map(String::as_str)
+            .filter(|method| {
+                self.shared.defining_files.get(&reach::name_key(method.as_bytes())).is_none_or(|&files| files <= 1)
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// The class a function returns instances of, as every module names it
     /// (`get_user_model()` in the summary is the project's user model here).
     fn returned(&self, function: &FunctionSummary) -> Option<Returned> {
