@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 
 use super::{IndexedFile, OwnModule, ProjectIndex, Shared, functions_of, longest_module};
+use crate::infer::facts::ProjectFacts;
 use crate::infer::{Value, split_stand_in};
 use crate::recipe::RuleSet;
 use crate::scan::reach::{self, ModuleScan, Vocabulary};
@@ -359,6 +360,7 @@ impl ProjectIndex {
             models: HashSet::new(),
             relations: HashMap::new(),
             touching: HashMap::new(),
+            maps_sqlalchemy: false,
         };
         let mut view = Self { shared: Arc::clone(&self.shared), own: Some(Arc::new(own)) };
         let classes: Vec<String> =
@@ -371,6 +373,9 @@ impl ProjectIndex {
         view.set_own(|own| own.relations = relations);
         let touching = view.touching_fixed_point(&functions, rules);
         view.set_own(|own| own.touching = touching);
+        let maps_sqlalchemy =
+            module.classes.keys().any(|class| view.is_sqlalchemy_model(&format!("{}.{class}", module.module.name)));
+        view.set_own(|own| own.maps_sqlalchemy = maps_sqlalchemy);
         view
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::sqlalchemy::SQLALCHEMY_BASES;
 use super::{ProjectIndex, functions_of};
 
 /// A class with one of these bases (by the end of its name) is the user
@@ -72,6 +73,9 @@ impl ProjectIndex {
             let user = (*user).clone();
             self.shared_mut().user_model = Some(user);
         }
+        let maps_sqlalchemy =
+            mros.iter().any(|mro| mro.iter().skip(1).any(|base| SQLALCHEMY_BASES.contains(&base.as_str())));
+        self.shared_mut().maps_sqlalchemy = maps_sqlalchemy;
         self.derive_relations(&classes, rules);
         let mut functions: Vec<(String, &FunctionSummary)> = Vec::new();
         for (module, summary) in &self.shared.modules {

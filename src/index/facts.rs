@@ -219,6 +219,10 @@ impl ProjectFacts for ProjectIndex {
         Some((function, touch))
     }
 
+    fn maps_sqlalchemy(&self) -> bool {
+        self.shared.maps_sqlalchemy || self.own.as_ref().is_some_and(|own| own.maps_sqlalchemy)
+    }
+
     /// Whether a class is mapped by `SQLAlchemy`'s declarative system.
     fn is_sqlalchemy_model(&self, class: &str) -> bool {
         self.canonical_class(class)

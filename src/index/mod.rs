@@ -77,6 +77,8 @@ struct Shared {
     /// Every project class's project subclasses, at any depth, sorted.
     subclasses: HashMap<String, Vec<String>>,
     user_model: Option<String>,
+    /// Some project class is mapped by `SQLAlchemy`.
+    maps_sqlalchemy: bool,
     /// The files parsed, for `asyncfix index --files`.
     files: Vec<PathBuf>,
     /// How many of the run's files define each name (by [`crate::scan::reach::name_key`]),
@@ -92,6 +94,8 @@ struct OwnModule {
     /// Relations its own models have: those they inherit from library models.
     relations: HashMap<String, HashMap<String, Relation>>,
     touching: HashMap<String, Touch>,
+    /// One of its classes is mapped by `SQLAlchemy`.
+    maps_sqlalchemy: bool,
 }
 
 impl ProjectIndex {

@@ -65,6 +65,9 @@ pub trait ProjectFacts: Sync {
     fn touching_method_named(&self, method: &str) -> Option<(String, Touch)>;
     /// Whether a class is mapped by `SQLAlchemy`'s declarative system.
     fn is_sqlalchemy_model(&self, class: &str) -> bool;
+    /// Whether any project class is: without one, no read can lazy-load or
+    /// expire, and the `SQLAlchemy` rules have nothing to look for.
+    fn maps_sqlalchemy(&self) -> bool;
     /// The primary key column of a mapped class (`id` when none is marked).
     fn primary_key(&self, class: &str) -> String;
     /// A `relationship()` of a mapped class, with its direction worked out.

@@ -104,6 +104,9 @@ impl ProjectFacts for Stub {
     fn is_sqlalchemy_model(&self, _: &str) -> bool {
         false
     }
+    fn maps_sqlalchemy(&self) -> bool {
+        false
+    }
     fn primary_key(&self, _: &str) -> String {
         "id".to_owned()
     }

@@ -106,7 +106,7 @@ pub struct Rules {
 /// Every SA001 and SA002 site in one `async def`.
 pub fn check_function<'t>(function: Node<'t>, evaluator: &Evaluator<'_, 't>, rules: &Rules) -> Vec<Site<'t>> {
     let Some(index) = evaluator.index else { return Vec::new() };
-    if rules.lazy_load.is_none() && rules.expired.is_none() {
+    if (rules.lazy_load.is_none() && rules.expired.is_none()) || !index.maps_sqlalchemy() {
         return Vec::new();
     }
     let Some(scope) = evaluator.model.scope_opened_by(function) else { return Vec::new() };
