@@ -258,6 +258,35 @@ fn local_classes(evaluator: &Evaluator<'_, '_>, summary: &mut ModuleSummary) {
     }
 }
 
+/// An attribute read in a function body (not a call's callee): the first
+/// use of a lazy `request.user` loads the user (noted when `touch_matters`),
+/// and an instance's attribute may be a property the call graph follows.
+fn attribute_read(
+    node: Node<'_>,
+    scope: ScopeId,
+    evaluator: &Evaluator<'_, '_>,
+    touch_matters: bool,
+    note: &mut impl FnMut(usize, String, Effect),
+    calls: &mut Vec<CallTarget>,
+) {
+    let is_callee = node.parent().is_some_and(|parent| {
+        parent.kind() == "call" && parent.child_by_field_id(FIELD.function).is_some_and(|f| f.id() == node.id())
+    });
+    if is_callee {
+        return;
+    }
+    if touch_matters && let Some(site) = rules::lazy_request_user::check_attribute(node, scope, evaluator) {
+        note(node.start_byte(), site.callee, Effect::LazyUser);
+    }
+    if let (Some(object), Some(attribute)) =
+        (node.child_by_field_id(FIELD.object), node.child_by_field_id(FIELD.attribute))
+        && let Value::Instance { class, .. } = evaluator.eval(object, scope)
+    {
+        let target = CallTarget::Attribute { class, attribute: evaluator.model.text(attribute).to_owned() };
+        add_call(calls, target);
+    }
+}
+
 /// The def or class inside a decorated definition.
 fn definition_of(statement: Node<'_>) -> Node<'_> {
     if statement.kind() == "decorated_definition" {
@@ -652,12 +681,17 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
         FirstDirect(decorated_by.map(|reason| (0, Touch { reason, effect: Effect::Database, generator: false })));
     let mut note = |offset: usize, reason: String, effect: Effect| first_direct.note(offset, &reason, effect);
     let mut returned = Returns::default();
+    // Only a sync, unwrapped function's own database access is ever asked
+    // about ([`crate::index`]'s call graph): an async one's calls are the
+    // check's, and cost the rules a second look here.
+    let touch_matters = !summary.is_async && !summary.wrapped;
     let mut stack = vec![(body, scope)];
     while let Some((current, current_scope)) = stack.pop() {
         match current.kind() {
             "function_definition" | "lambda" | "class_definition" | "decorated_definition" => continue,
             "call" => {
-                if let Some(site) = rules::check_call(current, current_scope, evaluator) {
+                let site = if touch_matters { rules::check_call(current, current_scope, evaluator) } else { None };
+                if let Some(site) = site {
                     let effect = effect_of(site.rule, evaluator.rules);
                     if effect != Effect::AsyncToSync || !adapts_to_coroutines(current, model.source) {
                         note(current.start_byte(), site.callee, effect);
@@ -679,24 +713,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                 }
             }
             "attribute" => {
-                let is_callee = current.parent().is_some_and(|parent| {
-                    parent.kind() == "call"
-                        && parent.child_by_field_id(FIELD.function).is_some_and(|f| f.id() == current.id())
-                });
-                // The first use of a lazy `request.user` loads the user.
-                if !is_callee
-                    && let Some(site) = rules::lazy_request_user::check_attribute(current, current_scope, evaluator)
-                {
-                    note(current.start_byte(), site.callee, Effect::LazyUser);
-                }
-                if !is_callee
-                    && let (Some(object), Some(attribute)) =
-                        (current.child_by_field_id(FIELD.object), current.child_by_field_id(FIELD.attribute))
-                    && let Value::Instance { class, .. } = evaluator.eval(object, current_scope)
-                {
-                    let target = CallTarget::Attribute { class, attribute: model.text(attribute).to_owned() };
-                    add_call(&mut summary.calls, target);
-                }
+                attribute_read(current, current_scope, evaluator, touch_matters, &mut note, &mut summary.calls);
             }
             "return_statement" => {
                 let value = current.named_child(0);
@@ -705,7 +722,9 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             }
             "for_statement" | "for_in_clause" => {
                 if let Some(iterable) = current.child_by_field_id(FIELD.right) {
-                    if let Value::QuerySet { .. } = evaluator.eval(iterable, current_scope) {
+                    if let Value::QuerySet { .. } = evaluator.eval(iterable, current_scope)
+                        && touch_matters
+                    {
                         let reason = format!("for ... in {}", rules::summarize(iterable, model.source));
                         note(iterable.start_byte(), reason, Effect::Database);
                     } else if let Some((class, methods)) = self_chain(iterable, current_scope, evaluator) {
