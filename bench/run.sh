@@ -24,12 +24,14 @@
 #      imports across the projects, the standard library included).
 #
 # Rows:
-#   asyncfix check / diff   target/release/asyncfix on the whole tree
+#   asyncfix check / diff   target/release/asyncfix on the whole tree (check with --no-cache)
+#   asyncfix check, warm    the same with its result cache, filled by the warm-up round
 #   parse all               examples/parse_all: walk (as asyncfix walks), read, parse every .py
 #   walk+read               examples/parse_all --read-only: walk and read every .py, parse nothing
 #   walk+read, parse needed examples/parse_all --parse-only: read all, parse the files asyncfix must parse
 #   parse needed files      examples/parse_all --files-from: parse only the files asyncfix must parse, no walk
 #   ruff ASYNC              ruff check --select ASYNC (ruff's flake8-async rules), no cache, no config
+#   ruff ASYNC, warm        the same with its cache, filled by the warm-up round
 #   ast-grep                ast-grep scan with bench/orm-get-in-async.yml (`X.objects.get(...)` in async def)
 #
 # Environment:
@@ -201,13 +203,15 @@ fi
 # --- the tools --------------------------------------------------------------------
 # name|files list for the row|command (run from $CORPUS)
 TOOLS=(
-    "asyncfix check|all|$ASYNCFIX check --jobs $THREADS --color never tree"
+    "asyncfix check|all|$ASYNCFIX check --no-cache --jobs $THREADS --color never tree"
+    "asyncfix check, warm cache|all|$ASYNCFIX check --cache-dir $OUT/asyncfix-cache --jobs $THREADS --color never tree"
     "asyncfix diff|all|$ASYNCFIX diff --jobs $THREADS --color never tree"
     "parse all (tree-sitter)|all|$PARSE_ALL --threads $THREADS tree"
     "walk+read|all|$PARSE_ALL --threads $THREADS --read-only tree"
     "walk+read, parse needed|all|$PARSE_ALL --threads $THREADS --parse-only $OUT/files.async tree"
     "parse needed files only|async|$PARSE_ALL --threads $THREADS --files-from $OUT/files.async"
     "ruff --select ASYNC|ruff|$RUFF_BIN check --isolated --no-cache --select ASYNC --exit-zero --output-format concise tree"
+    "ruff --select ASYNC, warm cache|ruff|$RUFF_BIN check --isolated --cache-dir $OUT/ruff-cache --select ASYNC --exit-zero --output-format concise tree"
     "ast-grep scan|all|$SG_BIN scan --threads $THREADS --rule $BENCH/orm-get-in-async.yml tree"
 )
 # ruff has no --jobs; it sizes its pool from RAYON_NUM_THREADS.
@@ -232,6 +236,16 @@ run_once() {
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 median_of() { cut -d' ' -f1 "$OUT/$1.samples" | median; }
+# tool NAME: the key of the TOOLS row named NAME (`tool3`).
+tool() {
+    local index name
+    for index in "${!TOOLS[@]}"; do
+        IFS='|' read -r name _ <<<"${TOOLS[$index]}"
+        [[ $name == "$1" ]] && { echo "tool$index"; return; }
+    done
+    log "no tool named $1"
+    exit 1
+}
 
 # Each project on its own, as a user runs asyncfix on one project: its
 # index then sees only that project's modules.
@@ -244,6 +258,8 @@ done
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "timing ${#TOOLS[@]} commands on the whole tree and 2 on each of ${#PROJECTS[@]} projects, 1 warm-up + $RUNS timed rounds, $THREADS threads"
 rm -f "$OUT"/*.samples
+# The warm-up round fills both caches; the timed rounds find them warm.
+rm -rf "$OUT/asyncfix-cache" "$OUT/ruff-cache"
 for ((run = 0; run <= RUNS; run++)); do
     for index in "${!TOOLS[@]}"; do
         IFS='|' read -r _ _ command <<<"${TOOLS[$index]}"
@@ -251,7 +267,7 @@ for ((run = 0; run <= RUNS; run++)); do
     done
     for project in "${PROJECTS[@]}"; do
         name=$(basename "$project")
-        run_once "project.$name.check" "$run" "$ASYNCFIX check --jobs $THREADS --color never $project"
+        run_once "project.$name.check" "$run" "$ASYNCFIX check --no-cache --jobs $THREADS --color never $project"
         run_once "project.$name.parse" "$run" "$PARSE_ALL --threads $THREADS --files-from $OUT/files.async.$name"
     done
     ((run == 0)) || log "  round $run/$RUNS done"
@@ -300,12 +316,22 @@ REPORT=$OUT/report.md
     echo "files/MB: .py files asyncfix walks (ruff's row: what \`ruff --show-files\` lists)."
     echo "Files asyncfix must parse (holding \`async def\`, or read by its index): $count_async of $count_all ($(awk -v a="$bytes_async" 'BEGIN { printf "%.1f", a / 1e6 }') MB)."
     echo
+    echo "### asyncfix check vs ruff"
+    echo
+    for pair in "asyncfix check|ruff --select ASYNC|cold, no cache" \
+        "asyncfix check, warm cache|ruff --select ASYNC, warm cache|warm cache, nothing changed"; do
+        IFS='|' read -r ours theirs label <<<"$pair"
+        awk -v label="$label" -v c="$(<"$OUT/$(tool "$ours").median")" -v b="$(<"$OUT/$(tool "$theirs").median")" \
+            'BEGIN { printf "- %s: asyncfix %.3f s / ruff %.3f s = **%.2fx**\n", label, c, b, c / b }'
+    done
+    echo
     echo "### asyncfix check vs a bare parse of the files it must parse"
     echo
     check=$(<"$OUT/tool0.median")
-    for pair in "4|walk+read all, parse the needed files" "5|parse the needed files only (no walk)" "2|parse every file"; do
-        IFS='|' read -r index label <<<"$pair"
-        awk -v label="$label" -v c="$check" -v b="$(<"$OUT/tool$index.median")" \
+    for pair in "walk+read, parse needed|walk+read all, parse the needed files" \
+        "parse needed files only|parse the needed files only (no walk)" "parse all (tree-sitter)|parse every file"; do
+        IFS='|' read -r name label <<<"$pair"
+        awk -v label="$label" -v c="$check" -v b="$(<"$OUT/$(tool "$name").median")" \
             'BEGIN { printf "- asyncfix check / %s: %.3f s / %.3f s = **%.2fx**\n", label, c, b, c / b }'
     done
     echo
@@ -328,9 +354,9 @@ REPORT=$OUT/report.md
     awk -v c="$sum_check" -v p="$sum_parse" 'BEGIN { printf "| **sum** | | | | %.3f | %.3f | %.1fx |\n", c, p, c / p }'
     echo
     echo "Findings (last run): asyncfix check: $(grep -Eo '^Found [0-9]+' "$OUT/tool0.out" | grep -Eo '[0-9]+' || echo 0) sites;" \
-        "ruff ASYNC: $(grep -cE '^[^ ]+:[0-9]+:[0-9]+: ASYNC' "$OUT/tool6.out" || true) diagnostics;" \
-        "ast-grep: $(grep -c '^warning\[orm-get-in-async\]' "$OUT/tool7.out" || true) matches."
-    echo "parse_all: $(tail -n1 "$OUT/tool2.err")"
+        "ruff ASYNC: $(grep -cE '^[^ ]+:[0-9]+:[0-9]+: ASYNC' "$OUT/$(tool "ruff --select ASYNC").out" || true) diagnostics;" \
+        "ast-grep: $(grep -c '^warning\[orm-get-in-async\]' "$OUT/$(tool "ast-grep scan").out" || true) matches."
+    echo "parse_all: $(tail -n1 "$OUT/$(tool "parse all (tree-sitter)").err")"
     echo
     echo "Commands (run from bench/corpus):"
     echo
@@ -356,7 +382,9 @@ if ((REPLICAS > 1)); then
         echo
         echo "| tool | wall s | peak RSS MB |"
         echo "| --- | ---: | ---: |"
-        for index in 0 1 2 6 7; do
+        for key in "asyncfix check" "asyncfix diff" "parse all (tree-sitter)" "ruff --select ASYNC" "ast-grep scan"; do
+            index=$(tool "$key")
+            index=${index#tool}
             IFS='|' read -r name list command <<<"${TOOLS[$index]}"
             command=${command% tree}" tree-x$REPLICAS"
             start=$EPOCHREALTIME

@@ -137,6 +137,8 @@ pub struct FileArgs {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// The file name to report for source read from standard input.
     #[arg(long, value_name = "PATH")]
     pub stdin_filename: Option<PathBuf>,
@@ -198,6 +200,18 @@ pub enum FixStyle {
     Wrap,
     /// Use Django's native async twin wherever there is one.
     Native,
+}
+
+/// `check`'s result cache (see README, "Speed").
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// `check`: neither read nor write the result cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// `check`: keep the result cache here (default: `.asyncfix_cache` at the
+    /// top of the first path's project).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// How much is parsed: hidden switches for the tests that compare the fast

@@ -10,6 +10,7 @@
 //! [`settings::Settings`], run in parallel with rayon. ARCHITECTURE.md has
 //! the whole picture.
 
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -69,14 +69,10 @@ impl Project {
         stdin: Option<&StdinSource<'_>>,
     ) -> Self {
         let LoadOptions { excludes, site_packages, full_index } = *options;
-        let mut roots: Vec<PathBuf> = targets.iter().map(|target| project_root(target)).collect();
         let stdin_on_disk = stdin
             .filter(|source| source.path.parent().is_some_and(|parent| parent.is_dir() && parent != Path::new("")));
-        if let Some(source) = stdin_on_disk {
-            roots.push(project_root(source.path));
-        }
-        roots.sort();
-        roots.dedup();
+        let mut roots =
+            project_roots(targets.iter().map(PathBuf::as_path).chain(stdin_on_disk.map(|source| source.path)));
         let library_folders = site_packages::folders(site_packages, &roots);
         // A target's files are known; only roots above the targets are walked.
         let targets: Vec<(&PathBuf, PathBuf)> = targets.iter().map(|target| (target, canonical(target))).collect();
@@ -202,6 +198,14 @@ impl Project {
             self_contained: false,
         }
     }
+}
+
+/// The projects holding `paths` ([`project_root`]), sorted, once each.
+pub fn project_roots<'p>(paths: impl IntoIterator<Item = &'p Path>) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = paths.into_iter().map(project_root).collect();
+    roots.sort();
+    roots.dedup();
+    roots
 }
 
 /// How [`Project::load`] finds the project's files and reads them.

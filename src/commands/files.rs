@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::Failure;
+use crate::cache::{self, Inputs, ResultCache};
 use crate::cli::{ColorChoice, FileArgs, OutputFormat, ReportArgs};
 use crate::config::{self, merge::Effective};
 use crate::index::roots::project_root;
@@ -298,6 +299,36 @@ struct Run {
     stdin_raw: Option<Vec<u8>>,
 }
 
+/// The result cache of a `check` of `files` (the files found under the
+/// paths): fingerprinted with every Python file the projects' indexes may
+/// read too, which the walk of the projects' top folders finds.
+fn result_cache(args: &FileArgs, effective: &Effective, settings: &Settings, files: &[PathBuf]) -> ResultCache {
+    let roots = crate::project::project_roots(args.paths.iter().map(PathBuf::as_path));
+    let mut all: Vec<PathBuf> = files.to_vec();
+    // The projects' top folders, unless given themselves (their files are `files`).
+    let given: Vec<PathBuf> = args.paths.iter().filter_map(|path| std::fs::canonicalize(path).ok()).collect();
+    let above: Vec<PathBuf> = roots.iter().filter(|root| root.is_dir() && !given.contains(root)).cloned().collect();
+    if let Ok(found) = walk::discover(&above, &effective.excludes) {
+        all.extend(found.files);
+    }
+    all.sort();
+    all.dedup();
+    let libraries = crate::index::site_packages::folders(&args.libraries.site_packages, &roots);
+    let target = settings.native.as_ref().map(|native| native.version);
+    let inputs = Inputs {
+        targets: &args.paths,
+        files: &all,
+        recipes: &effective.recipes,
+        libraries: &libraries,
+        settings: format!("{effective:?}{target:?}"),
+    };
+    let top = roots
+        .first()
+        .map(|root| if root.is_dir() { root.clone() } else { root.parent().unwrap_or(root).to_path_buf() });
+    let folder = args.cache.cache_dir.clone().unwrap_or_else(|| top.unwrap_or_default().join(cache::FOLDER));
+    ResultCache::new(&folder, &inputs)
+}
+
 /// `-`: one file from standard input, named by `--stdin-filename`.
 fn run_stdin(
     action: Action,
@@ -363,6 +394,11 @@ fn run_paths(
         .map_err(|err| Failure::Usage(err.to_string()))?;
     let files: Vec<&Path> = discovered.files.iter().map(PathBuf::as_path).collect();
     let per_file = PerFile::new(settings, &effective.per_file_ignores, &files).map_err(Failure::Usage)?;
+    let cache = (action == Action::Check && review.is_none() && !args.cache.no_cache && !args.parsing.no_index)
+        .then(|| pool.install(|| result_cache(args, effective, settings, &discovered.files)));
+    if let Some(results) = cache.as_ref().and_then(ResultCache::load) {
+        return Ok(Run { results, walk_errors: discovered.errors, unfollowed: discovered.unfollowed, stdin_raw: None });
+    }
     let progress = Progress::new(files.len(), show_progress);
     let project = if args.parsing.no_index {
         Project::empty()
@@ -377,7 +413,7 @@ fn run_paths(
         let results = super::review::review(&discovered.files, &project, &per_file, painter, streams)?;
         return Ok(Run { results, walk_errors: discovered.errors, unfollowed: discovered.unfollowed, stdin_raw: None });
     }
-    let results = pool.install(|| {
+    let results: Vec<FileResult> = pool.install(|| {
         discovered
             .files
             .par_iter()
@@ -397,5 +433,10 @@ fn run_paths(
             .collect()
     });
     progress.finish();
+    if let Some(cache) = &cache
+        && discovered.errors.is_empty()
+    {
+        cache.store(&results);
+    }
     Ok(Run { results, walk_errors: discovered.errors, unfollowed: discovered.unfollowed, stdin_raw: None })
 }

@@ -16,7 +16,7 @@ use crate::rules::suppression::Unused;
 use crate::source::Locator;
 
 /// What a site's fix looks like to the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FixState {
     Safe,
     Unsafe,
@@ -24,7 +24,7 @@ pub enum FixState {
 }
 
 /// A diagnostic with its position in lines and columns.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Located {
     pub path: String,
     pub line: usize,
@@ -43,7 +43,7 @@ pub struct Located {
 }
 
 /// One edit of a fix, located.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LocatedEdit {
     pub range: std::ops::Range<usize>,
     pub start: (usize, usize),

@@ -57,7 +57,9 @@ fn run_project(project: &Path, update: bool) -> Result<(), String> {
         .unwrap_or_default();
     let work_text = work.display().to_string();
     let args = |command: &str| -> Vec<String> {
+        // No result cache: its folder would join the tree `fix` is compared on.
         let mut args = vec![command.to_owned(), work_text.clone(), "--color".to_owned(), "never".to_owned()];
+        args.push("--no-cache".to_owned());
         args.extend(extra.iter().cloned());
         args
     };
