@@ -284,6 +284,25 @@ impl ProjectFacts for ProjectIndex {
         self.mro(class)
     }
 
+    fn subclasses(&self, class: &str) -> Vec<String> {
+        let class = self.canonical_class(class).unwrap_or_else(|| class.to_owned());
+        let mut found = self.shared.subclasses.get(&class).cloned().unwrap_or_default();
+        // A self-contained module's own classes are not in the shared table.
+        if let Some(own) = &self.own {
+            let module = &own.summary.module.name;
+            found.extend(
+                own.summary
+                    .classes
+                    .keys()
+                    .map(|name| format!("{module}.{name}"))
+                    .filter(|subclass| self.mro(subclass).iter().skip(1).any(|base| *base == class)),
+            );
+            found.sort();
+            found.dedup();
+        }
+        found
+    }
+
     fn same_class(&self, first: &str, second: &str) -> bool {
         first == second || self.canonical_class(first).is_some_and(|first| Some(first) == self.canonical_class(second))
     }
