@@ -270,6 +270,15 @@ impl<'t> Evaluator<'_, 't> {
                 Value::QuerySet { model, preloaded, classes, .. } => {
                     Value::QuerySet { model, certainty: Certainty::Guess, preloaded, classes }
                 }
+                // A project class (`exporter: Exporter`): its methods, or
+                // its subclasses' overrides of an abstract one, run.
+                instance @ Value::Instance { .. }
+                    if self.index.is_some_and(
+                        |index| matches!(&instance, Value::Instance { class, .. } if index.is_class(class)),
+                    ) =>
+                {
+                    instance
+                }
                 _ => Value::Unknown,
             },
             _ => Value::Unknown,
