@@ -256,8 +256,8 @@ impl ProjectIndex {
             }
         }
         // A mixin calling what the classes it is mixed into define.
-        if !skip_self && let Some(subclasses) = self.shared.subclasses.get(class) {
-            let mut owners: Vec<String> = subclasses
+        if !skip_self {
+            let mut owners: Vec<String> = ProjectFacts::subclasses(self, class)
                 .iter()
                 .filter_map(|subclass| self.find_method(subclass, method, false))
                 .map(|(owner, _)| format!("{owner}.{method}"))

@@ -44,7 +44,8 @@ impl ProjectFacts for ProjectIndex {
         // Not set by the class or its bases: a mixin's attribute, set by each
         // subclass; what they all agree on.
         let value = declared(class).or_else(|| {
-            let mut values = self.shared.subclasses.get(class)?.iter().filter_map(|subclass| declared(subclass));
+            let subclasses = ProjectFacts::subclasses(self, class);
+            let mut values = subclasses.iter().filter_map(|subclass| declared(subclass));
             let first = values.next()?;
             values.all(|value| value == first).then_some(first)
         })?;
