@@ -217,7 +217,14 @@ impl ProjectIndex {
     }
 
     pub(super) fn resolve_method(&self, class: &str, method: &str, skip_self: bool, rules: &RuleSet) -> Resolution {
-        if let Some((owner, _)) = self.find_method(class, method, skip_self) {
+        if let Some((owner, function)) = self.find_method(class, method, skip_self) {
+            // An abstract method runs one of the overrides below `class`.
+            if function.is_abstract && !skip_self {
+                let overrides = self.concrete_overrides(class, method);
+                if !overrides.is_empty() {
+                    return Resolution::AllOf(overrides);
+                }
+            }
             return Resolution::Function(format!("{owner}.{method}"));
         }
         if self.is_model(class, rules) && rules.instance_methods.contains_key(method) {
@@ -249,8 +256,8 @@ impl ProjectIndex {
             }
         }
         // A mixin calling what the classes it is mixed into define.
-        if !skip_self && let Some(subclasses) = self.shared.subclasses.get(class) {
-            let mut owners: Vec<String> = subclasses
+        if !skip_self {
+            let mut owners: Vec<String> = ProjectFacts::subclasses(self, class)
                 .iter()
                 .filter_map(|subclass| self.find_method(subclass, method, false))
                 .map(|(owner, _)| format!("{owner}.{method}"))
@@ -262,5 +269,20 @@ impl ProjectIndex {
             }
         }
         Resolution::Nothing
+    }
+
+    /// The methods that run for `method` on the project subclasses of
+    /// `class`, where its own is abstract: each subclass's, abstract ones
+    /// (an intermediate base's) left out, by qualified name.
+    fn concrete_overrides(&self, class: &str, method: &str) -> Vec<String> {
+        let mut owners: Vec<String> = ProjectFacts::subclasses(self, class)
+            .iter()
+            .filter_map(|subclass| self.find_method(subclass, method, false))
+            .filter(|(_, function)| !function.is_abstract)
+            .map(|(owner, _)| format!("{owner}.{method}"))
+            .collect();
+        owners.sort();
+        owners.dedup();
+        owners
     }
 }

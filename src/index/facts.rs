@@ -44,7 +44,8 @@ impl ProjectFacts for ProjectIndex {
         // Not set by the class or its bases: a mixin's attribute, set by each
         // subclass; what they all agree on.
         let value = declared(class).or_else(|| {
-            let mut values = self.shared.subclasses.get(class)?.iter().filter_map(|subclass| declared(subclass));
+            let subclasses = ProjectFacts::subclasses(self, class);
+            let mut values = subclasses.iter().filter_map(|subclass| declared(subclass));
             let first = values.next()?;
             values.all(|value| value == first).then_some(first)
         })?;
@@ -286,6 +287,25 @@ impl ProjectFacts for ProjectIndex {
 
     fn ancestors(&self, class: &str) -> Vec<String> {
         self.mro(class)
+    }
+
+    fn subclasses(&self, class: &str) -> Vec<String> {
+        let class = self.canonical_class(class).unwrap_or_else(|| class.to_owned());
+        let mut found = self.shared.subclasses.get(&class).cloned().unwrap_or_default();
+        // A self-contained module's own classes are not in the shared table.
+        if let Some(own) = &self.own {
+            let module = &own.summary.module.name;
+            found.extend(
+                own.summary
+                    .classes
+                    .keys()
+                    .map(|name| format!("{module}.{name}"))
+                    .filter(|subclass| self.mro(subclass).iter().skip(1).any(|base| *base == class)),
+            );
+            found.sort();
+            found.dedup();
+        }
+        found
     }
 
     fn same_class(&self, first: &str, second: &str) -> bool {

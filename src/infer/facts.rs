@@ -82,6 +82,8 @@ pub trait ProjectFacts: Sync {
     /// A class and its bases, nearest first, as far as the index knows them
     /// (a library base ends the walk with its qualified name).
     fn ancestors(&self, class: &str) -> Vec<String>;
+    /// The project classes that derive from `class`, at any depth, sorted.
+    fn subclasses(&self, class: &str) -> Vec<String>;
     /// Whether sessions from this factory expire objects on commit.
     fn session_factory(&self, name: &str) -> Option<bool>;
     /// Whether every session factory of the project keeps objects on commit.

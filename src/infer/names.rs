@@ -270,6 +270,15 @@ impl<'t> Evaluator<'_, 't> {
                 Value::QuerySet { model, preloaded, classes, .. } => {
                     Value::QuerySet { model, certainty: Certainty::Guess, preloaded, classes }
                 }
+                // A project class (`exporter: Exporter`): its methods, or
+                // its subclasses' overrides of an abstract one, run.
+                instance @ Value::Instance { .. }
+                    if self.index.is_some_and(
+                        |index| matches!(&instance, Value::Instance { class, .. } if index.is_class(class)),
+                    ) =>
+                {
+                    instance
+                }
                 _ => Value::Unknown,
             },
             _ => Value::Unknown,
@@ -352,8 +361,15 @@ pub(super) fn meet(previous: Value, value: Value) -> Option<Value> {
     }
 }
 
+/// Generics whose first type argument is what the value is (or, for
+/// `type`, the class it holds).
+const WRAPPING_GENERICS: [&str; 8] =
+    ["Optional", "Union", "type", "Type", "Annotated", "ClassVar", "Final", "Required"];
+
 /// `User`, `Optional[User]`, `User | None`, `"User"`: the class node, and
-/// whether the annotation holds the class itself (`type[User]`).
+/// whether the annotation holds the class itself (`type[User]`). Another
+/// generic names its own class: `QuerySet[Book]` is a `QuerySet`,
+/// `list[Book]` a list.
 fn annotated_class<'t>(annotation: Node<'t>, text: impl Fn(Node<'t>) -> &'t str) -> Option<(Node<'t>, bool)> {
     let mut node = annotation;
     let mut of_class = false;
@@ -361,8 +377,12 @@ fn annotated_class<'t>(annotation: Node<'t>, text: impl Fn(Node<'t>) -> &'t str)
         match node.kind() {
             "type" => node = node.named_child(0)?,
             "generic_type" | "subscript" => {
-                let generic = text(node.named_child(0)?);
-                of_class |= matches!(generic.rsplit('.').next(), Some("type" | "Type"));
+                let generic = node.named_child(0)?;
+                let short = text(generic).rsplit('.').next();
+                if !short.is_some_and(|short| WRAPPING_GENERICS.contains(&short)) {
+                    return matches!(generic.kind(), "identifier" | "attribute").then_some((generic, of_class));
+                }
+                of_class |= matches!(short, Some("type" | "Type"));
                 // `Optional[X]`: the first type argument.
                 let arguments = node.named_child(1)?;
                 node = if arguments.kind() == "type_parameter" { arguments.named_child(0)? } else { arguments };

@@ -132,4 +132,7 @@ impl ProjectFacts for Stub {
     fn ancestors(&self, class: &str) -> Vec<String> {
         vec![class.to_owned()]
     }
+    fn subclasses(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
 }

@@ -12,14 +12,15 @@ use super::{Site, SiteTwin, enclosing_class, rule_twin};
 use crate::fix::rewrite::WrapStyle;
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
-use crate::semantic::ScopeId;
+use crate::semantic::{MethodKind, ScopeId};
 
 pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
     let callee = call.child_by_field_id(FIELD.function)?;
     let found = instance_call(callee, scope, evaluator)?;
     let site = Site::new(found.rule, call, found.method, evaluator).twin(found.twin);
-    // `super()` needs the method's frame: `w(super().save)(args)`.
-    let on_super = callee.child_by_field_id(FIELD.object).is_some_and(|object| is_bare_super(object, evaluator));
+    // `super()` needs the method's frame: `w(super().save)(args)`; the
+    // two-argument form is wrapped the same way.
+    let on_super = callee.child_by_field_id(FIELD.object).is_some_and(|object| is_super(object, evaluator));
     Some(if on_super { site.style(WrapStyle::Callee) } else { site })
 }
 
@@ -29,26 +30,89 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
 /// when it touches the database). Never a twin: `super().asave()` runs
 /// `self.save` in a thread, the subclass's own `save` (and a subclass of
 /// this one, anywhere, may override it), not the one `super()` names.
+///
+/// `super(C, self)` starts after `C` instead of the enclosing class. In a
+/// plain mixin, `super()` walks the MRO of the class it is mixed into: a
+/// site when every project class using the mixin is a model and none
+/// defines the method after the mixin (as a mixin's call of what its
+/// subclasses define is judged by all of them).
 fn super_call<'t>(callee: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Matched<'t>> {
     let index = evaluator.index?;
     if callee.kind() != "attribute" {
         return None;
     }
-    if !is_bare_super(callee.child_by_field_id(FIELD.object)?, evaluator) {
-        return None;
-    }
     let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
     let &rule = evaluator.rules.instance_methods.get(method)?;
-    let class = enclosing_class(scope, evaluator).filter(|class| evaluator.is_model_class(class))?;
-    let overridden =
-        index.ancestors(&class).iter().skip(1).any(|base| index.method_returns_classes(base, method).is_some());
-    (!overridden).then_some(Matched { rule, method, certainty: Certainty::Certain, twin: None })
+    let enclosing = enclosing_class(scope, evaluator)?;
+    let after = super_start(callee.child_by_field_id(FIELD.object)?, &enclosing, scope, evaluator)?;
+    // The classes whose MRO `super()` walks at run time.
+    let walked = if evaluator.is_model_class(&enclosing) {
+        vec![enclosing]
+    } else {
+        let users = index.subclasses(&enclosing);
+        if users.is_empty() || !users.iter().all(|class| evaluator.is_model_class(class)) {
+            return None;
+        }
+        users
+    };
+    let reaches_django = walked.iter().all(|class| {
+        let mro = index.ancestors(class);
+        mro.iter()
+            .position(|base| index.same_class(base, &after))
+            .is_some_and(|at| !mro[at + 1..].iter().any(|base| index.method_returns_classes(base, method).is_some()))
+    });
+    reaches_django.then_some(Matched { rule, method, certainty: Certainty::Certain, twin: None })
+}
+
+/// The class after which `super()` starts looking: the enclosing class for
+/// a bare `super()`, `C` for `super(C, self)` where `self` is the method's
+/// own first parameter and `C` is the class or one of its bases.
+fn super_start(object: Node<'_>, enclosing: &str, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<String> {
+    if is_bare_super(object, evaluator) {
+        return Some(enclosing.to_owned());
+    }
+    if !is_super(object, evaluator) {
+        return None;
+    }
+    let arguments = object.child_by_field_id(FIELD.arguments)?;
+    let (Some(class), Some(receiver), 2) =
+        (arguments.named_child(0), arguments.named_child(1), arguments.named_child_count())
+    else {
+        return None;
+    };
+    let first_parameter = method_first_parameter(scope, evaluator)?;
+    if receiver.kind() != "identifier" || evaluator.model.text(receiver) != first_parameter {
+        return None;
+    }
+    let Value::Qualified(class) = evaluator.eval(class, scope) else { return None };
+    let index = evaluator.index?;
+    index.ancestors(enclosing).iter().any(|base| index.same_class(base, &class)).then_some(class)
+}
+
+/// The first parameter (`self`) of the instance method enclosing `scope`.
+fn method_first_parameter<'s>(scope: ScopeId, evaluator: &Evaluator<'_, 's>) -> Option<&'s str> {
+    let mut current = Some(scope);
+    while let Some(id) = current {
+        let data = evaluator.model.scope(id);
+        if let Some(method) = &data.method {
+            return method
+                .first_parameter
+                .filter(|_| matches!(method.kind, MethodKind::Instance | MethodKind::Property));
+        }
+        current = data.parent;
+    }
+    None
+}
+
+/// A `super(...)` call, with or without arguments.
+fn is_super(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> bool {
+    node.kind() == "call"
+        && node.child_by_field_id(FIELD.function).is_some_and(|function| evaluator.model.text(function) == "super")
 }
 
 /// A zero-argument `super()` call.
 fn is_bare_super(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> bool {
-    node.kind() == "call"
-        && node.child_by_field_id(FIELD.function).is_some_and(|function| evaluator.model.text(function) == "super")
+    is_super(node, evaluator)
         && node.child_by_field_id(FIELD.arguments).is_some_and(|arguments| arguments.named_child_count() == 0)
 }
 

@@ -132,10 +132,11 @@ fn nested_helper<'t>(
         return None;
     }
     NESTED_DEPTH.set(depth + 1);
-    let reason = first_site(body, inner_scope, evaluator);
+    let found = first_site(body, inner_scope, evaluator);
     NESTED_DEPTH.set(depth);
-    let reason = reason?;
-    let site = Site::new(rule, call, name.to_owned(), evaluator).via(format!("`{reason}`"));
+    let (reason, certainty) = found?;
+    // As sure as the evidence in its body: a guess there is a guess here.
+    let site = Site::new(rule, call, name.to_owned(), evaluator).via(format!("`{reason}`")).certainty(certainty);
     Some(if super::yields(body) { consumed_in_thread(site) } else { site })
 }
 
@@ -160,12 +161,13 @@ fn nested_definition<'t>(found: ScopeId, name: &str, evaluator: &Evaluator<'_, '
 }
 
 /// The first database site in a sync body, not inside its own nested
-/// definitions or lambdas: what the message names. A direct one explains
-/// better than a call of another helper (or of itself).
-fn first_site(body: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<String> {
+/// definitions or lambdas: what the message names, and how sure it is. A
+/// certain one wins over a guess, and a direct one explains better than a
+/// call of another helper (or of itself).
+fn first_site(body: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<(String, Certainty)> {
     let model = evaluator.model;
     let mut stack = vec![(body, scope)];
-    let mut first: Option<((bool, usize), String)> = None;
+    let mut first: Option<((bool, bool, usize), String, Certainty)> = None;
     while let Some((node, node_scope)) = stack.pop() {
         if matches!(node.kind(), "function_definition" | "lambda" | "class_definition" | "decorated_definition") {
             continue;
@@ -179,21 +181,25 @@ fn first_site(body: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> 
         if let Some(site) = site
             && Some(site.rule) != evaluator.rules.async_to_sync
         {
-            let rank = (Some(site.rule) == evaluator.rules.project_helpers, site.node.start_byte());
-            if first.as_ref().is_none_or(|(best, _)| rank < *best) {
+            let rank = (
+                site.certainty != Certainty::Certain,
+                Some(site.rule) == evaluator.rules.project_helpers,
+                site.node.start_byte(),
+            );
+            if first.as_ref().is_none_or(|(best, ..)| rank < *best) {
                 let reason = match node.kind() {
                     "call" | "attribute" => site.callee,
                     // As the index words a module function's loop.
                     _ => format!("for ... in {}", site.callee),
                 };
-                first = Some((rank, reason));
+                first = Some((rank, reason, site.certainty));
             }
         }
         let child_scope = model.scope_opened_by(node).unwrap_or(node_scope);
         let mut cursor = node.walk();
         stack.extend(node.named_children(&mut cursor).map(|child| (child, child_scope)));
     }
-    first.map(|(_, reason)| reason)
+    first.map(|(_, reason, certainty)| (reason, certainty))
 }
 
 /// `for x in qs:` (or a comprehension's `for`) over a `QuerySet`: iterating

@@ -3,6 +3,7 @@
 //! with the database evidence found in its body and the calls it makes,
 //! named but not yet resolved. Made from one parse; the tree is dropped.
 
+mod abstract_method;
 mod attributes;
 mod sqlalchemy;
 
@@ -131,6 +132,7 @@ pub enum FieldTarget {
 }
 
 #[derive(Debug, Default, Clone)]
+#[allow(clippy::struct_excessive_bools, reason = "independent facts about one function, each read where it matters")]
 pub struct FunctionSummary {
     pub is_async: bool,
     pub kind: Option<MethodKind>,
@@ -138,6 +140,9 @@ pub struct FunctionSummary {
     pub wrapped: bool,
     /// Its body yields: calling it returns a generator.
     pub generator: bool,
+    /// A placeholder its subclasses override (`@abstractmethod`, or a body
+    /// of only `pass`, `...`, a docstring or `raise NotImplementedError`).
+    pub is_abstract: bool,
     /// The first direct database access (or `async_to_sync` run) in the
     /// body: the call, for messages, and its effect.
     pub direct: Option<Touch>,
@@ -660,6 +665,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
     let mut summary = FunctionSummary {
         is_async: node.child(0).is_some_and(|first| first.kind() == "async"),
         kind: data.method.as_ref().map(|method| method.kind),
+        is_abstract: data.method.is_some() && abstract_method::is_abstract(node, model.source),
         ..FunctionSummary::default()
     };
     let mut decorated_by = None;
