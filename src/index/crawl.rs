@@ -98,7 +98,7 @@ impl ModuleTable<'_> {
     /// finds ([`ProjectIndex::guessed_names`]).
     pub fn unreaching(&self, in_root: &[usize], candidates: &[usize], scans: &[ModuleScan]) -> Vec<usize> {
         let by_name = self.as_seen_from(in_root);
-        let mut relevance = Relevance { scans: Some(scans), known: HashMap::new() };
+        let mut relevance = Relevance { scans: Some(scans), known: HashMap::new(), subclassed_in: None };
         candidates.iter().copied().filter(|&id| !relevance.can_matter(id, &by_name)).collect()
     }
 }
