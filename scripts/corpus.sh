@@ -109,7 +109,7 @@ run_tool() {
     local out=$RESULTS/$name.$step.out err=$RESULTS/$name.$step.err start
     start=$EPOCHREALTIME
     RC=0
-    (cd "$dir" && "$ASYNCFIX" "$@" --color never >"$out" 2>"$err") || RC=$?
+    (cd "$dir" && "$ASYNCFIX" "$@" --no-cache --color never >"$out" 2>"$err") || RC=$?
     ELAPSED=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
     if grep -q panicked "$err"; then
         fail "$step: panic, exit $RC ($(grep -m1 panicked "$err"))"
