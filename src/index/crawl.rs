@@ -95,10 +95,10 @@ impl ModuleTable<'_> {
     /// that cannot reach a database as far as the byte scans tell: they
     /// spell nothing a rule matches and import no module (at any depth)
     /// that does. Their checks can find only what a guess by method name
-    /// finds ([`ProjectIndex::guessed_names`]).
+    /// finds ([`ProjectIndex::guessable_methods`]).
     pub fn unreaching(&self, in_root: &[usize], candidates: &[usize], scans: &[ModuleScan]) -> Vec<usize> {
         let by_name = self.as_seen_from(in_root);
-        let mut relevance = Relevance { scans: Some(scans), known: HashMap::new(), subclassed_in: None };
+        let mut relevance = Relevance { scans: Some(scans), known: HashMap::new() };
         candidates.iter().copied().filter(|&id| !relevance.can_matter(id, &by_name)).collect()
     }
 }
@@ -108,10 +108,6 @@ impl ModuleTable<'_> {
 struct Relevance<'a> {
     scans: Option<&'a [ModuleScan]>,
     known: HashMap<usize, bool>,
-    /// The modules whose classes subclass a class imported from a module,
-    /// by that module: they hold the overrides a call of its abstract
-    /// method runs. Built on first use.
-    subclassed_in: Option<HashMap<usize, Vec<usize>>>,
 }
 
 impl Relevance<'_> {
@@ -129,18 +125,13 @@ impl Relevance<'_> {
                 self.known.insert(id, true);
                 return true;
             }
-            // `from a import b` may name a module `a.b`, or a name in `a`;
-            // a module subclassing one of its classes may override it.
-            let subclassed_in = self.subclassed_in.get_or_insert_with(|| subclassed_in(scans, by_name));
-            let imported = scans[current]
-                .imports
-                .iter()
-                .flat_map(|name| reach::prefixes(name))
-                .filter_map(|prefix| by_name.get(prefix).copied());
-            let overriding = subclassed_in.get(&current).into_iter().flatten().copied();
-            for next in imported.chain(overriding) {
-                if self.known.get(&next) != Some(&false) && seen.insert(next) {
-                    stack.push(next);
+            // `from a import b` may name a module `a.b`, or a name in `a`.
+            for prefix in scans[current].imports.iter().flat_map(|name| reach::prefixes(name)) {
+                if let Some(&imported) = by_name.get(prefix)
+                    && self.known.get(&imported) != Some(&false)
+                    && seen.insert(imported)
+                {
+                    stack.push(imported);
                 }
             }
         }
@@ -150,24 +141,6 @@ impl Relevance<'_> {
         }
         false
     }
-}
-
-/// For each module, the modules that import a class from it and name it as
-/// a base (`from shop.base import Exporter` and `class Csv(Exporter):`).
-fn subclassed_in(scans: &[ModuleScan], by_name: &HashMap<&str, usize>) -> HashMap<usize, Vec<usize>> {
-    let mut found: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (id, scan) in scans.iter().enumerate() {
-        for name in &scan.imports {
-            let Some((module, class)) = name.rsplit_once('.') else { continue };
-            if scan.subclasses_of.iter().any(|base| base == class)
-                && let Some(&defining) = by_name.get(module)
-                && defining != id
-            {
-                found.entry(defining).or_default().push(id);
-            }
-        }
-    }
-    found
 }
 
 /// Relation field classes, by name: a file spelling one may declare model
@@ -215,8 +188,7 @@ fn subclass_files(
         for summary in index.modules.values() {
             for (name, class) in &summary.classes {
                 let short = name.rsplit('.').next().unwrap_or(name);
-                // Async methods, or abstract ones whose overrides run.
-                let runs_subclass_code = class.methods.values().any(|method| method.is_async || method.is_abstract);
+                let runs_subclass_code = class.methods.values().any(|method| method.is_async);
                 let extends_wanted =
                     class.bases.iter().any(|base| wanted.contains(base.rsplit('.').next().unwrap_or(base)));
                 if runs_subclass_code || extends_wanted {
@@ -295,7 +267,7 @@ impl ProjectIndex {
     ) -> Self {
         let by_name = modules.as_seen_from(in_root);
         let mut index = Shared::default();
-        let mut relevance = Relevance { scans: cache.scans, known: HashMap::new(), subclassed_in: None };
+        let mut relevance = Relevance { scans: cache.scans, known: HashMap::new() };
         // A seed that cannot matter (nothing it reaches imports what the
         // recipes name or spells what a rule matches) defines nothing the
         // index keeps: its own check finds the same without its summary.
