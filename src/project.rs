@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::index::roots::{ModuleNamer, project_root};
 use crate::index::site_packages;
-use crate::index::{IndexedFile, ModuleTable, ProjectIndex, SummaryCache, declares_relations};
+use crate::index::{IndexedFile, ModuleTable, ProjectIndex, RELATION_FIELDS, SummaryCache, declares_relations};
 use crate::recipe::RuleSet;
 use crate::scan::may_have_sites;
 use crate::scan::reach::{self, ModuleScan, Spellings, Vocabulary};
@@ -332,7 +332,8 @@ fn add_libraries(
 struct FirstRead {
     /// Whether it holds `async def`.
     sites: Holds,
-    /// A models module declaring relation fields.
+    /// A models module declaring relation fields to other modules' models
+    /// (or the user model's module): the index reads it whatever imports it.
     relations: bool,
     /// A models module, or one spelling relation fields.
     models: bool,
@@ -411,8 +412,13 @@ fn read_bytes(file: &IndexedFile, raw: &[u8], vocabulary: &Vocabulary) -> (First
         true if std::str::from_utf8(raw).is_ok() => Holds::Sites,
         true => Holds::Unknown,
     };
-    let read = FirstRead { sites, relations: is_models_module && relations, models: is_models_module || relations };
-    (read, reach::scan(raw, &file.module, vocabulary))
+    let scan = reach::scan(raw, &file.module, vocabulary);
+    // Relations among its own models only matter to code that imports them.
+    let seeds_index = is_models_module
+        && relations
+        && (scan.project_wide || !reach::relates_only_within(raw, &RELATION_FIELDS, &file.module));
+    let read = FirstRead { sites, relations: seeds_index, models: is_models_module || relations };
+    (read, scan)
 }
 
 fn self_contained(files: &[IndexedFile], reads: &[FirstRead], scans: &[ModuleScan]) -> Vec<bool> {

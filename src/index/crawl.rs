@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::{IndexedFile, OwnModule, ProjectIndex, Shared, functions_of, longest_module};
 use crate::infer::facts::ProjectFacts;
-use crate::infer::{Value, split_stand_in};
+use crate::infer::{Value, label_stand_in, split_stand_in};
 use crate::recipe::RuleSet;
 use crate::scan::reach::{self, ModuleScan, Vocabulary};
 use crate::summary::{self, FieldTarget, FunctionSummary, ModuleSummary};
@@ -227,8 +227,11 @@ fn references(summary: &ModuleSummary) -> Vec<String> {
     for class in summary.classes.values() {
         names.extend(class.bases.iter().cloned());
         for field in class.fields.values() {
-            if let FieldTarget::Class(target) = &field.target {
-                names.push(target.clone());
+            match &field.target {
+                FieldTarget::Class(target) => names.push(target.clone()),
+                // `"shop.Book"`: the `Book` of each `shop.models`.
+                FieldTarget::Label(label) if label.contains('.') => names.push(label_stand_in(label)),
+                _ => {}
             }
         }
         for classes in class.managers.values() {

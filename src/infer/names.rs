@@ -57,6 +57,17 @@ impl<'t> Evaluator<'_, 't> {
         value
     }
 
+    /// The bindings of the name `use_node` reads that may reach it (every
+    /// binding of its scope where the flow is not followed).
+    pub fn reaching_bindings(&self, use_node: Node<'t>, scope: ScopeId) -> Vec<Binding<'t>> {
+        let name = self.model.text(use_node);
+        let Some((found_in, bindings)) = self.model.lookup(name, scope) else { return Vec::new() };
+        match self.reaching(use_node, name, found_in) {
+            Some(reaching) => reaching.into_iter().filter_map(|index| bindings.get(index).cloned()).collect(),
+            None => bindings.to_vec(),
+        }
+    }
+
     /// The meet of the bindings of `name` (those in `reaching` when given).
     fn name_uncached(&self, name: &str, reaching: Option<&[usize]>, scope: ScopeId, depth: usize) -> Value {
         let Some((found_in, bindings)) = self.model.lookup(name, scope) else {

@@ -43,7 +43,8 @@ fn from_elsewhere(object: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
     let model = evaluator.model;
     match object.kind() {
         "identifier" if depth < MAX_STEPS => {
-            let (_, bindings) = model.lookup(model.text(object), scope)?;
+            // Only the bindings that reach the read: `book = await Book.objects.aget(pk=book)`.
+            let bindings = evaluator.reaching_bindings(object, scope);
             bindings.iter().find_map(|binding| match binding {
                 Binding::Parameter { .. } | Binding::Annotated(_) => {
                     Some(format!("`{}` (a parameter)", model.text(object)))

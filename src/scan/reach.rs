@@ -252,6 +252,72 @@ pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> Module
     ModuleScan { imports, direct, project_wide, defines: defined_names(text), subclasses_of: class_bases(text) }
 }
 
+/// Whether every relation field the module declares points at a model of
+/// its own (`"self"`, a class it defines, or a label naming one), as far as
+/// its bytes tell. Such a module adds reverse accessors to its own models
+/// only, which matter only to code holding one of them, and that code
+/// imports the module (or follows a relation to it), so the index reads it
+/// then. A target written any other way (a call, `to=` after another
+/// keyword) counts as another module's.
+pub fn relates_only_within(text: &[u8], fields: &[&str], module: &ModuleName) -> bool {
+    let text = text.strip_prefix(BOM).unwrap_or(text);
+    let own = class_names(text);
+    // The app label of `shop.models` or `shop.models.books` is `shop`.
+    let parts: Vec<&str> = module.name.split('.').collect();
+    let app = parts.iter().position(|&part| part == "models").and_then(|at| at.checked_sub(1)).map(|at| parts[at]);
+    let names_own_class = |target: &[u8]| match target.iter().rposition(|&byte| byte == b'.') {
+        None => target == b"self" || own.contains(target),
+        // `"shop.Book"` in `shop.models`; a dotted name (`other.Book`) is another module's.
+        Some(dot) => app.is_some_and(|app| app.as_bytes() == &target[..dot]) && own.contains(&target[dot + 1..]),
+    };
+    fields.iter().all(|field| {
+        memchr::memmem::find_iter(text, field.as_bytes()).filter(|&at| is_word(text, at, at + field.len())).all(|at| {
+            let open = skip_space(text, at + field.len(), true);
+            // `isinstance(f, ForeignKey)`, an import: not a declaration.
+            if text.get(open) != Some(&b'(') {
+                return true;
+            }
+            relation_target(text, open + 1).is_some_and(|(target, quoted)| {
+                if quoted { names_own_class(target) } else { !target.contains(&b'.') && own.contains(target) }
+            })
+        })
+    })
+}
+
+/// The first argument of a relation field call (`to=` or positional), a
+/// dotted name or the text of a string literal (`true`), when it is one of those.
+fn relation_target(text: &[u8], mut at: usize) -> Option<(&[u8], bool)> {
+    at = skip_space(text, at, true);
+    if text[at..].starts_with(b"to") && !text.get(at + 2).copied().is_some_and(is_identifier_byte) {
+        let equals = skip_space(text, at + 2, true);
+        if text.get(equals) == Some(&b'=') && text.get(equals + 1) != Some(&b'=') {
+            at = skip_space(text, equals + 1, true);
+        }
+    }
+    let quote = *text.get(at)?;
+    let (start, end, after, quoted) = if quote == b'"' || quote == b'\'' {
+        let length = text[at + 1..].iter().position(|&byte| byte == quote || byte == b'\n')?;
+        (at + 1, at + 1 + length, at + length + 2, true)
+    } else {
+        let length = text[at..].iter().take_while(|&&byte| is_identifier_byte(byte) || byte == b'.').count();
+        (at, at + length, at + length, false)
+    };
+    let next = skip_space(text, after, true);
+    (end > start && matches!(text.get(next), Some(b',' | b')'))).then(|| (&text[start..end], quoted))
+}
+
+/// The names of the `class` statements that start a line.
+fn class_names(text: &[u8]) -> HashSet<&[u8]> {
+    memchr::memmem::find_iter(text, b"class")
+        .filter(|&at| is_word(text, at, at + 5) && first_on_line(text, at))
+        .filter_map(|at| {
+            let start = skip_space(text, at + 5, false);
+            let end = start + text[start..].iter().take_while(|&&byte| is_identifier_byte(byte)).count();
+            (end > start && start > at + 5).then(|| &text[start..end])
+        })
+        .collect()
+}
+
 /// `get_model("shop", "Book")`, `load_model("shop.Book")`: the label's
 /// stand-in name, which the index follows to the modules that may define it.
 fn labels(text: &[u8], vocabulary: &Vocabulary) -> Vec<String> {

@@ -111,3 +111,21 @@ fn what_counts_by_itself() {
     assert!(direct("qs = (User\n    .objects\n    .all())\n"));
     assert!(!direct("\"\"\"Open the opener.\n\nobjects of interest: none\"\"\"\n"));
 }
+
+#[test]
+fn relations_among_a_modules_own_models() {
+    let fields = ["ForeignKey", "OneToOneField", "ManyToManyField"];
+    let within = |source: &str| relates_only_within(source.as_bytes(), &fields, &ModuleName::new("shop.models", false));
+    let header = "class Shelf(Model):\n    pass\nclass Book(Model):\n";
+    assert!(within(&format!("{header}    shelf = ForeignKey(Shelf, on_delete=CASCADE)\n")));
+    assert!(within(&format!("{header}    sequel = OneToOneField('self', null=True)\n")));
+    assert!(within(&format!("{header}    also = ManyToManyField(\n        # why\n        to=\"shop.Book\",\n    )\n")));
+    assert!(within(&format!("{header}    kinds = (ForeignKey, OneToOneField)\n")));
+    assert!(within("from django.db.models import ForeignKey\n"));
+    // Another app's label, another module's class, a dotted name, a call, `to=` after another keyword.
+    assert!(!within(&format!("{header}    member = ForeignKey('library.Shelf')\n")));
+    assert!(!within(&format!("{header}    user = ForeignKey(User)\n")));
+    assert!(!within(&format!("{header}    shelf = ForeignKey(models.Shelf)\n")));
+    assert!(!within(&format!("{header}    shelf = ForeignKey(get_model('Shelf'))\n")));
+    assert!(!within(&format!("{header}    shelf = ForeignKey(null=True, to=Shelf)\n")));
+}
