@@ -30,32 +30,74 @@ impl ProjectIndex {
         None
     }
 
-    /// The class and its bases, depth first, as canonical qualified names.
+    /// The class and its bases in Python's method resolution order (C3), as
+    /// canonical qualified names. A hierarchy C3 rejects (Python raises
+    /// `TypeError` when defining it), or one deeper than the index follows,
+    /// keeps the rest of its bases depth first.
     pub fn mro(&self, class: &str) -> Vec<String> {
-        let mut order = Vec::new();
-        let mut stack = vec![(self.canonical_class(class).unwrap_or_else(|| class.to_owned()), 0)];
-        while let Some((current, depth)) = stack.pop() {
-            if order.contains(&current) || depth > MAX_DEPTH {
-                continue;
-            }
-            if let Some(data) = self.class(&current) {
-                for base in data.bases.iter().rev() {
-                    // A base may be a class, or a value standing for one (`Base = declarative_base()`).
-                    let base = match self.symbol(base) {
-                        Some(Symbol::Class(class)) => class,
-                        Some(Symbol::Value(Value::Qualified(name))) => name,
-                        _ => base.clone(),
-                    };
-                    stack.push((base, depth + 1));
-                }
-            } else if let Some(bases) = self.shared.library_bases.get(&current) {
-                for base in bases.iter().rev() {
-                    stack.push((base.clone(), depth + 1));
-                }
-            }
-            order.push(current);
+        let class = self.canonical_class(class).unwrap_or_else(|| class.to_owned());
+        self.linearize(class, 0, &mut Vec::new())
+    }
+
+    fn linearize(&self, class: String, depth: usize, visiting: &mut Vec<String>) -> Vec<String> {
+        // A cycle (`class A(A)` across modules) or a runaway chain stops here.
+        if depth > MAX_DEPTH || visiting.contains(&class) {
+            return vec![class];
         }
-        order
+        let bases = self.bases_of(&class);
+        visiting.push(class.clone());
+        let mut sequences: Vec<std::collections::VecDeque<String>> =
+            bases.iter().map(|base| self.linearize(base.clone(), depth + 1, visiting).into()).collect();
+        visiting.pop();
+        sequences.push(bases.into());
+        let mut order = vec![class];
+        loop {
+            sequences.retain(|sequence| !sequence.is_empty());
+            if sequences.is_empty() {
+                return order;
+            }
+            // The first head that is in no sequence's tail.
+            let head = sequences
+                .iter()
+                .filter_map(|sequence| sequence.front())
+                .find(|head| sequences.iter().all(|sequence| !sequence.iter().skip(1).any(|name| name == *head)))
+                .cloned();
+            let Some(head) = head else {
+                // Inconsistent: what is left, depth first, once each.
+                for name in sequences.into_iter().flatten() {
+                    if !order.contains(&name) {
+                        order.push(name);
+                    }
+                }
+                return order;
+            };
+            for sequence in &mut sequences {
+                if sequence.front() == Some(&head) {
+                    sequence.pop_front();
+                }
+            }
+            if !order.contains(&head) {
+                order.push(head);
+            }
+        }
+    }
+
+    /// A class's bases, each as the class it names: a project class's, or
+    /// a library class's from the packages' declarations.
+    fn bases_of(&self, class: &str) -> Vec<String> {
+        if let Some(data) = self.class(class) {
+            // A base may be a class, or a value standing for one (`Base = declarative_base()`).
+            data.bases
+                .iter()
+                .map(|base| match self.symbol(base) {
+                    Some(Symbol::Class(class)) => class,
+                    Some(Symbol::Value(Value::Qualified(name))) => name,
+                    _ => base.clone(),
+                })
+                .collect()
+        } else {
+            self.shared.library_bases.get(class).cloned().unwrap_or_default()
+        }
     }
 
     /// The class a name stands for: a project class, or through a value

@@ -681,7 +681,8 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
     }
     summary.loads = rules::sqlalchemy::function_loads(node, evaluator);
     let Some(body) = node.child_by_field_id(FIELD.body) else { return summary };
-    summary.generator = rules::yields(body);
+    // Most bodies never spell `yield`: no walk for them.
+    summary.generator = model.text(body).contains("yield") && rules::yields(body);
     // Walk the body, not nested defs, lambdas or classes: they run only if called.
     let mut first_direct =
         FirstDirect(decorated_by.map(|reason| (0, Touch { reason, effect: Effect::Database, generator: false })));
