@@ -10,7 +10,9 @@ use rayon::prelude::*;
 
 use crate::index::roots::{ModuleNamer, project_root};
 use crate::index::site_packages;
-use crate::index::{IndexedFile, ModuleTable, ProjectIndex, RELATION_FIELDS, SummaryCache, declares_relations};
+use crate::index::{
+    IndexedFile, ModuleTable, ProjectIndex, RELATION_FIELDS, RootFiles, SummaryCache, declares_relations,
+};
 use crate::recipe::RuleSet;
 use crate::scan::may_have_sites;
 use crate::scan::reach::{self, ModuleScan, Spellings, Vocabulary};
@@ -259,8 +261,15 @@ fn build_indexes(
                 .collect();
             let imported_by_own: Vec<String> =
                 ids.iter().filter(|&&id| own[id]).flat_map(|&id| scans[id].imports.iter().cloned()).collect();
-            let index = ProjectIndex::build(files, &seeds, &ids, &modules, rules, &cache, &imported_by_own);
-            let inert = if full_index { Vec::new() } else { inert_files(files, &ids, reads, scans, &modules, &index) };
+            let mixins = mixin_files(&ids, reads, scans);
+            let root_files = RootFiles { ids: &ids, seeds: &seeds, mixins: &mixins, imported_by_own: &imported_by_own };
+            let index = ProjectIndex::build(files, &root_files, &modules, rules, &cache);
+            let inert = if full_index {
+                Vec::new()
+            } else {
+                let candidates = inert_files(files, &ids, reads, scans, &modules, &index);
+                candidates.into_iter().filter(|id| mixins.binary_search(id).is_err()).collect()
+            };
             (root.clone(), index, inert)
         })
         .collect();
@@ -273,6 +282,23 @@ fn build_indexes(
         indexes.insert(root, index);
     }
     Built { indexes, own, inert }
+}
+
+/// The async files of a root (`ids`) that define a class some class header
+/// of the root lists beside a model base, by name, sorted: a mixin of
+/// models runs with a model as `self`, so its `self.save()` or
+/// `super().save()` may be a site whatever its own module imports.
+fn mixin_files(ids: &[usize], reads: &[FirstRead], scans: &[ModuleScan]) -> Vec<usize> {
+    let extended: HashSet<&str> =
+        ids.iter().flat_map(|&id| scans[id].model_mixins.iter().map(String::as_str)).collect();
+    if extended.is_empty() {
+        return Vec::new();
+    }
+    ids.iter()
+        .copied()
+        .filter(|&id| reads[id].sites == Holds::Sites && !scans[id].direct)
+        .filter(|&id| scans[id].classes.iter().any(|class| extended.contains(class.as_str())))
+        .collect()
 }
 
 /// Appends the installed packages the project imports to `files` (and their

@@ -267,6 +267,14 @@ impl ProjectIndex {
             if !owners.is_empty() {
                 return Resolution::AllOf(owners);
             }
+            // `self.save()` in a mixin that only models use: Django's.
+            let subclasses = ProjectFacts::subclasses(self, class);
+            if rules.instance_methods.contains_key(method)
+                && !subclasses.is_empty()
+                && subclasses.iter().all(|subclass| self.is_model(subclass, rules))
+            {
+                return Resolution::Database(format!("`.{method}()` on the models it is mixed into"));
+            }
         }
         Resolution::Nothing
     }

@@ -212,6 +212,32 @@ fn subclass_files(
     found
 }
 
+/// The files of one import root an index starts from (indexes into the
+/// run's files).
+#[derive(Clone, Copy)]
+pub struct RootFiles<'a> {
+    /// Every file of the root, sorted.
+    pub ids: &'a [usize],
+    /// The files that may hold sites or declare relations: read when they can matter.
+    pub seeds: &'a [usize],
+    /// Seeds read whatever they reach, sorted: async files defining a class
+    /// a database module extends (a mixin of models).
+    pub mixins: &'a [usize],
+    /// What self-contained modules import: their checks will ask about it.
+    pub imported_by_own: &'a [String],
+}
+
+/// The mixins of a summary's models: the bases listed beside one that
+/// names a model ([`reach::names_a_model`]).
+fn bases(summary: &ModuleSummary) -> impl Iterator<Item = String> + '_ {
+    let last = |base: &str| base.rsplit('.').next().unwrap_or(base).to_owned();
+    summary
+        .classes
+        .values()
+        .filter(move |class| class.bases.iter().any(|base| reach::names_a_model(&last(base))))
+        .flat_map(move |class| class.bases.iter().filter(move |base| !reach::names_a_model(&last(base))).cloned())
+}
+
 /// Every qualified name a summary refers to.
 fn references(summary: &ModuleSummary) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
@@ -261,13 +287,12 @@ impl ProjectIndex {
     /// (services side by side) resolves to the one under `root` first.
     pub fn build(
         files: &[IndexedFile],
-        seeds: &[usize],
-        in_root: &[usize],
+        root: &RootFiles<'_>,
         modules: &ModuleTable<'_>,
         rules: &RuleSet,
         cache: &SummaryCache<'_>,
-        imported_by_own: &[String],
     ) -> Self {
+        let RootFiles { ids: in_root, seeds, mixins, imported_by_own } = *root;
         let by_name = modules.as_seen_from(in_root);
         let mut index = Shared::default();
         let mut relevance = Relevance { scans: cache.scans, known: HashMap::new() };
@@ -277,14 +302,21 @@ impl ProjectIndex {
         let seeds: Vec<usize> = seeds
             .iter()
             .copied()
-            .filter(|&id| modules.described.binary_search(&id).is_err() && relevance.can_matter(id, &by_name))
+            .filter(|&id| {
+                modules.described.binary_search(&id).is_err()
+                    && (mixins.binary_search(&id).is_ok() || relevance.can_matter(id, &by_name))
+            })
             .collect();
         let mut requested: HashSet<usize> = seeds.iter().copied().collect();
         let mut frontier: Vec<usize> = seeds.clone();
         frontier.sort_unstable();
         frontier.dedup();
         // What self-contained modules import: their checks will ask about it.
-        let mut pending: Vec<String> = imported_by_own.to_vec();
+        // Each name with whether it is a mixin of a model: its module is
+        // read even when it reaches nothing by itself, since its code runs
+        // with the model as `self`.
+        let mut pending: Vec<(String, bool)> = imported_by_own.iter().map(|name| (name.clone(), false)).collect();
+        let mut passed_over: HashSet<usize> = HashSet::new();
         let mut first_round = true;
         loop {
             while !frontier.is_empty() || std::mem::take(&mut first_round) {
@@ -292,20 +324,21 @@ impl ProjectIndex {
                     frontier.par_iter().filter_map(|&id| cache.summary(files, id, rules)).collect();
                 index.files.extend(frontier.iter().map(|&id| files[id].path.clone()));
                 for summary in summaries {
-                    pending.extend(references(&summary));
+                    pending.extend(references(&summary).into_iter().map(|name| (name, false)));
+                    pending.extend(bases(&summary).map(|name| (name, true)));
                     index.modules.insert(summary.module.name.clone(), summary);
                 }
                 // Follow every name to the module that defines it, through re-exports.
                 let mut next = Vec::new();
                 let mut still_pending = Vec::new();
-                let mut seen_names: HashSet<String> = HashSet::new();
-                while let Some(name) = pending.pop() {
-                    if !seen_names.insert(name.clone()) {
+                let mut seen_names: HashSet<(String, bool)> = HashSet::new();
+                while let Some((name, base)) = pending.pop() {
+                    if !seen_names.insert((name.clone(), base)) {
                         continue;
                     }
                     // `apps.get_model("shop", "Book")`: the `Book` of each `shop.models` module.
                     if let Some((label, _)) = split_stand_in(&name) {
-                        pending.extend(label_candidates(label, &by_name));
+                        pending.extend(label_candidates(label, &by_name).into_iter().map(|name| (name, base)));
                         continue;
                     }
                     let Some((module, rest)) = longest_module(&name, |candidate| by_name.contains_key(candidate))
@@ -315,25 +348,32 @@ impl ProjectIndex {
                     if let Some(summary) = index.modules.get(module) {
                         if rest.is_empty() {
                             // A whole module (`import helpers`): any name it imports may be used through it.
-                            pending.extend(summary.imports.values().cloned());
+                            pending.extend(summary.imports.values().map(|name| (name.clone(), false)));
                         } else if let Some(target) = summary.imports.get(rest[0]) {
                             let mut followed = target.clone();
                             for part in &rest[1..] {
                                 followed.push('.');
                                 followed.push_str(part);
                             }
-                            pending.push(followed);
+                            pending.push((followed, base));
                         } else if !summary.binds(rest[0]) {
                             // Perhaps from one of its `import *` modules.
-                            pending
-                                .extend(summary.star_imports.iter().map(|star| format!("{star}.{}", rest.join("."))));
+                            pending.extend(
+                                summary.star_imports.iter().map(|star| (format!("{star}.{}", rest.join(".")), base)),
+                            );
                         }
                     } else {
                         let id = by_name[module];
-                        if requested.insert(id) && relevance.can_matter(id, &by_name) {
-                            next.push(id);
+                        let first_ask = requested.insert(id);
+                        if first_ask || (base && passed_over.contains(&id)) {
+                            if base || relevance.can_matter(id, &by_name) {
+                                passed_over.remove(&id);
+                                next.push(id);
+                            } else {
+                                passed_over.insert(id);
+                            }
                         }
-                        still_pending.push(name);
+                        still_pending.push((name, base));
                     }
                 }
                 pending = still_pending;

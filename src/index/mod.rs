@@ -19,7 +19,7 @@ pub mod roots;
 pub mod site_packages;
 mod sqlalchemy;
 
-pub use crawl::{ModuleTable, RELATION_FIELDS, SummaryCache, declares_relations};
+pub use crawl::{ModuleTable, RELATION_FIELDS, RootFiles, SummaryCache, declares_relations};
 pub use django::USER_BASES;
 
 use std::collections::{HashMap, HashSet};

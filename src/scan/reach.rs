@@ -141,6 +141,11 @@ pub struct ModuleScan {
     /// gives `Mixin` and `Base`): the index reads the subclasses of the
     /// classes whose async methods it checks, for what they set on `self`.
     pub subclasses_of: Vec<String>,
+    /// The names of the classes whose `class` statement starts a line.
+    pub classes: Vec<String>,
+    /// The bases listed beside one that names a model (`Model`,
+    /// `TimeStampedModel`, `AbstractUser`): mixins of models.
+    pub model_mixins: Vec<String>,
 }
 
 /// The key a defined name is counted under across the run's files (a fixed
@@ -188,31 +193,59 @@ fn defined_names(text: &[u8]) -> Vec<u64> {
     keys
 }
 
-/// The last part of each base in the `class` headers that start a line.
-fn class_bases(text: &[u8]) -> Vec<String> {
+/// What the `class` headers that start a line say.
+#[derive(Default)]
+struct ClassHeaders {
+    /// The last part of each base.
+    bases: Vec<String>,
+    /// The names they define.
+    names: Vec<String>,
+    /// The bases listed beside one that names a model.
+    model_mixins: Vec<String>,
+}
+
+/// Whether a base's last part reads as a model class: Django's `Model`, a
+/// project's abstract `TimeStampedModel`, `AbstractUser`.
+pub fn names_a_model(base: &str) -> bool {
+    base.ends_with("Model") || (base.starts_with("Abstract") && base.ends_with("User"))
+}
+
+fn class_headers(text: &[u8]) -> ClassHeaders {
     let mut bases: Vec<String> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut model_mixins: Vec<String> = Vec::new();
     for at in memchr::memmem::find_iter(text, b"class") {
         if !is_word(text, at, at + 5) || !first_on_line(text, at) {
             continue;
         }
         let name_start = skip_space(text, at + 5, false);
         let name_end = name_start + text[name_start..].iter().take_while(|&&byte| is_identifier_byte(byte)).count();
+        if name_end > name_start && name_start > at + 5 {
+            names.push(String::from_utf8_lossy(&text[name_start..name_end]).into_owned());
+        }
         let open = skip_space(text, name_end, false);
         if name_end == name_start || text.get(open) != Some(&b'(') {
             continue;
         }
         let Some(length) = text[open..].iter().position(|&byte| byte == b')' || byte == b':') else { continue };
         let list = String::from_utf8_lossy(&text[open + 1..open + length]);
-        for base in list.split(',').map(str::trim).filter(|base| !base.contains('=') && !base.is_empty()) {
-            let last = base.rsplit('.').next().unwrap_or(base);
-            if last.bytes().all(is_identifier_byte) {
-                bases.push(last.to_owned());
-            }
+        let header: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|base| !base.contains('=') && !base.is_empty())
+            .map(|base| base.rsplit('.').next().unwrap_or(base))
+            .filter(|last| last.bytes().all(is_identifier_byte))
+            .collect();
+        if header.iter().any(|base| names_a_model(base)) {
+            model_mixins.extend(header.iter().filter(|base| !names_a_model(base)).map(|&base| base.to_owned()));
         }
+        bases.extend(header.into_iter().map(str::to_owned));
     }
-    bases.sort_unstable();
-    bases.dedup();
-    bases
+    for list in [&mut bases, &mut names, &mut model_mixins] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    ClassHeaders { bases, names, model_mixins }
 }
 
 pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> ModuleScan {
@@ -249,7 +282,8 @@ pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> Module
         || spells_a_rule_word(text, vocabulary);
     let project_wide =
         vocabulary.project_wide.iter().any(|needle| memchr::memmem::find(text, needle.as_bytes()).is_some());
-    ModuleScan { imports, direct, project_wide, defines: defined_names(text), subclasses_of: class_bases(text) }
+    let ClassHeaders { bases: subclasses_of, names: classes, model_mixins } = class_headers(text);
+    ModuleScan { imports, direct, project_wide, defines: defined_names(text), subclasses_of, classes, model_mixins }
 }
 
 /// Whether every relation field the module declares points at a model of
