@@ -89,6 +89,7 @@ impl ProjectIndex {
             options_from,
             forwards: None,
             parameters: loads.parameters,
+            keywords: loads.keywords,
             yielded: loads.yielded,
             ..inner_loads
         };

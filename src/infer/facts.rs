@@ -174,6 +174,9 @@ pub struct Loads {
     pub forwards: Option<(CallTarget, Vec<(String, String)>)>,
     /// Its parameters in order, `self` and `cls` left out.
     pub parameters: Vec<String>,
+    /// Those a call may pass by keyword: not positional-only, not `*args`
+    /// or `**kwargs`.
+    pub keywords: Vec<String>,
     /// A context manager (`@asynccontextmanager`) that yields the objects:
     /// `async with f(...) as x` binds them, a plain call does not.
     pub yielded: bool,

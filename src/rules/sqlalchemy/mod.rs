@@ -24,7 +24,7 @@ use tree_sitter::Node;
 
 use super::Site;
 use crate::fix::NoFix;
-use crate::fix::reload::{Related, Reload, Reloaded, Shape};
+use crate::fix::reload::{Loader, Related, Reload, Reloaded, Shape};
 use crate::infer::Evaluator;
 use crate::infer::facts::{Direction, Loads, ProjectFacts};
 use crate::parse::FIELD;
@@ -58,8 +58,8 @@ pub(super) struct Tracked<'t> {
     pub(super) session: String,
     pub(super) eager: HashSet<String>,
     pub(super) state: State,
-    /// The `select(...)` expression that loaded the object.
-    pub(super) select: Option<Node<'t>>,
+    /// The query that loaded the object, where a loader option goes.
+    pub(super) loader: Option<Loader<'t>>,
     /// Parameters of the function whose loader options its query applied.
     pub(super) options_from: Vec<String>,
     /// Made in this function (`Team(...)`), not loaded: its many-to-one
@@ -181,7 +181,7 @@ fn reload_plan<'t>(
         ReadKind::LazyRelationship => Reloaded::Relationship {
             attribute: first.attribute.clone(),
             class: first.tracked.model.clone(),
-            select: first.tracked.select,
+            loader: first.tracked.loader.clone(),
             related: index.sqlalchemy_relationship(&first.tracked.model, &first.attribute).map(|relationship| {
                 Related {
                     target: relationship.target,
@@ -381,15 +381,23 @@ pub fn function_loads(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Opti
         loads.model = None;
     }
     let mut parameters = Vec::new();
+    let mut keywords = Vec::new();
     if let Some(list) = function.child_by_field_id(FIELD.parameters) {
         let mut cursor = list.walk();
         for parameter in list.named_children(&mut cursor) {
+            // Those before a `/` are positional-only.
+            if parameter.kind() == "positional_separator" {
+                keywords.clear();
+            }
             let name = match parameter.kind() {
                 "identifier" => Some(parameter),
                 _ => parameter.child_by_field_id(FIELD.name).or_else(|| parameter.named_child(0)),
             };
             if let Some(name) = name.filter(|name| name.kind() == "identifier") {
                 parameters.push(model.text(name).to_owned());
+                if !matches!(parameter.kind(), "list_splat_pattern" | "dictionary_splat_pattern") {
+                    keywords.push(model.text(name).to_owned());
+                }
             }
         }
     }
@@ -403,6 +411,7 @@ pub fn function_loads(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Opti
         *position = parameters.iter().position(|parameter| parameter == name).unwrap_or(usize::MAX);
     }
     loads.parameters = parameters;
+    loads.keywords = keywords;
     loads.yielded = context_manager;
     Some(loads)
 }

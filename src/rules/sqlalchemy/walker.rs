@@ -11,6 +11,7 @@ use tree_sitter::Node;
 
 use super::{Read, ReadKind, Session, State, Tracked};
 use crate::fix::NoFix;
+use crate::fix::reload::Loader;
 use crate::infer::facts::{
     CallTarget, Direction, LoadedShape, Loads, ProjectFacts, SqlAlchemyRelationship, call_target,
 };
@@ -457,8 +458,10 @@ impl<'t> Walker<'_, 't> {
     }
 
     pub(super) fn read(&self, attribute: Node<'t>, statement: Node<'t>) -> Option<Read<'t>> {
-        // Nothing loaded yet: nothing to read (and no cost on long functions that load nothing).
-        if self.held.is_empty() {
+        // Nothing loaded yet: nothing to read (and no cost on long functions
+        // that load nothing), but for a comprehension over a query
+        // (`[team.players for team in await repo.all()]`).
+        if self.held.is_empty() && !in_comprehension(attribute, statement) {
             return None;
         }
         let object = attribute.child_by_field_id(FIELD.object)?;
@@ -769,6 +772,11 @@ impl<'t> Walker<'_, 't> {
             return None;
         }
         let mut eager: HashSet<String> = loads.eager.into_iter().collect();
+        // Where a fix can add an option: the list or tuple the call passes
+        // for the one parameter whose options the query applies, or a new
+        // keyword argument (none passed; no `*args` or `**kwargs` that may hold it).
+        let mut loader = None;
+        let splatted = passed.iter().any(|argument| matches!(argument.kind(), "list_splat" | "dictionary_splat"));
         for (parameter, position) in &loads.options_from {
             let keyword = passed.iter().find_map(|argument| {
                 (argument.kind() == "keyword_argument"
@@ -777,18 +785,33 @@ impl<'t> Walker<'_, 't> {
                 .flatten()
             });
             let positional = passed.iter().filter(|argument| argument.kind() != "keyword_argument").nth(*position);
-            if let Some(options) = keyword.or(positional.copied()) {
+            let options = keyword.or(positional.copied());
+            if let Some(options) = options {
                 eager.extend(self.eager_paths(options).into_iter().map(|(_, path)| path));
+            }
+            let literal = options.is_some_and(|options| matches!(options.kind(), "list" | "tuple"));
+            let by_keyword = options.is_none() && !splatted && loads.keywords.contains(parameter);
+            if loads.options_from.len() == 1 && (literal || by_keyword) {
+                loader = Some(Loader::Argument { call, parameter: parameter.clone(), passed: options });
             }
         }
         // The session the call is given, or the one its receiver was built
-        // with here (`repo = TeamRepository(session)`): where a fix reloads.
+        // with (`repo = TeamRepository(session)`, `TeamRepository(session).get(...)`):
+        // where a fix reloads.
         let mut given = passed.clone();
-        if let Some(receiver) =
-            call.child_by_field_id(FIELD.function).and_then(|callee| callee.child_by_field_id(FIELD.object))
-            && receiver.kind() == "identifier"
-            && let Some((_, [Binding::Assign(value)])) = self.evaluator.model.lookup(self.text(receiver), self.scope)
-            && let Some(built) = value.child_by_field_id(FIELD.arguments).filter(|_| value.kind() == "call")
+        let receiver = call.child_by_field_id(FIELD.function).and_then(|callee| callee.child_by_field_id(FIELD.object));
+        let built = match receiver {
+            Some(receiver) if receiver.kind() == "call" => Some(receiver),
+            Some(receiver) if receiver.kind() == "identifier" => {
+                match self.evaluator.model.lookup(self.text(receiver), self.scope) {
+                    Some((_, [Binding::Assign(value)])) => Some(*value),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(built) =
+            built.and_then(|value| value.child_by_field_id(FIELD.arguments).filter(|_| value.kind() == "call"))
         {
             let mut cursor = built.walk();
             given.extend(built.named_children(&mut cursor));
@@ -804,7 +827,7 @@ impl<'t> Walker<'_, 't> {
             session,
             eager: eager.clone(),
             state: State::Persistent,
-            select: None,
+            loader,
             options_from: Vec::new(),
             created: false,
         };
@@ -1032,7 +1055,7 @@ impl<'t> Walker<'_, 't> {
             session: tracked.session.clone(),
             eager: tracked.eager.iter().filter_map(|path| path.strip_prefix(&prefix)).map(str::to_owned).collect(),
             state: tracked.state,
-            select: None,
+            loader: None,
             options_from: Vec::new(),
             created: false,
         };
@@ -1194,7 +1217,7 @@ impl<'t> Walker<'_, 't> {
                 session: String::new(),
                 eager: HashSet::new(),
                 state: State::Transient,
-                select: None,
+                loader: None,
                 options_from: Vec::new(),
                 created: true,
             })
@@ -1309,7 +1332,7 @@ impl<'t> Walker<'_, 't> {
             session: session.to_owned(),
             eager,
             state: State::Persistent,
-            select: None,
+            loader: None,
             options_from,
             created: false,
         })
@@ -1379,6 +1402,13 @@ impl<'t> Walker<'_, 't> {
                             tracked.state = State::Persistent;
                         }
                     }
+                } else if !names.is_empty()
+                    && let Some((root, path)) = object.split_once('.')
+                    && path.split('.').all(is_identifier)
+                    && let Some(Held::Object(tracked)) = self.held.get_mut(root)
+                {
+                    // `refresh(player.team, ["players"])`: the path `team.players` of `player`.
+                    tracked.eager.extend(names.iter().map(|name| format!("{path}.{name}")));
                 }
             }
             _ => {}
@@ -1434,7 +1464,7 @@ impl<'t> Statement<'t> {
                     session: session.to_owned(),
                     eager: eager.clone(),
                     state: State::Persistent,
-                    select: self.node,
+                    loader: self.node.map(Loader::Select),
                     options_from: self.options_from.clone(),
                     created: false,
                 })
@@ -1562,16 +1592,40 @@ fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked
         (State::Pending, _) | (_, State::Pending) => State::Pending,
         _ => State::Transient,
     };
-    let same_select = first.select.map(|node| node.id()) == second.select.map(|node| node.id());
+    let same_loader = match (&first.loader, &second.loader) {
+        (Some(first), Some(second)) => first.same(second),
+        _ => false,
+    };
     Some(Tracked {
         model: first.model.clone(),
         session: first.session.clone(),
         eager: first.eager.intersection(&second.eager).cloned().collect(),
         state,
-        select: if same_select { first.select } else { None },
+        loader: if same_loader { first.loader.clone() } else { None },
         options_from: first.options_from.iter().chain(&second.options_from).cloned().collect(),
         created: first.created && second.created,
     })
+}
+
+/// Whether `node` is inside a comprehension or generator expression of `statement`.
+fn in_comprehension(node: Node<'_>, statement: Node<'_>) -> bool {
+    let mut current = node.parent();
+    while let Some(parent) = current.filter(|parent| parent.id() != statement.id()) {
+        if matches!(
+            parent.kind(),
+            "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression"
+        ) {
+            return true;
+        }
+        current = parent.parent();
+    }
+    false
+}
+
+/// Whether `text` is a plain name (`team`, not `teams[0]` or `f()`).
+fn is_identifier(text: &str) -> bool {
+    text.chars().next().is_some_and(|first| first.is_alphabetic() || first == '_')
+        && text.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// The block of a clause (`except E:` and its body).
@@ -1600,6 +1654,7 @@ pub(super) fn loads_of(held: Held<'_>) -> Option<Loads> {
             options_from: options_from.iter().map(|name| (name.clone(), 0)).collect(),
             forwards: None,
             parameters: Vec::new(),
+            keywords: Vec::new(),
             yielded: false,
         }
     };
@@ -1620,6 +1675,7 @@ pub(super) fn loads_of(held: Held<'_>) -> Option<Loads> {
             options_from: Vec::new(),
             forwards: Some((target, passed)),
             parameters: Vec::new(),
+            keywords: Vec::new(),
             yielded: false,
         }),
         _ => None,
