@@ -640,6 +640,10 @@ impl<'t> Walker<'_, 't> {
                         Some(Held::Rows { entities: entities.into_iter().take(1).collect(), scalars: true })
                     } else if SAME_ROWS.contains(&method) || sqlalchemy.result_many.contains(method) {
                         Some(Held::Rows { entities, scalars })
+                    } else if scalars && matches!(method, "pop" | "get") && !sqlalchemy.result_one.contains(method) {
+                        // `by_name.pop(name, None)`, `by_id.get(key)`: one of the
+                        // objects a dict or list of them holds.
+                        entities.into_iter().next().flatten().map(Held::Object)
                     } else if sqlalchemy.result_one.contains(method) {
                         if scalars || method.starts_with("scalar") {
                             entities.into_iter().next().flatten().map(Held::Object)
@@ -760,6 +764,20 @@ impl<'t> Walker<'_, 't> {
             Facts::Project(index) => index,
         };
         let (loads, receiver) = index.sqlalchemy_loads(&target)?;
+        // `get_or_error(job.instance)`: the argument itself.
+        if let Some(position) = loads.returns_argument {
+            let name = loads.parameters.get(position);
+            let keyword = passed.iter().find_map(|argument| {
+                (argument.kind() == "keyword_argument"
+                    && argument
+                        .child_by_field_id(FIELD.name)
+                        .is_some_and(|key| Some(self.text(key)) == name.map(String::as_str)))
+                .then(|| argument.child_by_field_id(FIELD.value))
+                .flatten()
+            });
+            let positional = passed.iter().filter(|argument| argument.kind() != "keyword_argument").nth(position);
+            return self.value_of(keyword.or(positional.copied())?);
+        }
         // A context manager's call is not what it yields; `async with ... as x` is.
         let in_with = call.parent().is_some_and(|parent| {
             parent.kind() == "as_pattern" && parent.parent().is_some_and(|item| item.kind() == "with_item")
@@ -1655,6 +1673,7 @@ pub(super) fn loads_of(held: Held<'_>) -> Option<Loads> {
             forwards: None,
             parameters: Vec::new(),
             keywords: Vec::new(),
+            returns_argument: None,
             yielded: false,
         }
     };
@@ -1676,6 +1695,7 @@ pub(super) fn loads_of(held: Held<'_>) -> Option<Loads> {
             forwards: Some((target, passed)),
             parameters: Vec::new(),
             keywords: Vec::new(),
+            returns_argument: None,
             yielded: false,
         }),
         _ => None,
