@@ -929,8 +929,11 @@ impl<'t> Walker<'_, 't> {
             arguments.named_children(&mut cursor).filter_map(|argument| self.class_attribute(argument)).collect();
         let models: Vec<String> = statement.entities.iter().flatten().map(|(model, _)| model.clone()).collect();
         for (class, attribute) in relationships {
+            // `lazy="raise"` raises before it looks in the identity map.
             let Some(target) = self.facts.sqlalchemy_relationship(&class, &attribute).and_then(|found| {
-                matches!(found.direction, Direction::ManyToOne { .. }).then_some(found.target).flatten()
+                (matches!(found.direction, Direction::ManyToOne { .. }) && found.lazy.as_deref() != Some("raise"))
+                    .then_some(found.target)
+                    .flatten()
             }) else {
                 continue;
             };
@@ -1263,6 +1266,8 @@ impl<'t> Walker<'_, 't> {
         let Some(relationship) = self.facts.sqlalchemy_relationships(&tracked.model).into_iter().find(|(_, found)| {
             matches!(&found.direction, Direction::ManyToOne { column: own } if own == column)
                 && found.target.as_deref().is_some_and(|target| self.same_class(target, &class))
+                // `lazy="raise"` raises before it looks in the identity map.
+                && found.lazy.as_deref() != Some("raise")
         }) else {
             return;
         };
