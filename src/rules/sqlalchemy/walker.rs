@@ -640,9 +640,12 @@ impl<'t> Walker<'_, 't> {
                         Some(Held::Rows { entities: entities.into_iter().take(1).collect(), scalars: true })
                     } else if SAME_ROWS.contains(&method) || sqlalchemy.result_many.contains(method) {
                         Some(Held::Rows { entities, scalars })
-                    } else if scalars && matches!(method, "pop" | "get") && !sqlalchemy.result_one.contains(method) {
-                        // `by_name.pop(name, None)`, `by_id.get(key)`: one of the
-                        // objects a dict or list of them holds.
+                    } else if scalars && method == "pop" && !sqlalchemy.result_one.contains(method) {
+                        // `by_name.pop(name, None)`, `teams.pop()`: one of the
+                        // objects a dict or list of them holds, taken out. (Not
+                        // `by_id.get(key)`: such lookups run beside objects
+                        // kept in the identity map by code the rules do not
+                        // follow, and their many-to-one reads run no query.)
                         entities.into_iter().next().flatten().map(Held::Object)
                     } else if sqlalchemy.result_one.contains(method) {
                         if scalars || method.starts_with("scalar") {
@@ -1615,6 +1618,14 @@ fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked
         (State::Pending, _) | (_, State::Pending) => State::Pending,
         _ => State::Transient,
     };
+    // A path where the object is new (not flushed) loads nothing on a read:
+    // the other path says what is loaded.
+    let new = |tracked: &Tracked<'t>| matches!(tracked.state, State::Transient | State::Pending);
+    let eager = match (new(first), new(second)) {
+        (true, false) => second.eager.clone(),
+        (false, true) => first.eager.clone(),
+        _ => first.eager.intersection(&second.eager).cloned().collect(),
+    };
     let same_loader = match (&first.loader, &second.loader) {
         (Some(first), Some(second)) => first.same(second),
         _ => false,
@@ -1622,7 +1633,7 @@ fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked
     Some(Tracked {
         model: first.model.clone(),
         session: first.session.clone(),
-        eager: first.eager.intersection(&second.eager).cloned().collect(),
+        eager,
         state,
         loader: if same_loader { first.loader.clone() } else { None },
         options_from: first.options_from.iter().chain(&second.options_from).cloned().collect(),
