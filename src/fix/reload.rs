@@ -56,7 +56,7 @@ pub enum Reloaded<'t> {
     /// Attributes expired by `commit`.
     Expired,
     /// A relationship of the object's class; `None` when the index does not know it.
-    Relationship { attribute: String, class: String, loader: Option<Loader<'t>>, related: Option<Related> },
+    Relationship { attribute: String, class: String, loader: Option<Box<Loader<'t>>>, related: Option<Related> },
 }
 
 /// Where a loader option for an object goes: the query that loaded it.
@@ -118,7 +118,7 @@ pub fn build(plan: &Reload<'_>, style: SqlAlchemyFix, context: &ReloadContext<'_
     }
     // An option on the call of a project function loads in that function's
     // own query, whatever session it holds.
-    let by_argument = matches!(&plan.what, Reloaded::Relationship { loader: Some(Loader::Argument { .. }), .. });
+    let by_argument = matches!(&plan.what, Reloaded::Relationship { loader: Some(loader), .. } if matches!(**loader, Loader::Argument { .. }));
     if plan.session.is_empty() && !by_argument {
         return Err(NoFix::SessionUnknown);
     }
@@ -140,7 +140,7 @@ pub fn build(plan: &Reload<'_>, style: SqlAlchemyFix, context: &ReloadContext<'_
         }
         Reloaded::Relationship { attribute, class, loader, related } => {
             let related = related.as_ref().ok_or(NoFix::UnknownRelationship)?;
-            builder.relationship(attribute, class, loader.as_ref(), related, style)
+            builder.relationship(attribute, class, loader.as_deref(), related, style)
         }
     }
 }
@@ -325,19 +325,17 @@ fn option_argument(call: Node<'_>, parameter: &str, passed: Option<Node<'_>>, op
         let mut cursor = node.walk();
         node.named_children(&mut cursor).filter(|child| child.kind() != "comment").last()
     }
-    match passed {
-        Some(list) => match (list.kind(), last_child(list)) {
-            ("list" | "tuple", Some(last)) => Ok(Edit::insert(last.end_byte(), format!(", {option}"))),
-            ("list", None) => Ok(Edit::insert(list.start_byte() + 1, option.to_owned())),
-            ("tuple", None) => Ok(Edit::insert(list.start_byte() + 1, format!("{option},"))),
-            _ => Err(NoFix::NotLoadedByQuery),
-        },
-        None => {
-            let arguments = call.child_by_field_id(crate::parse::FIELD.arguments).ok_or(NoFix::NotLoadedByQuery)?;
-            match last_child(arguments) {
-                Some(last) => Ok(Edit::insert(last.end_byte(), format!(", {parameter}=[{option}]"))),
-                None => Ok(Edit::insert(arguments.start_byte() + 1, format!("{parameter}=[{option}]"))),
-            }
-        }
+    let Some(list) = passed else {
+        let arguments = call.child_by_field_id(crate::parse::FIELD.arguments).ok_or(NoFix::NotLoadedByQuery)?;
+        return Ok(match last_child(arguments) {
+            Some(last) => Edit::insert(last.end_byte(), format!(", {parameter}=[{option}]")),
+            None => Edit::insert(arguments.start_byte() + 1, format!("{parameter}=[{option}]")),
+        });
+    };
+    match (list.kind(), last_child(list)) {
+        ("list" | "tuple", Some(last)) => Ok(Edit::insert(last.end_byte(), format!(", {option}"))),
+        ("list", None) => Ok(Edit::insert(list.start_byte() + 1, option.to_owned())),
+        ("tuple", None) => Ok(Edit::insert(list.start_byte() + 1, format!("{option},"))),
+        _ => Err(NoFix::NotLoadedByQuery),
     }
 }

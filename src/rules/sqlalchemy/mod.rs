@@ -181,7 +181,7 @@ fn reload_plan<'t>(
         ReadKind::LazyRelationship => Reloaded::Relationship {
             attribute: first.attribute.clone(),
             class: first.tracked.model.clone(),
-            loader: first.tracked.loader.clone(),
+            loader: first.tracked.loader.clone().map(Box::new),
             related: index.sqlalchemy_relationship(&first.tracked.model, &first.attribute).map(|relationship| {
                 Related {
                     target: relationship.target,

@@ -769,17 +769,8 @@ impl<'t> Walker<'_, 't> {
         let (loads, receiver) = index.sqlalchemy_loads(&target)?;
         // `get_or_error(job.instance)`: the argument itself.
         if let Some(position) = loads.returns_argument {
-            let name = loads.parameters.get(position);
-            let keyword = passed.iter().find_map(|argument| {
-                (argument.kind() == "keyword_argument"
-                    && argument
-                        .child_by_field_id(FIELD.name)
-                        .is_some_and(|key| Some(self.text(key)) == name.map(String::as_str)))
-                .then(|| argument.child_by_field_id(FIELD.value))
-                .flatten()
-            });
-            let positional = passed.iter().filter(|argument| argument.kind() != "keyword_argument").nth(position);
-            return self.value_of(keyword.or(positional.copied())?);
+            let name = loads.parameters.get(position).map_or("", String::as_str);
+            return self.value_of(self.argument_for(&passed, name, position)?);
         }
         // A context manager's call is not what it yields; `async with ... as x` is.
         let in_with = call.parent().is_some_and(|parent| {
@@ -799,14 +790,7 @@ impl<'t> Walker<'_, 't> {
         let mut loader = None;
         let splatted = passed.iter().any(|argument| matches!(argument.kind(), "list_splat" | "dictionary_splat"));
         for (parameter, position) in &loads.options_from {
-            let keyword = passed.iter().find_map(|argument| {
-                (argument.kind() == "keyword_argument"
-                    && argument.child_by_field_id(FIELD.name).is_some_and(|name| self.text(name) == parameter))
-                .then(|| argument.child_by_field_id(FIELD.value))
-                .flatten()
-            });
-            let positional = passed.iter().filter(|argument| argument.kind() != "keyword_argument").nth(*position);
-            let options = keyword.or(positional.copied());
+            let options = self.argument_for(&passed, parameter, *position);
             if let Some(options) = options {
                 eager.extend(self.eager_paths(options).into_iter().map(|(_, path)| path));
             }
@@ -861,6 +845,19 @@ impl<'t> Walker<'_, 't> {
                 options_from: Vec::new(),
             }),
         })
+    }
+
+    /// The argument a call passes for a parameter: by its keyword `name`,
+    /// or at its `position` among the positional ones.
+    fn argument_for(&self, passed: &[Node<'t>], name: &str, position: usize) -> Option<Node<'t>> {
+        let keyword = passed.iter().find_map(|argument| {
+            (argument.kind() == "keyword_argument"
+                && argument.child_by_field_id(FIELD.name).is_some_and(|key| self.text(key) == name))
+            .then(|| argument.child_by_field_id(FIELD.value))
+            .flatten()
+        });
+        keyword
+            .or_else(|| passed.iter().filter(|argument| argument.kind() != "keyword_argument").nth(position).copied())
     }
 
     /// `select(Team)`, `select(Player, Team)`: the entities it loads.
