@@ -430,12 +430,22 @@ impl<'t> Walker<'_, 't> {
 
     /// Attribute reads on tracked objects inside one statement, in source order.
     pub(super) fn reads_in(&mut self, node: Node<'t>, statement: Node<'t>) {
-        let mut stack = vec![node];
+        // Nothing loaded yet: nothing to read (and no cost on long functions
+        // that load nothing), but in a comprehension over a query
+        // (`[team.players for team in await repo.all()]`).
+        let nothing_held = self.held.is_empty();
+        let mut stack = vec![(node, false)];
         let mut found = Vec::new();
-        while let Some(current) = stack.pop() {
+        while let Some((current, in_comprehension)) = stack.pop() {
+            let in_comprehension = in_comprehension
+                || matches!(
+                    current.kind(),
+                    "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression"
+                );
             match current.kind() {
                 "lambda" | "function_definition" | "class_definition" => continue,
                 "call" if self.is_run_sync(current) => continue,
+                "attribute" if nothing_held && !in_comprehension => {}
                 "attribute" => {
                     if let Some(read) = self.read(current, statement) {
                         found.push(read);
@@ -444,7 +454,7 @@ impl<'t> Walker<'_, 't> {
                 _ => {}
             }
             let mut cursor = current.walk();
-            stack.extend(current.named_children(&mut cursor));
+            stack.extend(current.named_children(&mut cursor).map(|child| (child, in_comprehension)));
         }
         found.sort_by_key(|read| read.node.start_byte());
         self.reads.extend(found);
@@ -458,12 +468,6 @@ impl<'t> Walker<'_, 't> {
     }
 
     pub(super) fn read(&self, attribute: Node<'t>, statement: Node<'t>) -> Option<Read<'t>> {
-        // Nothing loaded yet: nothing to read (and no cost on long functions
-        // that load nothing), but for a comprehension over a query
-        // (`[team.players for team in await repo.all()]`).
-        if self.held.is_empty() && !in_comprehension(attribute, statement) {
-            return None;
-        }
         let object = attribute.child_by_field_id(FIELD.object)?;
         let parent = attribute.parent()?;
         let is_callee = parent.kind() == "call"
@@ -1636,21 +1640,6 @@ fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked
         options_from: first.options_from.iter().chain(&second.options_from).cloned().collect(),
         created: first.created && second.created,
     })
-}
-
-/// Whether `node` is inside a comprehension or generator expression of `statement`.
-fn in_comprehension(node: Node<'_>, statement: Node<'_>) -> bool {
-    let mut current = node.parent();
-    while let Some(parent) = current.filter(|parent| parent.id() != statement.id()) {
-        if matches!(
-            parent.kind(),
-            "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression"
-        ) {
-            return true;
-        }
-        current = parent.parent();
-    }
-    false
 }
 
 /// Whether `text` is a plain name (`team`, not `teams[0]` or `f()`).
