@@ -56,7 +56,32 @@ pub enum Reloaded<'t> {
     /// Attributes expired by `commit`.
     Expired,
     /// A relationship of the object's class; `None` when the index does not know it.
-    Relationship { attribute: String, class: String, select: Option<Node<'t>>, related: Option<Related> },
+    Relationship { attribute: String, class: String, loader: Option<Box<Loader<'t>>>, related: Option<Related> },
+}
+
+/// Where a loader option for an object goes: the query that loaded it.
+#[derive(Debug, Clone)]
+pub enum Loader<'t> {
+    /// The `select(...)` expression: `.options(...)` goes after it.
+    Select(Node<'t>),
+    /// A call of a project function whose query applies the loader options
+    /// of its parameter `parameter` (`.options(*options)`): the option goes
+    /// into the list or tuple the call passes for it (`passed`), or in a new
+    /// keyword argument.
+    Argument { call: Node<'t>, parameter: String, passed: Option<Node<'t>> },
+}
+
+impl Loader<'_> {
+    /// Whether two paths loaded the object through the same query.
+    pub fn same(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Select(first), Self::Select(second)) => first.id() == second.id(),
+            (Self::Argument { call, parameter, .. }, Self::Argument { call: other, parameter: name, .. }) => {
+                call.id() == other.id() && parameter == name
+            }
+            _ => false,
+        }
+    }
 }
 
 /// How to query a relationship's rows, as the index describes it.
@@ -91,7 +116,10 @@ pub fn build(plan: &Reload<'_>, style: SqlAlchemyFix, context: &ReloadContext<'_
     if let Some(reason) = &plan.blocked {
         return Err(reason.clone());
     }
-    if plan.session.is_empty() {
+    // An option on the call of a project function loads in that function's
+    // own query, whatever session it holds.
+    let by_argument = matches!(&plan.what, Reloaded::Relationship { loader: Some(loader), .. } if matches!(**loader, Loader::Argument { .. }));
+    if plan.session.is_empty() && !by_argument {
         return Err(NoFix::SessionUnknown);
     }
     if !plan.session_open {
@@ -110,9 +138,9 @@ pub fn build(plan: &Reload<'_>, style: SqlAlchemyFix, context: &ReloadContext<'_
                 applicability: Applicability::Safe,
             })
         }
-        Reloaded::Relationship { attribute, class, select, related } => {
+        Reloaded::Relationship { attribute, class, loader, related } => {
             let related = related.as_ref().ok_or(NoFix::UnknownRelationship)?;
-            builder.relationship(attribute, class, *select, related, style)
+            builder.relationship(attribute, class, loader.as_deref(), related, style)
         }
     }
 }
@@ -131,11 +159,13 @@ impl<'t> Builder<'_, 't> {
         &self,
         attribute: &str,
         class: &str,
-        select: Option<Node<'t>>,
+        loader: Option<&Loader<'t>>,
         related: &Related,
         style: SqlAlchemyFix,
     ) -> Result<Fix, NoFix> {
         let plan = self.plan;
+        // Without the session, only the loading function's own query can load.
+        let has_session = !plan.session.is_empty();
         let mut shared = Vec::new();
         // A key read after a commit would itself reload: refresh the object first.
         if let Some(commit) = plan.commit {
@@ -144,12 +174,13 @@ impl<'t> Builder<'_, 't> {
         // The style asked for where it keeps the code's meaning; otherwise an
         // option on the query that loaded the object (it loads before any
         // read, in any branch, once for a whole loop), or a refresh.
-        let can_select = select.is_some() && plan.commit.is_none() && !related.dynamic;
-        let can_explicit = !related.dynamic
+        let can_select = loader.is_some() && plan.commit.is_none() && !related.dynamic;
+        let can_explicit = has_session
+            && !related.dynamic
             && !matches!(related.shape, Shape::Other)
             && plan.explicit.is_none()
             && plan.insertion.is_none();
-        let can_refresh = plan.insertion.is_none();
+        let can_refresh = has_session && plan.insertion.is_none();
         let preference = match style {
             SqlAlchemyFix::Explicit => [SqlAlchemyFix::Explicit, SqlAlchemyFix::Selectinload, SqlAlchemyFix::Refresh],
             SqlAlchemyFix::Selectinload => {
@@ -166,7 +197,11 @@ impl<'t> Builder<'_, 't> {
                 SqlAlchemyFix::Selectinload => can_select,
                 SqlAlchemyFix::Refresh => can_refresh,
             })
-            .ok_or_else(|| plan.insertion.clone().unwrap_or(NoFix::NotLoadedByQuery))?;
+            .ok_or_else(|| match &plan.insertion {
+                Some(reason) => reason.clone(),
+                None if !has_session => NoFix::SessionUnknown,
+                None => NoFix::NotLoadedByQuery,
+            })?;
         let (session, object) = (&plan.session, &plan.object);
         let mut edits = Vec::new();
         match style {
@@ -194,10 +229,16 @@ impl<'t> Builder<'_, 't> {
                 edits.extend(plan.reads.iter().map(|read| Edit { range: read.byte_range(), content: value.clone() }));
             }
             SqlAlchemyFix::Selectinload => {
-                let select = select.ok_or(NoFix::NotLoadedByQuery)?;
+                let loader = loader.ok_or(NoFix::NotLoadedByQuery)?;
                 let owner = self.import(class, &mut shared)?;
-                let loader = self.import("sqlalchemy.orm.selectinload", &mut shared)?;
-                edits.push(Edit::insert(select.end_byte(), format!(".options({loader}({owner}.{attribute}))")));
+                let function = self.import("sqlalchemy.orm.selectinload", &mut shared)?;
+                let option = format!("{function}({owner}.{attribute})");
+                edits.push(match loader {
+                    Loader::Select(select) => Edit::insert(select.end_byte(), format!(".options({option})")),
+                    Loader::Argument { call, parameter, passed } => {
+                        option_argument(*call, parameter, *passed, &option)?
+                    }
+                });
             }
             SqlAlchemyFix::Refresh => {
                 edits.push(self.before_statement(
@@ -273,5 +314,28 @@ impl<'t> Builder<'_, 't> {
         let eol = line_ending(self.source());
         let prefix = if end == self.source().len() && !self.source().ends_with('\n') { eol } else { "" };
         Ok(Edit::insert(end, format!("{prefix}{indentation}{line}{eol}")))
+    }
+}
+
+/// `option` added to the loader options a call passes for `parameter`: at
+/// the end of the list or tuple literal it passes, or as a new keyword
+/// argument when it passes none.
+fn option_argument(call: Node<'_>, parameter: &str, passed: Option<Node<'_>>, option: &str) -> Result<Edit, NoFix> {
+    fn last_child(node: Node<'_>) -> Option<Node<'_>> {
+        let mut cursor = node.walk();
+        node.named_children(&mut cursor).filter(|child| child.kind() != "comment").last()
+    }
+    let Some(list) = passed else {
+        let arguments = call.child_by_field_id(crate::parse::FIELD.arguments).ok_or(NoFix::NotLoadedByQuery)?;
+        return Ok(match last_child(arguments) {
+            Some(last) => Edit::insert(last.end_byte(), format!(", {parameter}=[{option}]")),
+            None => Edit::insert(arguments.start_byte() + 1, format!("{parameter}=[{option}]")),
+        });
+    };
+    match (list.kind(), last_child(list)) {
+        ("list" | "tuple", Some(last)) => Ok(Edit::insert(last.end_byte(), format!(", {option}"))),
+        ("list", None) => Ok(Edit::insert(list.start_byte() + 1, option.to_owned())),
+        ("tuple", None) => Ok(Edit::insert(list.start_byte() + 1, format!("{option},"))),
+        _ => Err(NoFix::NotLoadedByQuery),
     }
 }

@@ -65,6 +65,10 @@ impl ProjectIndex {
             return Some((loads, receiver));
         };
         let (inner_loads, inner_receiver) = self.loads_at(&inner, depth + 1)?;
+        // What a helper returning its argument gives depends on the argument.
+        if inner_loads.returns_argument.is_some() {
+            return None;
+        }
         // `await cls.get(...)` in a class method: still the class ours is called on.
         let on_own_class = match (&inner, &receiver) {
             (CallTarget::Name(name), Some(receiver)) => name
@@ -89,6 +93,7 @@ impl ProjectIndex {
             options_from,
             forwards: None,
             parameters: loads.parameters,
+            keywords: loads.keywords,
             yielded: loads.yielded,
             ..inner_loads
         };

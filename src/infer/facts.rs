@@ -174,6 +174,12 @@ pub struct Loads {
     pub forwards: Option<(CallTarget, Vec<(String, String)>)>,
     /// Its parameters in order, `self` and `cls` left out.
     pub parameters: Vec<String>,
+    /// Those a call may pass by keyword: not positional-only, not `*args`
+    /// or `**kwargs`.
+    pub keywords: Vec<String>,
+    /// Every `return` gives back this parameter unchanged (`def
+    /// get_or_error(v): ... return v`), by position: the call is its argument.
+    pub returns_argument: Option<usize>,
     /// A context manager (`@asynccontextmanager`) that yields the objects:
     /// `async with f(...) as x` binds them, a plain call does not.
     pub yielded: bool,

@@ -1,6 +1,7 @@
 //! `SQLAlchemy` end to end. Seed 004 (`fixtures/projects/sqlalchemy_seed`)
 //! and the service shapes of real code (`fixtures/projects/sqlalchemy_runtime`:
 //! a service holding `self.session`, a repository returning objects, a
+//! service holding the repository (only the call's `options=` loads), a
 //! statement variable with `.unique()`, a `@declared_attr` relationship, an
 //! `expire_on_commit=False` dependency, and the shapes a plain query would
 //! get wrong) are fixed with each `--sqlalchemy-fix` style, compared with
@@ -97,6 +98,7 @@ fn seed_004_is_fixed_in_every_style_and_the_fixed_code_runs() {
 /// What `runtime_check.py` prints for the services, before and after the
 /// fix: every site fixed runs; `in_branches` is reported without a fix.
 const SERVICES_BEFORE: &str = "service_roster: MissingGreenlet
+roster_service: MissingGreenlet
 repository_roster: MissingGreenlet
 repository_loaded: ok
 league_table: MissingGreenlet
@@ -109,6 +111,7 @@ coach_names: MissingGreenlet
 ";
 
 const SERVICES_AFTER: &str = "service_roster: ok
+roster_service: ok
 repository_roster: ok
 repository_loaded: ok
 league_table: ok

@@ -24,12 +24,12 @@ use tree_sitter::Node;
 
 use super::Site;
 use crate::fix::NoFix;
-use crate::fix::reload::{Related, Reload, Reloaded, Shape};
+use crate::fix::reload::{Loader, Related, Reload, Reloaded, Shape};
 use crate::infer::Evaluator;
-use crate::infer::facts::{Direction, Loads, ProjectFacts};
+use crate::infer::facts::{Direction, LoadedShape, Loads, ProjectFacts};
 use crate::parse::FIELD;
 use crate::recipe::RuleId;
-use crate::semantic::{MethodKind, ScopeId, SemanticModel};
+use crate::semantic::{Binding, MethodKind, ScopeId, SemanticModel};
 use walker::Walker;
 
 /// Sessions are recognised by the end of their class's name (any import of
@@ -58,8 +58,8 @@ pub(super) struct Tracked<'t> {
     pub(super) session: String,
     pub(super) eager: HashSet<String>,
     pub(super) state: State,
-    /// The `select(...)` expression that loaded the object.
-    pub(super) select: Option<Node<'t>>,
+    /// The query that loaded the object, where a loader option goes.
+    pub(super) loader: Option<Loader<'t>>,
     /// Parameters of the function whose loader options its query applied.
     pub(super) options_from: Vec<String>,
     /// Made in this function (`Team(...)`), not loaded: its many-to-one
@@ -181,7 +181,7 @@ fn reload_plan<'t>(
         ReadKind::LazyRelationship => Reloaded::Relationship {
             attribute: first.attribute.clone(),
             class: first.tracked.model.clone(),
-            select: first.tracked.select,
+            loader: first.tracked.loader.clone().map(Box::new),
             related: index.sqlalchemy_relationship(&first.tracked.model, &first.attribute).map(|relationship| {
                 Related {
                     target: relationship.target,
@@ -336,6 +336,9 @@ fn explicit_hazard(function: Node<'_>, reads: &[&Read<'_>], model: &SemanticMode
 pub fn function_loads(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Option<Loads> {
     let model = evaluator.model;
     let text = model.text(function);
+    if let Some(loads) = returns_argument(function, model) {
+        return Some(loads);
+    }
     if !(text.contains("return") || text.contains("yield"))
         || !["select", "get(", "scalar", "execute"].iter().any(|word| text.contains(word))
     {
@@ -369,9 +372,13 @@ pub fn function_loads(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Opti
         (false, true) => walker.returns,
         _ => return None,
     };
-    let mut returns = outcomes.into_iter();
-    let first = returns.next()??;
-    let held = returns.try_fold(first, |joined, next| walker::join_held(&joined, &next?))?;
+    // A return of something not followed (`return self.cached`) says
+    // nothing of what the others loaded: the function's summary is what
+    // every followed return loaded, so a read the caller makes lazy-loads
+    // at least on the paths of those returns.
+    let mut returns = outcomes.into_iter().flatten();
+    let first = returns.next()?;
+    let held = returns.try_fold(first, |joined, next| walker::join_held(&joined, &next))?;
     let mut loads = walker::loads_of(held)?;
     // `select(cls)` in a class method: the class it is called on.
     if let Some(method) = method
@@ -380,16 +387,39 @@ pub fn function_loads(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Opti
     {
         loads.model = None;
     }
+    let (parameters, keywords) = parameters_of(function, model);
+    loads.options_from.retain(|(name, _)| parameters.contains(name));
+    for (name, position) in &mut loads.options_from {
+        *position = parameters.iter().position(|parameter| parameter == name).unwrap_or(usize::MAX);
+    }
+    loads.parameters = parameters;
+    loads.keywords = keywords;
+    loads.yielded = context_manager;
+    Some(loads)
+}
+
+/// A function's parameters in order (`self` and `cls` left out), and those
+/// a call may pass by keyword.
+fn parameters_of(function: Node<'_>, model: &SemanticModel<'_>) -> (Vec<String>, Vec<String>) {
+    let method = model.scope_opened_by(function).and_then(|scope| model.scope(scope).method.as_ref());
     let mut parameters = Vec::new();
+    let mut keywords = Vec::new();
     if let Some(list) = function.child_by_field_id(FIELD.parameters) {
         let mut cursor = list.walk();
         for parameter in list.named_children(&mut cursor) {
+            // Those before a `/` are positional-only.
+            if parameter.kind() == "positional_separator" {
+                keywords.clear();
+            }
             let name = match parameter.kind() {
                 "identifier" => Some(parameter),
                 _ => parameter.child_by_field_id(FIELD.name).or_else(|| parameter.named_child(0)),
             };
             if let Some(name) = name.filter(|name| name.kind() == "identifier") {
                 parameters.push(model.text(name).to_owned());
+                if !matches!(parameter.kind(), "list_splat_pattern" | "dictionary_splat_pattern") {
+                    keywords.push(model.text(name).to_owned());
+                }
             }
         }
     }
@@ -398,11 +428,63 @@ pub fn function_loads(function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> Opti
     {
         parameters.drain(..parameters.len().min(1));
     }
-    loads.options_from.retain(|(name, _)| parameters.contains(name));
-    for (name, position) in &mut loads.options_from {
-        *position = parameters.iter().position(|parameter| parameter == name).unwrap_or(usize::MAX);
+    (parameters, keywords)
+}
+
+/// A helper whose every `return` gives back one parameter it never
+/// rebinds (`def get_or_error(v): if v is None: raise ...; return v`).
+fn returns_argument(function: Node<'_>, model: &SemanticModel<'_>) -> Option<Loads> {
+    let body = function.child_by_field_id(FIELD.body)?;
+    // Cheap first: it ends by returning a name.
+    let last = body.named_child(body.named_child_count().checked_sub(1)?)?;
+    if last.kind() != "return_statement" || last.named_child(0).is_none_or(|value| value.kind() != "identifier") {
+        return None;
     }
-    loads.parameters = parameters;
-    loads.yielded = context_manager;
-    Some(loads)
+    let mut returned: Option<&str> = None;
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "function_definition" | "lambda" | "class_definition" => continue,
+            "yield" => return None,
+            "return_statement" => {
+                let value = node.named_child(0).filter(|value| value.kind() == "identifier")?;
+                let name = model.text(value);
+                if returned.is_some_and(|first| first != name) {
+                    return None;
+                }
+                returned = Some(name);
+            }
+            _ => {}
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    let name = returned?;
+    let scope = model.scope_opened_by(function)?;
+    // Bound only as the parameter: never reassigned in the body.
+    match model.lookup(name, scope) {
+        Some((found, [Binding::Parameter { .. }])) if found == scope => {}
+        _ => return None,
+    }
+    let (parameters, keywords) = parameters_of(function, model);
+    // `*items` gives a tuple of the arguments, not one of them.
+    let splat = function.child_by_field_id(FIELD.parameters).is_some_and(|list| {
+        let mut cursor = list.walk();
+        list.named_children(&mut cursor).any(|parameter| {
+            matches!(parameter.kind(), "list_splat_pattern" | "dictionary_splat_pattern")
+                && parameter.named_child(0).is_some_and(|splatted| model.text(splatted) == name)
+        })
+    });
+    let position = parameters.iter().position(|parameter| parameter == name).filter(|_| !splat)?;
+    Some(Loads {
+        model: None,
+        shape: LoadedShape::One,
+        eager: Vec::new(),
+        options_from: Vec::new(),
+        forwards: None,
+        parameters,
+        keywords,
+        returns_argument: Some(position),
+        yielded: false,
+    })
 }

@@ -11,6 +11,7 @@ use tree_sitter::Node;
 
 use super::{Read, ReadKind, Session, State, Tracked};
 use crate::fix::NoFix;
+use crate::fix::reload::Loader;
 use crate::infer::facts::{
     CallTarget, Direction, LoadedShape, Loads, ProjectFacts, SqlAlchemyRelationship, call_target,
 };
@@ -429,12 +430,22 @@ impl<'t> Walker<'_, 't> {
 
     /// Attribute reads on tracked objects inside one statement, in source order.
     pub(super) fn reads_in(&mut self, node: Node<'t>, statement: Node<'t>) {
-        let mut stack = vec![node];
+        // Nothing loaded yet: nothing to read (and no cost on long functions
+        // that load nothing), but in a comprehension over a query
+        // (`[team.players for team in await repo.all()]`).
+        let nothing_held = self.held.is_empty();
+        let mut stack = vec![(node, false)];
         let mut found = Vec::new();
-        while let Some(current) = stack.pop() {
+        while let Some((current, in_comprehension)) = stack.pop() {
+            let in_comprehension = in_comprehension
+                || matches!(
+                    current.kind(),
+                    "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression"
+                );
             match current.kind() {
                 "lambda" | "function_definition" | "class_definition" => continue,
                 "call" if self.is_run_sync(current) => continue,
+                "attribute" if nothing_held && !in_comprehension => {}
                 "attribute" => {
                     if let Some(read) = self.read(current, statement) {
                         found.push(read);
@@ -443,7 +454,7 @@ impl<'t> Walker<'_, 't> {
                 _ => {}
             }
             let mut cursor = current.walk();
-            stack.extend(current.named_children(&mut cursor));
+            stack.extend(current.named_children(&mut cursor).map(|child| (child, in_comprehension)));
         }
         found.sort_by_key(|read| read.node.start_byte());
         self.reads.extend(found);
@@ -457,10 +468,6 @@ impl<'t> Walker<'_, 't> {
     }
 
     pub(super) fn read(&self, attribute: Node<'t>, statement: Node<'t>) -> Option<Read<'t>> {
-        // Nothing loaded yet: nothing to read (and no cost on long functions that load nothing).
-        if self.held.is_empty() {
-            return None;
-        }
         let object = attribute.child_by_field_id(FIELD.object)?;
         let parent = attribute.parent()?;
         let is_callee = parent.kind() == "call"
@@ -637,6 +644,13 @@ impl<'t> Walker<'_, 't> {
                         Some(Held::Rows { entities: entities.into_iter().take(1).collect(), scalars: true })
                     } else if SAME_ROWS.contains(&method) || sqlalchemy.result_many.contains(method) {
                         Some(Held::Rows { entities, scalars })
+                    } else if scalars && method == "pop" && !sqlalchemy.result_one.contains(method) {
+                        // `by_name.pop(name, None)`, `teams.pop()`: one of the
+                        // objects a dict or list of them holds, taken out. (Not
+                        // `by_id.get(key)`: such lookups run beside objects
+                        // kept in the identity map by code the rules do not
+                        // follow, and their many-to-one reads run no query.)
+                        entities.into_iter().next().flatten().map(Held::Object)
                     } else if sqlalchemy.result_one.contains(method) {
                         if scalars || method.starts_with("scalar") {
                             entities.into_iter().next().flatten().map(Held::Object)
@@ -757,6 +771,11 @@ impl<'t> Walker<'_, 't> {
             Facts::Project(index) => index,
         };
         let (loads, receiver) = index.sqlalchemy_loads(&target)?;
+        // `get_or_error(job.instance)`: the argument itself.
+        if let Some(position) = loads.returns_argument {
+            let name = loads.parameters.get(position).map_or("", String::as_str);
+            return self.value_of(self.argument_for(&passed, name, position)?);
+        }
         // A context manager's call is not what it yields; `async with ... as x` is.
         let in_with = call.parent().is_some_and(|parent| {
             parent.kind() == "as_pattern" && parent.parent().is_some_and(|item| item.kind() == "with_item")
@@ -769,26 +788,39 @@ impl<'t> Walker<'_, 't> {
             return None;
         }
         let mut eager: HashSet<String> = loads.eager.into_iter().collect();
+        // Where a fix can add an option: the list or tuple the call passes
+        // for the one parameter whose options the query applies, or a new
+        // keyword argument (none passed; no `*args` or `**kwargs` that may hold it).
+        let mut loader = None;
+        let splatted = passed.iter().any(|argument| matches!(argument.kind(), "list_splat" | "dictionary_splat"));
         for (parameter, position) in &loads.options_from {
-            let keyword = passed.iter().find_map(|argument| {
-                (argument.kind() == "keyword_argument"
-                    && argument.child_by_field_id(FIELD.name).is_some_and(|name| self.text(name) == parameter))
-                .then(|| argument.child_by_field_id(FIELD.value))
-                .flatten()
-            });
-            let positional = passed.iter().filter(|argument| argument.kind() != "keyword_argument").nth(*position);
-            if let Some(options) = keyword.or(positional.copied()) {
+            let options = self.argument_for(&passed, parameter, *position);
+            if let Some(options) = options {
                 eager.extend(self.eager_paths(options).into_iter().map(|(_, path)| path));
+            }
+            let literal = options.is_some_and(|options| matches!(options.kind(), "list" | "tuple"));
+            let by_keyword = options.is_none() && !splatted && loads.keywords.contains(parameter);
+            if loads.options_from.len() == 1 && (literal || by_keyword) {
+                loader = Some(Loader::Argument { call, parameter: parameter.clone(), passed: options });
             }
         }
         // The session the call is given, or the one its receiver was built
-        // with here (`repo = TeamRepository(session)`): where a fix reloads.
+        // with (`repo = TeamRepository(session)`, `TeamRepository(session).get(...)`):
+        // where a fix reloads.
         let mut given = passed.clone();
-        if let Some(receiver) =
-            call.child_by_field_id(FIELD.function).and_then(|callee| callee.child_by_field_id(FIELD.object))
-            && receiver.kind() == "identifier"
-            && let Some((_, [Binding::Assign(value)])) = self.evaluator.model.lookup(self.text(receiver), self.scope)
-            && let Some(built) = value.child_by_field_id(FIELD.arguments).filter(|_| value.kind() == "call")
+        let receiver = call.child_by_field_id(FIELD.function).and_then(|callee| callee.child_by_field_id(FIELD.object));
+        let built = match receiver {
+            Some(receiver) if receiver.kind() == "call" => Some(receiver),
+            Some(receiver) if receiver.kind() == "identifier" => {
+                match self.evaluator.model.lookup(self.text(receiver), self.scope) {
+                    Some((_, [Binding::Assign(value)])) => Some(*value),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(built) =
+            built.and_then(|value| value.child_by_field_id(FIELD.arguments).filter(|_| value.kind() == "call"))
         {
             let mut cursor = built.walk();
             given.extend(built.named_children(&mut cursor));
@@ -804,7 +836,7 @@ impl<'t> Walker<'_, 't> {
             session,
             eager: eager.clone(),
             state: State::Persistent,
-            select: None,
+            loader,
             options_from: Vec::new(),
             created: false,
         };
@@ -817,6 +849,19 @@ impl<'t> Walker<'_, 't> {
                 options_from: Vec::new(),
             }),
         })
+    }
+
+    /// The argument a call passes for a parameter: by its keyword `name`,
+    /// or at its `position` among the positional ones.
+    fn argument_for(&self, passed: &[Node<'t>], name: &str, position: usize) -> Option<Node<'t>> {
+        let keyword = passed.iter().find_map(|argument| {
+            (argument.kind() == "keyword_argument"
+                && argument.child_by_field_id(FIELD.name).is_some_and(|key| self.text(key) == name))
+            .then(|| argument.child_by_field_id(FIELD.value))
+            .flatten()
+        });
+        keyword
+            .or_else(|| passed.iter().filter(|argument| argument.kind() != "keyword_argument").nth(position).copied())
     }
 
     /// `select(Team)`, `select(Player, Team)`: the entities it loads.
@@ -888,8 +933,11 @@ impl<'t> Walker<'_, 't> {
             arguments.named_children(&mut cursor).filter_map(|argument| self.class_attribute(argument)).collect();
         let models: Vec<String> = statement.entities.iter().flatten().map(|(model, _)| model.clone()).collect();
         for (class, attribute) in relationships {
+            // `lazy="raise"` raises before it looks in the identity map.
             let Some(target) = self.facts.sqlalchemy_relationship(&class, &attribute).and_then(|found| {
-                matches!(found.direction, Direction::ManyToOne { .. }).then_some(found.target).flatten()
+                (matches!(found.direction, Direction::ManyToOne { .. }) && found.lazy.as_deref() != Some("raise"))
+                    .then_some(found.target)
+                    .flatten()
             }) else {
                 continue;
             };
@@ -1032,7 +1080,7 @@ impl<'t> Walker<'_, 't> {
             session: tracked.session.clone(),
             eager: tracked.eager.iter().filter_map(|path| path.strip_prefix(&prefix)).map(str::to_owned).collect(),
             state: tracked.state,
-            select: None,
+            loader: None,
             options_from: Vec::new(),
             created: false,
         };
@@ -1194,7 +1242,7 @@ impl<'t> Walker<'_, 't> {
                 session: String::new(),
                 eager: HashSet::new(),
                 state: State::Transient,
-                select: None,
+                loader: None,
                 options_from: Vec::new(),
                 created: true,
             })
@@ -1222,6 +1270,8 @@ impl<'t> Walker<'_, 't> {
         let Some(relationship) = self.facts.sqlalchemy_relationships(&tracked.model).into_iter().find(|(_, found)| {
             matches!(&found.direction, Direction::ManyToOne { column: own } if own == column)
                 && found.target.as_deref().is_some_and(|target| self.same_class(target, &class))
+                // `lazy="raise"` raises before it looks in the identity map.
+                && found.lazy.as_deref() != Some("raise")
         }) else {
             return;
         };
@@ -1309,7 +1359,7 @@ impl<'t> Walker<'_, 't> {
             session: session.to_owned(),
             eager,
             state: State::Persistent,
-            select: None,
+            loader: None,
             options_from,
             created: false,
         })
@@ -1379,6 +1429,13 @@ impl<'t> Walker<'_, 't> {
                             tracked.state = State::Persistent;
                         }
                     }
+                } else if !names.is_empty()
+                    && let Some((root, path)) = object.split_once('.')
+                    && path.split('.').all(is_identifier)
+                    && let Some(Held::Object(tracked)) = self.held.get_mut(root)
+                {
+                    // `refresh(player.team, ["players"])`: the path `team.players` of `player`.
+                    tracked.eager.extend(names.iter().map(|name| format!("{path}.{name}")));
                 }
             }
             _ => {}
@@ -1434,7 +1491,7 @@ impl<'t> Statement<'t> {
                     session: session.to_owned(),
                     eager: eager.clone(),
                     state: State::Persistent,
-                    select: self.node,
+                    loader: self.node.map(Loader::Select),
                     options_from: self.options_from.clone(),
                     created: false,
                 })
@@ -1562,16 +1619,33 @@ fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked
         (State::Pending, _) | (_, State::Pending) => State::Pending,
         _ => State::Transient,
     };
-    let same_select = first.select.map(|node| node.id()) == second.select.map(|node| node.id());
+    // A path where the object is new (not flushed) loads nothing on a read:
+    // the other path says what is loaded.
+    let new = |tracked: &Tracked<'t>| matches!(tracked.state, State::Transient | State::Pending);
+    let eager = match (new(first), new(second)) {
+        (true, false) => second.eager.clone(),
+        (false, true) => first.eager.clone(),
+        _ => first.eager.intersection(&second.eager).cloned().collect(),
+    };
+    let same_loader = match (&first.loader, &second.loader) {
+        (Some(first), Some(second)) => first.same(second),
+        _ => false,
+    };
     Some(Tracked {
         model: first.model.clone(),
         session: first.session.clone(),
-        eager: first.eager.intersection(&second.eager).cloned().collect(),
+        eager,
         state,
-        select: if same_select { first.select } else { None },
+        loader: if same_loader { first.loader.clone() } else { None },
         options_from: first.options_from.iter().chain(&second.options_from).cloned().collect(),
         created: first.created && second.created,
     })
+}
+
+/// Whether `text` is a plain name (`team`, not `teams[0]` or `f()`).
+fn is_identifier(text: &str) -> bool {
+    text.chars().next().is_some_and(|first| first.is_alphabetic() || first == '_')
+        && text.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// The block of a clause (`except E:` and its body).
@@ -1600,6 +1674,8 @@ pub(super) fn loads_of(held: Held<'_>) -> Option<Loads> {
             options_from: options_from.iter().map(|name| (name.clone(), 0)).collect(),
             forwards: None,
             parameters: Vec::new(),
+            keywords: Vec::new(),
+            returns_argument: None,
             yielded: false,
         }
     };
@@ -1620,6 +1696,8 @@ pub(super) fn loads_of(held: Held<'_>) -> Option<Loads> {
             options_from: Vec::new(),
             forwards: Some((target, passed)),
             parameters: Vec::new(),
+            keywords: Vec::new(),
+            returns_argument: None,
             yielded: false,
         }),
         _ => None,
