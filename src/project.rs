@@ -442,7 +442,7 @@ fn read_bytes(file: &IndexedFile, raw: &[u8], vocabulary: &Vocabulary) -> (First
     // Relations among its own models only matter to code that imports them.
     let seeds_index = is_models_module
         && relations
-        && (scan.project_wide || !reach::relates_only_within(raw, &RELATION_FIELDS, &file.module));
+        && (scan.project_wide || !reach::relates_only_within(raw, &RELATION_FIELDS, &file.module, &scan));
     let read = FirstRead { sites, relations: seeds_index, models: is_models_module || relations };
     (read, scan)
 }

@@ -230,12 +230,12 @@ pub struct RootFiles<'a> {
 /// The mixins of a summary's models: the bases listed beside one that
 /// names a model ([`reach::names_a_model`]).
 fn bases(summary: &ModuleSummary) -> impl Iterator<Item = String> + '_ {
-    let last = |base: &str| base.rsplit('.').next().unwrap_or(base).to_owned();
+    let model_base = |base: &String| reach::names_a_model(base.rsplit('.').next().unwrap_or(base));
     summary
         .classes
         .values()
-        .filter(move |class| class.bases.iter().any(|base| reach::names_a_model(&last(base))))
-        .flat_map(move |class| class.bases.iter().filter(move |base| !reach::names_a_model(&last(base))).cloned())
+        .filter(move |class| class.bases.iter().any(model_base))
+        .flat_map(move |class| class.bases.iter().filter(move |base| !model_base(base)).cloned())
 }
 
 /// Every qualified name a summary refers to.

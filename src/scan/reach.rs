@@ -292,17 +292,18 @@ pub fn scan(text: &[u8], module: &ModuleName, vocabulary: &Vocabulary) -> Module
 /// only, which matter only to code holding one of them, and that code
 /// imports the module (or follows a relation to it), so the index reads it
 /// then. A target written any other way (a call, `to=` after another
-/// keyword) counts as another module's.
-pub fn relates_only_within(text: &[u8], fields: &[&str], module: &ModuleName) -> bool {
+/// keyword) counts as another module's. `scan` is the module's own
+/// ([`scan`]): its class names.
+pub fn relates_only_within(text: &[u8], fields: &[&str], module: &ModuleName, scan: &ModuleScan) -> bool {
     let text = text.strip_prefix(BOM).unwrap_or(text);
-    let own = class_names(text);
+    let own = |name: &[u8]| scan.classes.binary_search_by(|class| class.as_bytes().cmp(name)).is_ok();
     // The app label of `shop.models` or `shop.models.books` is `shop`.
     let parts: Vec<&str> = module.name.split('.').collect();
     let app = parts.iter().position(|&part| part == "models").and_then(|at| at.checked_sub(1)).map(|at| parts[at]);
     let names_own_class = |target: &[u8]| match target.iter().rposition(|&byte| byte == b'.') {
-        None => target == b"self" || own.contains(target),
+        None => target == b"self" || own(target),
         // `"shop.Book"` in `shop.models`; a dotted name (`other.Book`) is another module's.
-        Some(dot) => app.is_some_and(|app| app.as_bytes() == &target[..dot]) && own.contains(&target[dot + 1..]),
+        Some(dot) => app.is_some_and(|app| app.as_bytes() == &target[..dot]) && own(&target[dot + 1..]),
     };
     fields.iter().all(|field| {
         memchr::memmem::find_iter(text, field.as_bytes()).filter(|&at| is_word(text, at, at + field.len())).all(|at| {
@@ -312,7 +313,7 @@ pub fn relates_only_within(text: &[u8], fields: &[&str], module: &ModuleName) ->
                 return true;
             }
             relation_target(text, open + 1).is_some_and(|(target, quoted)| {
-                if quoted { names_own_class(target) } else { !target.contains(&b'.') && own.contains(target) }
+                if quoted { names_own_class(target) } else { !target.contains(&b'.') && own(target) }
             })
         })
     })
@@ -338,18 +339,6 @@ fn relation_target(text: &[u8], mut at: usize) -> Option<(&[u8], bool)> {
     };
     let next = skip_space(text, after, true);
     (end > start && matches!(text.get(next), Some(b',' | b')'))).then(|| (&text[start..end], quoted))
-}
-
-/// The names of the `class` statements that start a line.
-fn class_names(text: &[u8]) -> HashSet<&[u8]> {
-    memchr::memmem::find_iter(text, b"class")
-        .filter(|&at| is_word(text, at, at + 5) && first_on_line(text, at))
-        .filter_map(|at| {
-            let start = skip_space(text, at + 5, false);
-            let end = start + text[start..].iter().take_while(|&&byte| is_identifier_byte(byte)).count();
-            (end > start && start > at + 5).then(|| &text[start..end])
-        })
-        .collect()
 }
 
 /// `get_model("shop", "Book")`, `load_model("shop.Book")`: the label's

@@ -115,7 +115,12 @@ fn what_counts_by_itself() {
 #[test]
 fn relations_among_a_modules_own_models() {
     let fields = ["ForeignKey", "OneToOneField", "ManyToManyField"];
-    let within = |source: &str| relates_only_within(source.as_bytes(), &fields, &ModuleName::new("shop.models", false));
+    let rules = RuleSet::load(&[]).expect("the built-in recipes load");
+    let vocabulary = Vocabulary::new(&rules, &TEST_SPELLINGS);
+    let module = ModuleName::new("shop.models", false);
+    let within = |source: &str| {
+        relates_only_within(source.as_bytes(), &fields, &module, &scan(source.as_bytes(), &module, &vocabulary))
+    };
     let header = "class Shelf(Model):\n    pass\nclass Book(Model):\n";
     assert!(within(&format!("{header}    shelf = ForeignKey(Shelf, on_delete=CASCADE)\n")));
     assert!(within(&format!("{header}    sequel = OneToOneField('self', null=True)\n")));
