@@ -8,6 +8,8 @@
 # suite (tests/async, tests/auth_tests, ...), the largest body of real async
 # Django code there is; the wheels hold no site at all. A `.complete` marker
 # makes an interrupted unpack count as missing, so it is fetched again.
+# fetch_sdist.py takes the archive straight from the index (hash checked):
+# `pip download` would build the sdist's build requirements first.
 # Needs `log` from the sourcing script.
 fetch_sdist() {
     local cache=$1 spec=$2
@@ -19,7 +21,7 @@ fetch_sdist() {
     log "downloading $spec"
     local tmp archive
     tmp=$(mktemp -d)
-    pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" "$spec" >&2
+    "${PYTHON:-python3}" "$(dirname "${BASH_SOURCE[0]}")/fetch_sdist.py" "$spec" "$tmp" >/dev/null
     rm -rf "$dest"
     mkdir -p "$dest"
     for archive in "$tmp"/*; do
