@@ -2,6 +2,7 @@
 //! models, the user model, and each model's relations, forward and reverse.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::sqlalchemy::SQLALCHEMY_BASES;
 use super::{ProjectIndex, functions_of};
@@ -42,7 +43,8 @@ impl ProjectIndex {
         // same one wins on every run.
         classes.sort();
         // Each class's MRO once: models, subclasses and the user model read it.
-        let mros: Vec<Vec<String>> = classes.iter().map(|class| self.mro(class)).collect();
+        let mros: Vec<Arc<[String]>> = classes.iter().map(|class| self.mro(class)).collect();
+        self.shared_mut().mros = classes.iter().cloned().zip(mros.iter().cloned()).collect();
         let models: HashSet<String> = classes
             .iter()
             .zip(&mros)
@@ -57,7 +59,7 @@ impl ProjectIndex {
         }
         self.shared_mut().subclasses = subclasses;
         self.shared_mut().models = models;
-        let users: Vec<(&String, &Vec<String>)> = classes
+        let users: Vec<(&String, &Arc<[String]>)> = classes
             .iter()
             .zip(&mros)
             .filter(|(_, mro)| mro.iter().any(|base| USER_BASES.iter().any(|suffix| base.ends_with(suffix))))
@@ -114,8 +116,8 @@ impl ProjectIndex {
                     fields.push((field, data.kind, target, data.related_name.as_deref()));
                 }
             }
-            for owner in self.mro(class) {
-                let Some(model) = rules.library_models.get(&owner) else { continue };
+            for owner in self.mro(class).iter() {
+                let Some(model) = rules.library_models.get(owner) else { continue };
                 for field in &model.fields {
                     if !fields.iter().any(|(name, ..)| *name == field.name) {
                         fields.push((&field.name, field.kind, field.to.clone(), field.related_name.as_deref()));

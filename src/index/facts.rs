@@ -243,8 +243,10 @@ impl ProjectFacts for ProjectIndex {
     /// A `relationship()` of a mapped class, with its direction worked out.
     fn sqlalchemy_relationship(&self, class: &str, attribute: &str) -> Option<SqlAlchemyRelationship> {
         let class = self.canonical_class(class)?;
-        let (owner, data) = self.mro(&class).into_iter().find_map(|owner| {
-            self.class(&owner).and_then(|data| data.relationships.get(attribute)).map(|data| (owner, data.clone()))
+        let (owner, data) = self.mro(&class).iter().find_map(|owner| {
+            self.class(owner)
+                .and_then(|data| data.relationships.get(attribute))
+                .map(|data| (owner.clone(), data.clone()))
         })?;
         let target = data.target.as_deref().and_then(|target| self.sqlalchemy_class(target, &owner));
         let direction = match &target {
@@ -286,7 +288,7 @@ impl ProjectFacts for ProjectIndex {
     }
 
     fn ancestors(&self, class: &str) -> Vec<String> {
-        self.mro(class)
+        self.mro(class).to_vec()
     }
 
     fn subclasses(&self, class: &str) -> Vec<String> {

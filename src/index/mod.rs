@@ -76,6 +76,9 @@ struct Shared {
     touching: HashMap<String, Touch>,
     /// Every project class's project subclasses, at any depth, sorted.
     subclasses: HashMap<String, Vec<String>>,
+    /// Every project class's MRO, by canonical name, computed once when
+    /// the index is derived: rules ask for the same few thousand times.
+    mros: HashMap<String, Arc<[String]>>,
     user_model: Option<String>,
     /// Some project class is mapped by `SQLAlchemy`.
     maps_sqlalchemy: bool,

@@ -1,6 +1,8 @@
 //! Name resolution: qualified names through modules, re-exports and
 //! classes; classes to their bases (the MRO) and methods.
 
+use std::sync::Arc;
+
 use super::{MAX_DEPTH, ProjectIndex, Symbol, longest_module};
 use crate::infer::{DEFAULT_USER_MODEL, USER_MODEL, Value, split_stand_in};
 use crate::summary::{ClassSummary, FunctionSummary};
@@ -34,9 +36,22 @@ impl ProjectIndex {
     /// canonical qualified names. A hierarchy C3 rejects (Python raises
     /// `TypeError` when defining it), or one deeper than the index follows,
     /// keeps the rest of its bases depth first.
-    pub fn mro(&self, class: &str) -> Vec<String> {
+    pub fn mro(&self, class: &str) -> Arc<[String]> {
         let class = self.canonical_class(class).unwrap_or_else(|| class.to_owned());
-        self.linearize(class, 0, &mut Vec::new())
+        // A self-contained module's own classes are not in the shared table
+        // (nothing shared derives from them, so the shared MROs hold).
+        match self.shared.mros.get(&class) {
+            Some(mro) if !self.is_own_class(&class) => Arc::clone(mro),
+            _ => self.linearize(class, 0, &mut Vec::new()).into(),
+        }
+    }
+
+    /// Whether a canonical class name may belong to the own module.
+    fn is_own_class(&self, class: &str) -> bool {
+        self.own.as_ref().is_some_and(|own| {
+            let module = own.summary.module.name.as_str();
+            class.len() > module.len() && class.starts_with(module) && class.as_bytes()[module.len()] == b'.'
+        })
     }
 
     fn linearize(&self, class: String, depth: usize, visiting: &mut Vec<String>) -> Vec<String> {
