@@ -45,7 +45,11 @@ impl<'t> Evaluator<'_, 't> {
         }
         let function = scope.node?;
         let body = function.child_by_field_id(FIELD.body)?;
-        if !contains(body, use_node) || runs_later(use_node, function) {
+        if !contains(body, use_node) {
+            return None;
+        }
+        let ancestors = self.model.ancestors(use_node);
+        if runs_later(&ancestors, function) {
             return None;
         }
         let bindings = scope.bindings.get(name)?;
@@ -61,7 +65,7 @@ impl<'t> Evaluator<'_, 't> {
         let mut reaching: Vec<usize> =
             before.into_iter().filter(|&index| binders[index].start_byte() >= from).collect();
         // The next iteration of a loop around the use sees what the loop binds.
-        for outer in loops_around(use_node, function) {
+        for outer in loops_around(use_node, &ancestors, function) {
             if last.is_some_and(|index| contains(outer, binders[index])) {
                 break;
             }
@@ -117,16 +121,15 @@ fn dominates(binding: &Binding<'_>, binder: Node<'_>, use_node: Node<'_>) -> boo
 
 /// Whether the use is inside a nested function or lambda of `function`:
 /// it runs whenever that is called, after any binding.
-fn runs_later(use_node: Node<'_>, function: Node<'_>) -> bool {
-    let mut current = use_node.parent();
-    while let Some(node) = current {
+/// `ancestors`: the use's, nearest first.
+fn runs_later(ancestors: &[Node<'_>], function: Node<'_>) -> bool {
+    for node in ancestors {
         if node.id() == function.id() {
             return false;
         }
         if matches!(node.kind(), "function_definition" | "lambda" | "class_definition") {
             return true;
         }
-        current = node.parent();
     }
     true
 }
@@ -134,11 +137,10 @@ fn runs_later(use_node: Node<'_>, function: Node<'_>) -> bool {
 /// The loops around `use_node` inside `function`, innermost first, whose
 /// next iteration may run the use again: a `for` body, a `while` condition
 /// or body (never an `else` clause).
-fn loops_around<'t>(use_node: Node<'t>, function: Node<'t>) -> Vec<Node<'t>> {
+fn loops_around<'t>(use_node: Node<'t>, ancestors: &[Node<'t>], function: Node<'t>) -> Vec<Node<'t>> {
     let mut loops = Vec::new();
     let mut child = use_node;
-    let mut current = use_node.parent();
-    while let Some(node) = current {
+    for &node in ancestors {
         if node.id() == function.id() {
             break;
         }
@@ -151,7 +153,6 @@ fn loops_around<'t>(use_node: Node<'t>, function: Node<'t>) -> Vec<Node<'t>> {
             loops.push(node);
         }
         child = node;
-        current = node.parent();
     }
     loops
 }

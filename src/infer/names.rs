@@ -159,8 +159,7 @@ impl<'t> Evaluator<'_, 't> {
             return None;
         }
         let mut child = node;
-        let mut current = node.parent();
-        while let Some(ancestor) = current {
+        for ancestor in self.model.ancestors(node) {
             match ancestor.kind() {
                 "function_definition" | "lambda" | "class_definition" => return None,
                 "if_statement" | "elif_clause"
@@ -174,7 +173,6 @@ impl<'t> Evaluator<'_, 't> {
                 _ => {}
             }
             child = ancestor;
-            current = ancestor.parent();
         }
         None
     }

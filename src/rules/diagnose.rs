@@ -14,7 +14,7 @@ use crate::fix::{Applicability, Fix, NoFix, SqlAlchemyFix, Style, native};
 use crate::infer::Certainty;
 use crate::parse::FIELD;
 use crate::recipe::{Rewrite, RuleId, Wrapper};
-use crate::semantic::ScopeId;
+use crate::semantic::{ScopeId, SemanticModel};
 use crate::settings::Settings;
 use crate::target::DjangoVersion;
 
@@ -24,6 +24,7 @@ pub(super) struct FixContext<'a, 't> {
     pub(super) importer: &'a Importer<'a, 't>,
     pub(super) default_wrapper: &'a Wrapper,
     pub(super) source: &'t str,
+    pub(super) model: &'a SemanticModel<'t>,
     pub(super) reload: &'a ReloadContext<'a, 't>,
     /// `--sqlalchemy-fix`, else the lazy-load recipe's `rewrite`.
     pub(super) sqlalchemy_style: SqlAlchemyFix,
@@ -38,7 +39,7 @@ pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Fi
             let message = rule.render_message(&site.callee, &site.method, &wrapper.name, &site.via);
             let fix = match native_fix(site, *style, scope, mode, context) {
                 Some(fix) => Ok(fix),
-                None => build_fix(site, *style, scope, mode, rule.rewrite, context.importer, wrapper, context.source),
+                None => build_fix(site, *style, scope, mode, rule.rewrite, context.importer, wrapper, context.model),
             };
             (message, fix)
         }
@@ -100,7 +101,9 @@ fn native_fix(
     }
     // `aiterator()` is iterated with `async for`, not awaited; an f-string's
     // `=` prints the text a rewrite would change. The wrapper decides.
-    if is_iterator_call(site.node, context.source) || in_self_documenting_fstring(site.node, context.source) {
+    if is_iterator_call(site.node, context.source)
+        || in_self_documenting_fstring(site.node, context.model, context.source)
+    {
         return None;
     }
     if let Some(twin) = &site.twin {
@@ -200,8 +203,9 @@ fn build_fix(
     rewrite: Rewrite,
     importer: &Importer<'_, '_>,
     wrapper: &Wrapper,
-    source: &str,
+    model: &SemanticModel<'_>,
 ) -> Result<Fix, NoFix> {
+    let source = model.source;
     let mut style = match rewrite {
         Rewrite::None => return Err(NoFix::ByRecipe),
         Rewrite::Lambda => WrapStyle::Lambda,
@@ -210,13 +214,13 @@ fn build_fix(
     };
     // A generator expression's outermost iterable runs in the enclosing
     // function, where `await` is allowed.
-    if mode == Mode::AsyncNoAwait && !in_outermost_iterable(site.node) {
+    if mode == Mode::AsyncNoAwait && !in_outermost_iterable(site.node, model) {
         return Err(NoFix::InGeneratorExpression);
     }
     if mode == Mode::ClassBody {
         return Err(NoFix::InClassBody);
     }
-    if in_self_documenting_fstring(site.node, source) {
+    if in_self_documenting_fstring(site.node, model, source) {
         return Err(NoFix::SelfDocumentingFString);
     }
     // `qs.iterator()` wrapped alone gives a generator that still queries
@@ -289,9 +293,9 @@ fn needs_this_thread(node: Node<'_>, source: &str) -> bool {
 }
 
 /// `f"{expr=}"`: the f-string prints the expression's own text.
-fn in_self_documenting_fstring(node: Node<'_>, source: &str) -> bool {
+fn in_self_documenting_fstring(node: Node<'_>, model: &SemanticModel<'_>, source: &str) -> bool {
     let mut current = node;
-    while let Some(parent) = current.parent() {
+    for parent in model.ancestors(node) {
         if parent.kind() == "interpolation" {
             let after = &source[current.end_byte()..parent.end_byte()];
             if after.trim_start().starts_with('=') {
@@ -320,12 +324,14 @@ fn is_iterator_call(node: Node<'_>, source: &str) -> bool {
 /// Whether `node` lies in the outermost iterable of its nearest generator
 /// expression (`sum(1 for _ in HERE)`), which Python evaluates in the
 /// enclosing scope.
-fn in_outermost_iterable(node: Node<'_>) -> bool {
+fn in_outermost_iterable(node: Node<'_>, model: &SemanticModel<'_>) -> bool {
+    let ancestors = model.ancestors(node);
     let mut child = node;
-    while let Some(parent) = child.parent() {
+    for (depth, &parent) in ancestors.iter().enumerate() {
         if parent.kind() == "for_in_clause"
             && parent.child_by_field_id(FIELD.right).is_some_and(|right| right.id() == child.id())
-            && let Some(generator) = parent.parent().filter(|generator| generator.kind() == "generator_expression")
+            && let Some(&generator) =
+                ancestors.get(depth + 1).filter(|generator| generator.kind() == "generator_expression")
         {
             let mut cursor = generator.walk();
             let first = generator.named_children(&mut cursor).find(|clause| clause.kind() == "for_in_clause");

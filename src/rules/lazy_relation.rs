@@ -90,7 +90,7 @@ fn read_before(attribute: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
     if !matches!(model.lookup(model.text(object), scope), Some((_, [_]))) {
         return false;
     }
-    let Some(function) = enclosing_function(attribute) else { return false };
+    let Some(function) = model.enclosing(attribute, "function_definition") else { return false };
     let read = model.text(attribute);
     let later = conditions(attribute, function, scope, evaluator);
     let mut stack = vec![function];
@@ -113,10 +113,6 @@ fn read_before(attribute: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
     false
 }
 
-pub(super) fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
-    super::enclosing(node, "function_definition")
-}
-
 /// The branches `node` runs under inside `function`, as (construct, branch)
 /// node ids: an `if` or `match` arm, a loop body, a `try` body or handler,
 /// the arms of `a if c else b`, the right side of `and`/`or`, a
@@ -130,8 +126,7 @@ pub(super) fn conditions(
 ) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     let mut child = node;
-    let mut current = node.parent();
-    while let Some(ancestor) = current {
+    for ancestor in evaluator.model.ancestors(node) {
         if ancestor.id() == function.id() {
             break;
         }
@@ -154,7 +149,6 @@ pub(super) fn conditions(
             found.push((ancestor.id(), child.id()));
         }
         child = ancestor;
-        current = ancestor.parent();
     }
     found
 }

@@ -9,7 +9,7 @@
 
 use tree_sitter::Node;
 
-use super::lazy_relation::{conditions, enclosing_function};
+use super::lazy_relation::conditions;
 use super::{Site, SiteTwin, enclosing_class};
 use crate::fix::rewrite::WrapStyle;
 use crate::infer::{Evaluator, Value};
@@ -28,7 +28,11 @@ pub fn check_attribute<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Eval
     // `request.user`, so with later uses the wrapper (which loads
     // `request.user` itself) is the one fix. Through a name the twin would
     // go where the name is bound: that one stays wrapped too.
-    let only = direct && enclosing_function(attribute).is_some_and(|function| only_use(object, function, evaluator));
+    let only = direct
+        && evaluator
+            .model
+            .enclosing(attribute, "function_definition")
+            .is_some_and(|function| only_use(object, function, evaluator));
     let twin = evaluator.rules.request_user_twin.filter(|_| only);
     Some(site.twin(twin.map(|index| SiteTwin { index, at_least: None, import_from: None, constructor: None })))
 }
@@ -48,7 +52,7 @@ pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
 /// function (any spelling: `request.user`, `self.request.user`).
 pub fn user_loaded_before(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
     let model = evaluator.model;
-    let Some(function) = enclosing_function(node) else { return false };
+    let Some(function) = evaluator.model.enclosing(node, "function_definition") else { return false };
     let mut spellings = Vec::new();
     let mut stack = vec![function];
     while let Some(current) = stack.pop() {
@@ -65,7 +69,7 @@ pub fn user_loaded_before(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<
 /// (`Book.objects.filter(owner=request.user)`): whatever runs the call loads it.
 pub fn holds_lazy_user(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
     let model = evaluator.model;
-    let Some(function) = enclosing_function(node) else { return false };
+    let Some(function) = evaluator.model.enclosing(node, "function_definition") else { return false };
     let mut stack = vec![node];
     while let Some(current) = stack.pop() {
         if is_request_user(current, model.source) {
@@ -103,7 +107,7 @@ fn first_use(use_: Node<'_>, object: Node<'_>, scope: ScopeId, evaluator: &Evalu
     if !in_django_module(evaluator) || authenticated_by_view(use_, scope, evaluator) {
         return None;
     }
-    let function = enclosing_function(use_)?;
+    let function = evaluator.model.enclosing(use_, "function_definition")?;
     let mut spellings = vec![model.text(user)];
     if !direct {
         spellings.push(model.text(object));
@@ -161,8 +165,7 @@ fn authenticated_by_view(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'
     {
         return true;
     }
-    let mut current = node.parent();
-    while let Some(ancestor) = current {
+    for ancestor in evaluator.model.ancestors(node) {
         if ancestor.kind() == "decorated_definition" {
             let mut cursor = ancestor.walk();
             let decorated =
@@ -180,7 +183,6 @@ fn authenticated_by_view(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'
                 return true;
             }
         }
-        current = ancestor.parent();
     }
     false
 }

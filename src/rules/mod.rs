@@ -199,18 +199,6 @@ pub fn enclosing_class(scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<
     None
 }
 
-/// The nearest ancestor of `node` of this kind (`function_definition`).
-pub(super) fn enclosing<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
-    let mut current = node.parent();
-    while let Some(ancestor) = current {
-        if ancestor.kind() == kind {
-            return Some(ancestor);
-        }
-        current = ancestor.parent();
-    }
-    None
-}
-
 /// The style for wrapping a call: the callee alone when it holds no call.
 pub fn style_for(callee: Node<'_>) -> WrapStyle {
     if contains_kind(callee, "call") { WrapStyle::Lambda } else { WrapStyle::Callee }

@@ -4,7 +4,7 @@
 
 use tree_sitter::Node;
 
-use super::{Site, SiteTwin, enclosing};
+use super::{Site, SiteTwin};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::{Binding, ScopeId};
@@ -49,9 +49,9 @@ fn sibling_switch(call: Node<'_>, scope: ScopeId, twin: SiteTwin, evaluator: &Ev
         return None;
     }
     let attribute = model.text(receiver.child_by_field_id(FIELD.attribute)?);
-    let function = enclosing(call, "function_definition")?;
+    let function = model.enclosing(call, "function_definition")?;
     let at_least = switched_calls(uses_of(function, attribute, model.source), &twin, evaluator)?;
-    let class = enclosing(function, "class_definition")?;
+    let class = model.enclosing(function, "class_definition")?;
     if !class_leaves_alone(class, function, attribute, evaluator, 0) {
         return None;
     }
@@ -71,7 +71,7 @@ fn constructor_switch(
 ) -> Option<SiteTwin> {
     let model = evaluator.model;
     let rules = evaluator.rules;
-    let function = enclosing(call, "function_definition")?;
+    let function = model.enclosing(call, "function_definition")?;
     let (found, [Binding::Assign(value)]) = model.lookup(model.text(name), scope)? else { return None };
     if Some(found) != model.scope_opened_by(function) || value.kind() != "call" {
         return None;

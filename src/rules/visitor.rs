@@ -378,6 +378,7 @@ impl<'t> Visitor<'_, 't> {
             importer: self.importer,
             default_wrapper: &default_wrapper,
             source: self.model.source,
+            model: self.model,
             reload: &reload,
             sqlalchemy_style: self.sqlalchemy.style,
         };

@@ -152,6 +152,29 @@ impl<'t> SemanticModel<'t> {
         builder::build(source, tree, module)
     }
 
+    /// The ancestors of `node`, nearest first, from one walk down from the
+    /// root. `Node::parent` walks down from the root on every call, so a
+    /// climb through it costs a walk per step: quadratic in deeply nested
+    /// code (20,000 `not`s took 40 s).
+    pub fn ancestors(&self, node: Node<'t>) -> Vec<Node<'t>> {
+        let mut path = Vec::new();
+        let mut current = self.tree.root_node();
+        while current.id() != node.id() {
+            path.push(current);
+            match current.child_with_descendant(node) {
+                Some(next) => current = next,
+                None => break,
+            }
+        }
+        path.reverse();
+        path
+    }
+
+    /// The nearest ancestor of `node` of this kind (`function_definition`).
+    pub fn enclosing(&self, node: Node<'t>, kind: &str) -> Option<Node<'t>> {
+        self.ancestors(node).into_iter().find(|ancestor| ancestor.kind() == kind)
+    }
+
     /// The scope a def, lambda, class or comprehension node opens.
     pub fn scope_opened_by(&self, node: Node<'_>) -> Option<ScopeId> {
         self.scope_of_node.get(&node.id()).copied()

@@ -1096,12 +1096,9 @@ impl<'t> Walker<'_, 't> {
     /// A name a comprehension around `node` binds: `Bound(None)` when it
     /// binds the name to something not followed.
     fn comprehension_binding(&self, node: Node<'t>, name: &str) -> Option<Bound<'t>> {
-        let mut current = node.parent();
         // A comprehension binds names a few levels up at most; deep
         // expressions (generated code) are not searched to the root.
-        let mut levels = 0;
-        while let Some(ancestor) = current.filter(|_| levels < MAX_DEPTH) {
-            levels += 1;
+        for ancestor in self.evaluator.model.ancestors(node).into_iter().take(MAX_DEPTH) {
             if matches!(
                 ancestor.kind(),
                 "list_comprehension" | "set_comprehension" | "generator_expression" | "dictionary_comprehension"
@@ -1129,7 +1126,6 @@ impl<'t> Walker<'_, 't> {
             if matches!(ancestor.kind(), "lambda" | "function_definition" | "class_definition") {
                 return None;
             }
-            current = ancestor.parent();
         }
         None
     }
