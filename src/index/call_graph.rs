@@ -268,11 +268,7 @@ impl ProjectIndex {
                 return Resolution::AllOf(owners);
             }
             // `self.save()` in a mixin that only models use: Django's.
-            let subclasses = ProjectFacts::subclasses(self, class);
-            if rules.instance_methods.contains_key(method)
-                && !subclasses.is_empty()
-                && subclasses.iter().all(|subclass| self.is_model(subclass, rules))
-            {
+            if rules.instance_methods.contains_key(method) && self.mixed_into_models(class, rules).is_some() {
                 return Resolution::Database(format!("`.{method}()` on the models it is mixed into"));
             }
         }

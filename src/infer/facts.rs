@@ -84,6 +84,12 @@ pub trait ProjectFacts: Sync {
     fn ancestors(&self, class: &str) -> Vec<String>;
     /// The project classes that derive from `class`, at any depth, sorted.
     fn subclasses(&self, class: &str) -> Vec<String>;
+    /// The project classes a mixin is mixed into, when there are some and
+    /// every one is a model: its `self` is then a model instance.
+    fn mixed_into_models(&self, class: &str, rules: &RuleSet) -> Option<Vec<String>> {
+        let users = self.subclasses(class);
+        (!users.is_empty() && users.iter().all(|user| self.is_model(user, rules))).then_some(users)
+    }
     /// Whether sessions from this factory expire objects on commit.
     fn session_factory(&self, name: &str) -> Option<bool>;
     /// Whether every session factory of the project keeps objects on commit.

@@ -49,11 +49,7 @@ fn super_call<'t>(callee: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't
     let walked = if evaluator.is_model_class(&enclosing) {
         vec![enclosing]
     } else {
-        let users = index.subclasses(&enclosing);
-        if users.is_empty() || !users.iter().all(|class| evaluator.is_model_class(class)) {
-            return None;
-        }
-        users
+        index.mixed_into_models(&enclosing, evaluator.rules)?
     };
     let reaches_django = walked.iter().all(|class| {
         let mro = index.ancestors(class);
