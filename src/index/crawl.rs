@@ -403,11 +403,14 @@ impl ProjectIndex {
             models: HashSet::new(),
             relations: HashMap::new(),
             touching: HashMap::new(),
+            mros: HashMap::new(),
             maps_sqlalchemy: false,
         };
         let mut view = Self { shared: Arc::clone(&self.shared), own: Some(Arc::new(own)) };
         let classes: Vec<String> =
             module.classes.keys().map(|class| format!("{}.{class}", module.module.name)).collect();
+        let mros = classes.iter().map(|class| (class.clone(), view.mro(class))).collect();
+        view.set_own(|own| own.mros = mros);
         let functions = functions_of(&module.module.name, &module);
         let mut models: Vec<String> = classes.into_iter().filter(|class| view.derives_a_model(class, rules)).collect();
         models.sort();

@@ -97,6 +97,8 @@ struct OwnModule {
     /// Relations its own models have: those they inherit from library models.
     relations: HashMap<String, HashMap<String, Relation>>,
     touching: HashMap<String, Touch>,
+    /// Its classes' MROs, as `Shared::mros` holds the others'.
+    mros: HashMap<String, Arc<[String]>>,
     /// One of its classes is mapped by `SQLAlchemy`.
     maps_sqlalchemy: bool,
 }

@@ -40,9 +40,13 @@ impl ProjectIndex {
         let class = self.canonical_class(class).unwrap_or_else(|| class.to_owned());
         // A self-contained module's own classes are not in the shared table
         // (nothing shared derives from them, so the shared MROs hold).
-        match self.shared.mros.get(&class) {
-            Some(mro) if !self.is_own_class(&class) => Arc::clone(mro),
-            _ => self.linearize(class, 0, &mut Vec::new()).into(),
+        let known = match &self.own {
+            Some(own) if self.is_own_class(&class) => own.mros.get(&class),
+            _ => self.shared.mros.get(&class),
+        };
+        match known {
+            Some(mro) => Arc::clone(mro),
+            None => self.linearize(class, 0, &mut Vec::new()).into(),
         }
     }
 
