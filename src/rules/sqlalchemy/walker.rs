@@ -474,7 +474,7 @@ impl<'t> Walker<'_, 't> {
             && parent.child_by_field_id(FIELD.function).is_some_and(|callee| callee.id() == attribute.id());
         let is_target = matches!(parent.kind(), "assignment" | "augmented_assignment")
             && parent.child_by_field_id(FIELD.left).is_some_and(|left| left.id() == attribute.id());
-        if is_callee || is_target {
+        if is_callee {
             return None;
         }
         let Some(Held::Object(tracked)) = self.value_of(object) else { return None };
@@ -497,6 +497,13 @@ impl<'t> Walker<'_, 't> {
             blocked: None,
         };
         if let Some(relationship) = self.facts.sqlalchemy_relationship(&tracked.model, &attribute_name) {
+            // Assigning a collection loads the old one first (to find what
+            // was removed); a many-to-one is replaced unread. `+=` reads.
+            let collection =
+                matches!(relationship.direction, Direction::OneToMany { collection: true, .. } | Direction::ManyToMany);
+            if is_target && parent.kind() == "assignment" && !collection {
+                return None;
+            }
             let lazy = relationship.lazy.as_deref().unwrap_or("select");
             match lazy {
                 "noload" => return None,
@@ -519,7 +526,7 @@ impl<'t> Walker<'_, 't> {
             read.kind = ReadKind::LazyRelationship;
             return Some(read);
         }
-        matches!(tracked.state, State::Expired { .. }).then_some(read)
+        (!is_target && matches!(tracked.state, State::Expired { .. })).then_some(read)
     }
 
     /// Whether a relationship of a tracked object is loaded: by its query's
@@ -1213,6 +1220,19 @@ impl<'t> Walker<'_, 't> {
                     return;
                 }
                 let value = self.value_of(right).or_else(|| self.created(right));
+                // `team.players = [...]`: from here on it holds what was assigned.
+                if left.kind() == "attribute"
+                    && let (Some(object), Some(name)) =
+                        (left.child_by_field_id(FIELD.object), left.child_by_field_id(FIELD.attribute))
+                {
+                    let (object, name) = (self.text(object), self.text(name));
+                    let facts = self.facts;
+                    if let Some(Held::Object(tracked)) = self.held.get_mut(object)
+                        && facts.sqlalchemy_relationship(&tracked.model, name).is_some()
+                    {
+                        tracked.eager.insert(name.to_owned());
+                    }
+                }
                 if left.kind() == "identifier"
                     && let Some(expire_on_commit) = self.session_made_by(right)
                 {
