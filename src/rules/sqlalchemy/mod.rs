@@ -57,6 +57,10 @@ pub(super) struct Tracked<'t> {
     pub(super) model: String,
     pub(super) session: String,
     pub(super) eager: HashSet<String>,
+    /// What the query that loaded the object eager-loaded: a full
+    /// `refresh(obj)` loads these again, with the same loaders, and expires
+    /// the rest.
+    pub(super) queried: HashSet<String>,
     pub(super) state: State,
     /// The query that loaded the object, where a loader option goes.
     pub(super) loader: Option<Loader<'t>>,

@@ -842,6 +842,7 @@ impl<'t> Walker<'_, 't> {
             model: model.clone(),
             session,
             eager: eager.clone(),
+            queried: eager.clone(),
             state: State::Persistent,
             loader,
             options_from: Vec::new(),
@@ -1086,6 +1087,7 @@ impl<'t> Walker<'_, 't> {
             model: target,
             session: tracked.session.clone(),
             eager: tracked.eager.iter().filter_map(|path| path.strip_prefix(&prefix)).map(str::to_owned).collect(),
+            queried: tracked.queried.iter().filter_map(|path| path.strip_prefix(&prefix)).map(str::to_owned).collect(),
             state: tracked.state,
             loader: None,
             options_from: Vec::new(),
@@ -1261,6 +1263,7 @@ impl<'t> Walker<'_, 't> {
                 model: class,
                 session: String::new(),
                 eager: HashSet::new(),
+                queried: HashSet::new(),
                 state: State::Transient,
                 loader: None,
                 options_from: Vec::new(),
@@ -1364,7 +1367,7 @@ impl<'t> Walker<'_, 't> {
         if !self.facts.is_sqlalchemy_model(&model) {
             return None;
         }
-        let eager = self.eager_paths(arguments).into_iter().map(|(_, path)| path).collect();
+        let eager: HashSet<String> = self.eager_paths(arguments).into_iter().map(|(_, path)| path).collect();
         // `get(cls, key, options=options)`: a parameter's options, known at each call.
         let mut cursor = arguments.walk();
         let options_from = arguments
@@ -1377,6 +1380,7 @@ impl<'t> Walker<'_, 't> {
         Some(Tracked {
             model,
             session: session.to_owned(),
+            queried: eager.clone(),
             eager,
             state: State::Persistent,
             loader: None,
@@ -1440,8 +1444,10 @@ impl<'t> Walker<'_, 't> {
                 let names = self.attribute_names(arguments);
                 if let Some(Held::Object(tracked)) = self.held.get_mut(&object) {
                     if names.is_empty() {
+                        // What the loading query eager-loaded is loaded
+                        // again; the rest is expired.
                         tracked.state = State::Persistent;
-                        tracked.eager.clear();
+                        tracked.eager.clone_from(&tracked.queried);
                     } else {
                         tracked.eager.extend(names);
                         if matches!(tracked.state, State::Expired { .. }) {
@@ -1510,6 +1516,7 @@ impl<'t> Statement<'t> {
                     model: model.clone(),
                     session: session.to_owned(),
                     eager: eager.clone(),
+                    queried: eager.clone(),
                     state: State::Persistent,
                     loader: self.node.map(Loader::Select),
                     options_from: self.options_from.clone(),
@@ -1642,10 +1649,13 @@ fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked
     // A path where the object is new (not flushed) loads nothing on a read:
     // the other path says what is loaded.
     let new = |tracked: &Tracked<'t>| matches!(tracked.state, State::Transient | State::Pending);
-    let eager = match (new(first), new(second)) {
-        (true, false) => second.eager.clone(),
-        (false, true) => first.eager.clone(),
-        _ => first.eager.intersection(&second.eager).cloned().collect(),
+    let (eager, queried) = match (new(first), new(second)) {
+        (true, false) => (second.eager.clone(), second.queried.clone()),
+        (false, true) => (first.eager.clone(), first.queried.clone()),
+        _ => (
+            first.eager.intersection(&second.eager).cloned().collect(),
+            first.queried.intersection(&second.queried).cloned().collect(),
+        ),
     };
     let same_loader = match (&first.loader, &second.loader) {
         (Some(first), Some(second)) => first.same(second),
@@ -1655,6 +1665,7 @@ fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked
         model: first.model.clone(),
         session: first.session.clone(),
         eager,
+        queried,
         state,
         loader: if same_loader { first.loader.clone() } else { None },
         options_from: first.options_from.iter().chain(&second.options_from).cloned().collect(),
