@@ -208,7 +208,15 @@ fn reload_plan<'t>(
         ReadKind::LazyRelationship => loop_anchor(first, model),
         ReadKind::Expired => None,
     };
-    let insertion = insertion_hazard(reads, anchor);
+    let insertion = insertion_hazard(reads, anchor).or_else(|| {
+        // Loaded where it is read, in a loop that holds the same object on
+        // every pass: a load there would run again on each pass, where the
+        // lazy load ran once.
+        let in_loop = first.kind == ReadKind::LazyRelationship
+            && anchor.is_none()
+            && innermost_loop(first.statement, function).is_some_and(|lp| !rebinds(lp, &first.object, model));
+        in_loop.then_some(NoFix::QueryInLoop)
+    });
     let explicit = match first.kind {
         // A query in place of the relationship would be read once, before
         // the loop: the loop's changes to it would land on a plain list.
@@ -236,8 +244,9 @@ fn reload_plan<'t>(
 /// condition or directly in a loop body (not under an `if` or `try` of its
 /// own): one load before the loop covers every pass, where the loop neither
 /// rebinds the object nor commits, rolls back, expires or closes anything.
-/// A `for` loop over nothing runs the load where the read would not run;
-/// it loads what the loop would have read, and nothing else changes.
+/// Nothing before the read on the first pass may touch the session. A
+/// `for` loop over nothing runs the load where the read would not run; it
+/// loads what the loop would have read, and nothing else changes.
 fn loop_anchor<'t>(first: &Read<'t>, model: &SemanticModel<'t>) -> Option<Node<'t>> {
     let mut current = first.statement;
     let mut anchor = (current.kind() == "while_statement").then_some(current);
@@ -257,7 +266,35 @@ fn loop_anchor<'t>(first: &Read<'t>, model: &SemanticModel<'t>) -> Option<Node<'
     {
         return None;
     }
+    // What runs before the read on the first pass must not change what the
+    // load would find (an added row the lazy load would flush first).
+    let before = &model.source[anchor.start_byte()..first.node.start_byte()];
+    if ["await", ".add(", ".add_all(", ".delete(", ".merge(", ".flush(", ".execute("]
+        .iter()
+        .any(|word| before.contains(word))
+    {
+        return None;
+    }
     (!rebinds(anchor, &first.object, model)).then_some(anchor)
+}
+
+/// The innermost `for` or `while` loop that runs `statement` on each pass
+/// (its body, or its own `while` condition), inside `function`.
+fn innermost_loop<'t>(statement: Node<'t>, function: Node<'t>) -> Option<Node<'t>> {
+    if statement.kind() == "while_statement" {
+        return Some(statement);
+    }
+    let mut node = statement.parent();
+    while let Some(current) = node.filter(|current| current.id() != function.id()) {
+        if matches!(current.kind(), "function_definition" | "lambda" | "class_definition") {
+            return None;
+        }
+        if matches!(current.kind(), "for_statement" | "while_statement") {
+            return Some(current);
+        }
+        node = current.parent();
+    }
+    None
 }
 
 /// Whether `object` (a name, or a dotted path) is bound anew inside `node`:
