@@ -51,6 +51,14 @@ pub struct Reload<'t> {
     pub what: Reloaded<'t>,
 }
 
+impl Reload<'_> {
+    /// Whether the reads raise `InvalidRequestError` rather than load: the
+    /// relationship is declared `lazy="raise"` or `"raise_on_sql"`.
+    pub fn raises(&self) -> bool {
+        matches!(&self.blocked, Some(NoFix::LoadedOnlyExplicitly(lazy)) if lazy.starts_with("raise"))
+    }
+}
+
 #[derive(Debug)]
 pub enum Reloaded<'t> {
     /// Attributes expired by `commit`.

@@ -17,6 +17,9 @@ impl RuleSet {
     pub(super) fn add_raw(&mut self, loader: &Loader<'_>, raw: RawRecipe) -> Result<RuleId, RecipeError> {
         self.check_names(loader, &raw)?;
         check_placeholders(loader, &raw.message)?;
+        if let Some(message) = &raw.raise_message {
+            check_placeholders(loader, message)?;
+        }
         let wrapper = match &raw.wrapper {
             Some(wrapper) => {
                 check_dotted(loader, &wrapper.module, false)?;
@@ -97,6 +100,7 @@ impl RuleSet {
             name: raw.name.get_ref().clone(),
             summary: raw.summary.trim().to_owned(),
             message: raw.message.into_inner(),
+            raise_message: raw.raise_message.map(Spanned::into_inner),
             doc: raw.doc.trim().to_owned(),
             applicability: match raw.applicability {
                 Some(RawApplicability::Unsafe) => Applicability::Unsafe,

@@ -51,6 +51,8 @@ pub struct Rule {
     pub name: String,
     pub summary: String,
     pub message: String,
+    /// For a `SQLAlchemy` relationship declared `lazy="raise"`: `message` otherwise.
+    pub raise_message: Option<String>,
     pub doc: String,
     pub applicability: Applicability,
     pub rewrite: Rewrite,
@@ -62,12 +64,19 @@ pub struct Rule {
 impl Rule {
     /// The message with its placeholders filled in.
     pub fn render_message(&self, callee: &str, method: &str, wrapper: &str, via: &str) -> String {
-        self.message
-            .replace("{callee}", callee)
-            .replace("{method}", method)
-            .replace("{wrapper}", wrapper)
-            .replace("{via}", via)
+        render(&self.message, callee, method, wrapper, via)
     }
+
+    /// The message for a read of a relationship declared `lazy="raise"`
+    /// (`raise-message`, else `message`).
+    pub fn render_raise_message(&self, callee: &str, method: &str, via: &str) -> String {
+        render(self.raise_message.as_deref().unwrap_or(&self.message), callee, method, "", via)
+    }
+}
+
+/// `template` with its placeholders filled in.
+fn render(template: &str, callee: &str, method: &str, wrapper: &str, via: &str) -> String {
+    template.replace("{callee}", callee).replace("{method}", method).replace("{wrapper}", wrapper).replace("{via}", via)
 }
 
 /// A callable that hits the database.

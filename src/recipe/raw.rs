@@ -18,6 +18,11 @@ pub struct RawRecipe {
     pub summary: String,
     /// The diagnostic message; may use `{callee}`, `{method}` and `{wrapper}`.
     pub message: Spanned<String>,
+    /// The message of a `SQLAlchemy` rule's site on a relationship declared
+    /// `lazy="raise"` or `"raise_on_sql"`, which raises `InvalidRequestError`
+    /// instead of loading; the same placeholders as `message`.
+    #[serde(default)]
+    pub raise_message: Option<Spanned<String>>,
     /// Markdown documentation printed by `asyncfix explain CODE`.
     pub doc: String,
     /// Whether `fix` may apply this rule's fixes without `--unsafe-fixes`.

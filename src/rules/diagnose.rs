@@ -69,7 +69,11 @@ pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Fi
             (message, fix)
         }
         Style::Reload(plan) => {
-            let message = rule.render_message(&site.callee, &site.method, "", &site.via);
+            let message = if plan.raises() {
+                rule.render_raise_message(&site.callee, &site.method, &site.via)
+            } else {
+                rule.render_message(&site.callee, &site.method, "", &site.via)
+            };
             let fix = if rule.rewrite == Rewrite::None {
                 Err(NoFix::ByRecipe)
             } else {

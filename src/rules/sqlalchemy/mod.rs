@@ -57,6 +57,10 @@ pub(super) struct Tracked<'t> {
     pub(super) model: String,
     pub(super) session: String,
     pub(super) eager: HashSet<String>,
+    /// What the query that loaded the object eager-loaded: a full
+    /// `refresh(obj)` loads these again, with the same loaders, and expires
+    /// the rest.
+    pub(super) queried: HashSet<String>,
     pub(super) state: State,
     /// The query that loaded the object, where a loader option goes.
     pub(super) loader: Option<Loader<'t>>,
@@ -199,8 +203,24 @@ fn reload_plan<'t>(
             }),
         },
     };
-    let insertion = insertion_hazard(reads);
+    // A read in a loop is loaded once, before the loop, where that holds for every pass.
+    let anchor = match first.kind {
+        ReadKind::LazyRelationship => loop_anchor(first, model),
+        ReadKind::Expired => None,
+    };
+    let insertion = insertion_hazard(reads, anchor).or_else(|| {
+        // Loaded where it is read, in a loop that holds the same object on
+        // every pass: a load there would run again on each pass, where the
+        // lazy load ran once.
+        let in_loop = first.kind == ReadKind::LazyRelationship
+            && anchor.is_none()
+            && innermost_loop(first.statement, function).is_some_and(|lp| !rebinds(lp, &first.object, model));
+        in_loop.then_some(NoFix::QueryInLoop)
+    });
     let explicit = match first.kind {
+        // A query in place of the relationship would be read once, before
+        // the loop: the loop's changes to it would land on a plain list.
+        ReadKind::LazyRelationship if anchor.is_some() => Some(NoFix::QueryInLoop),
         ReadKind::LazyRelationship => explicit_hazard(function, reads, model),
         ReadKind::Expired => None,
     };
@@ -211,7 +231,7 @@ fn reload_plan<'t>(
         explicit,
         session: first.tracked.session.clone(),
         object: first.object.clone(),
-        statement: first.statement,
+        statement: anchor.unwrap_or(first.statement),
         reads: reads.iter().map(|read| read.node).collect(),
         commit: first.commit,
         session_open: first.session_open,
@@ -220,18 +240,107 @@ fn reload_plan<'t>(
     }
 }
 
-/// Why statements inserted before the first read would not load what every
-/// read needs, or would run where the reads do not.
-fn insertion_hazard(reads: &[&Read<'_>]) -> Option<NoFix> {
-    let first = reads[0].statement;
+/// The outermost loop to load before, when the first read is in a `while`
+/// condition or directly in a loop body (not under an `if` or `try` of its
+/// own): one load before the loop covers every pass, where the loop neither
+/// rebinds the object nor commits, rolls back, expires or closes anything.
+/// Nothing before the read on the first pass may touch the session. A
+/// `for` loop over nothing runs the load where the read would not run; it
+/// loads what the loop would have read, and nothing else changes.
+fn loop_anchor<'t>(first: &Read<'t>, model: &SemanticModel<'t>) -> Option<Node<'t>> {
+    let mut current = first.statement;
+    let mut anchor = (current.kind() == "while_statement").then_some(current);
+    while let Some(block) = current.parent().filter(|parent| parent.kind() == "block")
+        && let Some(parent) = block.parent()
+        && matches!(parent.kind(), "for_statement" | "while_statement")
+        && parent.child_by_field_id(FIELD.body).is_some_and(|body| body.id() == block.id())
+    {
+        current = parent;
+        anchor = Some(parent);
+    }
+    let anchor = anchor?;
+    let text = model.text(anchor);
+    if [".commit(", ".rollback(", ".expire", ".expunge", ".close(", ".invalidate("]
+        .iter()
+        .any(|call| text.contains(call))
+    {
+        return None;
+    }
+    // What runs before the read on the first pass must not change what the
+    // load would find (an added row the lazy load would flush first).
+    let before = &model.source[anchor.start_byte()..first.node.start_byte()];
+    if ["await", ".add(", ".add_all(", ".delete(", ".merge(", ".flush(", ".execute("]
+        .iter()
+        .any(|word| before.contains(word))
+    {
+        return None;
+    }
+    (!rebinds(anchor, &first.object, model)).then_some(anchor)
+}
+
+/// The innermost `for` or `while` loop that runs `statement` on each pass
+/// (its body, or its own `while` condition), inside `function`.
+fn innermost_loop<'t>(statement: Node<'t>, function: Node<'t>) -> Option<Node<'t>> {
+    if statement.kind() == "while_statement" {
+        return Some(statement);
+    }
+    let mut node = statement.parent();
+    while let Some(current) = node.filter(|current| current.id() != function.id()) {
+        if matches!(current.kind(), "function_definition" | "lambda" | "class_definition") {
+            return None;
+        }
+        if matches!(current.kind(), "for_statement" | "while_statement") {
+            return Some(current);
+        }
+        node = current.parent();
+    }
+    None
+}
+
+/// Whether `object` (a name, or a dotted path) is bound anew inside `node`:
+/// assigned, a loop or `with` target, a walrus, deleted.
+fn rebinds(node: Node<'_>, object: &str, model: &SemanticModel<'_>) -> bool {
+    let root = object.split('.').next().unwrap_or(object);
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        let target = match current.kind() {
+            "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
+                current.child_by_field_id(FIELD.left)
+            }
+            "named_expression" => current.child_by_field_id(FIELD.name),
+            "as_pattern" => current.named_child(current.named_child_count().saturating_sub(1)),
+            "delete_statement" => Some(current),
+            _ => None,
+        };
+        if let Some(target) = target {
+            let text = model.text(target);
+            let bound = text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')).any(|part| {
+                part == root || part == object || part.strip_prefix(object).is_some_and(|rest| rest.starts_with('.'))
+            });
+            if bound {
+                return true;
+            }
+        }
+        let mut cursor = current.walk();
+        stack.extend(current.named_children(&mut cursor));
+    }
+    false
+}
+
+/// Why statements inserted before the first read's statement (or `anchor`,
+/// the loop holding it) would not load what every read needs, or would run
+/// where the reads do not.
+fn insertion_hazard<'t>(reads: &[&Read<'t>], anchor: Option<Node<'t>>) -> Option<NoFix> {
+    let first = anchor.unwrap_or(reads[0].statement);
     match first.kind() {
         "elif_clause" => return Some(NoFix::ReadInElifCondition),
-        "while_statement" => return Some(NoFix::ReadInLoopCondition),
+        "while_statement" if anchor.is_none() => return Some(NoFix::ReadInLoopCondition),
         _ => {}
     }
     // A load before the statement is as safe as its first unguarded read:
     // `author.posts[-1] if author.posts else None` alone is not.
-    if reads.iter().filter(|read| read.statement.id() == first.id()).all(|read| is_guarded(read.node, first)) {
+    let statement = reads[0].statement;
+    if reads.iter().filter(|read| read.statement.id() == statement.id()).all(|read| is_guarded(read.node, statement)) {
         return Some(NoFix::GuardedRead);
     }
     // Every read in the first read's statement, or in one after it in the same block.

@@ -474,7 +474,7 @@ impl<'t> Walker<'_, 't> {
             && parent.child_by_field_id(FIELD.function).is_some_and(|callee| callee.id() == attribute.id());
         let is_target = matches!(parent.kind(), "assignment" | "augmented_assignment")
             && parent.child_by_field_id(FIELD.left).is_some_and(|left| left.id() == attribute.id());
-        if is_callee || is_target {
+        if is_callee {
             return None;
         }
         let Some(Held::Object(tracked)) = self.value_of(object) else { return None };
@@ -497,6 +497,13 @@ impl<'t> Walker<'_, 't> {
             blocked: None,
         };
         if let Some(relationship) = self.facts.sqlalchemy_relationship(&tracked.model, &attribute_name) {
+            // Assigning a collection loads the old one first (to find what
+            // was removed); a many-to-one is replaced unread. `+=` reads.
+            let collection =
+                matches!(relationship.direction, Direction::OneToMany { collection: true, .. } | Direction::ManyToMany);
+            if is_target && parent.kind() == "assignment" && !collection {
+                return None;
+            }
             let lazy = relationship.lazy.as_deref().unwrap_or("select");
             match lazy {
                 "noload" => return None,
@@ -519,7 +526,7 @@ impl<'t> Walker<'_, 't> {
             read.kind = ReadKind::LazyRelationship;
             return Some(read);
         }
-        matches!(tracked.state, State::Expired { .. }).then_some(read)
+        (!is_target && matches!(tracked.state, State::Expired { .. })).then_some(read)
     }
 
     /// Whether a relationship of a tracked object is loaded: by its query's
@@ -835,6 +842,7 @@ impl<'t> Walker<'_, 't> {
             model: model.clone(),
             session,
             eager: eager.clone(),
+            queried: eager.clone(),
             state: State::Persistent,
             loader,
             options_from: Vec::new(),
@@ -1079,6 +1087,7 @@ impl<'t> Walker<'_, 't> {
             model: target,
             session: tracked.session.clone(),
             eager: tracked.eager.iter().filter_map(|path| path.strip_prefix(&prefix)).map(str::to_owned).collect(),
+            queried: tracked.queried.iter().filter_map(|path| path.strip_prefix(&prefix)).map(str::to_owned).collect(),
             state: tracked.state,
             loader: None,
             options_from: Vec::new(),
@@ -1209,6 +1218,19 @@ impl<'t> Walker<'_, 't> {
                     return;
                 }
                 let value = self.value_of(right).or_else(|| self.created(right));
+                // `team.players = [...]`: from here on it holds what was assigned.
+                if left.kind() == "attribute"
+                    && let (Some(object), Some(name)) =
+                        (left.child_by_field_id(FIELD.object), left.child_by_field_id(FIELD.attribute))
+                {
+                    let (object, name) = (self.text(object), self.text(name));
+                    let facts = self.facts;
+                    if let Some(Held::Object(tracked)) = self.held.get_mut(object)
+                        && facts.sqlalchemy_relationship(&tracked.model, name).is_some()
+                    {
+                        tracked.eager.insert(name.to_owned());
+                    }
+                }
                 if left.kind() == "identifier"
                     && let Some(expire_on_commit) = self.session_made_by(right)
                 {
@@ -1237,6 +1259,7 @@ impl<'t> Walker<'_, 't> {
                 model: class,
                 session: String::new(),
                 eager: HashSet::new(),
+                queried: HashSet::new(),
                 state: State::Transient,
                 loader: None,
                 options_from: Vec::new(),
@@ -1340,7 +1363,7 @@ impl<'t> Walker<'_, 't> {
         if !self.facts.is_sqlalchemy_model(&model) {
             return None;
         }
-        let eager = self.eager_paths(arguments).into_iter().map(|(_, path)| path).collect();
+        let eager: HashSet<String> = self.eager_paths(arguments).into_iter().map(|(_, path)| path).collect();
         // `get(cls, key, options=options)`: a parameter's options, known at each call.
         let mut cursor = arguments.walk();
         let options_from = arguments
@@ -1353,6 +1376,7 @@ impl<'t> Walker<'_, 't> {
         Some(Tracked {
             model,
             session: session.to_owned(),
+            queried: eager.clone(),
             eager,
             state: State::Persistent,
             loader: None,
@@ -1416,8 +1440,10 @@ impl<'t> Walker<'_, 't> {
                 let names = self.attribute_names(arguments);
                 if let Some(Held::Object(tracked)) = self.held.get_mut(&object) {
                     if names.is_empty() {
+                        // What the loading query eager-loaded is loaded
+                        // again; the rest is expired.
                         tracked.state = State::Persistent;
-                        tracked.eager.clear();
+                        tracked.eager.clone_from(&tracked.queried);
                     } else {
                         tracked.eager.extend(names);
                         if matches!(tracked.state, State::Expired { .. }) {
@@ -1486,6 +1512,7 @@ impl<'t> Statement<'t> {
                     model: model.clone(),
                     session: session.to_owned(),
                     eager: eager.clone(),
+                    queried: eager.clone(),
                     state: State::Persistent,
                     loader: self.node.map(Loader::Select),
                     options_from: self.options_from.clone(),
@@ -1618,10 +1645,13 @@ fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked
     // A path where the object is new (not flushed) loads nothing on a read:
     // the other path says what is loaded.
     let new = |tracked: &Tracked<'t>| matches!(tracked.state, State::Transient | State::Pending);
-    let eager = match (new(first), new(second)) {
-        (true, false) => second.eager.clone(),
-        (false, true) => first.eager.clone(),
-        _ => first.eager.intersection(&second.eager).cloned().collect(),
+    let (eager, queried) = match (new(first), new(second)) {
+        (true, false) => (second.eager.clone(), second.queried.clone()),
+        (false, true) => (first.eager.clone(), first.queried.clone()),
+        _ => (
+            first.eager.intersection(&second.eager).cloned().collect(),
+            first.queried.intersection(&second.queried).cloned().collect(),
+        ),
     };
     let same_loader = match (&first.loader, &second.loader) {
         (Some(first), Some(second)) => first.same(second),
@@ -1631,6 +1661,7 @@ fn join_tracked<'t>(first: &Tracked<'t>, second: &Tracked<'t>) -> Option<Tracked
         model: first.model.clone(),
         session: first.session.clone(),
         eager,
+        queried,
         state,
         loader: if same_loader { first.loader.clone() } else { None },
         options_from: first.options_from.iter().chain(&second.options_from).cloned().collect(),
