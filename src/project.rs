@@ -70,23 +70,6 @@ impl Project {
         rules: &RuleSet,
         stdin: Option<&StdinSource<'_>>,
     ) -> Self {
-        Self::load_and_run(targets, discovered, options, rules, stdin, None::<&fn(usize, FileView<'_>)>).0
-    }
-
-    /// [`Self::load`], running `each` on every discovered file (by its
-    /// position in `discovered`) of an import root as soon as that root's
-    /// index is built, while larger roots are still being indexed: the
-    /// cores the index leaves idle check files. What `each` returned, by
-    /// position; `None` for the files of roots with no index (no async
-    /// code), which the caller runs with [`Self::view`].
-    pub fn load_and_run<R: Send>(
-        targets: &[PathBuf],
-        discovered: &[PathBuf],
-        options: &LoadOptions<'_>,
-        rules: &RuleSet,
-        stdin: Option<&StdinSource<'_>>,
-        each: Option<&(impl Fn(usize, FileView<'_>) -> R + Sync)>,
-    ) -> (Self, Vec<Option<R>>) {
         let LoadOptions { excludes, site_packages, full_index } = *options;
         let stdin_on_disk = stdin
             .filter(|source| source.path.parent().is_some_and(|parent| parent.is_dir() && parent != Path::new("")));
@@ -102,21 +85,17 @@ impl Project {
         {
             paths.extend(found.files.iter().map(|path| canonical(path)));
         }
-        let discovered_paths: Vec<PathBuf> = discovered
-            .iter()
-            .map(|path| {
-                // Under a canonical folder, a walk that follows no link finds
-                // canonical paths: one `canonicalize` per target, not per file.
-                targets
-                    .iter()
-                    .find_map(|(target, canonical_target)| {
-                        let rest = path.strip_prefix(target).ok().filter(|rest| !rest.as_os_str().is_empty())?;
-                        Some(canonical_target.join(rest))
-                    })
-                    .unwrap_or_else(|| canonical(path))
-            })
-            .collect();
-        paths.extend(discovered_paths.iter().cloned());
+        paths.extend(discovered.iter().map(|path| {
+            // Under a canonical folder, a walk that follows no link finds
+            // canonical paths: one `canonicalize` per target, not per file.
+            targets
+                .iter()
+                .find_map(|(target, canonical_target)| {
+                    let rest = path.strip_prefix(target).ok().filter(|rest| !rest.as_os_str().is_empty())?;
+                    Some(canonical_target.join(rest))
+                })
+                .unwrap_or_else(|| canonical(path))
+        }));
         let stdin_path =
             stdin.map(|source| std::path::absolute(source.path).unwrap_or_else(|_| source.path.to_path_buf()));
         if let Some(path) = &stdin_path {
@@ -146,23 +125,9 @@ impl Project {
             files.par_iter().map(|file| first_read(file, &vocabulary)).unzip();
         let project_files = files.len();
         add_libraries(&library_folders, &vocabulary, &mut files, &mut reads, &mut scans);
-        let ids: HashMap<PathBuf, usize> = files.iter().enumerate().map(|(id, file)| (file.path.clone(), id)).collect();
-        // Each discovered file's id, to run it with its root.
-        let mut discovered_by_id: HashMap<usize, Vec<usize>> = HashMap::new();
-        if each.is_some() {
-            for (position, path) in discovered_paths.iter().enumerate() {
-                if let Some(&id) = ids.get(path) {
-                    discovered_by_id.entry(id).or_default().push(position);
-                }
-            }
-        }
-        let early = each.map(|each| Early { each, discovered: &discovered_by_id });
-        let (Built { indexes, own, inert }, ran) =
-            build_indexes(&files, project_files, &reads, &mut scans, &vocabulary, rules, full_index, early.as_ref());
-        let mut results: Vec<Option<R>> = std::iter::repeat_with(|| None).take(discovered.len()).collect();
-        for (position, result) in ran {
-            results[position] = Some(result);
-        }
+        let Built { indexes, own, inert } =
+            build_indexes(&files, project_files, &reads, &mut scans, &vocabulary, rules, full_index);
+        let ids = files.iter().enumerate().map(|(id, file)| (file.path.clone(), id)).collect();
         let entries = files
             .into_iter()
             .zip(&reads)
@@ -176,7 +141,7 @@ impl Project {
                 self_contained,
             })
             .collect();
-        (Self { indexes, ids, entries }, results)
+        Self { indexes, ids, entries }
     }
 
     /// No project: every file is checked on its own.
@@ -256,13 +221,6 @@ pub struct LoadOptions<'a> {
     pub full_index: bool,
 }
 
-/// What [`Project::load_and_run`] runs on each discovered file of a root
-/// once its index is built: the discovered positions by file id.
-struct Early<'a, F> {
-    each: &'a F,
-    discovered: &'a HashMap<usize, Vec<usize>>,
-}
-
 /// The indexes of the roots, and which files are self-contained and inert.
 struct Built {
     indexes: HashMap<PathBuf, ProjectIndex>,
@@ -273,8 +231,7 @@ struct Built {
 /// An index per import root of the first `project_files` files (the rest
 /// are installed packages), roots in parallel, each module parsed once for
 /// all of them.
-#[allow(clippy::too_many_arguments, reason = "the pieces of a load, passed on")]
-fn build_indexes<R: Send, F: Fn(usize, FileView<'_>) -> R + Sync>(
+fn build_indexes(
     files: &[IndexedFile],
     project_files: usize,
     reads: &[FirstRead],
@@ -282,8 +239,7 @@ fn build_indexes<R: Send, F: Fn(usize, FileView<'_>) -> R + Sync>(
     vocabulary: &Vocabulary,
     rules: &RuleSet,
     full_index: bool,
-    early: Option<&Early<'_, F>>,
-) -> (Built, Vec<(usize, R)>) {
+) -> Built {
     // Each project file's import root, once: roots are compared as numbers below.
     let mut by_root: HashMap<&PathBuf, Vec<usize>> = HashMap::new();
     for (id, file) in files.iter().enumerate().take(project_files) {
@@ -293,11 +249,7 @@ fn build_indexes<R: Send, F: Fn(usize, FileView<'_>) -> R + Sync>(
     let modules = ModuleTable::new(files, vocabulary, scans);
     let scans: &[ModuleScan] = scans;
     let cache = SummaryCache::new(files.len(), (!full_index).then_some(scans));
-    // The largest roots first, so the small ones fill the cores around them.
-    let mut roots: Vec<(&PathBuf, Vec<usize>)> = by_root.into_iter().collect();
-    roots.sort_by(|(a, a_ids), (b, b_ids)| b_ids.len().cmp(&a_ids.len()).then_with(|| a.cmp(b)));
-    #[allow(clippy::type_complexity, reason = "one root's index, inert files and early results")]
-    let built: Vec<(PathBuf, ProjectIndex, Vec<usize>, Vec<(usize, R)>)> = roots
+    let built: Vec<(PathBuf, ProjectIndex, Vec<usize>)> = by_root
         .into_par_iter()
         // Only roots with async code need an index.
         .filter(|(_, ids)| ids.iter().any(|&id| reads[id].sites.may_hold_sites()))
@@ -316,47 +268,20 @@ fn build_indexes<R: Send, F: Fn(usize, FileView<'_>) -> R + Sync>(
                 Vec::new()
             } else {
                 let candidates = inert_files(files, &ids, reads, scans, &modules, &index);
-                let mut inert: Vec<usize> =
-                    candidates.into_iter().filter(|id| mixins.binary_search(id).is_err()).collect();
-                inert.sort_unstable();
-                inert
+                candidates.into_iter().filter(|id| mixins.binary_search(id).is_err()).collect()
             };
-            let ran = match early {
-                Some(early) => {
-                    let jobs: Vec<(usize, usize)> = ids
-                        .iter()
-                        .filter_map(|id| Some((*id, early.discovered.get(id)?)))
-                        .flat_map(|(id, positions)| positions.iter().map(move |&position| (id, position)))
-                        .collect();
-                    jobs.into_par_iter()
-                        .map(|(id, position)| {
-                            let view = FileView {
-                                module: files[id].module.clone(),
-                                index: Some(&index),
-                                cannot_hold_sites: !reads[id].sites.may_hold_sites(),
-                                inert: inert.binary_search(&id).is_ok(),
-                                self_contained: own[id],
-                            };
-                            (position, (early.each)(position, view))
-                        })
-                        .collect()
-                }
-                None => Vec::new(),
-            };
-            (root.clone(), index, inert, ran)
+            (root.clone(), index, inert)
         })
         .collect();
     let mut inert = vec![false; files.len()];
     let mut indexes: HashMap<PathBuf, ProjectIndex> = HashMap::new();
-    let mut ran = Vec::new();
-    for (root, index, ids, results) in built {
+    for (root, index, ids) in built {
         for id in ids {
             inert[id] = true;
         }
         indexes.insert(root, index);
-        ran.extend(results);
     }
-    (Built { indexes, own, inert }, ran)
+    Built { indexes, own, inert }
 }
 
 /// The async files of a root (`ids`) that define a class some class header

@@ -15,7 +15,7 @@ use crate::index::roots::project_root;
 use crate::output::progress::Progress;
 use crate::output::{self, FixState, Located, Painter};
 use crate::pipeline::{Action, FileErrorKind, FileInfo, FileResult, process_source};
-use crate::project::{FileView, LoadOptions, Project, StdinSource};
+use crate::project::{LoadOptions, Project, StdinSource};
 use crate::recipe::RuleSet;
 use crate::settings::{PerFile, RunOptions, Settings};
 use crate::target::{self, DjangoVersion, TargetDjango};
@@ -400,29 +400,12 @@ fn run_paths(
         return Ok(Run { results, walk_errors: discovered.errors, unfollowed: discovered.unfollowed, stdin_raw: None });
     }
     let progress = Progress::new(files.len(), show_progress);
-    let run_file = |path: &Path, view: FileView<'_>| {
-        let file = FileInfo { module: &view.module, index: view.index };
-        let settings = per_file.get(path);
-        // Read once already while loading the project, and no `async
-        // def`; or no site to find, and no suppression comment to audit.
-        let skip = view.cannot_hold_sites || (view.inert && !settings.report_unused_suppressions);
-        let read = if skip { Ok(None) } else { files::read(path) };
-        let result = process_source(path, file, view.self_contained, read, action, action == Action::Fix, settings);
-        progress.file_done();
-        result
-    };
-    // `check` and `diff` write nothing, so a root's files are checked as
-    // soon as its index is built, beside the indexing of larger roots;
-    // `fix` writes, and waits until every index has read what it needs.
-    let overlap = review.is_none() && action != Action::Fix;
-    let (project, mut early) = if args.parsing.no_index {
-        (Project::empty(), Vec::new())
+    let project = if args.parsing.no_index {
+        Project::empty()
     } else {
         pool.install(|| {
             let (paths, files) = (&args.paths, &discovered.files);
-            let each = |position: usize, view: FileView<'_>| run_file(&files[position], view);
-            let options = load_options(args, effective);
-            Project::load_and_run(paths, files, &options, &settings.rules, None, overlap.then_some(&each))
+            Project::load(paths, files, &load_options(args, effective), &settings.rules, None)
         })
     };
     progress.checking();
@@ -430,13 +413,23 @@ fn run_paths(
         let results = super::review::review(&discovered.files, &project, &per_file, painter, streams)?;
         return Ok(Run { results, walk_errors: discovered.errors, unfollowed: discovered.unfollowed, stdin_raw: None });
     }
-    early.resize_with(discovered.files.len(), || None);
     let results: Vec<FileResult> = pool.install(|| {
         discovered
             .files
             .par_iter()
-            .zip(early.into_par_iter())
-            .map(|(path, done)| done.unwrap_or_else(|| run_file(path, project.view(path))))
+            .map(|path| {
+                let view = project.view(path);
+                let file = FileInfo { module: &view.module, index: view.index };
+                let settings = per_file.get(path);
+                // Read once already while loading the project, and no `async
+                // def`; or no site to find, and no suppression comment to audit.
+                let skip = view.cannot_hold_sites || (view.inert && !settings.report_unused_suppressions);
+                let read = if skip { Ok(None) } else { files::read(path) };
+                let result =
+                    process_source(path, file, view.self_contained, read, action, action == Action::Fix, settings);
+                progress.file_done();
+                result
+            })
             .collect()
     });
     progress.finish();
