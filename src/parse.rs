@@ -183,6 +183,13 @@ pub fn text<'s>(node: Node<'_>, source: &'s str) -> &'s str {
     &source[node.byte_range()]
 }
 
+/// A node's last named child (a block's last statement, an `as` pattern's
+/// alias).
+pub fn last_named_child(node: Node<'_>) -> Option<Node<'_>> {
+    let count = u32::try_from(node.named_child_count()).ok()?;
+    node.named_child(count.checked_sub(1)?)
+}
+
 /// An indented dump of the tree with field names and positions, for people
 /// writing recipes (`asyncfix dump-tree`).
 pub fn dump(tree: &Tree, source: &str) -> String {

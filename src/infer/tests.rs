@@ -23,9 +23,9 @@ fn value_of(body: &str) -> Value {
     let rules = RuleSet::load(&[]).expect("the built-in recipes load");
     let stub = Stub::new();
     let evaluator = Evaluator::new(&model, &rules, Some(&stub));
-    let function = tree.root_node().named_child(tree.root_node().named_child_count() - 1).expect("the function");
+    let function = crate::parse::last_named_child(tree.root_node()).expect("the function");
     let body_node = function.child_by_field_name("body").expect("a body");
-    let last = body_node.named_child(body_node.named_child_count() - 1).expect("a last statement");
+    let last = crate::parse::last_named_child(body_node).expect("a last statement");
     let expression = last.named_child(0).expect("an expression statement");
     let scope = model.scope_opened_by(function).expect("the function's scope");
     evaluator.eval(expression, scope)

@@ -27,7 +27,7 @@ use crate::fix::NoFix;
 use crate::fix::reload::{Loader, Related, Reload, Reloaded, Shape};
 use crate::infer::Evaluator;
 use crate::infer::facts::{Direction, LoadedShape, Loads, ProjectFacts};
-use crate::parse::FIELD;
+use crate::parse::{FIELD, last_named_child};
 use crate::recipe::RuleId;
 use crate::semantic::{Binding, MethodKind, ScopeId, SemanticModel};
 use walker::Walker;
@@ -308,7 +308,7 @@ fn rebinds(node: Node<'_>, object: &str, model: &SemanticModel<'_>) -> bool {
                 current.child_by_field_id(FIELD.left)
             }
             "named_expression" => current.child_by_field_id(FIELD.name),
-            "as_pattern" => current.named_child(current.named_child_count().saturating_sub(1)),
+            "as_pattern" => last_named_child(current),
             "delete_statement" => Some(current),
             _ => None,
         };
@@ -545,7 +545,7 @@ fn parameters_of(function: Node<'_>, model: &SemanticModel<'_>) -> (Vec<String>,
 fn returns_argument(function: Node<'_>, model: &SemanticModel<'_>) -> Option<Loads> {
     let body = function.child_by_field_id(FIELD.body)?;
     // Cheap first: it ends by returning a name.
-    let last = body.named_child(body.named_child_count().checked_sub(1)?)?;
+    let last = last_named_child(body)?;
     if last.kind() != "return_statement" || last.named_child(0).is_none_or(|value| value.kind() != "identifier") {
         return None;
     }

@@ -16,7 +16,7 @@ use crate::infer::facts::{
     CallTarget, Direction, LoadedShape, Loads, ProjectFacts, SqlAlchemyRelationship, call_target,
 };
 use crate::infer::{Evaluator, SQLALCHEMY_SESSION_TAG, Value};
-use crate::parse::FIELD;
+use crate::parse::{FIELD, last_named_child};
 use crate::recipe::SessionVerb;
 use crate::semantic::{Binding, ScopeId};
 
@@ -1209,11 +1209,11 @@ impl<'t> Walker<'_, 't> {
                     && matches!(right.kind(), "expression_list" | "tuple")
                     && left.named_child_count() == right.named_child_count()
                 {
-                    for position in 0..left.named_child_count() {
-                        if let (Some(target), Some(value)) = (left.named_child(position), right.named_child(position)) {
-                            let held = self.value_of(value).or_else(|| self.created(value));
-                            self.bind(target, held);
-                        }
+                    for (target, value) in
+                        left.named_children(&mut left.walk()).zip(right.named_children(&mut right.walk()))
+                    {
+                        let held = self.value_of(value).or_else(|| self.created(value));
+                        self.bind(target, held);
                     }
                     return;
                 }
@@ -1684,7 +1684,7 @@ fn last_block(node: Node<'_>) -> Option<Node<'_>> {
 /// Whether a block always ends by leaving it: its last statement is a
 /// `return`, `raise`, `continue` or `break`.
 fn leaves(block: Node<'_>) -> bool {
-    block.named_child(block.named_child_count().saturating_sub(1)).is_some_and(|last| {
+    last_named_child(block).is_some_and(|last| {
         matches!(last.kind(), "return_statement" | "raise_statement" | "continue_statement" | "break_statement")
     })
 }
