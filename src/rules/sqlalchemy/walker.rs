@@ -236,13 +236,20 @@ impl<'t> Walker<'_, 't> {
             }
             "try_statement" => self.try_statement(statement),
             "delete_statement" => {
+                // Only a bare name is unbound: `del team` forgets `team`;
+                // `del player.team` and `del cache[team]` unbind nothing.
                 let mut stack = vec![statement];
                 while let Some(node) = stack.pop() {
-                    if node.kind() == "identifier" {
-                        self.held.remove(self.text(node));
+                    match node.kind() {
+                        "identifier" => {
+                            self.held.remove(self.text(node));
+                        }
+                        "delete_statement" | "expression_list" | "tuple" | "list" | "parenthesized_expression" => {
+                            let mut cursor = node.walk();
+                            stack.extend(node.named_children(&mut cursor));
+                        }
+                        _ => {}
                     }
-                    let mut cursor = node.walk();
-                    stack.extend(node.named_children(&mut cursor));
                 }
             }
             "block" => self.block(statement),
