@@ -21,6 +21,7 @@ use tree_sitter::Node;
 use super::names::meet;
 use super::{Certainty, Evaluator, Value, decorator_callees};
 use crate::parse::FIELD;
+use crate::semantic::arguments::{Passed, passed_for};
 use crate::semantic::{Binding, MethodKind, ScopeId, ScopeKind};
 
 /// Most calls of one function read for the meet; more give nothing.
@@ -240,30 +241,9 @@ fn slot<'t>(
 /// keyword argument, or the default; `None` when the call spreads
 /// `*args`/`**kwargs` or passes nothing for it.
 fn argument<'t>(call: Node<'t>, name: &str, slot: &Slot<'t>, text: impl Fn(Node<'t>) -> &'t str) -> Option<Node<'t>> {
-    let arguments = call.child_by_field_id(FIELD.arguments)?;
-    if arguments.kind() != "argument_list" {
-        // `f(x for x in xs)`: one positional argument.
-        return (slot.position == Some(0)).then_some(arguments);
+    match passed_for(call.child_by_field_id(FIELD.arguments)?, name, slot.position, text) {
+        Passed::Argument(argument) => Some(argument),
+        Passed::Nothing => slot.default,
+        Passed::Unknown => None,
     }
-    let mut cursor = arguments.walk();
-    let mut position = 0;
-    let mut found = None;
-    for argument in arguments.named_children(&mut cursor) {
-        match argument.kind() {
-            "list_splat" | "dictionary_splat" => return None,
-            "comment" => {}
-            "keyword_argument" => {
-                if argument.child_by_field_id(FIELD.name).is_some_and(|key| text(key) == name) {
-                    found = argument.child_by_field_id(FIELD.value);
-                }
-            }
-            _ => {
-                if slot.position == Some(position) {
-                    found = Some(argument);
-                }
-                position += 1;
-            }
-        }
-    }
-    found.or(slot.default)
 }

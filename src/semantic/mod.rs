@@ -2,6 +2,7 @@
 //! qualified names through imports. Built in one walk over the tree; rules
 //! query it and never walk scopes themselves.
 
+pub mod arguments;
 mod builder;
 
 use rustc_hash::{FxHashMap, FxHashSet};

@@ -18,6 +18,7 @@ use crate::infer::facts::{
 use crate::infer::{Evaluator, SQLALCHEMY_SESSION_TAG, Value};
 use crate::parse::{FIELD, last_named_child};
 use crate::recipe::SessionVerb;
+use crate::semantic::arguments::{self, Passed};
 use crate::semantic::{Binding, ScopeId};
 
 /// What a name holds, as far as the rules follow it.
@@ -764,22 +765,19 @@ impl<'t> Walker<'_, 't> {
         let index = match self.facts {
             Facts::Summary => {
                 // Our parameters passed on, by the callee's keyword or position.
-                let mut forwarded = Vec::new();
-                for (position, argument) in passed.iter().enumerate() {
-                    let (key, value) = match argument.kind() {
-                        "keyword_argument" => (
-                            argument.child_by_field_id(FIELD.name).map(|name| self.text(name).to_owned()),
-                            argument.child_by_field_id(FIELD.value),
-                        ),
-                        _ => (Some(format!("#{position}")), Some(*argument)),
-                    };
-                    if let (Some(key), Some(value)) = (key, value)
-                        && value.kind() == "identifier"
-                        && self.is_parameter(value)
-                    {
-                        forwarded.push((key, self.text(value).to_owned()));
-                    }
-                }
+                let by_keyword =
+                    passed.iter().filter(|argument| argument.kind() == "keyword_argument").filter_map(|argument| {
+                        let key = argument.child_by_field_id(FIELD.name)?;
+                        Some((self.text(key).to_owned(), argument.child_by_field_id(FIELD.value)?))
+                    });
+                let by_position = arguments::positional(arguments)
+                    .into_iter()
+                    .map(|(position, argument)| (format!("#{position}"), argument));
+                let forwarded = by_keyword
+                    .chain(by_position)
+                    .filter(|(_, value)| value.kind() == "identifier" && self.is_parameter(*value))
+                    .map(|(key, value)| (key, self.text(value).to_owned()))
+                    .collect();
                 return Some(Held::Forward(target, forwarded));
             }
             Facts::Project(index) => index,
@@ -788,7 +786,8 @@ impl<'t> Walker<'_, 't> {
         // `get_or_error(job.instance)`: the argument itself.
         if let Some(position) = loads.returns_argument {
             let name = loads.parameters.get(position).map_or("", String::as_str);
-            return self.value_of(self.argument_for(&passed, name, position)?);
+            let Passed::Argument(argument) = self.argument_for(arguments, name, position) else { return None };
+            return self.value_of(argument);
         }
         // A context manager's call is not what it yields; `async with ... as x` is.
         let in_with = call.parent().is_some_and(|parent| {
@@ -808,7 +807,11 @@ impl<'t> Walker<'_, 't> {
         let mut loader = None;
         let splatted = passed.iter().any(|argument| matches!(argument.kind(), "list_splat" | "dictionary_splat"));
         for (parameter, position) in &loads.options_from {
-            let options = self.argument_for(&passed, parameter, *position);
+            let options = match self.argument_for(arguments, parameter, *position) {
+                Passed::Argument(options) => Some(options),
+                // A spread may fill it: what it loads is unknown, as when nothing is passed.
+                Passed::Nothing | Passed::Unknown => None,
+            };
             if let Some(options) = options {
                 eager.extend(self.eager_paths(options).into_iter().map(|(_, path)| path));
             }
@@ -866,17 +869,10 @@ impl<'t> Walker<'_, 't> {
         })
     }
 
-    /// The argument a call passes for a parameter: by its keyword `name`,
-    /// or at its `position` among the positional ones.
-    fn argument_for(&self, passed: &[Node<'t>], name: &str, position: usize) -> Option<Node<'t>> {
-        let keyword = passed.iter().find_map(|argument| {
-            (argument.kind() == "keyword_argument"
-                && argument.child_by_field_id(FIELD.name).is_some_and(|key| self.text(key) == name))
-            .then(|| argument.child_by_field_id(FIELD.value))
-            .flatten()
-        });
-        keyword
-            .or_else(|| passed.iter().filter(|argument| argument.kind() != "keyword_argument").nth(position).copied())
+    /// What a call passes for a parameter: by its keyword `name`, or at
+    /// its `position` among the positional ones.
+    fn argument_for(&self, arguments: Node<'t>, name: &str, position: usize) -> Passed<'t> {
+        arguments::passed_for(arguments, name, Some(position), |node| self.text(node))
     }
 
     /// `select(Team)`, `select(Player, Team)`: the entities it loads.
