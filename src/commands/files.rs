@@ -120,6 +120,9 @@ pub(super) fn process(action: Action, args: &FileArgs, streams: &mut Streams<'_>
 #[derive(Default)]
 struct Tally {
     sites: Vec<Located>,
+    /// The real path of each shown path with sites (SARIF's URIs name the
+    /// bytes a shown `\xNN` stands for).
+    paths: std::collections::HashMap<String, std::path::PathBuf>,
     fixed: usize,
     /// Sites fixed, by rule.
     fixed_by_rule: std::collections::BTreeMap<crate::recipe::RuleId, usize>,
@@ -148,6 +151,9 @@ impl Tally {
                 FileErrorKind::Syntax => self.syntax_errors += 1,
             }
             return Ok(());
+        }
+        if !result.sites.is_empty() {
+            self.paths.insert(result.display.clone(), result.path.clone());
         }
         self.sites.extend(result.sites.iter().cloned());
         self.fixed += result.fixed;
@@ -200,7 +206,10 @@ fn print_check_summary(
     let sites = &tally.sites;
     match report.output_format {
         OutputFormat::Json => return streams.stdout.write_all(output::json::render(sites).as_bytes()),
-        OutputFormat::Sarif => return streams.stdout.write_all(output::sarif::render(sites, rules).as_bytes()),
+        OutputFormat::Sarif => {
+            let path = |shown: &str| tally.paths.get(shown).map(std::path::PathBuf::as_path);
+            return streams.stdout.write_all(output::sarif::render(sites, rules, path).as_bytes());
+        }
         OutputFormat::Concise => {
             for site in sites {
                 writeln!(streams.stdout, "{}", output::concise::site_line(site, painter))?;

@@ -4,6 +4,7 @@
 //! Unicode code points, as everywhere in asyncfix (`columnKind`).
 
 use std::fmt::Write;
+use std::path::Path;
 
 use serde_json::{Value, json};
 
@@ -12,7 +13,8 @@ use crate::recipe::RuleSet;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-pub fn render(sites: &[Located], rules: &RuleSet) -> String {
+/// `path` gives the real path of a shown one, where it is known.
+pub fn render<'p>(sites: &[Located], rules: &RuleSet, path: impl Fn(&str) -> Option<&'p Path>) -> String {
     let mut codes: Vec<&str> = sites.iter().map(|site| site.code.as_str()).collect();
     codes.sort_unstable();
     codes.dedup();
@@ -40,7 +42,8 @@ pub fn render(sites: &[Located], rules: &RuleSet) -> String {
         .iter()
         .map(|site| {
             let index = codes.binary_search(&site.code.as_str()).unwrap_or_default();
-            result(site, index)
+            let bytes = path(&site.path).map_or_else(|| site.path.as_bytes().to_vec(), path_bytes);
+            result(site, index, &bytes)
         })
         .collect();
     let log = json!({
@@ -61,8 +64,8 @@ pub fn render(sites: &[Located], rules: &RuleSet) -> String {
     text
 }
 
-fn result(site: &Located, rule_index: usize) -> Value {
-    let artifact = json!({ "uri": uri(&site.path) });
+fn result(site: &Located, rule_index: usize, path: &[u8]) -> Value {
+    let artifact = json!({ "uri": uri(path) });
     let mut result = json!({
         "ruleId": site.code,
         "ruleIndex": rule_index,
@@ -99,17 +102,30 @@ fn replacement(edit: &LocatedEdit) -> Value {
 
 /// A path as a URI reference: relative paths stay relative (to the folder
 /// asyncfix ran in), absolute ones become `file://` URIs; characters a URI
-/// cannot hold are percent-encoded.
-fn uri(path: &str) -> String {
+/// cannot hold are percent-encoded, and so are bytes that are not UTF-8.
+fn uri(path: &[u8]) -> String {
     let mut encoded = String::new();
-    for byte in path.bytes() {
+    for &byte in path {
         if byte.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&byte) {
             encoded.push(char::from(byte));
         } else {
             let _ = write!(encoded, "%{byte:02X}");
         }
     }
-    if path.starts_with('/') { format!("file://{encoded}") } else { encoded }
+    if path.starts_with(b"/") { format!("file://{encoded}") } else { encoded }
+}
+
+/// A path's bytes: as the OS holds them on Unix; elsewhere its UTF-8 form.
+fn path_bytes(path: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().replace('\\', "/").into_bytes()
+    }
 }
 
 #[cfg(test)]
@@ -118,9 +134,11 @@ mod tests {
 
     #[test]
     fn paths_become_uri_references() {
-        assert_eq!(uri("app/views.py"), "app/views.py");
-        assert_eq!(uri("my app/100%.py"), "my%20app/100%25.py");
-        assert_eq!(uri("/srv/app/#1.py"), "file:///srv/app/%231.py");
-        assert_eq!(uri("app/café.py"), "app/caf%C3%A9.py");
+        assert_eq!(uri(b"app/views.py"), "app/views.py");
+        assert_eq!(uri(b"my app/100%.py"), "my%20app/100%25.py");
+        assert_eq!(uri(b"/srv/app/#1.py"), "file:///srv/app/%231.py");
+        assert_eq!(uri("app/café.py".as_bytes()), "app/caf%C3%A9.py");
+        // Latin-1 `café.py`: the byte itself, not the `\xe9` a report shows.
+        assert_eq!(uri(b"app/caf\xe9.py"), "app/caf%E9.py");
     }
 }

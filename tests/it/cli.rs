@@ -1445,7 +1445,8 @@ fn diff_of_bom_and_lone_cr_files_is_the_patch_of_what_fix_writes() {
 
 /// A file name that is not UTF-8 (Latin-1 `café.py`) is printed with the
 /// byte escaped in text and JSON, where U+FFFD would hide which file it is,
-/// and quoted as git quotes it in a diff, which `git apply` takes.
+/// percent-encoded in a SARIF URI, and quoted as git quotes it in a diff,
+/// which `git apply` takes.
 #[cfg(unix)]
 #[test]
 fn non_utf8_file_names_are_shown_escaped_and_patched() {
@@ -1468,6 +1469,9 @@ fn non_utf8_file_names_are_shown_escaped_and_patched() {
     assert!(text.starts_with("caf\\xe9.py:5:12: DJ003"), "{text}");
     let (json, _) = asyncfix(&["check", ".", "--output-format", "json"]);
     assert!(json.contains(r#""path": "caf\\xe9.py""#), "{json}");
+    // A URI holds the byte itself, percent-encoded.
+    let (sarif, _) = asyncfix(&["check", ".", "--output-format", "sarif"]);
+    assert!(sarif.contains(r#""uri": "caf%E9.py""#), "{sarif}");
     let (patch, stderr) = asyncfix(&["diff", ".", "--color", "never"]);
     assert!(patch.starts_with("--- \"a/caf\\351.py\"\n+++ \"b/caf\\351.py\"\n"), "{patch}{stderr}");
     git_apply(&project, patch.as_bytes());
