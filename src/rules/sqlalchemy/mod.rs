@@ -259,21 +259,35 @@ fn loop_anchor<'t>(first: &Read<'t>, model: &SemanticModel<'t>) -> Option<Node<'
         anchor = Some(parent);
     }
     let anchor = anchor?;
-    let text = model.text(anchor);
-    if [".commit(", ".rollback(", ".expire", ".expunge", ".close(", ".invalidate("]
-        .iter()
-        .any(|call| text.contains(call))
-    {
-        return None;
-    }
+    // Calls by name, whatever the receiver (a helper may hold the same
+    // session); words in strings and comments do not count.
+    let ends_loaded_state = |method: &str| {
+        matches!(method, "commit" | "rollback" | "close" | "invalidate")
+            || method.starts_with("expire")
+            || method.starts_with("expunge")
+    };
     // What runs before the read on the first pass must not change what the
     // load would find (an added row the lazy load would flush first).
-    let before = &model.source[anchor.start_byte()..first.node.start_byte()];
-    if ["await", ".add(", ".add_all(", ".delete(", ".merge(", ".flush(", ".execute("]
-        .iter()
-        .any(|word| before.contains(word))
-    {
-        return None;
+    let writes = |method: &str| matches!(method, "add" | "add_all" | "delete" | "merge" | "flush" | "execute");
+    let read_at = first.node.start_byte();
+    let mut stack = vec![anchor];
+    while let Some(node) = stack.pop() {
+        let before = node.start_byte() < read_at;
+        if node.kind() == "await" && before {
+            return None;
+        }
+        if node.kind() == "call"
+            && let Some(method) = node
+                .child_by_field_id(FIELD.function)
+                .filter(|callee| callee.kind() == "attribute")
+                .and_then(|callee| callee.child_by_field_id(FIELD.attribute))
+                .map(|name| model.text(name))
+            && (ends_loaded_state(method) || (before && writes(method)))
+        {
+            return None;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
     }
     (!rebinds(anchor, &first.object, model)).then_some(anchor)
 }
