@@ -8,8 +8,8 @@
 //! names things, and the index resolves them later) and while checking
 //! (with the index: project classes, models, relations and helpers known).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{OnceCell, RefCell};
+use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
@@ -165,11 +165,19 @@ pub struct Evaluator<'a, 't> {
     /// What the calls of a function in this module pass for an unannotated
     /// parameter, by the function's scope and the parameter (`callers.rs`).
     passed: RefCell<HashMap<(ScopeId, String), Value>>,
+    managed_imports: OnceCell<HashSet<String>>,
 }
 
 impl<'a, 't> Evaluator<'a, 't> {
     pub fn new(model: &'a SemanticModel<'t>, rules: &'a RuleSet, index: Option<&'a dyn ProjectFacts>) -> Self {
-        Self { model, rules, index, names: RefCell::new(HashMap::new()), passed: RefCell::new(HashMap::new()) }
+        Self {
+            model,
+            rules,
+            index,
+            names: RefCell::new(HashMap::new()),
+            passed: RefCell::new(HashMap::new()),
+            managed_imports: OnceCell::new(),
+        }
     }
 }
 
@@ -434,9 +442,10 @@ impl<'t> Evaluator<'_, 't> {
                         Value::Unknown
                     };
                 };
-                // A project class, or a library model the recipes describe
-                // (`User(...)`, `get_user_model()(...)`), builds an instance.
-                if index.is_class(&name) || (looks_like_class(&name) && index.is_model(&name, self.rules)) {
+                // A project class, a library model the recipes describe
+                // (`User(...)`, `get_user_model()(...)`), or a model whose
+                // manager this module reads, builds an instance.
+                if index.is_class(&name) || (looks_like_class(&name) && self.is_model_class(&name)) {
                     // `Item(shelf=shelf)` keeps the related object it was given.
                     return Value::Instance { class: name, preloaded: self.keyword_names(arguments) };
                 }
@@ -568,12 +577,47 @@ impl<'t> Evaluator<'_, 't> {
             .collect()
     }
 
-    /// Whether a qualified name is a model class: known to the index, or by its spelling.
+    /// Whether a qualified name is a model class: known to the index, or by
+    /// its spelling; a class the index does not hold is one when this module
+    /// reads its manager ([`Self::managed_imports`]).
     pub fn is_model_class(&self, class: &str) -> bool {
         match self.index {
-            Some(index) => index.is_model(class, self.rules),
+            Some(index) if index.is_model(class, self.rules) => true,
+            Some(index) => !index.is_class(class) && self.managed_imports().contains(class),
             None => looks_like_class(class),
         }
+    }
+
+    /// Imported classes whose manager this module reads (`Shelf.objects`,
+    /// of `from shop.models import Shelf`): models, though the index may not
+    /// hold their module (an installed app, a file the run does not reach),
+    /// as `Shelf.objects.get(...)` is a query whatever `Shelf`'s module.
+    /// Read from the whole module once, when first asked, so the answer
+    /// does not depend on which use is evaluated first.
+    fn managed_imports(&self) -> &HashSet<String> {
+        self.managed_imports.get_or_init(|| {
+            let mut found = HashSet::new();
+            let mut stack = vec![self.model.tree.root_node()];
+            while let Some(node) = stack.pop() {
+                if node.kind() == "attribute"
+                    && let (Some(object), Some(attribute)) =
+                        (node.child_by_field_id(FIELD.object), node.child_by_field_id(FIELD.attribute))
+                    && object.kind() == "identifier"
+                    && self.rules.orm.managers.contains(self.model.text(attribute))
+                {
+                    let scope = self.model.scope_at(object);
+                    if let Some((_, [Binding::Import(_)])) = self.model.lookup(self.model.text(object), scope)
+                        && let Value::Qualified(class) = self.eval(object, scope)
+                        && looks_like_class(&class)
+                    {
+                        found.insert(class);
+                    }
+                }
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+            found
+        })
     }
 }
 
