@@ -588,6 +588,30 @@ impl<'t> Evaluator<'_, 't> {
         }
     }
 
+    /// The qualified name of `Name` or `module.Name` where the first name
+    /// is imported (`from billing import models as billing_models`).
+    fn imported_name(&self, node: Node<'t>) -> Option<String> {
+        let mut path = Vec::new();
+        let mut root = node;
+        while root.kind() == "attribute" {
+            path.push(self.model.text(root.child_by_field_id(FIELD.attribute)?));
+            root = root.child_by_field_id(FIELD.object)?;
+        }
+        if root.kind() != "identifier" {
+            return None;
+        }
+        let Some((_, [Binding::Import(imported)])) =
+            self.model.lookup(self.model.text(root), self.model.scope_at(root))
+        else {
+            return None;
+        };
+        let qualified = std::iter::once(imported.as_str()).chain(path.into_iter().rev()).collect::<Vec<_>>().join(".");
+        match self.resolve(qualified) {
+            Value::Qualified(name) => Some(name),
+            _ => None,
+        }
+    }
+
     /// Imported classes whose manager this module reads (`Shelf.objects`,
     /// of `from shop.models import Shelf`): models, though the index may not
     /// hold their module (an installed app, a file the run does not reach),
@@ -602,16 +626,11 @@ impl<'t> Evaluator<'_, 't> {
                 if node.kind() == "attribute"
                     && let (Some(object), Some(attribute)) =
                         (node.child_by_field_id(FIELD.object), node.child_by_field_id(FIELD.attribute))
-                    && object.kind() == "identifier"
                     && self.rules.orm.managers.contains(self.model.text(attribute))
+                    && let Some(class) = self.imported_name(object)
+                    && looks_like_class(&class)
                 {
-                    let scope = self.model.scope_at(object);
-                    if let Some((_, [Binding::Import(_)])) = self.model.lookup(self.model.text(object), scope)
-                        && let Value::Qualified(class) = self.eval(object, scope)
-                        && looks_like_class(&class)
-                    {
-                        found.insert(class);
-                    }
+                    found.insert(class);
                 }
                 let mut cursor = node.walk();
                 stack.extend(node.named_children(&mut cursor));
