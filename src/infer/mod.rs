@@ -165,6 +165,7 @@ pub struct Evaluator<'a, 't> {
     /// What the calls of a function in this module pass for an unannotated
     /// parameter, by the function's scope and the parameter (`callers.rs`).
     passed: RefCell<HashMap<(ScopeId, String), Value>>,
+    /// Imported classes whose manager the module reads, once asked.
     managed_imports: OnceCell<HashSet<String>>,
 }
 
@@ -617,12 +618,17 @@ impl<'t> Evaluator<'_, 't> {
     /// hold their module (an installed app, a file the run does not reach),
     /// as `Shelf.objects.get(...)` is a query whatever `Shelf`'s module.
     /// Read from the whole module once, when first asked, so the answer
-    /// does not depend on which use is evaluated first.
+    /// does not depend on which use is evaluated first; sync functions'
+    /// bodies left out, as the check may skim them ([`crate::scan::skim`])
+    /// and must find the same either way.
     fn managed_imports(&self) -> &HashSet<String> {
         self.managed_imports.get_or_init(|| {
             let mut found = HashSet::new();
             let mut stack = vec![self.model.tree.root_node()];
             while let Some(node) = stack.pop() {
+                if node.kind() == "function_definition" && node.child(0).is_none_or(|first| first.kind() != "async") {
+                    continue;
+                }
                 if node.kind() == "attribute"
                     && let (Some(object), Some(attribute)) =
                         (node.child_by_field_id(FIELD.object), node.child_by_field_id(FIELD.attribute))
