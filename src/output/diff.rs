@@ -5,7 +5,7 @@ use std::path::Path;
 
 use similar::{DiffTag, TextDiff};
 
-use super::Painter;
+use super::{Painter, path_bytes};
 
 /// Lines of context around each change, as `diff -u` and git print.
 const CONTEXT: usize = 3;
@@ -100,16 +100,6 @@ fn header_name(prefix: &str, path: &Path) -> String {
     }
     out.push('"');
     out
-}
-
-#[cfg(unix)]
-fn path_bytes(path: &Path) -> Vec<u8> {
-    std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec()
-}
-
-#[cfg(not(unix))]
-fn path_bytes(path: &Path) -> Vec<u8> {
-    path.to_string_lossy().replace('\\', "/").into_bytes()
 }
 
 #[cfg(test)]

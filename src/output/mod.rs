@@ -154,3 +154,16 @@ impl Painter {
         self.paint("2", text)
     }
 }
+
+/// A path's bytes, for formats that spell a file name byte by byte (a diff
+/// header, a SARIF URI): as the OS holds them on Unix; elsewhere its UTF-8
+/// form with `/` separators.
+#[cfg(unix)]
+pub(crate) fn path_bytes(path: &std::path::Path) -> Vec<u8> {
+    std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec()
+}
+
+#[cfg(not(unix))]
+pub(crate) fn path_bytes(path: &std::path::Path) -> Vec<u8> {
+    path.to_string_lossy().replace('\\', "/").into_bytes()
+}

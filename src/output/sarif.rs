@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{FixState, Located, LocatedEdit};
+use super::{FixState, Located, LocatedEdit, path_bytes};
 use crate::recipe::RuleSet;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -113,19 +113,6 @@ fn uri(path: &[u8]) -> String {
         }
     }
     if path.starts_with(b"/") { format!("file://{encoded}") } else { encoded }
-}
-
-/// A path's bytes: as the OS holds them on Unix; elsewhere its UTF-8 form.
-fn path_bytes(path: &Path) -> Vec<u8> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        path.as_os_str().as_bytes().to_vec()
-    }
-    #[cfg(not(unix))]
-    {
-        path.to_string_lossy().replace('\\', "/").into_bytes()
-    }
 }
 
 #[cfg(test)]
