@@ -120,8 +120,10 @@ impl<'a> ModuleNamer<'a> {
 }
 
 /// The project a path belongs to: the nearest folder above it holding a
-/// project marker, or the path itself (a loose file in `/tmp` is its own
-/// project, not the whole of `/tmp`).
+/// project marker; else, for a file inside a package, the outermost package
+/// folder (as checking that folder would, so `app/views.py` still sees
+/// `app/models.py`); else the path itself (a loose file in `/tmp` is its
+/// own project, not the whole of `/tmp`).
 pub fn project_root(path: &Path) -> PathBuf {
     let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let start =
@@ -133,7 +135,16 @@ pub fn project_root(path: &Path) -> PathBuf {
         }
         dir = current.parent();
     }
-    absolute
+    if absolute.is_dir() {
+        return absolute;
+    }
+    let mut package = None;
+    let mut dir = Some(start.as_path());
+    while let Some(current) = dir.filter(|current| current.join("__init__.py").is_file()) {
+        package = Some(current);
+        dir = current.parent();
+    }
+    package.map_or(absolute.clone(), Path::to_path_buf)
 }
 
 #[cfg(test)]
@@ -172,6 +183,16 @@ mod tests {
             }
         }
         (temp, python)
+    }
+
+    #[test]
+    fn a_file_without_markers_belongs_to_its_outermost_package() {
+        let (temp, _) =
+            on_disk(&["site/app/__init__.py", "site/app/api/__init__.py", "site/app/api/views.py", "loose/script.py"]);
+        let base = std::fs::canonicalize(temp.path()).expect("a canonical path");
+        assert_eq!(project_root(&base.join("site/app/api/views.py")), base.join("site/app"));
+        assert_eq!(project_root(&base.join("loose/script.py")), base.join("loose/script.py"));
+        assert_eq!(project_root(&base.join("site/app/api")), base.join("site/app/api"));
     }
 
     #[test]
