@@ -131,7 +131,25 @@ impl ProjectFacts for ProjectIndex {
     }
 
     fn method_returns(&self, class: &str, method: &str) -> Option<Returned> {
-        self.find_method(class, method, false).and_then(|(_, function)| self.returned(function))
+        if let Some((_, function)) = self.find_method(class, method, false) {
+            return self.returned(function);
+        }
+        // A mixin calling what the classes it is mixed into define: what
+        // every one of them returns, when they agree on the class.
+        let mut agreed: Option<Returned> = None;
+        for subclass in ProjectFacts::subclasses(self, class) {
+            let Some((_, function)) = self.find_method(&subclass, method, false) else { continue };
+            let returned = self.returned(function)?;
+            agreed = Some(match agreed {
+                None => returned,
+                Some(previous) if previous.class == returned.class => Returned {
+                    loaded: previous.loaded.into_iter().filter(|path| returned.loaded.contains(path)).collect(),
+                    class: previous.class,
+                },
+                Some(_) => return None,
+            });
+        }
+        agreed
     }
 
     fn function_returns(&self, name: &str) -> Option<Returned> {

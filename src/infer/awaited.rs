@@ -62,8 +62,24 @@ impl<'t> Evaluator<'_, 't> {
                 return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
             }
         }
+        // `await self.load()` of a project `async def` method: what its
+        // annotation or `return` says.
+        if callee.kind() == "attribute"
+            && let (Some(object), Some(method), Some(index)) =
+                (callee.child_by_field_id(FIELD.object), callee.child_by_field_id(FIELD.attribute), self.index)
+            && let Value::Instance { class, .. } = self.eval_at(object, scope, depth + 1)
+            && let Some(returned) = index.method_returns(&class, self.model.text(method))
+        {
+            return self.returned_value(returned);
+        }
         if let Value::Qualified(name) = self.eval_at(callee, scope, depth + 1) {
             // A recipe callable's async twin returns what the callable does.
+            if let Some(sync) = self.rules.callable_twins.get(&name)
+                && let Some(fetched) =
+                    self.returned_from_argument(sync, inner.child_by_field_id(FIELD.arguments), scope, depth)
+            {
+                return fetched;
+            }
             if let Some(sync) = self.rules.callable_twins.get(&name)
                 && let Some(tag) = self.recipe_callable(sync).and_then(|callable| callable.returns)
             {

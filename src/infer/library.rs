@@ -6,9 +6,11 @@
 use tree_sitter::Node;
 
 use super::facts::{OrmClass, ProjectFacts};
-use super::{Certainty, Evaluator, USER_TAG, Value, label_stand_in};
+use super::{Certainty, DJANGO_MODEL, Evaluator, USER_TAG, Value, label_stand_in};
 use crate::parse::FIELD;
 use crate::recipe::{ReturnedFrom, TagId};
+use crate::semantic::ScopeId;
+use crate::semantic::arguments::{Passed, passed_for};
 
 impl<'t> Evaluator<'_, 't> {
     /// A recipe callable by qualified name, directly or inherited by a project class.
@@ -80,6 +82,8 @@ impl<'t> Evaluator<'_, 't> {
                     }
                 }
             }
+            // A method of a receiver does not take its model from an argument.
+            ReturnedFrom::ModelOfArgument { .. } => Value::Unknown,
             ReturnedFrom::ModelOf(attribute) => match index.instance_attribute(class, attribute) {
                 // What the view's QuerySet loads comes with the object.
                 Some(
@@ -92,6 +96,39 @@ impl<'t> Evaluator<'_, 't> {
                 _ => Value::Unknown,
             },
         }
+    }
+
+    /// A recipe function that returns what its argument names:
+    /// `get_object_or_404(Book.objects.select_related("shelf"), pk=1)` is a
+    /// `Book` with its shelf loaded, `get_list_or_404(Book)` a list of books.
+    /// The function accepts nothing but a model, a manager or a `QuerySet`,
+    /// so an argument of unknown model still gives a model instance.
+    pub(super) fn returned_from_argument(
+        &self,
+        name: &str,
+        arguments: Option<Node<'t>>,
+        scope: ScopeId,
+        depth: usize,
+    ) -> Option<Value> {
+        let from = self.recipe_callable(name)?.returns_from?;
+        let ReturnedFrom::ModelOfArgument { position, many } = self.rules.returned_from[from] else { return None };
+        let argument = match passed_for(arguments?, "", Some(position), |node| self.model.text(node)) {
+            Passed::Argument(argument) => Some(argument),
+            Passed::Nothing | Passed::Unknown => None,
+        };
+        let (class, preloaded) = match argument.map(|argument| self.eval_at(argument, scope, depth + 1)) {
+            Some(Value::Qualified(class)) if self.is_model_class(&class) => (class, Vec::new()),
+            Some(
+                Value::Manager { model: Some(class), preloaded, .. }
+                | Value::QuerySet { model: Some(class), preloaded, .. },
+            ) => (class, preloaded),
+            _ => (DJANGO_MODEL.to_owned(), Vec::new()),
+        };
+        Some(if many {
+            Value::InstanceList { class: Some(class), preloaded }
+        } else {
+            Value::Instance { class, preloaded }
+        })
     }
 
     /// The value a recipe tag stands for, when a loaded recipe uses it.

@@ -73,9 +73,11 @@ pub enum Value {
         /// The project's `QuerySet` classes whose methods it has.
         classes: Vec<String>,
     },
-    /// An evaluated list of model instances (`await sync_to_async(list)(qs)`).
+    /// An evaluated list of model instances (`await sync_to_async(list)(qs)`),
+    /// with what the `QuerySet` loaded on each.
     InstanceList {
         class: Option<String>,
+        preloaded: Vec<String>,
     },
     /// A value returned by a recipe callable with `returns = "tag"`.
     Tagged(TagId),
@@ -117,6 +119,9 @@ pub const SESSION_TAG: &str = "django-session-store";
 
 /// The recipe tag for `SQLAlchemy` `AsyncSession` instances.
 pub const SQLALCHEMY_SESSION_TAG: &str = "sqlalchemy-async-session";
+
+/// Django's model base, standing for a model class not known more closely.
+pub const DJANGO_MODEL: &str = "django.db.models.Model";
 
 /// The user model when the project does not define one.
 pub const DEFAULT_USER_MODEL: &str = "django.contrib.auth.models.User";
@@ -237,7 +242,7 @@ impl<'t> Evaluator<'_, 't> {
                 {
                     value
                 }
-                Some(Value::InstanceList { class: Some(class) }) => Value::Instance { class, preloaded: Vec::new() },
+                Some(Value::InstanceList { class: Some(class), preloaded }) => Value::Instance { class, preloaded },
                 _ => Value::Unknown,
             },
             "call" => {
@@ -401,10 +406,10 @@ impl<'t> Evaluator<'_, 't> {
         if callee.kind() == "identifier" && self.model.lookup(self.model.text(callee), scope).is_none() {
             let first = arguments.and_then(|arguments| arguments.named_child(0));
             if matches!(self.model.text(callee), "list" | "sorted" | "tuple")
-                && let Some(Value::QuerySet { model, .. } | Value::Manager { model, .. }) =
+                && let Some(Value::QuerySet { model, preloaded, .. } | Value::Manager { model, preloaded, .. }) =
                     first.map(|first| self.eval_at(first, scope, depth + 1))
             {
-                return Value::InstanceList { class: model };
+                return Value::InstanceList { class: model, preloaded };
             }
         }
         let callee_value = callee_value.unwrap_or_else(|| self.eval_at(callee, scope, depth + 1));
@@ -425,6 +430,9 @@ impl<'t> Evaluator<'_, 't> {
                 }
                 if self.rules.orm.model_loaders.contains(&name) {
                     return self.model_by_label(arguments);
+                }
+                if let Some(fetched) = self.returned_from_argument(&name, arguments, scope, depth) {
+                    return fetched;
                 }
                 if let Some(tag) = self.recipe_callable(&name).and_then(|callable| callable.returns) {
                     // The reserved tag `django-user` is an instance of the user model.

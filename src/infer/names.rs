@@ -5,10 +5,8 @@
 use tree_sitter::Node;
 
 use super::facts::OrmClass;
-use super::{Certainty, Evaluator, USER_MODEL_TAG, USER_TAG, Value};
+use super::{Certainty, DJANGO_MODEL, Evaluator, USER_MODEL_TAG, USER_TAG, Value};
 
-/// Django's model base, standing for a model class not known more closely.
-const DJANGO_MODEL: &str = "django.db.models.Model";
 use crate::parse::FIELD;
 use crate::semantic::{Binding, MethodKind, ScopeId, ScopeKind};
 
@@ -105,7 +103,7 @@ impl<'t> Evaluator<'_, 't> {
                 }
                 Binding::Iterate(iterable) => match self.eval_at(*iterable, found_in, depth + 1) {
                     Value::QuerySet { model: Some(class), preloaded, .. } => Value::Instance { class, preloaded },
-                    Value::InstanceList { class: Some(class) } => Value::Instance { class, preloaded: Vec::new() },
+                    Value::InstanceList { class: Some(class), preloaded } => Value::Instance { class, preloaded },
                     // `for conn in connections.all()`: the recipe names the items.
                     _ => self.recipe_items(*iterable, found_in, depth),
                 },

@@ -185,7 +185,31 @@ impl RuleSet {
                     self.sync_twins.insert(name.clone(), index);
                 }
             }
+            let from_argument = match (&callable.returns_model_of_argument, &callable.returns_list_of_argument) {
+                (Some(_), Some(other)) => {
+                    return Err(loader.spanned_error(other, "a callable returns one object or a list, not both"));
+                }
+                (Some(position), None) => {
+                    Some(ReturnedFrom::ModelOfArgument { position: *position.get_ref(), many: false })
+                }
+                (None, Some(position)) => {
+                    Some(ReturnedFrom::ModelOfArgument { position: *position.get_ref(), many: true })
+                }
+                (None, None) => None,
+            };
             let returned = match (&callable.returns_instance_of, &callable.returns_model_of) {
+                _ if from_argument.is_some() => {
+                    if let Some(attribute) =
+                        callable.returns_instance_of.as_ref().or(callable.returns_model_of.as_ref())
+                    {
+                        return Err(loader.spanned_error(
+                            attribute,
+                            "a callable returns what an argument names or what an attribute holds, not both",
+                        ));
+                    }
+                    self.returned_from.extend(from_argument);
+                    Some(self.returned_from.len() - 1)
+                }
                 (Some(_), Some(other)) => {
                     return Err(loader.spanned_error(
                         other,

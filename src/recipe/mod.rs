@@ -88,8 +88,8 @@ pub struct Callable {
     pub with_only: bool,
     /// Calling it is a site; when not, the call only tags what it returns.
     pub site: bool,
-    /// What it returns, from an attribute of its receiver: an index into
-    /// [`RuleSet::returned_from`].
+    /// What it returns, from an attribute of its receiver or an argument:
+    /// an index into [`RuleSet::returned_from`].
     pub returns_from: Option<usize>,
 }
 
@@ -102,6 +102,9 @@ pub enum ReturnedFrom {
     InstanceOf { attribute: String, getter: Option<String> },
     /// An instance of the model of the attribute's `QuerySet` (`queryset`).
     ModelOf(String),
+    /// One object (or, `many`, a list) of the model the positional argument
+    /// at `position` names: a model class, a manager or a `QuerySet`.
+    ModelOfArgument { position: usize, many: bool },
 }
 
 /// Django ORM vocabulary.

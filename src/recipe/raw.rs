@@ -387,6 +387,14 @@ pub struct RawCallable {
     /// attribute of this name (`get_object` and `queryset`).
     #[serde(default)]
     pub returns_model_of: Option<Spanned<String>>,
+    /// A function that returns one object of the model its positional
+    /// argument at this index names: a model class, a manager or a
+    /// `QuerySet` (`get_object_or_404(Book.objects.select_related("shelf"))`).
+    #[serde(default)]
+    pub returns_model_of_argument: Option<Spanned<usize>>,
+    /// The same for a list of objects (`get_list_or_404`).
+    #[serde(default)]
+    pub returns_list_of_argument: Option<Spanned<usize>>,
     /// What iterating the call's result gives, as a qualified name (the
     /// items of `django.db.connections.all()` are `django.db.connections[]`),
     /// so calls on a loop variable resolve to the recipes' names.
