@@ -136,14 +136,19 @@ impl<'t> Evaluator<'_, 't> {
         self.rules.tags.iter().position(|name| name == tag).map_or(Value::Unknown, |id| Value::Tagged(TagId(id)))
     }
 
-    /// `scope["session"]`, `self.scope["session"]`: a Channels consumer's session.
-    pub(super) fn is_scope_session(&self, node: Node<'t>) -> bool {
+    /// The key of a Channels scope a subscript reads: `"session"` of
+    /// `scope["session"]` or `self.scope['session']`.
+    pub(super) fn scope_key(&self, node: Node<'t>) -> Option<&'t str> {
         let (Some(value), Some(key)) = (node.child_by_field_id(FIELD.value), node.child_by_field_id(FIELD.subscript))
         else {
-            return false;
+            return None;
         };
-        let value = self.model.text(value);
-        value.rsplit('.').next() == Some("scope") && matches!(self.model.text(key), "\"session\"" | "'session'")
+        if self.model.text(value).rsplit('.').next() != Some("scope") || key.kind() != "string" {
+            return None;
+        }
+        let key = self.model.text(key);
+        let unquoted = key.strip_prefix('"').and_then(|key| key.strip_suffix('"'));
+        unquoted.or_else(|| key.strip_prefix('\'').and_then(|key| key.strip_suffix('\'')))
     }
 
     /// `get_model("shop", "Book")` or `get_model("shop.Book")`: the model

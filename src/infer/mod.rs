@@ -111,7 +111,15 @@ const MAX_DEPTH: usize = 80;
 
 /// What the evaluator matches by spelling (see [`crate::scan::reach::Spellings`]):
 /// `request.user` is the user model without any import.
-pub const SPELLINGS: &[&str] = &["request.user", "request.auser", "request.session", "scope[\"session\"]"];
+pub const SPELLINGS: &[&str] = &[
+    "request.user",
+    "request.auser",
+    "request.session",
+    "scope[\"session\"]",
+    "scope['session']",
+    "scope[\"user\"]",
+    "scope['user']",
+];
 
 /// The recipe tag for the session of a request or a Channels scope
 /// (`request.session`, `scope["session"]`).
@@ -227,7 +235,11 @@ impl<'t> Evaluator<'_, 't> {
                 self.narrowed(node, name, scope, depth).unwrap_or_else(|| self.name(name, Some(node), scope, depth))
             }
             "attribute" => self.attribute(node, scope, depth),
-            "subscript" if self.is_scope_session(node) => self.tag_value(SESSION_TAG),
+            "subscript" if self.scope_key(node) == Some("session") => self.tag_value(SESSION_TAG),
+            // Channels' auth middleware loaded the user before the consumer runs.
+            "subscript" if self.scope_key(node) == Some("user") => {
+                Value::Instance { class: self.user_model(), preloaded: Vec::new() }
+            }
             "subscript" => match node.child_by_field_id(FIELD.value).map(|value| self.eval_at(value, scope, depth + 1))
             {
                 // A type alias (`SessionDep = Annotated[AsyncSession, Depends(...)]`)

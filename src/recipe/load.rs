@@ -185,55 +185,12 @@ impl RuleSet {
                     self.sync_twins.insert(name.clone(), index);
                 }
             }
-            let from_argument = match (&callable.returns_model_of_argument, &callable.returns_list_of_argument) {
-                (Some(_), Some(other)) => {
-                    return Err(loader.spanned_error(other, "a callable returns one object or a list, not both"));
-                }
-                (Some(position), None) => {
-                    Some(ReturnedFrom::ModelOfArgument { position: *position.get_ref(), many: false })
-                }
-                (None, Some(position)) => {
-                    Some(ReturnedFrom::ModelOfArgument { position: *position.get_ref(), many: true })
-                }
-                (None, None) => None,
-            };
-            let returned = match (&callable.returns_instance_of, &callable.returns_model_of) {
-                _ if from_argument.is_some() => {
-                    if let Some(attribute) =
-                        callable.returns_instance_of.as_ref().or(callable.returns_model_of.as_ref())
-                    {
-                        return Err(loader.spanned_error(
-                            attribute,
-                            "a callable returns what an argument names or what an attribute holds, not both",
-                        ));
-                    }
-                    self.returned_from.extend(from_argument);
+            let returned = match returned_from(loader, callable)? {
+                Some(from) => {
+                    self.returned_from.push(from);
                     Some(self.returned_from.len() - 1)
                 }
-                (Some(_), Some(other)) => {
-                    return Err(loader.spanned_error(
-                        other,
-                        "a callable returns an instance of one attribute's class or of its model, not both",
-                    ));
-                }
-                (Some(attribute), None) | (None, Some(attribute)) => {
-                    check_identifier(loader, attribute)?;
-                    let attribute = attribute.get_ref().clone();
-                    let getter = match &callable.class_getter {
-                        Some(getter) => {
-                            check_identifier(loader, getter)?;
-                            Some(getter.get_ref().clone())
-                        }
-                        None => None,
-                    };
-                    self.returned_from.push(if callable.returns_instance_of.is_some() {
-                        ReturnedFrom::InstanceOf { attribute, getter }
-                    } else {
-                        ReturnedFrom::ModelOf(attribute)
-                    });
-                    Some(self.returned_from.len() - 1)
-                }
-                (None, None) => None,
+                None => None,
             };
             if let Some(items) = &callable.items {
                 check_dotted(loader, items, true)?;
@@ -554,4 +511,47 @@ pub(super) enum TwinOwner {
     Callable,
     /// `[[method]]`: also `receiver`, and `keywords` with it.
     Method,
+}
+
+/// What a `[[callable]]` entry says its call returns, from an argument or
+/// from an attribute of its receiver: at most one of the four keys.
+fn returned_from(loader: &Loader<'_>, callable: &raw::RawCallable) -> Result<Option<ReturnedFrom>, RecipeError> {
+    let from_argument = match (&callable.returns_model_of_argument, &callable.returns_list_of_argument) {
+        (Some(_), Some(other)) => {
+            return Err(loader.spanned_error(other, "a callable returns one object or a list, not both"));
+        }
+        (Some(position), None) => Some(ReturnedFrom::ModelOfArgument { position: *position.get_ref(), many: false }),
+        (None, Some(position)) => Some(ReturnedFrom::ModelOfArgument { position: *position.get_ref(), many: true }),
+        (None, None) => None,
+    };
+    let from_attribute = callable.returns_instance_of.as_ref().or(callable.returns_model_of.as_ref());
+    if let Some(from_argument) = from_argument {
+        if let Some(attribute) = from_attribute {
+            return Err(loader.spanned_error(
+                attribute,
+                "a callable returns what an argument names or what an attribute holds, not both",
+            ));
+        }
+        return Ok(Some(from_argument));
+    }
+    if let (Some(_), Some(other)) = (&callable.returns_instance_of, &callable.returns_model_of) {
+        return Err(loader.spanned_error(
+            other,
+            "a callable returns an instance of one attribute's class or of its model, not both",
+        ));
+    }
+    let Some(attribute) = from_attribute else { return Ok(None) };
+    check_identifier(loader, attribute)?;
+    let attribute = attribute.get_ref().clone();
+    if callable.returns_model_of.is_some() {
+        return Ok(Some(ReturnedFrom::ModelOf(attribute)));
+    }
+    let getter = match &callable.class_getter {
+        Some(getter) => {
+            check_identifier(loader, getter)?;
+            Some(getter.get_ref().clone())
+        }
+        None => None,
+    };
+    Ok(Some(ReturnedFrom::InstanceOf { attribute, getter }))
 }
