@@ -50,10 +50,10 @@ pub struct Vocabulary {
     /// A recipe names a builtin: every module can reach it without an import.
     everything: bool,
     spellings: AhoCorasick,
-    /// For each of the first patterns, the attribute it must be read as
-    /// (`request` then `.user`), if any; the patterns after them are the
-    /// managers' names.
-    attributes: Vec<Option<String>>,
+    /// For each of the first patterns, the attributes it must be read as
+    /// (`request` then `.user` or `.session`), or `None` where it counts
+    /// anywhere; the patterns after them are the managers' names.
+    attributes: Vec<Option<Vec<String>>>,
     project_wide: Vec<String>,
     /// The last part of each model loader's name (`get_model`): a call with
     /// a literal label names the module that defines the model.
@@ -68,14 +68,27 @@ impl Vocabulary {
             Err(_) => KNOWN_PACKAGES.iter().map(|&package| package.to_owned()).collect(),
         };
         let everything = packages.contains("builtins");
-        let (mut patterns, attributes): (Vec<&str>, Vec<Option<String>>) = spelled
-            .words
-            .iter()
-            .map(|word| match word.split_once('.') {
-                Some((name, attribute)) => (name, Some(attribute.to_owned())),
+        // One pattern per name: the search reports one pattern at a
+        // position, so `request` must carry `.user`, `.auser` and `.session`.
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut attributes: Vec<Option<Vec<String>>> = Vec::new();
+        for word in spelled.words {
+            let (name, attribute) = match word.split_once('.') {
+                Some((name, attribute)) => (name, Some(attribute)),
                 None => (*word, None),
-            })
-            .unzip();
+            };
+            let at = patterns.iter().position(|&known| known == name).unwrap_or_else(|| {
+                patterns.push(name);
+                attributes.push(Some(Vec::new()));
+                patterns.len() - 1
+            });
+            match (attribute, &mut attributes[at]) {
+                (Some(attribute), Some(listed)) => listed.push(attribute.to_owned()),
+                // Matched anywhere: the attributes no longer matter.
+                (None, slot) => *slot = None,
+                (Some(_), None) => {}
+            }
+        }
         let mut managers: Vec<&String> = rules.orm.managers.iter().collect();
         managers.sort();
         patterns.extend(managers.iter().map(|manager| manager.as_str()));
@@ -412,12 +425,14 @@ fn spelled_at(text: &[u8], vocabulary: &Vocabulary, found: &aho_corasick::Match)
     if !is_word(text, start, end) {
         return false;
     }
-    if let Some(Some(attribute)) = attribute {
+    if let Some(Some(attributes)) = attribute {
         // `request.user`; a chain may break the line before the dot.
         let after = skip_space(text, end, true);
         return text.get(after) == Some(&b'.') && {
             let at = skip_space(text, after + 1, false);
-            text[at..].starts_with(attribute.as_bytes()) && is_word(text, at, at + attribute.len())
+            attributes.iter().any(|attribute| {
+                text[at..].starts_with(attribute.as_bytes()) && is_word(text, at, at + attribute.len())
+            })
         };
     }
     // A manager is read as an attribute: `X.objects`, or `X\n    .objects`

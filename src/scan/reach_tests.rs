@@ -113,6 +113,21 @@ fn what_counts_by_itself() {
 }
 
 #[test]
+fn every_attribute_of_one_name_counts() {
+    // The real list spells `request` three times: `.auser`, `.session`, `.user`.
+    let words = crate::project::spellings();
+    let spellings = Spellings { words: &words, project_wide: &[] };
+    let rules = RuleSet::load(&[]).expect("the built-in recipes load");
+    let vocabulary = Vocabulary::new(&rules, &spellings);
+    let direct = |source: &str| scan(source.as_bytes(), &ModuleName::new("m", false), &vocabulary).direct;
+    for attribute in ["user", "auser", "session"] {
+        assert!(direct(&format!("async def f(request):\n    return request.{attribute}.pk\n")), "{attribute}");
+    }
+    assert!(!direct("async def f(request):\n    return request.method\n"));
+    assert!(direct("async def f(scope):\n    return scope['user'].profile\n"));
+}
+
+#[test]
 fn relations_among_a_modules_own_models() {
     let fields = ["ForeignKey", "OneToOneField", "ManyToManyField"];
     let rules = RuleSet::load(&[]).expect("the built-in recipes load");
