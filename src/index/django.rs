@@ -107,7 +107,9 @@ impl ProjectIndex {
                     let target = match &data.target {
                         FieldTarget::SelfReference => Some(class.clone()),
                         FieldTarget::Class(name) => Some(self.canonical_class(name).unwrap_or_else(|| name.clone())),
-                        FieldTarget::Label(label) => self.model_by_label(label, class),
+                        FieldTarget::Label(label) => {
+                            self.model_by_label(label, class).or_else(|| library_model_by_label(label, rules))
+                        }
                         FieldTarget::UserModel => {
                             Some(self.shared.user_model.clone().unwrap_or_else(|| DEFAULT_USER_MODEL.to_owned()))
                         }
@@ -215,5 +217,24 @@ impl ProjectIndex {
             .find(|class| class.starts_with(&format!("{module}.")))
             .or(candidates.first())
             .map(|class| (*class).clone())
+    }
+}
+
+/// The library model (a recipe's `[[model]]`) an app label names when no
+/// project model does: `"auth.User"` is `django.contrib.auth.models.User`.
+fn library_model_by_label(label: &str, rules: &RuleSet) -> Option<String> {
+    let (app, model) = label.rsplit_once('.')?;
+    let mut found: Vec<&String> = rules
+        .library_models
+        .iter()
+        .filter(|(class, data)| {
+            !data.is_abstract && class.rsplit('.').next() == Some(model) && class.split('.').any(|part| part == app)
+        })
+        .map(|(class, _)| class)
+        .collect();
+    found.sort();
+    match found.as_slice() {
+        [only] => Some((*only).clone()),
+        _ => None,
     }
 }
