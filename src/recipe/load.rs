@@ -474,6 +474,28 @@ impl RuleSet {
                 }
             }
         }
+        if let Some(unless) = raw.attribute.iter().flat_map(|entry| &entry.unless).next() {
+            return Err(loader.spanned_error(unless, "an `[[attribute]]` is read, not called: it has no `unless`"));
+        }
+        for entry in &raw.method {
+            let Some(tag) = self.tags.iter().position(|tag| tag == entry.receiver.get_ref()) else { continue };
+            for unless in &entry.unless {
+                let (keyword, value) = unless
+                    .get_ref()
+                    .split_once('=')
+                    .map(|(keyword, value)| (keyword.trim(), value.trim()))
+                    .filter(|(keyword, value)| is_identifier(keyword) && !value.is_empty())
+                    .ok_or_else(|| {
+                        loader.spanned_error(unless, "`unless` entries are keyword arguments: `name=value`")
+                    })?;
+                for name in &entry.names {
+                    self.method_exemptions
+                        .entry((TagId(tag), name.get_ref().clone()))
+                        .or_default()
+                        .push((keyword.to_owned(), value.to_owned()));
+                }
+            }
+        }
         Ok(())
     }
 

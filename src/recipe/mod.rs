@@ -227,6 +227,9 @@ pub struct RuleSet {
     /// What iterating a callable's result gives (`[[callable]]` `items`).
     pub callable_items: HashMap<String, String>,
     pub methods: HashMap<(TagId, String), RuleId>,
+    /// `[[method]]` `unless`: keyword arguments (name, value as written)
+    /// that make a call of the method query nothing.
+    pub method_exemptions: HashMap<(TagId, String), Vec<(String, String)>>,
     /// The `SQLAlchemy` vocabulary (`[sqlalchemy]`).
     pub sqlalchemy: SqlAlchemyVocabulary,
     /// Template methods: `(library base, method called)` -> the subclass's

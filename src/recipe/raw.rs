@@ -418,6 +418,10 @@ pub struct RawMethod {
     /// (`charge` -> `acharge`).
     #[serde(default)]
     pub async_twins: Vec<RawTwin>,
+    /// `[[method]]` only: keyword arguments, as `name=value`, that make the
+    /// call query nothing (`commit=False` of a model form's `save`).
+    #[serde(default)]
+    pub unless: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -21,6 +21,9 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     };
     let key = (tag, method.to_owned());
     let rule = *evaluator.rules.methods.get(&key)?;
+    if evaluator.rules.method_exemptions.get(&key).is_some_and(|exempt| passes_any(call, exempt, evaluator)) {
+        return None;
+    }
     let twin = evaluator.rules.method_twins.get(&key).and_then(|&index| {
         let twin = SiteTwin { index, at_least: None, import_from: None, constructor: None };
         if evaluator.rules.twins[index].receiver.is_some() {
@@ -30,6 +33,18 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         }
     });
     Some(Site::new(rule, call, method.to_owned(), evaluator).twin(twin))
+}
+
+/// Whether the call passes one of the keyword arguments, as written, that
+/// make it query nothing (`form.save(commit=False)`).
+fn passes_any(call: Node<'_>, exempt: &[(String, String)], evaluator: &Evaluator<'_, '_>) -> bool {
+    let Some(arguments) = call.child_by_field_id(FIELD.arguments) else { return false };
+    let mut cursor = arguments.walk();
+    arguments.named_children(&mut cursor).filter(|argument| argument.kind() == "keyword_argument").any(|argument| {
+        let text = |field| argument.child_by_field_id(field).map(|node| evaluator.model.text(node));
+        let (Some(name), Some(value)) = (text(FIELD.name), text(FIELD.value)) else { return false };
+        exempt.iter().any(|(keyword, written)| keyword == name && written == value)
+    })
 }
 
 /// A twin on a sibling receiver (`self.client.get(...)` -> `await
