@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::{ProjectIndex, Symbol, short, short_member};
 use crate::infer::Value;
-use crate::infer::facts::{CallTarget, Effect, OrmClass, ProjectFacts, Touch};
+use crate::infer::facts::{CallTarget, Effect, GuardParameter, OrmClass, ProjectFacts, Touch};
 use crate::recipe::RuleSet;
 use crate::semantic::MethodKind;
 use crate::summary::FunctionSummary;
@@ -58,12 +58,15 @@ impl ProjectIndex {
                 let via = |callee: &String| {
                     let effect = touching.get(callee).or_else(|| self.touching_reason(callee))?.effect;
                     let reason = format!("calls `{}`", callee.rsplit('.').next().unwrap_or(callee));
-                    Some(Touch { reason, effect, generator: function.generator })
+                    Some(Touch { reason, effect, generator: function.generator, only_when: Vec::new() })
                 };
                 let reasons = resolutions.iter().filter_map(|resolution| match resolution {
-                    Resolution::Database(reason) => {
-                        Some(Touch { reason: reason.clone(), effect: Effect::Database, generator: function.generator })
-                    }
+                    Resolution::Database(reason) => Some(Touch {
+                        reason: reason.clone(),
+                        effect: Effect::Database,
+                        generator: function.generator,
+                        only_when: Vec::new(),
+                    }),
                     Resolution::Function(callee) => via(callee),
                     Resolution::AllOf(callees) if callees.iter().all(|callee| via(callee).is_some()) => {
                         via(&callees[0])
@@ -84,6 +87,40 @@ impl ProjectIndex {
             }
             if !changed {
                 break;
+            }
+        }
+        // When each touching function touches: its accesses' and touching
+        // calls' guards. A callee's own guards are not followed: a call of
+        // it touches whatever it passes.
+        for ((name, function), resolutions) in functions.iter().zip(&resolved) {
+            let Some(touch) = touching.get(name) else { continue };
+            let touches = |callee: &String| touching.contains_key(callee) || self.touching_reason(callee).is_some();
+            let direct = function.direct.is_some().then_some(&function.guards.direct).into_iter().flatten();
+            let calls = resolutions.iter().enumerate().filter_map(|(at, resolution)| {
+                let runs = match resolution {
+                    Resolution::Database(_) => true,
+                    Resolution::Function(callee) => touches(callee),
+                    Resolution::AllOf(callees) => callees.iter().all(touches),
+                    Resolution::AnyOf(callees) => callees.iter().any(touches),
+                    Resolution::Nothing => false,
+                };
+                runs.then(|| function.guards.calls.get(at)).flatten()
+            });
+            let mut only_when: Vec<Vec<GuardParameter>> = Vec::new();
+            for guard in direct.chain(calls) {
+                if guard.is_empty() {
+                    only_when.clear();
+                    break;
+                }
+                let parameters: Vec<GuardParameter> =
+                    guard.iter().filter_map(|&at| function.guards.parameters.get(at).cloned()).collect();
+                if !only_when.contains(&parameters) {
+                    only_when.push(parameters);
+                }
+            }
+            if !only_when.is_empty() && touch.only_when != only_when {
+                let guarded = Touch { only_when, ..touch.clone() };
+                touching.insert(name.clone(), guarded);
             }
         }
         touching

@@ -217,6 +217,56 @@ pub struct Touch {
     /// The function yields: calling it runs none of its body, iterating
     /// what it returns does (on the event loop, unless consumed in a thread).
     pub generator: bool,
+    /// Empty: any call touches. Otherwise every access in the body sits
+    /// under `if` tests of parameters that default to a falsy value
+    /// (`if commit:`, `if token is not None:`, `if args:`), and a call
+    /// touches only when it passes every parameter of one of these sets.
+    pub only_when: Vec<Vec<GuardParameter>>,
+}
+
+/// A parameter whose truth an `if` around a database access tests.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GuardParameter {
+    pub name: String,
+    /// Its position among the arguments a call passes (`self` left out),
+    /// unless it is keyword-only; for `*args`, how many positional
+    /// parameters come before it.
+    pub position: Option<usize>,
+    /// `*args`: passed when a call has more positional arguments than
+    /// `position`.
+    pub star: bool,
+}
+
+impl GuardParameter {
+    /// Whether `call` may pass a truthy value for it: an argument other
+    /// than a literal `None`, `False`, `0` or `""`, or a `*`/`**` spread.
+    pub fn passed_by(&self, call: Node<'_>, text: impl Fn(Node<'_>) -> String) -> bool {
+        let Some(arguments) = call.child_by_field_id(FIELD.arguments) else { return false };
+        if arguments.kind() != "argument_list" {
+            // `f(x for x in xs)`: one positional argument.
+            return self.position == Some(0);
+        }
+        let mut cursor = arguments.walk();
+        let children: Vec<Node<'_>> = arguments.named_children(&mut cursor).collect();
+        if children.iter().any(|child| matches!(child.kind(), "list_splat" | "dictionary_splat")) {
+            return true;
+        }
+        let positional: Vec<Node<'_>> =
+            children.iter().copied().filter(|child| !matches!(child.kind(), "keyword_argument" | "comment")).collect();
+        if self.star {
+            return self.position.is_some_and(|before| positional.len() > before);
+        }
+        let by_position = self.position.and_then(|position| positional.get(position).copied());
+        let by_keyword = children.iter().find_map(|child| {
+            (child.kind() == "keyword_argument"
+                && child.child_by_field_id(FIELD.name).is_some_and(|name| text(name) == self.name))
+            .then(|| child.child_by_field_id(FIELD.value))
+            .flatten()
+        });
+        by_position
+            .or(by_keyword)
+            .is_some_and(|value| !matches!(text(value).as_str(), "None" | "False" | "0" | "\"\"" | "''"))
+    }
 }
 
 /// What a sync function does that the event loop's thread forbids.

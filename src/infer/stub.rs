@@ -93,7 +93,12 @@ impl ProjectFacts for Stub {
         match target {
             CallTarget::Name(name) if name == "app.services.refresh_stats" => Some((
                 name.clone(),
-                Touch { reason: "`Stats.objects.update(...)`".to_owned(), effect: Effect::Database, generator: false },
+                Touch {
+                    reason: "`Stats.objects.update(...)`".to_owned(),
+                    effect: Effect::Database,
+                    generator: false,
+                    only_when: Vec::new(),
+                },
             )),
             _ => None,
         }

@@ -72,6 +72,14 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         let reason = format!("if it is a `{}`", owner.rsplit('.').nth(1).unwrap_or(&owner));
         (Certainty::Guess, Touch { reason, ..touch })
     };
+    // `field(obj, "name", value)` of `def field(obj, name, *args, commit=False)`
+    // whose only save is under `if commit:`: this call queries nothing.
+    let text = |node: Node<'_>| evaluator.model.source[node.byte_range()].to_owned();
+    if !touch.only_when.is_empty()
+        && !touch.only_when.iter().any(|guard| guard.iter().all(|parameter| parameter.passed_by(call, text)))
+    {
+        return None;
+    }
     // DJ101 for the database, DJ112 for `async_to_sync`: the same wrapper fixes both.
     let rule = match touch.effect {
         Effect::Database => evaluator.rules.project_helpers?,

@@ -5,6 +5,7 @@
 
 mod abstract_method;
 mod attributes;
+mod guards;
 mod sqlalchemy;
 
 pub use sqlalchemy::DECLARATIVE_BASE;
@@ -15,7 +16,8 @@ use std::collections::HashMap;
 use tree_sitter::{Node, Tree};
 
 use crate::infer::facts::{
-    CallTarget, Effect, Loads, ReturnedQuerySet, Touch, call_target, returned_chain, self_attribute_call, self_chain,
+    CallTarget, Effect, GuardParameter, Loads, ReturnedQuerySet, Touch, call_target, returned_chain,
+    self_attribute_call, self_chain,
 };
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
@@ -161,6 +163,34 @@ pub struct FunctionSummary {
     /// `SQLAlchemy`: the objects (or statement) it returns and what their
     /// query loaded, when every `return` agrees.
     pub loads: Option<Loads>,
+    /// Which parameters its direct accesses and its calls need truthy.
+    pub guards: Guards,
+}
+
+/// The `if` tests of parameters around a function's database accesses
+/// (see `guards.rs`): each access or call with the parameters (indices
+/// into `parameters`) that must all be truthy for it to run; none, always.
+#[derive(Debug, Default, Clone)]
+pub struct Guards {
+    pub parameters: Vec<GuardParameter>,
+    /// One entry per direct access, in the order found.
+    pub direct: Vec<Vec<usize>>,
+    /// One entry per element of [`FunctionSummary::calls`].
+    pub calls: Vec<Vec<usize>>,
+}
+
+impl Guards {
+    fn add(&mut self, found: Vec<GuardParameter>) -> Vec<usize> {
+        found
+            .into_iter()
+            .map(|parameter| {
+                self.parameters.iter().position(|known| *known == parameter).unwrap_or_else(|| {
+                    self.parameters.push(parameter);
+                    self.parameters.len() - 1
+                })
+            })
+            .collect()
+    }
 }
 
 impl ModuleSummary {
@@ -636,15 +666,33 @@ impl FirstDirect {
             new > old || (new == old && offset < *first)
         });
         if wins {
-            self.0 = Some((offset, Touch { reason: format!("`{reason}`"), effect, generator: false }));
+            self.0 = Some((
+                offset,
+                Touch { reason: format!("`{reason}`"), effect, generator: false, only_when: Vec::new() },
+            ));
         }
     }
 }
 
+/// Records a call; [`dedup_calls`] merges repeats once their guards are known.
 fn add_call(calls: &mut Vec<CallTarget>, target: CallTarget) {
-    if !calls.contains(&target) {
-        calls.push(target);
+    calls.push(target);
+}
+
+/// Each call once: a call made in several places runs whenever one of them
+/// does, so it keeps only the guards they share.
+fn dedup_calls(calls: Vec<CallTarget>, guards: Vec<Vec<usize>>) -> (Vec<CallTarget>, Vec<Vec<usize>>) {
+    let mut kept: Vec<CallTarget> = Vec::with_capacity(calls.len());
+    let mut kept_guards: Vec<Vec<usize>> = Vec::with_capacity(calls.len());
+    for (call, guard) in calls.into_iter().zip(guards) {
+        if let Some(at) = kept.iter().position(|known| *known == call) {
+            kept_guards[at].retain(|parameter| guard.contains(parameter));
+        } else {
+            kept.push(call);
+            kept_guards.push(guard);
+        }
     }
+    (kept, kept_guards)
 }
 
 /// What a site in a sync body makes its function do on the event loop.
@@ -658,7 +706,10 @@ fn effect_of(rule: crate::recipe::RuleId, rules: &RuleSet) -> Effect {
     }
 }
 
-fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSummary {
+/// What a function's signature says: async or not, its kind, whether a
+/// wrapper decorates it (and a decorator that touches the database), its
+/// annotated return.
+fn signature_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> (FunctionSummary, Option<String>) {
     let model = evaluator.model;
     let scope = model.scope_opened_by(node).unwrap_or(ScopeId::MODULE);
     let data = model.scope(scope);
@@ -673,20 +724,43 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
         summary.wrapped = evaluator.is_wrapped_definition(decorated, ScopeId::MODULE);
         decorated_by = touching_decorator(decorated, evaluator);
     }
-    let class = data.method.as_ref().map(|method| method.class.clone());
     if let Some(returns) = node.child_by_field_id(FIELD.return_type)
         && let Some(Value::Qualified(name)) = returns.named_child(0).map(|name| evaluator.eval(name, ScopeId::MODULE))
     {
         summary.returns = Some(name);
     }
     summary.loads = rules::sqlalchemy::function_loads(node, evaluator);
+    (summary, decorated_by)
+}
+
+fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSummary {
+    let model = evaluator.model;
+    let scope = model.scope_opened_by(node).unwrap_or(ScopeId::MODULE);
+    let class = model.scope(scope).method.as_ref().map(|method| method.class.clone());
+    let (mut summary, decorated_by) = signature_summary(node, evaluator);
     let Some(body) = node.child_by_field_id(FIELD.body) else { return summary };
     // Most bodies never spell `yield`: no walk for them.
     summary.generator = model.text(body).contains("yield") && rules::yields(body);
     // Walk the body, not nested defs, lambdas or classes: they run only if called.
-    let mut first_direct =
-        FirstDirect(decorated_by.map(|reason| (0, Touch { reason, effect: Effect::Database, generator: false })));
-    let mut note = |offset: usize, reason: String, effect: Effect| first_direct.note(offset, &reason, effect);
+    if decorated_by.is_some() {
+        summary.guards.direct.push(Vec::new());
+    }
+    let mut first_direct = FirstDirect(
+        decorated_by
+            .map(|reason| (0, Touch { reason, effect: Effect::Database, generator: false, only_when: Vec::new() })),
+    );
+    let notes = std::cell::Cell::new(0_usize);
+    let mut note = |offset: usize, reason: String, effect: Effect| {
+        notes.set(notes.get() + 1);
+        first_direct.note(offset, &reason, effect);
+    };
+    let guarded = guards::Guarded {
+        model,
+        definition: node,
+        scope,
+        skip_first: summary.kind.is_some_and(|kind| kind != MethodKind::Static),
+    };
+    let mut call_guards: Vec<Vec<usize>> = Vec::new();
     let mut returned = Returns::default();
     // Only a sync, unwrapped function's own database access is ever asked
     // about ([`crate::index`]'s call graph): an async one's calls are the
@@ -694,6 +768,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
     let touch_matters = !summary.is_async && !summary.wrapped;
     let mut stack = vec![(body, scope)];
     while let Some((current, current_scope)) = stack.pop() {
+        let (calls_before, notes_before) = (summary.calls.len(), notes.get());
         match current.kind() {
             "function_definition" | "lambda" | "class_definition" | "decorated_definition" => continue,
             "call" => {
@@ -741,12 +816,19 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             }
             _ => {}
         }
+        let (new_calls, new_notes) = (summary.calls.len() - calls_before, notes.get() - notes_before);
+        if new_calls + new_notes > 0 {
+            let guard = if touch_matters { summary.guards.add(guarded.guard_of(current)) } else { Vec::new() };
+            summary.guards.direct.extend(std::iter::repeat_n(guard.clone(), new_notes));
+            call_guards.extend(std::iter::repeat_n(guard, new_calls));
+        }
         let child_scope = model.scope_opened_by(current).unwrap_or(current_scope);
         let mut cursor = current.walk();
         for child in current.named_children(&mut cursor) {
             stack.push((child, child_scope));
         }
     }
+    (summary.calls, summary.guards.calls) = dedup_calls(std::mem::take(&mut summary.calls), call_guards);
     summary.direct = first_direct.0.map(|(_, text)| text);
     summary.returns_loaded = loaded_by_all(&returned.loads);
     // Every `return` must give a class (`None` when one does not).

@@ -1,0 +1,149 @@
+//! Which parameters decide whether a sync function's body touches the
+//! database: `item.save()` inside `if commit:` runs only when a call
+//! passes a truthy `commit`, and `def field(obj, name, *args, commit=False)`
+//! called as `field(obj, "name", value)` queries nothing.
+//!
+//! Only tests a reader can check at the call are kept: the body of an `if`
+//! (not its `elif` or `else`) whose test reads a parameter alone (`if
+//! token:`, `if token is not None:`, either side of an `and`), where the
+//! parameter defaults to a falsy literal (or is `*args`) and the body never
+//! binds it again. Anything else leaves the access unguarded.
+
+use tree_sitter::Node;
+
+use crate::infer::facts::GuardParameter;
+use crate::parse::FIELD;
+use crate::semantic::{Binding, ScopeId, SemanticModel};
+
+/// The function a guard is read in.
+pub struct Guarded<'m, 't> {
+    pub model: &'m SemanticModel<'t>,
+    pub definition: Node<'t>,
+    /// The function's own scope: a guarding parameter is bound there once.
+    pub scope: ScopeId,
+    /// A method's `self` or `cls`, which no call passes.
+    pub skip_first: bool,
+}
+
+impl<'t> Guarded<'_, 't> {
+    /// The parameters every `if` around `node` needs truthy, up to the
+    /// function's body.
+    pub fn guard_of(&self, node: Node<'t>) -> Vec<GuardParameter> {
+        let mut found: Vec<GuardParameter> = Vec::new();
+        let mut child = node;
+        while let Some(parent) = child.parent() {
+            if parent.id() == self.definition.id() {
+                break;
+            }
+            if matches!(parent.kind(), "function_definition" | "lambda" | "class_definition") {
+                return Vec::new();
+            }
+            if parent.kind() == "if_statement"
+                && parent.child_by_field_id(FIELD.consequence).is_some_and(|body| body.id() == child.id())
+                && let Some(test) = parent.child_by_field_id(FIELD.condition)
+            {
+                for name in tested_names(test, self.model) {
+                    if let Some(parameter) = self.guarding_parameter(name)
+                        && !found.contains(&parameter)
+                    {
+                        found.push(parameter);
+                    }
+                }
+            }
+            child = parent;
+        }
+        found
+    }
+
+    /// `name` as a guard: a parameter with a falsy default, or `*args`,
+    /// that the body never binds again.
+    fn guarding_parameter(&self, name: &str) -> Option<GuardParameter> {
+        let bindings = self.model.scope(self.scope).bindings.get(name)?;
+        if !matches!(bindings.as_slice(), [Binding::Parameter { .. }]) {
+            return None;
+        }
+        let parameters = self.definition.child_by_field_id(FIELD.parameters)?;
+        let mut cursor = parameters.walk();
+        let mut position = 0;
+        let mut keyword_only = false;
+        for (index, parameter) in parameters.named_children(&mut cursor).enumerate() {
+            let first = self.skip_first && index == 0;
+            let (spelled, default, star) = match parameter.kind() {
+                "identifier" => (Some(parameter), None, false),
+                "default_parameter" | "typed_default_parameter" => {
+                    (parameter.child_by_field_id(FIELD.name), parameter.child_by_field_id(FIELD.value), false)
+                }
+                "typed_parameter" => match parameter.named_child(0) {
+                    Some(inner) if inner.kind() == "list_splat_pattern" => (inner.named_child(0), None, true),
+                    Some(inner) if inner.kind() == "identifier" => (Some(inner), None, false),
+                    _ => (None, None, false),
+                },
+                "list_splat_pattern" => (parameter.named_child(0), None, true),
+                "keyword_separator" => {
+                    keyword_only = true;
+                    continue;
+                }
+                _ => (None, None, false),
+            };
+            let named = spelled.is_some_and(|spelled| self.model.text(spelled) == name);
+            if star {
+                if named {
+                    return Some(GuardParameter { name: name.to_owned(), position: Some(position), star: true });
+                }
+                keyword_only = true;
+                continue;
+            }
+            if named {
+                // A required parameter is always passed: its test guards nothing a reader can see.
+                let falsy = default.is_some_and(|default| is_falsy_literal(self.model.text(default)));
+                return falsy.then(|| GuardParameter {
+                    name: name.to_owned(),
+                    position: (!keyword_only).then_some(position),
+                    star: false,
+                });
+            }
+            if !first && !keyword_only && spelled.is_some() {
+                position += 1;
+            }
+        }
+        None
+    }
+}
+
+/// The names a test needs truthy: `x`, `x is not None`, `(x)`, and both
+/// sides of `and`.
+fn tested_names<'t>(test: Node<'t>, model: &SemanticModel<'t>) -> Vec<&'t str> {
+    match test.kind() {
+        "identifier" => vec![model.text(test)],
+        "parenthesized_expression" => test.named_child(0).map_or_else(Vec::new, |inner| tested_names(inner, model)),
+        "boolean_operator" if test.child_by_field_id(FIELD.operator).is_some_and(|op| model.text(op) == "and") => {
+            let mut names = Vec::new();
+            for side in [FIELD.left, FIELD.right] {
+                if let Some(side) = test.child_by_field_id(side) {
+                    names.extend(tested_names(side, model));
+                }
+            }
+            names
+        }
+        "comparison_operator" => {
+            let (Some(left), Some(right), 2) = (test.named_child(0), test.named_child(1), test.named_child_count())
+            else {
+                return Vec::new();
+            };
+            let operator =
+                &model.text(test)[left.end_byte() - test.start_byte()..right.start_byte() - test.start_byte()];
+            let is_not = operator.split_whitespace().eq(["is", "not"]);
+            if is_not && left.kind() == "identifier" && right.kind() == "none" {
+                vec![model.text(left)]
+            } else {
+                Vec::new()
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A default that makes the parameter false when a call leaves it out.
+fn is_falsy_literal(text: &str) -> bool {
+    matches!(text, "None" | "False" | "0" | "\"\"" | "''" | "()" | "[]" | "{}")
+}
