@@ -154,12 +154,14 @@ impl ProjectIndex {
             CallTarget::Returned { function, methods, evaluates } => {
                 let keeps_queryset = methods.iter().all(|method| rules.orm.lazy.contains(method));
                 let returned = self.function_returns(function).map(|returned| returned.class);
-                let is_queryset = returned.is_some_and(|class| {
-                    rules.orm.queryset_classes.contains(&class)
+                let is_queryset = returned.as_ref().is_some_and(|class| {
+                    rules.orm.queryset_classes.contains(class.as_str())
                         || self.orm_class(&class, rules) == Some(OrmClass::QuerySet)
                 });
                 if keeps_queryset && is_queryset {
                     Resolution::Database(format!("`{}(...).{evaluates}()`", short(function)))
+                } else if let Some(class) = returned.filter(|_| methods.is_empty()) {
+                    self.resolve_method(&class, evaluates, false, rules)
                 } else {
                     Resolution::Nothing
                 }

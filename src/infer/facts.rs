@@ -319,6 +319,8 @@ pub enum CallTarget {
     /// `f(...).m1().evaluating()`, or `qs = f(...)` then `qs.evaluating()`,
     /// with `f` a project function: a query once the index knows `f`
     /// returns a `QuerySet` (`-> QuerySet`) and each method keeps it one.
+    /// `x = f(...)` then `x.method()` with `f` returning an instance: that
+    /// class's `method`.
     Returned { function: String, methods: Vec<String>, evaluates: String },
 }
 
@@ -383,11 +385,13 @@ pub fn returned_chain(call: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, 
     let model = evaluator.model;
     let callee = call.child_by_field_id(FIELD.function).filter(|callee| callee.kind() == "attribute")?;
     let evaluates = model.text(callee.child_by_field_id(FIELD.attribute)?);
-    if !evaluator.rules.orm.evaluating.contains(evaluates) {
+    let mut object = callee.child_by_field_id(FIELD.object)?;
+    // `token = Token.from_raw(raw)` then `token.user()`: a method of what
+    // the function returns, once the index knows its class.
+    if !evaluator.rules.orm.evaluating.contains(evaluates) && object.kind() != "identifier" {
         return None;
     }
     let mut methods = Vec::new();
-    let mut object = callee.child_by_field_id(FIELD.object)?;
     // `.filter(...).order_by(...)` between the root and the evaluating call.
     while object.kind() == "call"
         && let Some(inner) = object.child_by_field_id(FIELD.function).filter(|inner| inner.kind() == "attribute")
