@@ -156,7 +156,7 @@ impl ProjectIndex {
                 let returned = self.function_returns(function).map(|returned| returned.class);
                 let is_queryset = returned.as_ref().is_some_and(|class| {
                     rules.orm.queryset_classes.contains(class.as_str())
-                        || self.orm_class(&class, rules) == Some(OrmClass::QuerySet)
+                        || self.orm_class(class, rules) == Some(OrmClass::QuerySet)
                 });
                 if keeps_queryset && is_queryset {
                     Resolution::Database(format!("`{}(...).{evaluates}()`", short(function)))

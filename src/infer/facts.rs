@@ -386,9 +386,10 @@ pub fn returned_chain(call: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, 
     let callee = call.child_by_field_id(FIELD.function).filter(|callee| callee.kind() == "attribute")?;
     let evaluates = model.text(callee.child_by_field_id(FIELD.attribute)?);
     let mut object = callee.child_by_field_id(FIELD.object)?;
-    // `token = Token.from_raw(raw)` then `token.user()`: a method of what
-    // the function returns, once the index knows its class.
-    if !evaluator.rules.orm.evaluating.contains(evaluates) && object.kind() != "identifier" {
+    // `token = Token.from_raw(raw)` then `token.user()`, or
+    // `Token.from_raw(raw).user()`: a method of what the function returns,
+    // once the index knows its class.
+    if !evaluator.rules.orm.evaluating.contains(evaluates) && !matches!(object.kind(), "identifier" | "call") {
         return None;
     }
     let mut methods = Vec::new();

@@ -292,10 +292,22 @@ impl<'t> Evaluator<'_, 't> {
         }
     }
 
+    /// The class whose instances an annotation says a value holds: `User`,
+    /// `Optional[User]`, `User | None`, `"User"` (not `type[User]`).
+    pub fn annotated_instance_class(&self, annotation: Node<'t>, scope: ScopeId) -> Option<String> {
+        let (class_node, of_class) = annotated_class(annotation, |node| self.model.text(node))?;
+        match self.annotated(class_node, scope, 0) {
+            Value::Qualified(class) if !of_class => Some(class),
+            _ => None,
+        }
+    }
+
     /// The class an annotation names: a name, a dotted name or a string.
     pub(super) fn annotated(&self, class_node: Node<'t>, scope: ScopeId, depth: usize) -> Value {
         if class_node.kind() == "string" {
             let text = self.model.text(class_node).trim_matches(|c| c == '"' || c == '\'');
+            // `"Member | None"`: the class beside `None`.
+            let text = text.split('|').map(str::trim).find(|part| *part != "None").unwrap_or(text);
             self.name(text, None, scope, depth + 1)
         } else {
             self.eval_at(class_node, scope, depth + 1)

@@ -724,11 +724,10 @@ fn signature_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> (Function
         summary.wrapped = evaluator.is_wrapped_definition(decorated, ScopeId::MODULE);
         decorated_by = touching_decorator(decorated, evaluator);
     }
-    if let Some(returns) = node.child_by_field_id(FIELD.return_type)
-        && let Some(Value::Qualified(name)) = returns.named_child(0).map(|name| evaluator.eval(name, ScopeId::MODULE))
-    {
-        summary.returns = Some(name);
-    }
+    // `-> Member`, `-> "Member"`, `-> Optional[Member]`.
+    summary.returns = node
+        .child_by_field_id(FIELD.return_type)
+        .and_then(|returns| evaluator.annotated_instance_class(returns, ScopeId::MODULE));
     summary.loads = rules::sqlalchemy::function_loads(node, evaluator);
     (summary, decorated_by)
 }
