@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::{ProjectIndex, Symbol, short, short_member};
 use crate::infer::Value;
-use crate::infer::facts::{CallTarget, Effect, GuardParameter, OrmClass, ProjectFacts, Touch};
+use crate::infer::facts::{Argument, CallTarget, Effect, GuardParameter, OrmClass, ProjectFacts, Touch};
 use crate::recipe::RuleSet;
 use crate::semantic::MethodKind;
 use crate::summary::FunctionSummary;
@@ -89,41 +89,100 @@ impl ProjectIndex {
                 break;
             }
         }
-        // When each touching function touches: its accesses' and touching
-        // calls' guards. A callee's own guards are not followed: a call of
-        // it touches whatever it passes.
-        for ((name, function), resolutions) in functions.iter().zip(&resolved) {
-            let Some(touch) = touching.get(name) else { continue };
-            let touches = |callee: &String| touching.contains_key(callee) || self.touching_reason(callee).is_some();
-            let direct = function.direct.is_some().then_some(&function.guards.direct).into_iter().flatten();
-            let calls = resolutions.iter().enumerate().filter_map(|(at, resolution)| {
-                let runs = match resolution {
-                    Resolution::Database(_) => true,
-                    Resolution::Function(callee) => touches(callee),
-                    Resolution::AllOf(callees) => callees.iter().all(touches),
-                    Resolution::AnyOf(callees) => callees.iter().any(touches),
-                    Resolution::Nothing => false,
+        self.guard_touches(&functions, &resolved, &mut touching);
+        touching
+    }
+
+    /// When each touching function touches: its accesses' guards, and its
+    /// touching calls' guards joined with what the callee's own guards need
+    /// of the arguments the call passes (`user_field(user, f, *args)` passes
+    /// no `commit`, so a save under `if commit:` never runs; `commit=commit`
+    /// hands the need to the caller's own `commit`). A function none of
+    /// whose accesses can run does not touch. Rounds until nothing changes:
+    /// each reads the callees' answers of the round before, which only
+    /// narrow what a call needs, so every round's answer holds.
+    fn guard_touches(
+        &self,
+        functions: &[(String, &FunctionSummary)],
+        resolved: &[Vec<Resolution>],
+        touching: &mut HashMap<String, Touch>,
+    ) {
+        const ROUNDS: usize = 8;
+        for _ in 0..ROUNDS {
+            let mut changed = false;
+            for ((name, function), resolutions) in functions.iter().zip(resolved) {
+                let Some(touch) = touching.get(name) else { continue };
+                let needs = |callee: &String| {
+                    touching.get(callee).or_else(|| self.touching_reason(callee)).map(|touch| touch.only_when.clone())
                 };
-                runs.then(|| function.guards.calls.get(at)).flatten()
-            });
-            let mut only_when: Vec<Vec<GuardParameter>> = Vec::new();
-            for guard in direct.chain(calls) {
-                if guard.is_empty() {
-                    only_when.clear();
-                    break;
+                let mut always = false;
+                let mut sets: Vec<Vec<usize>> = Vec::new();
+                let mut note = |guard: Vec<usize>| {
+                    if guard.is_empty() {
+                        always = true;
+                    } else if !sets.contains(&guard) {
+                        sets.push(guard);
+                    }
+                };
+                if function.direct.is_some() {
+                    function.guards.direct.iter().cloned().for_each(&mut note);
                 }
-                let parameters: Vec<GuardParameter> =
-                    guard.iter().filter_map(|&at| function.guards.parameters.get(at).cloned()).collect();
-                if !only_when.contains(&parameters) {
-                    only_when.push(parameters);
+                for (at, resolution) in resolutions.iter().enumerate() {
+                    let callee_needs = match resolution {
+                        Resolution::Database(_) => Some(Vec::new()),
+                        Resolution::Function(callee) => needs(callee),
+                        Resolution::AllOf(callees) => {
+                            callees.iter().all(|callee| needs(callee).is_some()).then(Vec::new)
+                        }
+                        Resolution::AnyOf(callees) => {
+                            callees.iter().any(|callee| needs(callee).is_some()).then(Vec::new)
+                        }
+                        Resolution::Nothing => None,
+                    };
+                    let Some(callee_needs) = callee_needs else { continue };
+                    let guard = function.guards.calls.get(at).cloned().unwrap_or_default();
+                    if callee_needs.is_empty() {
+                        note(guard);
+                        continue;
+                    }
+                    let passing = function.guards.passing.get(at);
+                    for set in &callee_needs {
+                        let mut required = guard.clone();
+                        let mut possible = true;
+                        for parameter in set {
+                            let argument = passing.map_or(Argument::Other, |passing| passing.argument_for(parameter));
+                            match (argument, parameter.negated) {
+                                (Argument::Falsy, false) | (Argument::Truthy, true) => possible = false,
+                                (Argument::Parameter(own), false) if !required.contains(&own) => required.push(own),
+                                // A negated need handed to the caller's parameter is not followed.
+                                _ => {}
+                            }
+                        }
+                        if possible {
+                            note(required);
+                        }
+                    }
+                }
+                let parameters = |set: &Vec<usize>| -> Vec<GuardParameter> {
+                    set.iter().filter_map(|&at| function.guards.parameters.get(at).cloned()).collect()
+                };
+                if !always && sets.is_empty() {
+                    touching.remove(name);
+                    changed = true;
+                    continue;
+                }
+                let only_when: Vec<Vec<GuardParameter>> =
+                    if always { Vec::new() } else { sets.iter().map(parameters).collect() };
+                if touch.only_when != only_when {
+                    let guarded = Touch { only_when, ..touch.clone() };
+                    touching.insert(name.clone(), guarded);
+                    changed = true;
                 }
             }
-            if !only_when.is_empty() && touch.only_when != only_when {
-                let guarded = Touch { only_when, ..touch.clone() };
-                touching.insert(name.clone(), guarded);
+            if !changed {
+                break;
             }
         }
-        touching
     }
 
     pub(super) fn resolve_target(&self, target: &CallTarget, rules: &RuleSet) -> Resolution {

@@ -235,37 +235,138 @@ pub struct GuardParameter {
     /// `*args`: passed when a call has more positional arguments than
     /// `position`.
     pub star: bool,
+    /// The access runs when it is false (`if not shallow:`, `if x is
+    /// None:`): a call passing a literal true value skips it.
+    pub negated: bool,
 }
 
 impl GuardParameter {
-    /// Whether `call` may pass a truthy value for it: an argument other
-    /// than a literal `None`, `False`, `0` or `""`, or a `*`/`**` spread.
-    pub fn passed_by(&self, call: Node<'_>, text: impl Fn(Node<'_>) -> String) -> bool {
-        let Some(arguments) = call.child_by_field_id(FIELD.arguments) else { return false };
+    /// Whether the test may hold at `call`: for a plain guard, the call
+    /// passes something other than a literal `None`, `False`, `0` or `""`
+    /// (a `*`/`**` spread may); for a negated one, anything but a literal
+    /// true value.
+    pub fn may_hold(&self, call: Node<'_>, text: impl Fn(Node<'_>) -> String) -> bool {
+        match self.passed(call, &text) {
+            Passed::Spread => true,
+            Passed::Nothing => self.negated,
+            Passed::Value(value) => {
+                let value = text(value);
+                if self.negated { !is_truthy_literal(&value) } else { !is_falsy_literal(&value) }
+            }
+        }
+    }
+
+    /// What `call` passes for it.
+    fn passed<'t>(&self, call: Node<'t>, text: &impl Fn(Node<'_>) -> String) -> Passed<'t> {
+        let Some(arguments) = call.child_by_field_id(FIELD.arguments) else { return Passed::Nothing };
         if arguments.kind() != "argument_list" {
             // `f(x for x in xs)`: one positional argument.
-            return self.position == Some(0);
+            return if self.position == Some(0) { Passed::Value(arguments) } else { Passed::Nothing };
         }
         let mut cursor = arguments.walk();
-        let children: Vec<Node<'_>> = arguments.named_children(&mut cursor).collect();
-        if children.iter().any(|child| matches!(child.kind(), "list_splat" | "dictionary_splat")) {
-            return true;
-        }
-        let positional: Vec<Node<'_>> =
-            children.iter().copied().filter(|child| !matches!(child.kind(), "keyword_argument" | "comment")).collect();
+        let children: Vec<Node<'t>> = arguments.named_children(&mut cursor).collect();
+        let positional: Vec<Node<'t>> = children
+            .iter()
+            .copied()
+            .filter(|child| !matches!(child.kind(), "keyword_argument" | "comment" | "list_splat" | "dictionary_splat"))
+            .collect();
+        let splat = children.iter().any(|child| child.kind() == "list_splat");
+        let double_splat = children.iter().any(|child| child.kind() == "dictionary_splat");
         if self.star {
-            return self.position.is_some_and(|before| positional.len() > before);
+            return match self.position {
+                Some(before) if positional.len() > before => Passed::Value(positional[before]),
+                _ if splat => Passed::Spread,
+                _ => Passed::Nothing,
+            };
         }
-        let by_position = self.position.and_then(|position| positional.get(position).copied());
-        let by_keyword = children.iter().find_map(|child| {
+        if let Some(value) = self.position.and_then(|position| positional.get(position).copied()) {
+            return Passed::Value(value);
+        }
+        let keyword = children.iter().find_map(|child| {
             (child.kind() == "keyword_argument"
                 && child.child_by_field_id(FIELD.name).is_some_and(|name| text(name) == self.name))
             .then(|| child.child_by_field_id(FIELD.value))
             .flatten()
         });
-        by_position
-            .or(by_keyword)
-            .is_some_and(|value| !matches!(text(value).as_str(), "None" | "False" | "0" | "\"\"" | "''"))
+        match keyword {
+            Some(value) => Passed::Value(value),
+            None if double_splat || (splat && self.position.is_some()) => Passed::Spread,
+            None => Passed::Nothing,
+        }
+    }
+}
+
+/// What a call passes for one parameter.
+enum Passed<'t> {
+    Value(Node<'t>),
+    /// A `*` or `**` spread may fill it.
+    Spread,
+    Nothing,
+}
+
+/// A literal that is false: `None`, `False`, `0`, an empty string or collection.
+pub fn is_falsy_literal(text: &str) -> bool {
+    matches!(text, "None" | "False" | "0" | "\"\"" | "''" | "()" | "[]" | "{}")
+}
+
+/// A literal that is true: `True`, a number other than 0, a non-empty string.
+pub fn is_truthy_literal(text: &str) -> bool {
+    text == "True"
+        || (text.chars().all(|c| c.is_ascii_digit()) && text.chars().any(|c| c != '0'))
+        || ((text.starts_with('"') || text.starts_with('\'')) && text.len() > 2 && !text.contains('{'))
+}
+
+/// What a call passes, as far as a callee's guards ask
+/// ([`GuardParameter`]): recorded in the caller's summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Passing {
+    /// `false`: not a call, or calls whose arguments differ: every
+    /// parameter may be passed.
+    pub known: bool,
+    pub positional: Vec<Argument>,
+    pub keywords: Vec<(String, Argument)>,
+    /// `*x`.
+    pub splat: Option<Argument>,
+    /// `**x`.
+    pub double_splat: bool,
+}
+
+/// One argument of a [`Passing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Argument {
+    /// `None`, `False`, `0`, `""`, or left out.
+    Falsy,
+    /// `True`, a number other than 0, a non-empty string.
+    Truthy,
+    /// The caller's own guarding parameter at this index of its guards.
+    Parameter(usize),
+    /// Anything else: may be truthy.
+    Other,
+}
+
+impl Passing {
+    /// What the call passes for the callee's `parameter`.
+    pub fn argument_for(&self, parameter: &GuardParameter) -> Argument {
+        if !self.known {
+            return Argument::Other;
+        }
+        let given = parameter.position.is_some_and(|position| self.positional.len() > position);
+        if parameter.star {
+            return match (given, self.splat) {
+                (true, _) => Argument::Other,
+                (false, Some(splat)) => splat,
+                (false, None) => Argument::Falsy,
+            };
+        }
+        if let Some(position) = parameter.position.filter(|_| given) {
+            return self.positional[position];
+        }
+        if let Some((_, value)) = self.keywords.iter().find(|(name, _)| *name == parameter.name) {
+            return *value;
+        }
+        // `*x` may fill a positional parameter, `**x` any but `*args`.
+        let spread = self.double_splat || (self.splat.is_some() && parameter.position.is_some());
+        if spread { Argument::Other } else { Argument::Falsy }
     }
 }
 

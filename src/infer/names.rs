@@ -295,6 +295,11 @@ impl<'t> Evaluator<'_, 't> {
     /// The class whose instances an annotation says a value holds: `User`,
     /// `Optional[User]`, `User | None`, `"User"` (not `type[User]`).
     pub fn annotated_instance_class(&self, annotation: Node<'t>, scope: ScopeId) -> Option<String> {
+        // `A | B | None`: either class, so neither is known.
+        let text = self.model.text(annotation);
+        if text.split('|').filter(|part| !matches!(part.trim().trim_matches(['"', '\'']), "None" | "")).count() > 1 {
+            return None;
+        }
         let (class_node, of_class) = annotated_class(annotation, |node| self.model.text(node))?;
         match self.annotated(class_node, scope, 0) {
             Value::Qualified(class) if !of_class => Some(class),

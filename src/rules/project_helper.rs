@@ -76,7 +76,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     // whose only save is under `if commit:`: this call queries nothing.
     let text = |node: Node<'_>| evaluator.model.source[node.byte_range()].to_owned();
     if !touch.only_when.is_empty()
-        && !touch.only_when.iter().any(|guard| guard.iter().all(|parameter| parameter.passed_by(call, text)))
+        && !touch.only_when.iter().any(|guard| guard.iter().all(|parameter| parameter.may_hold(call, text)))
     {
         return None;
     }

@@ -11,7 +11,7 @@
 
 use tree_sitter::Node;
 
-use crate::infer::facts::GuardParameter;
+use crate::infer::facts::{Argument, GuardParameter, Passing, is_falsy_literal, is_truthy_literal};
 use crate::parse::FIELD;
 use crate::semantic::{Binding, ScopeId, SemanticModel};
 
@@ -42,8 +42,9 @@ impl<'t> Guarded<'_, 't> {
                 && parent.child_by_field_id(FIELD.consequence).is_some_and(|body| body.id() == child.id())
                 && let Some(test) = parent.child_by_field_id(FIELD.condition)
             {
-                for name in tested_names(test, self.model) {
+                for (name, negated) in tested_names(test, self.model) {
                     if let Some(parameter) = self.guarding_parameter(name)
+                        && let parameter = (GuardParameter { negated, ..parameter })
                         && !found.contains(&parameter)
                     {
                         found.push(parameter);
@@ -57,7 +58,7 @@ impl<'t> Guarded<'_, 't> {
 
     /// `name` as a guard: a parameter with a falsy default, or `*args`,
     /// that the body never binds again.
-    fn guarding_parameter(&self, name: &str) -> Option<GuardParameter> {
+    pub fn guarding_parameter(&self, name: &str) -> Option<GuardParameter> {
         let bindings = self.model.scope(self.scope).bindings.get(name)?;
         if !matches!(bindings.as_slice(), [Binding::Parameter { .. }]) {
             return None;
@@ -88,7 +89,12 @@ impl<'t> Guarded<'_, 't> {
             let named = spelled.is_some_and(|spelled| self.model.text(spelled) == name);
             if star {
                 if named {
-                    return Some(GuardParameter { name: name.to_owned(), position: Some(position), star: true });
+                    return Some(GuardParameter {
+                        name: name.to_owned(),
+                        position: Some(position),
+                        star: true,
+                        negated: false,
+                    });
                 }
                 keyword_only = true;
                 continue;
@@ -100,6 +106,7 @@ impl<'t> Guarded<'_, 't> {
                     name: name.to_owned(),
                     position: (!keyword_only).then_some(position),
                     star: false,
+                    negated: false,
                 });
             }
             if !first && !keyword_only && spelled.is_some() {
@@ -110,12 +117,67 @@ impl<'t> Guarded<'_, 't> {
     }
 }
 
-/// The names a test needs truthy: `x`, `x is not None`, `(x)`, and both
-/// sides of `and`.
-fn tested_names<'t>(test: Node<'t>, model: &SemanticModel<'t>) -> Vec<&'t str> {
+/// What `call` passes, as a callee's guards read it: a falsy literal, one
+/// of the caller's own guarding parameters (`commit=commit`, `*args`), or
+/// anything else. `record` turns a guarding parameter into its index.
+pub fn passing<'t>(
+    call: Node<'t>,
+    guarded: &Guarded<'_, 't>,
+    mut record: impl FnMut(GuardParameter) -> usize,
+) -> Passing {
+    let Some(arguments) = call.child_by_field_id(FIELD.arguments).filter(|list| list.kind() == "argument_list") else {
+        return Passing::default();
+    };
+    let model = guarded.model;
+    let mut kind = |value: Node<'t>| {
+        let text = model.text(value);
+        if is_falsy_literal(text) {
+            Argument::Falsy
+        } else if is_truthy_literal(text) {
+            Argument::Truthy
+        } else if value.kind() == "identifier"
+            && let Some(parameter) = guarded.guarding_parameter(text)
+        {
+            Argument::Parameter(record(parameter))
+        } else {
+            Argument::Other
+        }
+    };
+    let mut passing = Passing { known: true, ..Passing::default() };
+    let mut cursor = arguments.walk();
+    for argument in arguments.named_children(&mut cursor) {
+        match argument.kind() {
+            "comment" => {}
+            "keyword_argument" => {
+                let (Some(name), Some(value)) =
+                    (argument.child_by_field_id(FIELD.name), argument.child_by_field_id(FIELD.value))
+                else {
+                    continue;
+                };
+                let value = kind(value);
+                passing.keywords.push((model.text(name).to_owned(), value));
+            }
+            "list_splat" => passing.splat = Some(argument.named_child(0).map_or(Argument::Other, &mut kind)),
+            "dictionary_splat" => passing.double_splat = true,
+            _ => {
+                let value = kind(argument);
+                passing.positional.push(value);
+            }
+        }
+    }
+    passing
+}
+
+/// The names a test needs true (`x`, `x is not None`) or false (`not x`,
+/// `x is None`), through parentheses and both sides of `and`.
+fn tested_names<'t>(test: Node<'t>, model: &SemanticModel<'t>) -> Vec<(&'t str, bool)> {
     match test.kind() {
-        "identifier" => vec![model.text(test)],
+        "identifier" => vec![(model.text(test), false)],
         "parenthesized_expression" => test.named_child(0).map_or_else(Vec::new, |inner| tested_names(inner, model)),
+        "not_operator" => match test.named_child(0) {
+            Some(operand) if operand.kind() == "identifier" => vec![(model.text(operand), true)],
+            _ => Vec::new(),
+        },
         "boolean_operator" if test.child_by_field_id(FIELD.operator).is_some_and(|op| model.text(op) == "and") => {
             let mut names = Vec::new();
             for side in [FIELD.left, FIELD.right] {
@@ -132,18 +194,16 @@ fn tested_names<'t>(test: Node<'t>, model: &SemanticModel<'t>) -> Vec<&'t str> {
             };
             let operator =
                 &model.text(test)[left.end_byte() - test.start_byte()..right.start_byte() - test.start_byte()];
-            let is_not = operator.split_whitespace().eq(["is", "not"]);
-            if is_not && left.kind() == "identifier" && right.kind() == "none" {
-                vec![model.text(left)]
-            } else {
-                Vec::new()
+            let words: Vec<&str> = operator.split_whitespace().collect();
+            if left.kind() != "identifier" || right.kind() != "none" {
+                return Vec::new();
+            }
+            match words.as_slice() {
+                ["is", "not"] => vec![(model.text(left), false)],
+                ["is"] => vec![(model.text(left), true)],
+                _ => Vec::new(),
             }
         }
         _ => Vec::new(),
     }
-}
-
-/// A default that makes the parameter false when a call leaves it out.
-fn is_falsy_literal(text: &str) -> bool {
-    matches!(text, "None" | "False" | "0" | "\"\"" | "''" | "()" | "[]" | "{}")
 }

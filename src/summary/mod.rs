@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use tree_sitter::{Node, Tree};
 
 use crate::infer::facts::{
-    CallTarget, Effect, GuardParameter, Loads, ReturnedQuerySet, Touch, call_target, returned_chain,
+    CallTarget, Effect, GuardParameter, Loads, Passing, ReturnedQuerySet, Touch, call_target, returned_chain,
     self_attribute_call, self_chain,
 };
 use crate::infer::{Evaluator, Value};
@@ -177,6 +177,8 @@ pub struct Guards {
     pub direct: Vec<Vec<usize>>,
     /// One entry per element of [`FunctionSummary::calls`].
     pub calls: Vec<Vec<usize>>,
+    /// What each of [`FunctionSummary::calls`] passes, for its callee's guards.
+    pub passing: Vec<Passing>,
 }
 
 impl Guards {
@@ -680,19 +682,28 @@ fn add_call(calls: &mut Vec<CallTarget>, target: CallTarget) {
 }
 
 /// Each call once: a call made in several places runs whenever one of them
-/// does, so it keeps only the guards they share.
-fn dedup_calls(calls: Vec<CallTarget>, guards: Vec<Vec<usize>>) -> (Vec<CallTarget>, Vec<Vec<usize>>) {
+/// does, so it keeps only the guards they share, and what they pass only
+/// when they pass the same.
+fn dedup_calls(
+    calls: Vec<CallTarget>,
+    guards: Vec<(Vec<usize>, Passing)>,
+) -> (Vec<CallTarget>, Vec<Vec<usize>>, Vec<Passing>) {
     let mut kept: Vec<CallTarget> = Vec::with_capacity(calls.len());
     let mut kept_guards: Vec<Vec<usize>> = Vec::with_capacity(calls.len());
-    for (call, guard) in calls.into_iter().zip(guards) {
+    let mut kept_passing: Vec<Passing> = Vec::with_capacity(calls.len());
+    for (call, (guard, passing)) in calls.into_iter().zip(guards) {
         if let Some(at) = kept.iter().position(|known| *known == call) {
             kept_guards[at].retain(|parameter| guard.contains(parameter));
+            if kept_passing[at] != passing {
+                kept_passing[at] = Passing::default();
+            }
         } else {
             kept.push(call);
             kept_guards.push(guard);
+            kept_passing.push(passing);
         }
     }
-    (kept, kept_guards)
+    (kept, kept_guards, kept_passing)
 }
 
 /// What a site in a sync body makes its function do on the event loop.
@@ -759,7 +770,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
         scope,
         skip_first: summary.kind.is_some_and(|kind| kind != MethodKind::Static),
     };
-    let mut call_guards: Vec<Vec<usize>> = Vec::new();
+    let mut call_guards: Vec<(Vec<usize>, Passing)> = Vec::new();
     let mut returned = Returns::default();
     // Only a sync, unwrapped function's own database access is ever asked
     // about ([`crate::index`]'s call graph): an async one's calls are the
@@ -818,8 +829,11 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
         let (new_calls, new_notes) = (summary.calls.len() - calls_before, notes.get() - notes_before);
         if new_calls + new_notes > 0 {
             let guard = if touch_matters { summary.guards.add(guarded.guard_of(current)) } else { Vec::new() };
+            // A call's arguments (a `for` or an attribute read has none).
+            let record = |parameter| summary.guards.add(vec![parameter])[0];
+            let passing = if touch_matters { guards::passing(current, &guarded, record) } else { Passing::default() };
             summary.guards.direct.extend(std::iter::repeat_n(guard.clone(), new_notes));
-            call_guards.extend(std::iter::repeat_n(guard, new_calls));
+            call_guards.extend(std::iter::repeat_n((guard, passing), new_calls));
         }
         let child_scope = model.scope_opened_by(current).unwrap_or(current_scope);
         let mut cursor = current.walk();
@@ -827,7 +841,8 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
             stack.push((child, child_scope));
         }
     }
-    (summary.calls, summary.guards.calls) = dedup_calls(std::mem::take(&mut summary.calls), call_guards);
+    (summary.calls, summary.guards.calls, summary.guards.passing) =
+        dedup_calls(std::mem::take(&mut summary.calls), call_guards);
     summary.direct = first_direct.0.map(|(_, text)| text);
     summary.returns_loaded = loaded_by_all(&returned.loads);
     // Every `return` must give a class (`None` when one does not).
