@@ -238,6 +238,15 @@ impl ProjectFacts for ProjectIndex {
         Some((function, touch))
     }
 
+    fn touching_override(&self, class: &str, method: &str) -> Option<(String, Touch)> {
+        let (own, _) = self.find_method(class, method, false)?;
+        ProjectFacts::subclasses(self, class).iter().find_map(|subclass| {
+            let (owner, _) = self.find_method(subclass, method, false).filter(|(owner, _)| *owner != own)?;
+            let function = format!("{owner}.{method}");
+            Some((function.clone(), self.touching_reason(&function)?.clone()))
+        })
+    }
+
     fn maps_sqlalchemy(&self) -> bool {
         self.shared.maps_sqlalchemy || self.own.as_ref().is_some_and(|own| own.maps_sqlalchemy)
     }

@@ -63,6 +63,12 @@ pub trait ProjectFacts: Sync {
     /// The touching method with this name, when exactly one project class
     /// defines a method of that name: the basis of an unsafe guess.
     fn touching_method_named(&self, method: &str) -> Option<(String, Touch)>;
+    /// An override of `class`'s `method` in a project subclass that
+    /// touches the database, where `class`'s own does not: which runs
+    /// depends on the receiver, so the basis of an unsafe guess.
+    fn touching_override(&self, _class: &str, _method: &str) -> Option<(String, Touch)> {
+        None
+    }
     /// Whether a class is mapped by `SQLAlchemy`'s declarative system.
     fn is_sqlalchemy_model(&self, class: &str) -> bool;
     /// Whether any project class is: without one, no read can lazy-load or

@@ -7,7 +7,7 @@ use tree_sitter::Node;
 
 use super::{Site, enclosing_class};
 use crate::fix::rewrite::WrapStyle;
-use crate::infer::facts::{Effect, Touch, call_target};
+use crate::infer::facts::{CallTarget, Effect, Touch, call_target};
 use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::semantic::{Binding, ScopeId};
@@ -55,8 +55,16 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let index = evaluator.index?;
     let class = enclosing_class(scope, evaluator);
     let (certainty, touch) = if let Some(target) = call_target(call, scope, evaluator, class.as_deref()) {
-        let (_, touch) = index.touching_call(&target, evaluator.rules)?;
-        (Certainty::Certain, touch)
+        if let Some((_, touch)) = index.touching_call(&target, evaluator.rules) {
+            (Certainty::Certain, touch)
+        } else {
+            // A project base's method that queries nothing, overridden by a
+            // subclass whose method does: which one runs depends on the receiver.
+            let CallTarget::Method { class, method } = &target else { return None };
+            let (owner, touch) = index.touching_override(class, method)?;
+            let reason = format!("if it is a `{}`", owner.rsplit('.').nth(1).unwrap_or(&owner));
+            (Certainty::Guess, Touch { reason, ..touch })
+        }
     } else {
         // An unknown receiver calling a method only the project's touching classes define.
         // Only a plain name: `self.client.post()` is too far from anything we know.
