@@ -21,19 +21,11 @@ use tree_sitter::Node;
 use super::names::meet;
 use super::{Certainty, Evaluator, Value, decorator_callees};
 use crate::parse::FIELD;
-use crate::semantic::arguments::{Passed, passed_for};
+use crate::semantic::arguments::{Passed, Slot, passed_for, slot};
 use crate::semantic::{Binding, MethodKind, ScopeId, ScopeKind};
 
 /// Most calls of one function read for the meet; more give nothing.
 const MAX_CALLS: usize = 16;
-
-/// Where a parameter sits in its function's signature.
-struct Slot<'t> {
-    /// Its position among the arguments a call passes (`self` left out),
-    /// unless it is keyword-only.
-    position: Option<usize>,
-    default: Option<Node<'t>>,
-}
 
 impl<'t> Evaluator<'_, 't> {
     /// What the calls of the function `function` opens pass for its parameter `name`.
@@ -59,7 +51,8 @@ impl<'t> Evaluator<'_, 't> {
             return Value::Unknown;
         }
         let skip_first = scope.method.is_some();
-        let Some(slot) = slot(definition, name, skip_first, |node| self.model.text(node)) else {
+        let Some(slot) = slot(definition, name, skip_first, |node| self.model.text(node)).filter(|slot| !slot.star)
+        else {
             return Value::Unknown;
         };
         let (calls, private) = match &scope.method {
@@ -198,43 +191,6 @@ fn is_name_use(identifier: Node<'_>) -> bool {
         "attribute" => !named_field(FIELD.attribute),
         _ => true,
     }
-}
-
-/// Where `name` sits among the parameters of `definition` (`self` left
-/// out when `skip_first`); `None` when it is `*args` or `**kwargs`.
-fn slot<'t>(
-    definition: Node<'t>,
-    name: &str,
-    skip_first: bool,
-    text: impl Fn(Node<'t>) -> &'t str,
-) -> Option<Slot<'t>> {
-    let parameters = definition.child_by_field_id(FIELD.parameters)?;
-    let mut cursor = parameters.walk();
-    let mut position = 0;
-    let mut keyword_only = false;
-    for (index, parameter) in parameters.named_children(&mut cursor).enumerate() {
-        let (spelled, default) = match parameter.kind() {
-            "identifier" => (Some(parameter), None),
-            "default_parameter" | "typed_default_parameter" => {
-                (parameter.child_by_field_id(FIELD.name), parameter.child_by_field_id(FIELD.value))
-            }
-            "typed_parameter" => (parameter.named_child(0).filter(|first| first.kind() == "identifier"), None),
-            "list_splat_pattern" | "keyword_separator" => {
-                keyword_only = true;
-                continue;
-            }
-            "positional_separator" | "comment" => continue,
-            _ => return None,
-        };
-        if spelled.is_some_and(|spelled| text(spelled) == name) {
-            let position = (!keyword_only).then_some(position);
-            return Some(Slot { position, default });
-        }
-        if !(skip_first && index == 0) {
-            position += 1;
-        }
-    }
-    None
 }
 
 /// What a call passes for the parameter: its positional argument, its

@@ -8,6 +8,7 @@ use tree_sitter::Node;
 use super::{Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::{Callable, RuleSet};
+use crate::semantic::arguments::{self, Passed};
 use crate::semantic::{Binding, ScopeId};
 
 /// Project facts, as one file's check sees them.
@@ -251,63 +252,32 @@ impl GuardParameter {
     /// passes something other than a literal `None`, `False`, `0` or `""`
     /// (a `*`/`**` spread may); for a negated one, anything but a literal
     /// true value.
-    pub fn may_hold(&self, call: Node<'_>, text: impl Fn(Node<'_>) -> String) -> bool {
-        match self.passed(call, &text) {
-            Passed::Spread => true,
+    pub fn may_hold<'t>(&self, call: Node<'t>, text: impl Fn(Node<'t>) -> &'t str) -> bool {
+        let Some(arguments) = call.child_by_field_id(FIELD.arguments) else { return self.negated };
+        let passed = if self.star {
+            // `*args` holds what comes after the positional parameters.
+            let beyond = self.position.and_then(|before| {
+                arguments::positional(arguments).into_iter().find(|(at, _)| *at >= before).map(|(_, node)| node)
+            });
+            let mut cursor = arguments.walk();
+            let spread = arguments.named_children(&mut cursor).any(|child| child.kind() == "list_splat");
+            match beyond {
+                Some(value) => Passed::Argument(value),
+                None if spread => Passed::Unknown,
+                None => Passed::Nothing,
+            }
+        } else {
+            arguments::passed_for(arguments, &self.name, self.position, &text)
+        };
+        match passed {
+            Passed::Unknown => true,
             Passed::Nothing => self.negated,
-            Passed::Value(value) => {
+            Passed::Argument(value) => {
                 let value = text(value);
-                if self.negated { !is_truthy_literal(&value) } else { !is_falsy_literal(&value) }
+                if self.negated { !is_truthy_literal(value) } else { !is_falsy_literal(value) }
             }
         }
     }
-
-    /// What `call` passes for it.
-    fn passed<'t>(&self, call: Node<'t>, text: &impl Fn(Node<'_>) -> String) -> Passed<'t> {
-        let Some(arguments) = call.child_by_field_id(FIELD.arguments) else { return Passed::Nothing };
-        if arguments.kind() != "argument_list" {
-            // `f(x for x in xs)`: one positional argument.
-            return if self.position == Some(0) { Passed::Value(arguments) } else { Passed::Nothing };
-        }
-        let mut cursor = arguments.walk();
-        let children: Vec<Node<'t>> = arguments.named_children(&mut cursor).collect();
-        let positional: Vec<Node<'t>> = children
-            .iter()
-            .copied()
-            .filter(|child| !matches!(child.kind(), "keyword_argument" | "comment" | "list_splat" | "dictionary_splat"))
-            .collect();
-        let splat = children.iter().any(|child| child.kind() == "list_splat");
-        let double_splat = children.iter().any(|child| child.kind() == "dictionary_splat");
-        if self.star {
-            return match self.position {
-                Some(before) if positional.len() > before => Passed::Value(positional[before]),
-                _ if splat => Passed::Spread,
-                _ => Passed::Nothing,
-            };
-        }
-        if let Some(value) = self.position.and_then(|position| positional.get(position).copied()) {
-            return Passed::Value(value);
-        }
-        let keyword = children.iter().find_map(|child| {
-            (child.kind() == "keyword_argument"
-                && child.child_by_field_id(FIELD.name).is_some_and(|name| text(name) == self.name))
-            .then(|| child.child_by_field_id(FIELD.value))
-            .flatten()
-        });
-        match keyword {
-            Some(value) => Passed::Value(value),
-            None if double_splat || (splat && self.position.is_some()) => Passed::Spread,
-            None => Passed::Nothing,
-        }
-    }
-}
-
-/// What a call passes for one parameter.
-enum Passed<'t> {
-    Value(Node<'t>),
-    /// A `*` or `**` spread may fill it.
-    Spread,
-    Nothing,
 }
 
 /// A literal that is false: `None`, `False`, `0`, an empty string or collection.

@@ -82,7 +82,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     };
     // `field(obj, "name", value)` of `def field(obj, name, *args, commit=False)`
     // whose only save is under `if commit:`: this call queries nothing.
-    let text = |node: Node<'_>| evaluator.model.source[node.byte_range()].to_owned();
+    let text = |node: Node<'t>| evaluator.model.text(node);
     if !touch.only_when.is_empty()
         && !touch.only_when.iter().any(|guard| guard.iter().all(|parameter| parameter.may_hold(call, text)))
     {

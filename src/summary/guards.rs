@@ -13,6 +13,7 @@ use tree_sitter::Node;
 
 use crate::infer::facts::{Argument, GuardParameter, Passing, is_falsy_literal, is_truthy_literal};
 use crate::parse::FIELD;
+use crate::semantic::arguments::slot;
 use crate::semantic::{Binding, ScopeId, SemanticModel};
 
 /// The function a guard is read in.
@@ -63,57 +64,15 @@ impl<'t> Guarded<'_, 't> {
         if !matches!(bindings.as_slice(), [Binding::Parameter { .. }]) {
             return None;
         }
-        let parameters = self.definition.child_by_field_id(FIELD.parameters)?;
-        let mut cursor = parameters.walk();
-        let mut position = 0;
-        let mut keyword_only = false;
-        for (index, parameter) in parameters.named_children(&mut cursor).enumerate() {
-            let first = self.skip_first && index == 0;
-            let (spelled, default, star) = match parameter.kind() {
-                "identifier" => (Some(parameter), None, false),
-                "default_parameter" | "typed_default_parameter" => {
-                    (parameter.child_by_field_id(FIELD.name), parameter.child_by_field_id(FIELD.value), false)
-                }
-                "typed_parameter" => match parameter.named_child(0) {
-                    Some(inner) if inner.kind() == "list_splat_pattern" => (inner.named_child(0), None, true),
-                    Some(inner) if inner.kind() == "identifier" => (Some(inner), None, false),
-                    _ => (None, None, false),
-                },
-                "list_splat_pattern" => (parameter.named_child(0), None, true),
-                "keyword_separator" => {
-                    keyword_only = true;
-                    continue;
-                }
-                _ => (None, None, false),
-            };
-            let named = spelled.is_some_and(|spelled| self.model.text(spelled) == name);
-            if star {
-                if named {
-                    return Some(GuardParameter {
-                        name: name.to_owned(),
-                        position: Some(position),
-                        star: true,
-                        negated: false,
-                    });
-                }
-                keyword_only = true;
-                continue;
-            }
-            if named {
-                // A required parameter is always passed: its test guards nothing a reader can see.
-                let falsy = default.is_some_and(|default| is_falsy_literal(self.model.text(default)));
-                return falsy.then(|| GuardParameter {
-                    name: name.to_owned(),
-                    position: (!keyword_only).then_some(position),
-                    star: false,
-                    negated: false,
-                });
-            }
-            if !first && !keyword_only && spelled.is_some() {
-                position += 1;
-            }
-        }
-        None
+        let slot = slot(self.definition, name, self.skip_first, |node| self.model.text(node))?;
+        // A required parameter is always passed: its test guards nothing a reader can see.
+        let falsy = slot.star || slot.default.is_some_and(|default| is_falsy_literal(self.model.text(default)));
+        falsy.then(|| GuardParameter {
+            name: name.to_owned(),
+            position: slot.position,
+            star: slot.star,
+            negated: false,
+        })
     }
 }
 
