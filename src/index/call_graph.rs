@@ -302,7 +302,7 @@ impl ProjectIndex {
             (Value::Instance { class, .. }, []) => {
                 self.is_model(class, rules) && rules.instance_methods.contains_key(method)
             }
-            (Value::Tagged(tag), []) => rules.methods.contains_key(&(*tag, method.to_owned())),
+            (Value::Tagged { tag, .. }, []) => rules.methods.contains_key(&(*tag, method.to_owned())),
             _ => false,
         };
         if found {

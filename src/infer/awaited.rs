@@ -86,7 +86,7 @@ impl<'t> Evaluator<'_, 't> {
                 if self.rules.tags[tag.0] == USER_TAG {
                     return Value::Instance { class: self.user_model(), preloaded: Vec::new() };
                 }
-                return Value::Tagged(tag);
+                return Value::tagged(tag);
             }
             // `await load(pk)` of a project function (an `async def`, or one
             // decorated with a wrapper) is what its annotation or `return` says.

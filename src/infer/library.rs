@@ -6,7 +6,7 @@
 use tree_sitter::Node;
 
 use super::facts::{OrmClass, ProjectFacts};
-use super::{Certainty, DJANGO_MODEL, Evaluator, USER_TAG, Value, label_stand_in};
+use super::{Certainty, DJANGO_MODEL, EVERY_RELATION, Evaluator, USER_TAG, Value, label_stand_in};
 use crate::parse::FIELD;
 use crate::recipe::{ReturnedFrom, TagId};
 use crate::semantic::ScopeId;
@@ -31,7 +31,8 @@ impl<'t> Evaluator<'_, 't> {
                 if self.rules.tags[tag.0] == USER_TAG {
                     Value::Instance { class: self.user_model(), preloaded: Vec::new() }
                 } else {
-                    Value::Tagged(tag)
+                    let class = self.index.is_some_and(|index| index.is_class(&class)).then_some(class);
+                    Value::Tagged { tag, class }
                 }
             }
             // `-> QuerySet`, `qs: QuerySet`: a lazy QuerySet of some model.
@@ -78,7 +79,7 @@ impl<'t> Evaluator<'_, 't> {
                             },
                         });
                         let first = values.next().unwrap_or(Value::Unknown);
-                        if values.all(|value| value == first) { first } else { Value::Unknown }
+                        values.fold(first, Value::either)
                     }
                 }
             }
@@ -92,6 +93,13 @@ impl<'t> Evaluator<'_, 't> {
                 ) => Value::Instance { class: model, preloaded },
                 Some(Value::Qualified(model)) if index.is_model(&model, self.rules) => {
                     Value::Instance { class: model, preloaded: Vec::new() }
+                }
+                _ => Value::Unknown,
+            },
+            // Django sets each relation it was given on the object it builds.
+            ReturnedFrom::SavedModelOf(attribute) => match index.instance_attribute(class, attribute) {
+                Some(Value::Qualified(model)) if index.is_model(&model, self.rules) => {
+                    Value::Instance { class: model, preloaded: vec![EVERY_RELATION.to_owned()] }
                 }
                 _ => Value::Unknown,
             },
@@ -133,7 +141,7 @@ impl<'t> Evaluator<'_, 't> {
 
     /// The value a recipe tag stands for, when a loaded recipe uses it.
     pub(super) fn tag_value(&self, tag: &str) -> Value {
-        self.rules.tags.iter().position(|name| name == tag).map_or(Value::Unknown, |id| Value::Tagged(TagId(id)))
+        self.rules.tags.iter().position(|name| name == tag).map_or(Value::Unknown, |id| Value::tagged(TagId(id)))
     }
 
     /// The key of a Channels scope a subscript reads: `"session"` of

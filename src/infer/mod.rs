@@ -28,6 +28,7 @@ use facts::{OrmClass, ProjectFacts, ReturnedQuerySet};
 
 use crate::parse::FIELD;
 use crate::recipe::{RuleSet, TagId};
+use crate::semantic::arguments::{Passed, passed_for};
 use crate::semantic::{Binding, ScopeId, SemanticModel};
 
 /// A name, the scope that binds it, and which of its bindings count.
@@ -79,8 +80,31 @@ pub enum Value {
         class: Option<String>,
         preloaded: Vec<String>,
     },
-    /// A value returned by a recipe callable with `returns = "tag"`.
-    Tagged(TagId),
+    /// A value returned by a recipe callable with `returns = "tag"`, and
+    /// the project class that inherits the callable when one was built
+    /// (`BookForm(...)` is a `django-model-form` of class `BookForm`).
+    Tagged {
+        tag: TagId,
+        class: Option<String>,
+    },
+}
+
+impl Value {
+    /// A recipe's tagged value of no known project class.
+    pub fn tagged(tag: TagId) -> Self {
+        Value::Tagged { tag, class: None }
+    }
+
+    /// What is known of a value that is either `self` or `other`: two
+    /// project classes of one tag keep the tag.
+    #[must_use]
+    pub fn either(self, other: Value) -> Value {
+        match (self, other) {
+            (same, other) if same == other => same,
+            (Value::Tagged { tag, .. }, Value::Tagged { tag: other, .. }) if tag == other => Value::tagged(tag),
+            _ => Value::Unknown,
+        }
+    }
 }
 
 /// `QuerySet` methods whose string arguments name relations every object
@@ -91,12 +115,18 @@ const LOADING: [&str; 2] = ["select_related", "prefetch_related"];
 /// the related objects passed in stay cached on it.
 const CONSTRUCTING: [&str; 3] = ["create", "create_user", "create_superuser"];
 
+/// In an object's `preloaded`: every forward relation it has is loaded, as
+/// on an object built from a form's or a serializer's data (what it was not
+/// given is `None`, and reading it queries nothing).
+pub const EVERY_RELATION: &str = "*";
+
 /// Whether `relation` of an object that loaded `preloaded` is loaded: named,
 /// or the first step of a longer path (`shelf` of `"shelf__store"`).
 pub fn is_loaded(preloaded: &[String], relation: &str) -> bool {
-    preloaded
-        .iter()
-        .any(|path| path.strip_prefix(relation).is_some_and(|rest| rest.is_empty() || rest.starts_with("__")))
+    preloaded.iter().any(|path| {
+        path == EVERY_RELATION
+            || path.strip_prefix(relation).is_some_and(|rest| rest.is_empty() || rest.starts_with("__"))
+    })
 }
 
 /// What the object behind `relation` loaded, of what its owner loaded:
@@ -346,7 +376,7 @@ impl<'t> Evaluator<'_, 't> {
                             // An attribute a library base declares for its instances (`self.client`).
                             match self.recipe_callable(&format!("{class}.{attribute}")) {
                                 Some(callable) if !callable.site => {
-                                    callable.returns.map_or(Value::Unknown, Value::Tagged)
+                                    callable.returns.map_or(Value::Unknown, Value::tagged)
                                 }
                                 _ => Value::Unknown,
                             }
@@ -404,7 +434,8 @@ impl<'t> Evaluator<'_, 't> {
                 | Value::QuerySet { model, certainty, classes, .. } => {
                     return self.custom_method_result(model, certainty, classes, method);
                 }
-                Value::Instance { class, .. } => {
+                // `form.save(commit=False)` of a project `BookForm`.
+                Value::Instance { class, .. } | Value::Tagged { class: Some(class), .. } => {
                     let Some(index) = self.index else { return Value::Unknown };
                     if let Some(returned) = index.method_returns(&class, method) {
                         return self.returned_value(returned);
@@ -451,7 +482,12 @@ impl<'t> Evaluator<'_, 't> {
                     if self.rules.tags[tag.0] == USER_TAG {
                         return Value::Instance { class: self.user_model(), preloaded: Vec::new() };
                     }
-                    return Value::Tagged(tag);
+                    // `BookSerializer(books, many=True)` builds a list serializer.
+                    let many = arguments.is_some_and(|arguments| {
+                        matches!(passed_for(arguments, "many", None, |node| self.model.text(node)), Passed::Argument(_))
+                    });
+                    let class = self.index.is_some_and(|index| index.is_class(&name) && !many).then_some(name);
+                    return Value::Tagged { tag, class };
                 }
                 // While the index is built, which classes are models is not
                 // known: the instance is recorded, and a call on it is

@@ -273,7 +273,7 @@ impl<'t> Evaluator<'_, 't> {
             // or a `QuerySet` (`qs: QuerySet`): a guess, since code annotated so
             // often takes a list too (`except AttributeError: len(qs)`).
             Value::Qualified(class) => match self.instance_of(class) {
-                tagged @ Value::Tagged(_) => tagged,
+                tagged @ Value::Tagged { .. } => tagged,
                 Value::QuerySet { model, preloaded, classes, .. } => {
                     Value::QuerySet { model, certainty: Certainty::Guess, preloaded, classes }
                 }
@@ -345,7 +345,7 @@ impl<'t> Evaluator<'_, 't> {
         match self.rules.tags[tag.0].as_str() {
             USER_TAG => Value::Instance { class: self.user_model(), preloaded: Vec::new() },
             USER_MODEL_TAG => Value::Qualified(self.user_model()),
-            _ => Value::Tagged(tag),
+            _ => Value::tagged(tag),
         }
     }
 

@@ -8,8 +8,8 @@ use super::validate::{
     Loader, check_dotted, check_identifier, check_placeholders, check_version, is_identifier, matcher_name, rewrite_for,
 };
 use super::{
-    Callable, EntryRules, LibraryField, LibraryModel, RecipeError, RelationKind, ReturnedFrom, Rule, RuleId, RuleSet,
-    TagId, Twin, Wrapper,
+    Callable, EntryRules, LibraryField, LibraryModel, META_MODEL, RecipeError, RelationKind, ReturnedFrom, Rule,
+    RuleId, RuleSet, TagId, Twin, Wrapper,
 };
 use crate::fix::Applicability;
 
@@ -546,7 +546,15 @@ fn returned_from(loader: &Loader<'_>, callable: &raw::RawCallable) -> Result<Opt
         (None, Some(position)) => Some(ReturnedFrom::ModelOfArgument { position: *position.get_ref(), many: true }),
         (None, None) => None,
     };
-    let from_attribute = callable.returns_instance_of.as_ref().or(callable.returns_model_of.as_ref());
+    let attribute_keys = [&callable.returns_instance_of, &callable.returns_model_of, &callable.returns_saved_model_of];
+    let mut given = attribute_keys.into_iter().flatten();
+    let from_attribute = given.next();
+    if let Some(other) = given.next() {
+        return Err(loader.spanned_error(
+            other,
+            "a callable returns an instance of one attribute's class, of its model or of the model it saves, not two",
+        ));
+    }
     if let Some(from_argument) = from_argument {
         if let Some(attribute) = from_attribute {
             return Err(loader.spanned_error(
@@ -556,15 +564,21 @@ fn returned_from(loader: &Loader<'_>, callable: &raw::RawCallable) -> Result<Opt
         }
         return Ok(Some(from_argument));
     }
-    if let (Some(_), Some(other)) = (&callable.returns_instance_of, &callable.returns_model_of) {
-        return Err(loader.spanned_error(
-            other,
-            "a callable returns an instance of one attribute's class or of its model, not both",
-        ));
-    }
     let Some(attribute) = from_attribute else { return Ok(None) };
+    if callable.returns_saved_model_of.is_some() && attribute.get_ref().contains('.') {
+        if attribute.get_ref() != META_MODEL {
+            return Err(loader.spanned_error(
+                attribute,
+                format!("`{}` is neither an attribute name nor `{META_MODEL}`", attribute.get_ref()),
+            ));
+        }
+        return Ok(Some(ReturnedFrom::SavedModelOf(META_MODEL.to_owned())));
+    }
     check_identifier(loader, attribute)?;
     let attribute = attribute.get_ref().clone();
+    if callable.returns_saved_model_of.is_some() {
+        return Ok(Some(ReturnedFrom::SavedModelOf(attribute)));
+    }
     if callable.returns_model_of.is_some() {
         return Ok(Some(ReturnedFrom::ModelOf(attribute)));
     }

@@ -93,6 +93,10 @@ pub struct Callable {
     pub returns_from: Option<usize>,
 }
 
+/// The attribute under which the index keeps a class's
+/// `class Meta: model = Book` (a model form's or serializer's model).
+pub const META_MODEL: &str = "Meta.model";
+
 /// What a method returns, from an attribute of its receiver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReturnedFrom {
@@ -102,6 +106,9 @@ pub enum ReturnedFrom {
     InstanceOf { attribute: String, getter: Option<String> },
     /// An instance of the model of the attribute's `QuerySet` (`queryset`).
     ModelOf(String),
+    /// An instance of the model the attribute holds (`Meta.model`), built
+    /// from the receiver's data: every relation it has is loaded.
+    SavedModelOf(String),
     /// One object (or, `many`, a list) of the model the positional argument
     /// at `position` names: a model class, a manager or a `QuerySet`.
     ModelOfArgument { position: usize, many: bool },
@@ -220,8 +227,8 @@ pub struct RuleSet {
     pub tags: Vec<String>,
     /// pytest fixtures by name: the tag of the value a test receives.
     pub fixtures: HashMap<String, TagId>,
-    /// What `[[callable]]` methods with `returns-instance-of` or
-    /// `returns-model-of` return.
+    /// What `[[callable]]` methods with `returns-instance-of`,
+    /// `returns-model-of` or `returns-saved-model-of` return.
     pub returned_from: Vec<ReturnedFrom>,
     pub callables: HashMap<String, Callable>,
     /// What iterating a callable's result gives (`[[callable]]` `items`).

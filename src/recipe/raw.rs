@@ -387,6 +387,12 @@ pub struct RawCallable {
     /// attribute of this name (`get_object` and `queryset`).
     #[serde(default)]
     pub returns_model_of: Option<Spanned<String>>,
+    /// A method that saves, or builds, an instance of the model the
+    /// receiver's attribute of this name holds (`Meta.model` for a model
+    /// form's `save`) from the data it was given: the relations it set are
+    /// loaded on it.
+    #[serde(default)]
+    pub returns_saved_model_of: Option<Spanned<String>>,
     /// A function that returns one object of the model its positional
     /// argument at this index names: a model class, a manager or a
     /// `QuerySet` (`get_object_or_404(Book.objects.select_related("shelf"))`).

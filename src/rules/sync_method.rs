@@ -16,7 +16,7 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         return None;
     }
     let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
-    let Value::Tagged(tag) = evaluator.eval(callee.child_by_field_id(FIELD.object)?, scope) else {
+    let Value::Tagged { tag, .. } = evaluator.eval(callee.child_by_field_id(FIELD.object)?, scope) else {
         return None;
     };
     let key = (tag, method.to_owned());

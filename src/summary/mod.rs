@@ -21,7 +21,7 @@ use crate::infer::facts::{
 };
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
-use crate::recipe::{RelationKind, RuleSet};
+use crate::recipe::{META_MODEL, RelationKind, RuleSet};
 use crate::rules;
 use crate::semantic::{Binding, MethodKind, ModuleName, ScopeId, ScopeKind, SemanticModel};
 
@@ -365,6 +365,11 @@ fn class_summary(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) 
             && definition.child_by_field_id(FIELD.name).is_some_and(|inner| model.text(inner) == "Meta")
         {
             class.default_related_name = meta_string(definition, "default_related_name", evaluator);
+            // A model form's or serializer's model, read as the attribute
+            // `Meta.model` (a subclass's `class Meta(Base.Meta)` inherits it).
+            if let Some(Value::Qualified(meta_model)) = meta_value(definition, "model", evaluator) {
+                class.attributes.insert(META_MODEL.to_owned(), Value::Qualified(meta_model));
+            }
             continue;
         }
         // `user = models.ForeignKey(...)`, `user_id: Mapped[int] = mapped_column(...)`
@@ -460,18 +465,30 @@ fn declared_relationship(
     }
 }
 
-/// `key = "value"` in a `class Meta:` body.
-fn meta_string(meta: Node<'_>, key: &str, evaluator: &Evaluator<'_, '_>) -> Option<String> {
+/// The value assigned to `key` in a `class Meta:` body.
+fn meta_assigned<'t>(meta: Node<'t>, key: &str, evaluator: &Evaluator<'_, 't>) -> Option<Node<'t>> {
     let model = evaluator.model;
     let body = meta.child_by_field_id(FIELD.body)?;
     let mut cursor = body.walk();
-    let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
+    let statements: Vec<Node<'t>> = body.named_children(&mut cursor).collect();
     statements.into_iter().find_map(|statement| {
         let assignment = statement.named_child(0).filter(|child| child.kind() == "assignment")?;
         let left = assignment.child_by_field_id(FIELD.left)?;
-        let right = assignment.child_by_field_id(FIELD.right).filter(|right| right.kind() == "string")?;
-        (model.text(left) == key).then(|| string_value(model.text(right)))
+        (model.text(left) == key).then(|| assignment.child_by_field_id(FIELD.right)).flatten()
     })
+}
+
+/// `key = "value"` in a `class Meta:` body.
+fn meta_string(meta: Node<'_>, key: &str, evaluator: &Evaluator<'_, '_>) -> Option<String> {
+    let right = meta_assigned(meta, key, evaluator).filter(|right| right.kind() == "string")?;
+    Some(string_value(evaluator.model.text(right)))
+}
+
+/// What `key = Name` in a `class Meta:` body names, as the module sees it.
+fn meta_value(meta: Node<'_>, key: &str, evaluator: &Evaluator<'_, '_>) -> Option<Value> {
+    let right =
+        meta_assigned(meta, key, evaluator).filter(|right| matches!(right.kind(), "identifier" | "attribute"))?;
+    Some(evaluator.eval(right, ScopeId::MODULE))
 }
 
 /// `models.CharField(...)`, `ArrayField(...)`: a field of the recipes' field modules.

@@ -189,7 +189,7 @@ impl<'t> Walker<'_, 't> {
     /// every session the project makes says otherwise.
     pub(super) fn session_value(&self, value: &Value) -> Option<bool> {
         let is_session = match value {
-            Value::Tagged(tag) => self.evaluator.rules.tags[tag.0] == SQLALCHEMY_SESSION_TAG,
+            Value::Tagged { tag, .. } => self.evaluator.rules.tags[tag.0] == SQLALCHEMY_SESSION_TAG,
             Value::Instance { class, .. } => class.ends_with(super::ASYNC_SESSION),
             _ => false,
         };
