@@ -439,10 +439,11 @@ fn read_bytes(file: &IndexedFile, raw: &[u8], vocabulary: &Vocabulary) -> (First
         true => Holds::Unknown,
     };
     let scan = reach::scan(raw, &file.module, vocabulary);
-    // Relations among its own models only matter to code that imports them.
+    // Relations among its own models only matter to code that imports them;
+    // the user model matters everywhere (`scope["user"]`, `request.user`),
+    // relations or not.
     let seeds_index = is_models_module
-        && relations
-        && (scan.project_wide || !reach::relates_only_within(raw, &RELATION_FIELDS, &file.module, &scan));
+        && (scan.project_wide || relations && !reach::relates_only_within(raw, &RELATION_FIELDS, &file.module, &scan));
     let read = FirstRead { sites, relations: seeds_index, models: is_models_module || relations };
     (read, scan)
 }
