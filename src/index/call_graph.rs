@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::{ProjectIndex, Symbol, short, short_member};
 use crate::infer::Value;
-use crate::infer::facts::{Argument, CallTarget, Effect, GuardParameter, OrmClass, ProjectFacts, Touch};
+use crate::infer::facts::{Argument, CallTarget, Effect, GuardParameter, ITERATED, OrmClass, ProjectFacts, Touch};
 use crate::recipe::RuleSet;
 use crate::semantic::MethodKind;
 use crate::summary::FunctionSummary;
@@ -283,6 +283,9 @@ impl ProjectIndex {
         constructed: bool,
         rules: &RuleSet,
     ) -> Resolution {
+        if !constructed && let Some(resolution) = self.resolve_self_relation(class, attribute, path, method, rules) {
+            return resolution;
+        }
         let Some(value) = self.instance_attribute(class, attribute) else { return Resolution::Nothing };
         // An instance built from a model class held in the attribute.
         let value = match value {
@@ -295,7 +298,7 @@ impl ProjectIndex {
                 if rules.orm.managers.contains(manager)
                     && self.is_model(model, rules)
                     && lazy.iter().all(|step| rules.orm.lazy.contains(step))
-                    && rules.orm.evaluating.contains(method) =>
+                    && (rules.orm.evaluating.contains(method) || method == ITERATED) =>
             {
                 true
             }
@@ -312,6 +315,39 @@ impl ProjectIndex {
         } else {
             Resolution::Nothing
         }
+    }
+
+    /// `self.members.count()`, `self.members.add(p)` or `self.owner.save()`
+    /// in a model's method: a related manager's query or write, or a method
+    /// of the related object (which the read of the lazy relation loads
+    /// first). `None` when `attribute` is no relation of `class`.
+    fn resolve_self_relation(
+        &self,
+        class: &str,
+        attribute: &str,
+        path: &[String],
+        method: &str,
+        rules: &RuleSet,
+    ) -> Option<Resolution> {
+        let relation = self.relation(class, attribute)?;
+        let steps =
+            path.iter().map(|step| if rules.orm.lazy.contains(step) { format!("{step}(...)") } else { step.clone() });
+        let chain = std::iter::once(attribute.to_owned()).chain(steps).collect::<Vec<_>>().join(".");
+        if !relation.many {
+            return Some(Resolution::Database(format!("the lazy relation `.{attribute}`")));
+        }
+        let lazy = path.iter().all(|step| rules.orm.lazy.contains(step));
+        let queries = rules.orm.evaluating.contains(method)
+            || rules.orm.fetching.contains(method)
+            || (method == ITERATED && !path.is_empty())
+            || (path.is_empty() && rules.related_manager_methods.contains_key(method));
+        Some(if lazy && queries && method == ITERATED {
+            Resolution::Database(format!("iterates `self.{chain}`"))
+        } else if lazy && queries {
+            Resolution::Database(format!("`self.{chain}.{method}()`"))
+        } else {
+            Resolution::Nothing
+        })
     }
 
     pub(super) fn resolve_method(&self, class: &str, method: &str, skip_self: bool, rules: &RuleSet) -> Resolution {

@@ -424,7 +424,17 @@ pub fn self_attribute_call(call: Node<'_>, scope: ScopeId, evaluator: &Evaluator
     let method = model.text(callee.child_by_field_id(FIELD.attribute)?).to_owned();
     let mut path = Vec::new();
     let mut current = callee.child_by_field_id(FIELD.object)?;
-    while current.kind() == "attribute" {
+    loop {
+        // `self.members.filter(...).exists()`: a method called on the way
+        // is a step of the path too (resolving asks that it keeps the chain lazy).
+        if current.kind() == "call"
+            && let Some(function) = current.child_by_field_id(FIELD.function).filter(|f| f.kind() == "attribute")
+        {
+            current = function;
+        }
+        if current.kind() != "attribute" {
+            break;
+        }
         path.push(model.text(current.child_by_field_id(FIELD.attribute)?).to_owned());
         current = current.child_by_field_id(FIELD.object)?;
     }
@@ -447,12 +457,38 @@ pub fn self_attribute_call(call: Node<'_>, scope: ScopeId, evaluator: &Evaluator
     }
     let (found, _) = model.lookup(model.text(current), scope)?;
     let data = model.scope(found).method.as_ref()?;
-    if data.first_parameter != Some(model.text(current)) || data.kind != crate::semantic::MethodKind::Instance {
+    let on_instance =
+        matches!(data.kind, crate::semantic::MethodKind::Instance | crate::semantic::MethodKind::Property);
+    if data.first_parameter != Some(model.text(current)) || !on_instance {
         return None;
     }
     path.reverse();
     let attribute = path.remove(0);
     Some(CallTarget::SelfAttribute { class: data.class.clone(), attribute, path, method, constructed })
+}
+
+/// The method name a [`CallTarget::SelfAttribute`] has when its chain is
+/// iterated or evaluated by a builtin rather than called.
+pub const ITERATED: &str = "__iter__";
+
+/// `self.members.all()` or `self.book_set.order_by("x")[:10]` in a method,
+/// iterated or passed to `list()` and friends: a query once the index knows
+/// the attribute is a relation and each step keeps the chain lazy.
+pub fn self_attribute_evaluated(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<CallTarget> {
+    let mut node = node;
+    while node.kind() == "subscript" {
+        node = node.child_by_field_id(FIELD.value)?;
+    }
+    if node.kind() != "call" {
+        return None;
+    }
+    let CallTarget::SelfAttribute { class, attribute, mut path, method, constructed: false } =
+        self_attribute_call(node, scope, evaluator)?
+    else {
+        return None;
+    };
+    path.push(method);
+    Some(CallTarget::SelfAttribute { class, attribute, path, method: ITERATED.to_owned(), constructed: false })
 }
 
 /// `f(...).m1(...).evaluating(...)`, or `qs.evaluating(...)` with `qs`
@@ -514,7 +550,9 @@ pub fn self_chain(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>)
     }
     let (found, _) = model.lookup(model.text(current), scope)?;
     let method = model.scope(found).method.as_ref()?;
-    if method.first_parameter != Some(model.text(current)) || method.kind != crate::semantic::MethodKind::Instance {
+    let on_instance =
+        matches!(method.kind, crate::semantic::MethodKind::Instance | crate::semantic::MethodKind::Property);
+    if method.first_parameter != Some(model.text(current)) || !on_instance {
         return None;
     }
     methods.reverse();

@@ -184,6 +184,7 @@ pub fn check_attribute<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Eval
     lazy_relation::check(attribute, scope, evaluator)
         .or_else(|| sync_attribute::check(attribute, scope, evaluator))
         .or_else(|| lazy_request_user::check_attribute(attribute, scope, evaluator))
+        .or_else(|| project_helper::check_property(attribute, scope, evaluator))
 }
 
 /// The class whose method encloses `scope`, if any.

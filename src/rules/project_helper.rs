@@ -52,6 +52,9 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     if let Some(site) = nested_helper(call, callee, scope, evaluator) {
         return Some(site);
     }
+    if let Some(site) = property_by_getattr(call, scope, evaluator) {
+        return Some(site);
+    }
     let index = evaluator.index?;
     let class = enclosing_class(scope, evaluator);
     let (certainty, touch) = if let Some(target) = call_target(call, scope, evaluator, class.as_deref()) {
@@ -102,6 +105,52 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     };
     let site = Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).via(touch.reason);
     Some(if touch.generator { consumed_in_thread(site) } else { site })
+}
+
+/// `room.size` where `size` is a property of the project class of `room`
+/// whose body touches the database (the property runs where it is read).
+pub fn check_property<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let object = attribute.child_by_field_id(FIELD.object)?;
+    let name = evaluator.model.text(attribute.child_by_field_id(FIELD.attribute)?);
+    property_site(attribute, object, name, scope, evaluator)
+}
+
+/// `getattr(room, "size")`: the same read, spelled as a call of the builtin.
+fn property_by_getattr<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Site<'t>> {
+    let model = evaluator.model;
+    let callee = call.child_by_field_id(FIELD.function).filter(|callee| model.text(*callee) == "getattr")?;
+    if model.lookup(model.text(callee), scope).is_some() {
+        return None;
+    }
+    let arguments = call.child_by_field_id(FIELD.arguments)?;
+    let (object, name) = (arguments.named_child(0)?, arguments.named_child(1).filter(|name| name.kind() == "string")?);
+    let name = model.text(name).trim_matches(['"', '\'']);
+    if name.is_empty() || !name.chars().all(|c| c == '_' || c.is_alphanumeric()) {
+        return None;
+    }
+    property_site(call, object, name, scope, evaluator)
+}
+
+fn property_site<'t>(
+    node: Node<'t>,
+    object: Node<'t>,
+    name: &str,
+    scope: ScopeId,
+    evaluator: &Evaluator<'_, 't>,
+) -> Option<Site<'t>> {
+    let index = evaluator.index?;
+    let Value::Instance { class, .. } = evaluator.eval(object, scope) else { return None };
+    // A relation is DJ103's: what is already loaded decides it.
+    if index.relation(&class, name).is_some() {
+        return None;
+    }
+    let target = CallTarget::Attribute { class, attribute: name.to_owned() };
+    let (_, touch) = index.touching_call(&target, evaluator.rules)?;
+    let rule = match touch.effect {
+        Effect::Database | Effect::LazyUser => evaluator.rules.project_helpers?,
+        Effect::AsyncToSync => evaluator.rules.async_to_sync?,
+    };
+    Some(Site::new(rule, node, name.to_owned(), evaluator).via(touch.reason))
 }
 
 /// A generator's body runs as it is iterated: `w(gen)()` would hand the

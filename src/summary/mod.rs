@@ -17,7 +17,7 @@ use tree_sitter::{Node, Tree};
 
 use crate::infer::facts::{
     CallTarget, Effect, GuardParameter, Loads, Passing, ReturnedQuerySet, Touch, call_target, returned_chain,
-    self_attribute_call, self_chain,
+    self_attribute_call, self_attribute_evaluated, self_chain,
 };
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
@@ -734,6 +734,28 @@ fn effect_of(rule: crate::recipe::RuleId, rules: &RuleSet) -> Effect {
     }
 }
 
+/// `for x in self.m1()` or `for x in self.members.all()`: the target to
+/// resolve once the index knows what `self` and the chain are.
+fn iterated_target(iterable: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<CallTarget> {
+    match self_chain(iterable, scope, evaluator) {
+        Some((class, methods)) => Some(CallTarget::SelfChain { class, methods, evaluates: None }),
+        None => self_attribute_evaluated(iterable, scope, evaluator),
+    }
+}
+
+/// `list(self.members.all())`, `len(self.book_set.filter(...))`: a builtin
+/// the recipes say evaluates a `QuerySet`, on a chain from a relation of `self`.
+fn evaluated_argument(call: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> Option<CallTarget> {
+    let model = evaluator.model;
+    let callee = call.child_by_field_id(FIELD.function).filter(|callee| callee.kind() == "identifier")?;
+    let name = model.text(callee);
+    if !evaluator.rules.evaluating_functions.contains_key(name) || model.lookup(name, scope).is_some() {
+        return None;
+    }
+    let argument = call.child_by_field_id(FIELD.arguments)?.named_child(0)?;
+    self_attribute_evaluated(argument, scope, evaluator)
+}
+
 /// What a function's signature says: async or not, its kind, whether a
 /// wrapper decorates it (and a decorator that touches the database), its
 /// annotated return.
@@ -812,6 +834,8 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                     add_call(&mut summary.calls, CallTarget::SelfChain { class, methods, evaluates });
                 } else if let Some(target) = returned_chain(current, current_scope, evaluator) {
                     add_call(&mut summary.calls, target);
+                } else if let Some(target) = evaluated_argument(current, current_scope, evaluator) {
+                    add_call(&mut summary.calls, target);
                 }
                 let targets = [
                     call_target(current, current_scope, evaluator, class.as_deref()),
@@ -836,8 +860,8 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                     {
                         let reason = format!("for ... in {}", rules::summarize(iterable, model.source));
                         note(iterable.start_byte(), reason, Effect::Database);
-                    } else if let Some((class, methods)) = self_chain(iterable, current_scope, evaluator) {
-                        add_call(&mut summary.calls, CallTarget::SelfChain { class, methods, evaluates: None });
+                    } else if let Some(target) = iterated_target(iterable, current_scope, evaluator) {
+                        add_call(&mut summary.calls, target);
                     }
                 }
             }
