@@ -147,9 +147,17 @@ impl<'t> Evaluator<'_, 't> {
     /// The key of a Channels scope a subscript reads: `"session"` of
     /// `scope["session"]` or `self.scope['session']`.
     pub(super) fn scope_key(&self, node: Node<'t>) -> Option<&'t str> {
-        let (Some(value), Some(key)) = (node.child_by_field_id(FIELD.value), node.child_by_field_id(FIELD.subscript))
-        else {
-            return None;
+        let (value, key) = match node.kind() {
+            "subscript" => (node.child_by_field_id(FIELD.value)?, node.child_by_field_id(FIELD.subscript)?),
+            // `scope.get("user")`
+            "call" => {
+                let callee = node.child_by_field_id(FIELD.function).filter(|callee| callee.kind() == "attribute")?;
+                if self.model.text(callee.child_by_field_id(FIELD.attribute)?) != "get" {
+                    return None;
+                }
+                (callee.child_by_field_id(FIELD.object)?, node.child_by_field_id(FIELD.arguments)?.named_child(0)?)
+            }
+            _ => return None,
         };
         if self.model.text(value).rsplit('.').next() != Some("scope") || key.kind() != "string" {
             return None;

@@ -96,12 +96,19 @@ impl Value {
     }
 
     /// What is known of a value that is either `self` or `other`: two
-    /// project classes of one tag keep the tag.
+    /// project classes of one tag keep the tag, two instances of one class
+    /// what both loaded.
     #[must_use]
     pub fn either(self, other: Value) -> Value {
         match (self, other) {
             (same, other) if same == other => same,
             (Value::Tagged { tag, .. }, Value::Tagged { tag: other, .. }) if tag == other => Value::tagged(tag),
+            (Value::Instance { class, preloaded }, Value::Instance { class: other, preloaded: also })
+                if class == other =>
+            {
+                let preloaded = preloaded.into_iter().filter(|path| also.contains(path)).collect();
+                Value::Instance { class, preloaded }
+            }
             _ => Value::Unknown,
         }
     }
@@ -265,9 +272,9 @@ impl<'t> Evaluator<'_, 't> {
                 self.narrowed(node, name, scope, depth).unwrap_or_else(|| self.name(name, Some(node), scope, depth))
             }
             "attribute" => self.attribute(node, scope, depth),
-            "subscript" if self.scope_key(node) == Some("session") => self.tag_value(SESSION_TAG),
+            "subscript" | "call" if self.scope_key(node) == Some("session") => self.tag_value(SESSION_TAG),
             // Channels' auth middleware loaded the user before the consumer runs.
-            "subscript" if self.scope_key(node) == Some("user") => {
+            "subscript" | "call" if self.scope_key(node) == Some("user") => {
                 Value::Instance { class: self.user_model(), preloaded: Vec::new() }
             }
             "subscript" => match node.child_by_field_id(FIELD.value).map(|value| self.eval_at(value, scope, depth + 1))

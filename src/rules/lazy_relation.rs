@@ -18,7 +18,10 @@ pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
     let index = evaluator.index?;
     let object = attribute.child_by_field_id(FIELD.object)?;
     let name = evaluator.model.text(attribute.child_by_field_id(FIELD.attribute)?);
-    let Value::Instance { class, preloaded } = evaluator.eval(object, scope) else { return None };
+    // `self.room = await Room.objects.aget(...)` earlier in this function:
+    // what that fetch loaded, not what the class's other methods may set.
+    let assigned = (object.kind() == "attribute").then(|| assigned_before(object, scope, evaluator)).flatten();
+    let Value::Instance { class, preloaded } = evaluator.eval(assigned.unwrap_or(object), scope) else { return None };
     let relation = index.relation(&class, name)?;
     if relation.many || is_loaded(&preloaded, name) || read_before(attribute, scope, evaluator) {
         return None;
@@ -26,7 +29,7 @@ pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
     let target = relation.target.rsplit('.').next().unwrap_or(&relation.target);
     let site = Site::new(rule, attribute, name.to_owned(), evaluator);
     // What the object loaded is known only where it was fetched or built.
-    Some(match from_elsewhere(object, scope, evaluator, 0) {
+    Some(match from_elsewhere(assigned.unwrap_or(object), scope, evaluator, 0) {
         None => site.via(format!("`{target}` with a query inside `async def`")),
         Some(origin) => site
             .certainty(Certainty::Guess)
@@ -79,26 +82,69 @@ fn from_elsewhere(object: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
     }
 }
 
+/// The value last assigned to `self.room` (an attribute) earlier in the
+/// enclosing function, when that assignment runs on every path to `object`
+/// (`self.room = await Room.objects.aget(pk=pk)` at the top of `connect`).
+fn assigned_before<'t>(object: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Node<'t>> {
+    let model = evaluator.model;
+    let function = model.enclosing(object, "function_definition")?;
+    let target = model.text(object);
+    let mut last: Option<(Node<'t>, Node<'t>)> = None;
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        if node.start_byte() >= object.start_byte() {
+            continue;
+        }
+        if node.kind() == "assignment"
+            && node.end_byte() <= object.start_byte()
+            && let (Some(left), Some(right)) = (node.child_by_field_id(FIELD.left), node.child_by_field_id(FIELD.right))
+            && model.text(left) == target
+            && last.is_none_or(|(earlier, _)| earlier.start_byte() < node.start_byte())
+        {
+            last = Some((node, right));
+        }
+        if node.id() != function.id() && matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+    }
+    let (assignment, right) = last?;
+    let later = conditions(object, function, scope, evaluator);
+    conditions(assignment, function, scope, evaluator)
+        .iter()
+        .all(|condition| later.contains(condition))
+        .then_some(right)
+}
+
 /// Whether the same `object.relation` was read earlier in the function, on
 /// every path to `attribute`, with `object` a name bound once (so the same
 /// instance).
 fn read_before(attribute: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
     let model = evaluator.model;
-    let Some(object) = attribute.child_by_field_id(FIELD.object).filter(|object| object.kind() == "identifier") else {
-        return false;
-    };
-    if !matches!(model.lookup(model.text(object), scope), Some((_, [_]))) {
+    let Some(object) = attribute.child_by_field_id(FIELD.object) else { return false };
+    // `room.admin` with `room` bound once, or `self.room.admin` with
+    // `self.room` not assigned between the two reads.
+    let on_self = object.kind() == "attribute"
+        && object.child_by_field_id(FIELD.object).is_some_and(|inner| inner.kind() == "identifier");
+    if !on_self && !(object.kind() == "identifier" && matches!(model.lookup(model.text(object), scope), Some((_, [_]))))
+    {
         return false;
     }
     let Some(function) = model.enclosing(attribute, "function_definition") else { return false };
     let read = model.text(attribute);
     let later = conditions(attribute, function, scope, evaluator);
+    let assigned_at = if on_self { assignments_of(model.text(object), function, attribute, model) } else { Vec::new() };
     let mut stack = vec![function];
     while let Some(node) = stack.pop() {
         if node.start_byte() >= attribute.start_byte() {
             continue;
         }
-        if node.kind() == "attribute" && node.end_byte() <= attribute.start_byte() && model.text(node) == read {
+        if node.kind() == "attribute"
+            && node.end_byte() <= attribute.start_byte()
+            && model.text(node) == read
+            && !assigned_at.iter().any(|&at| at > node.start_byte())
+        {
             let earlier = conditions(node, function, scope, evaluator);
             if earlier.iter().all(|condition| later.contains(condition)) {
                 return true;
@@ -111,6 +157,30 @@ fn read_before(attribute: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
         stack.extend(node.children(&mut cursor));
     }
     false
+}
+
+/// Where `target = ...` assignments start in `function`, before `before`.
+fn assignments_of(
+    target: &str,
+    function: Node<'_>,
+    before: Node<'_>,
+    model: &crate::semantic::SemanticModel<'_>,
+) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        if node.start_byte() >= before.start_byte() {
+            continue;
+        }
+        if node.kind() == "assignment"
+            && node.child_by_field_id(FIELD.left).is_some_and(|left| model.text(left) == target)
+        {
+            found.push(node.start_byte());
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+    }
+    found
 }
 
 /// The branches `node` runs under inside `function`, as (construct, branch)

@@ -35,13 +35,14 @@ pub(super) fn instance_attributes(class: Node<'_>, evaluator: &Evaluator<'_, '_>
             continue;
         };
         let value = match (assignment.child_by_field_id(FIELD.right), assignment.child_by_field_id(FIELD.r#type)) {
+            // `viewer: Optional[Member] = None`: the annotation says what it will hold.
+            (Some(right), Some(annotation)) if right.kind() == "none" => evaluator
+                .annotated_instance_class(annotation, class_scope)
+                .map(|class| Value::Instance { class, preloaded: Vec::new() }),
             (Some(right), _) => value_of(right, class_scope, evaluator),
             // `member: Member`: instances hold a `Member`.
-            (None, Some(annotation)) => match annotation.named_child(0).map(|class| evaluator.eval(class, class_scope))
-            {
-                Some(Value::Qualified(class)) if looks_like_class(&class) => {
-                    Some(Value::Instance { class, preloaded: Vec::new() })
-                }
+            (None, Some(annotation)) => match evaluator.annotated_instance_class(annotation, class_scope) {
+                Some(class) if looks_like_class(&class) => Some(Value::Instance { class, preloaded: Vec::new() }),
                 _ => Some(Value::Unknown),
             },
             (None, None) => continue,
@@ -53,9 +54,9 @@ pub(super) fn instance_attributes(class: Node<'_>, evaluator: &Evaluator<'_, '_>
     found
         .into_iter()
         .map(|(name, values)| {
-            let first = values[0].clone();
-            let agreed = if values.iter().all(|value| *value == first) { first } else { Value::Unknown };
-            (name, agreed)
+            let mut values = values.into_iter();
+            let first = values.next().unwrap_or(Value::Unknown);
+            (name, values.fold(first, Value::either))
         })
         .collect()
 }
