@@ -88,33 +88,12 @@ fn from_elsewhere(object: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
 fn assigned_before<'t>(object: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<Node<'t>> {
     let model = evaluator.model;
     let function = model.enclosing(object, "function_definition")?;
-    let target = model.text(object);
-    let mut last: Option<(Node<'t>, Node<'t>)> = None;
-    let mut stack = vec![function];
-    while let Some(node) = stack.pop() {
-        if node.start_byte() >= object.start_byte() {
-            continue;
-        }
-        if node.kind() == "assignment"
-            && node.end_byte() <= object.start_byte()
-            && let (Some(left), Some(right)) = (node.child_by_field_id(FIELD.left), node.child_by_field_id(FIELD.right))
-            && model.text(left) == target
-            && last.is_none_or(|(earlier, _)| earlier.start_byte() < node.start_byte())
-        {
-            last = Some((node, right));
-        }
-        if node.id() != function.id() && matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
-            continue;
-        }
-        let mut cursor = node.walk();
-        stack.extend(node.children(&mut cursor));
-    }
-    let (assignment, right) = last?;
+    let assignment =
+        assignments_to(model.text(object), function, object, model).into_iter().max_by_key(Node::start_byte)?;
     let later = conditions(object, function, scope, evaluator);
-    conditions(assignment, function, scope, evaluator)
-        .iter()
-        .all(|condition| later.contains(condition))
-        .then_some(right)
+    let dominates =
+        conditions(assignment, function, scope, evaluator).iter().all(|condition| later.contains(condition));
+    dominates.then(|| assignment.child_by_field_id(FIELD.right)).flatten()
 }
 
 /// Whether the same `object.relation` was read earlier in the function, on
@@ -127,14 +106,18 @@ fn read_before(attribute: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
     // `self.room` not assigned between the two reads.
     let on_self = object.kind() == "attribute"
         && object.child_by_field_id(FIELD.object).is_some_and(|inner| inner.kind() == "identifier");
-    if !on_self && !(object.kind() == "identifier" && matches!(model.lookup(model.text(object), scope), Some((_, [_]))))
-    {
+    let bound_once = object.kind() == "identifier" && matches!(model.lookup(model.text(object), scope), Some((_, [_])));
+    if !(on_self || bound_once) {
         return false;
     }
     let Some(function) = model.enclosing(attribute, "function_definition") else { return false };
     let read = model.text(attribute);
     let later = conditions(attribute, function, scope, evaluator);
-    let assigned_at = if on_self { assignments_of(model.text(object), function, attribute, model) } else { Vec::new() };
+    let assigned_at: Vec<usize> = if on_self {
+        assignments_to(model.text(object), function, attribute, model).iter().map(Node::start_byte).collect()
+    } else {
+        Vec::new()
+    };
     let mut stack = vec![function];
     while let Some(node) = stack.pop() {
         if node.start_byte() >= attribute.start_byte() {
@@ -159,13 +142,14 @@ fn read_before(attribute: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
     false
 }
 
-/// Where `target = ...` assignments start in `function`, before `before`.
-fn assignments_of(
+/// The `target = ...` assignments in `function` (not in its nested
+/// definitions) that end before `before` starts.
+fn assignments_to<'t>(
     target: &str,
-    function: Node<'_>,
-    before: Node<'_>,
-    model: &crate::semantic::SemanticModel<'_>,
-) -> Vec<usize> {
+    function: Node<'t>,
+    before: Node<'t>,
+    model: &crate::semantic::SemanticModel<'t>,
+) -> Vec<Node<'t>> {
     let mut found = Vec::new();
     let mut stack = vec![function];
     while let Some(node) = stack.pop() {
@@ -173,9 +157,13 @@ fn assignments_of(
             continue;
         }
         if node.kind() == "assignment"
+            && node.end_byte() <= before.start_byte()
             && node.child_by_field_id(FIELD.left).is_some_and(|left| model.text(left) == target)
         {
-            found.push(node.start_byte());
+            found.push(node);
+        }
+        if node.id() != function.id() && matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+            continue;
         }
         let mut cursor = node.walk();
         stack.extend(node.children(&mut cursor));
