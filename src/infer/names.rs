@@ -42,7 +42,7 @@ impl<'t> Evaluator<'_, 't> {
     /// or anywhere in its scope without a use.
     pub(super) fn name(&self, name: &str, use_node: Option<Node<'t>>, scope: ScopeId, depth: usize) -> Value {
         let Some((found_in, _)) = self.model.lookup(name, scope) else {
-            return Value::Unknown;
+            return self.star_imported(name);
         };
         let reaching = use_node.and_then(|use_node| self.reaching(use_node, name, found_in));
         let key = (found_in, name.to_owned(), reaching);
@@ -53,6 +53,24 @@ impl<'t> Evaluator<'_, 't> {
         let value = self.name_uncached(name, key.2.as_deref(), scope, depth);
         self.names.borrow_mut().insert(key, value.clone());
         value
+    }
+
+    /// A name no statement binds, taken from a `from app.models import *`:
+    /// the first such module that defines it, once the index knows them
+    /// (while it is built, a class-like name of the only such module).
+    fn star_imported(&self, name: &str) -> Value {
+        let stars = &self.model.star_imports;
+        match self.index {
+            Some(index) => {
+                stars.iter().find_map(|star| index.resolve_value(&format!("{star}.{name}"))).unwrap_or(Value::Unknown)
+            }
+            None => match stars.as_slice() {
+                [star] if name.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                    Value::Qualified(format!("{star}.{name}"))
+                }
+                _ => Value::Unknown,
+            },
+        }
     }
 
     /// The bindings of the name `use_node` reads that may reach it (every
