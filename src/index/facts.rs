@@ -81,8 +81,14 @@ impl ProjectFacts for ProjectIndex {
 
     fn relation(&self, class: &str, attribute: &str) -> Option<&Relation> {
         let class = self.canonical_class(class).unwrap_or_else(|| self.unsentinel(class));
-        let own = self.own.as_ref().and_then(|own| own.relations.get(&class)).and_then(|fields| fields.get(attribute));
-        own.or_else(|| self.shared.relations.get(&class)?.get(attribute))
+        let declared = |class: &str| {
+            let own =
+                self.own.as_ref().and_then(|own| own.relations.get(class)).and_then(|fields| fields.get(attribute));
+            own.or_else(|| self.shared.relations.get(class)?.get(attribute))
+        };
+        // A proxy or a child model has its parent's relations, reverse ones
+        // included (`role.user_set` of `class Role(Group)` with `proxy = True`).
+        declared(&class).or_else(|| self.mro(&class).iter().skip(1).find_map(|base| declared(base)))
     }
 
     fn orm_class(&self, class: &str, rules: &RuleSet) -> Option<OrmClass> {
