@@ -72,6 +72,13 @@ impl<'t> Evaluator<'_, 't> {
         {
             return self.returned_value(returned);
         }
+        // `await Stream.objects.aget_free()` of a project manager's `async def`.
+        if callee.kind() == "attribute"
+            && let Some(object) = callee.child_by_field_id(FIELD.object)
+            && matches!(self.eval_at(object, scope, depth + 1), Value::Manager { .. } | Value::QuerySet { .. })
+        {
+            return self.call_result_at(callee, inner.child_by_field_id(FIELD.arguments), scope, depth + 1);
+        }
         if let Value::Qualified(name) = self.eval_at(callee, scope, depth + 1) {
             // A recipe callable's async twin returns what the callable does.
             if let Some(sync) = self.rules.callable_twins.get(&name)

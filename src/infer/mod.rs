@@ -551,13 +551,18 @@ impl<'t> Evaluator<'_, 't> {
         classes: Vec<String>,
         method: &str,
     ) -> Value {
-        let Some(found) = self.index.and_then(|index| index.orm_method(&classes, method)) else {
-            return Value::Unknown;
-        };
+        let Some(index) = self.index else { return Value::Unknown };
+        let Some(found) = index.orm_method(&classes, method) else { return Value::Unknown };
         let model = match found.returns {
             Some(ReturnedQuerySet::SameModel) => model,
             Some(ReturnedQuerySet::Model(other)) => Some(other),
-            None => return Value::Unknown,
+            // `async def aget_free(self) -> "Stream"`: an object, as its
+            // annotation or its `return` says.
+            None => {
+                return index
+                    .method_returns(&found.owner, method)
+                    .map_or(Value::Unknown, |returned| self.returned_value(returned));
+            }
         };
         Value::QuerySet { model, certainty, preloaded: Vec::new(), classes: self.queryset_classes(classes) }
     }

@@ -114,7 +114,15 @@ impl<'t> Evaluator<'_, 't> {
                 Binding::Class(_) | Binding::Function if module_level => {
                     Value::Qualified(format!("{}.{name}", self.model.module.name))
                 }
-                Binding::Assign(value) => self.eval_at(*value, found_in, depth + 1),
+                // `stream: Stream = make()`: the annotation where the value says nothing.
+                Binding::Assign(value) => match self.eval_at(*value, found_in, depth + 1) {
+                    Value::Unknown => value
+                        .parent()
+                        .filter(|assignment| assignment.kind() == "assignment")
+                        .and_then(|assignment| assignment.child_by_field_id(FIELD.r#type))
+                        .map_or(Value::Unknown, |annotation| self.annotation_value(annotation, found_in, depth)),
+                    known => known,
+                },
                 Binding::Unpack { value, index } => self.unpacked(*value, *index, found_in, depth + 1),
                 Binding::Iterate(iterable) if matches!(iterable.kind(), "tuple" | "list" | "set") => {
                     self.model_class_among(*iterable, found_in, depth)
