@@ -238,7 +238,9 @@ fn build_fix(
         return Err(NoFix::CannotMoveIntoLambda);
     }
     if style == WrapStyle::Lambda && holds_async {
-        if site.callee_fallback {
+        // `(await Program.objects.aget(pk=pk)).progress(s)`: the receiver is
+        // awaited here, and the bound method goes to the thread.
+        if site.callee_fallback || method_of_awaited(site.node) {
             style = WrapStyle::Callee;
         } else {
             return Err(NoFix::CannotMoveIntoLambda);
@@ -312,6 +314,18 @@ fn in_self_documenting_fstring(node: Node<'_>, model: &SemanticModel<'_>, source
         current = parent;
     }
     false
+}
+
+/// `(await e).method(args)`: a call whose receiver is an awaited value.
+fn method_of_awaited(node: Node<'_>) -> bool {
+    let mut receiver = node
+        .child_by_field_id(FIELD.function)
+        .filter(|callee| callee.kind() == "attribute")
+        .and_then(|callee| callee.child_by_field_id(FIELD.object));
+    while let Some(inner) = receiver.filter(|inner| inner.kind() == "parenthesized_expression") {
+        receiver = inner.named_child(0);
+    }
+    node.kind() == "call" && receiver.is_some_and(|receiver| receiver.kind() == "await")
 }
 
 /// `....iterator(...)`: Django's streaming `QuerySet` method.
