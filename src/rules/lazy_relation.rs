@@ -56,6 +56,8 @@ fn from_elsewhere(object: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
                 Binding::Assign(value) if value.kind() == "attribute" => {
                     from_elsewhere(*value, scope, evaluator, depth + 1)
                 }
+                Binding::Assign(value) => custom_manager_method(*value, scope, evaluator)
+                    .map(|method| format!("`{}` (from `{method}()`)", model.text(object))),
                 _ => None,
             })
         }
@@ -78,6 +80,24 @@ fn from_elsewhere(object: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
                 Some(format!("`{}`", model.text(object)))
             }
         }
+        _ => None,
+    }
+}
+
+/// `await Stream.objects.aget_free()` or `Stream.objects.newest()`: an
+/// object a project manager's own method fetched, out of sight here (its
+/// `return`s may load what its annotation does not say): the method's name.
+fn custom_manager_method<'t>(value: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) -> Option<&'t str> {
+    let call = if value.kind() == "await" { value.named_child(0)? } else { value };
+    let callee = call.child_by_field_id(FIELD.function).filter(|callee| callee.kind() == "attribute")?;
+    let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
+    let orm = &evaluator.rules.orm;
+    let sync = orm.async_twins.get(method).map_or(method, |twin| twin.sync.as_str());
+    if orm.fetching.contains(sync) || orm.lazy.contains(sync) {
+        return None;
+    }
+    match evaluator.eval(callee.child_by_field_id(FIELD.object)?, scope) {
+        Value::Manager { .. } | Value::QuerySet { .. } => Some(method),
         _ => None,
     }
 }
