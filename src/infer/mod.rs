@@ -402,6 +402,16 @@ impl<'t> Evaluator<'_, 't> {
         }
     }
 
+    /// `x.method(...)` on an instance of `class`: what the project's method
+    /// returns (its annotation or `return`s), else what the recipes say.
+    fn instance_method_result(&self, class: &str, method: &str) -> Value {
+        let Some(index) = self.index else { return Value::Unknown };
+        match index.method_returns(class, method) {
+            Some(returned) => self.returned_value(returned),
+            None => self.returned_from_attribute(index, class, method),
+        }
+    }
+
     fn call_result_at(&self, callee: Node<'t>, arguments: Option<Node<'t>>, scope: ScopeId, depth: usize) -> Value {
         if depth > MAX_DEPTH {
             return Value::Unknown;
@@ -443,11 +453,11 @@ impl<'t> Evaluator<'_, 't> {
                 }
                 // `form.save(commit=False)` of a project `BookForm`.
                 Value::Instance { class, .. } | Value::Tagged { class: Some(class), .. } => {
-                    let Some(index) = self.index else { return Value::Unknown };
-                    if let Some(returned) = index.method_returns(&class, method) {
-                        return self.returned_value(returned);
+                    match self.instance_method_result(&class, method) {
+                        // `self.form_class(...)`: an attribute holding a class, called.
+                        Value::Unknown => callee_value = Some(self.attribute_of(object, object_value, method)),
+                        known => return known,
                     }
-                    return self.returned_from_attribute(index, &class, method);
                 }
                 _ => callee_value = Some(self.attribute_of(object, object_value, method)),
             }
