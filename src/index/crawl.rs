@@ -388,6 +388,7 @@ impl ProjectIndex {
             }
         }
         index.defining_files = Arc::clone(&modules.defining_files);
+        index.django_settings = super::django_settings::read(files, in_root);
         let mut index = Self { shared: Arc::new(index), own: None };
         index.derive(rules);
         index

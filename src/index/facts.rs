@@ -368,6 +368,10 @@ impl ProjectFacts for ProjectIndex {
             .peekable();
         made.peek().is_some() && made.all(|expire| !expire)
     }
+
+    fn django_settings(&self) -> Option<&super::django_settings::DjangoSettings> {
+        self.shared.django_settings.as_ref()
+    }
 }
 
 impl ProjectIndex {

@@ -12,6 +12,7 @@ mod call_graph;
 mod crawl;
 mod describe;
 pub mod django;
+pub mod django_settings;
 mod facts;
 mod layout;
 mod resolve;
@@ -80,6 +81,8 @@ struct Shared {
     /// the index is derived: rules ask for the same few thousand times.
     mros: HashMap<String, Arc<[String]>>,
     user_model: Option<String>,
+    /// What the root's Django settings modules say, when it has one.
+    django_settings: Option<django_settings::DjangoSettings>,
     /// Some project class is mapped by `SQLAlchemy`.
     maps_sqlalchemy: bool,
     /// The files parsed, for `asyncfix index --files`.

@@ -101,6 +101,10 @@ pub trait ProjectFacts: Sync {
     fn session_factory(&self, name: &str) -> Option<bool>;
     /// Whether every session factory of the project keeps objects on commit.
     fn sessions_never_expire(&self) -> bool;
+    /// What the project's Django settings say; `None` without a settings module.
+    fn django_settings(&self) -> Option<&crate::index::django_settings::DjangoSettings> {
+        None
+    }
 }
 
 /// What a class's instances are, to the ORM.

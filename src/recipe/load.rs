@@ -28,6 +28,9 @@ impl RuleSet {
             }
             None => None,
         };
+        for app in &raw.installed_apps {
+            check_dotted(loader, app, false)?;
+        }
         let rule = RuleId(self.rules.len());
         if let Some(wrapper) = &wrapper {
             self.wrappers.insert(wrapper.qualified_name());
@@ -108,6 +111,7 @@ impl RuleSet {
             },
             rewrite,
             wrapper,
+            installed_apps: raw.installed_apps.iter().map(|app| app.get_ref().clone()).collect(),
             origin: loader.path.to_owned(),
         });
         Ok(rule)

@@ -57,11 +57,23 @@ pub struct Rule {
     pub applicability: Applicability,
     pub rewrite: Rewrite,
     pub wrapper: Option<Wrapper>,
+    /// Apps one of which the project must install for the rule to report
+    /// (`installed-apps`); empty: always.
+    pub installed_apps: Vec<String>,
     /// Where the rule came from: `builtin:recipes/x.toml` or a user's path.
     pub origin: String,
 }
 
 impl Rule {
+    /// Whether the project's settings rule its sites out: they install
+    /// none of the apps the rule needs (unknown settings rule nothing out).
+    pub fn ruled_out_by(&self, settings: Option<&crate::index::django_settings::DjangoSettings>) -> bool {
+        !self.installed_apps.is_empty()
+            && settings
+                .and_then(|settings| settings.installed_apps.as_ref())
+                .is_some_and(|installed| !self.installed_apps.iter().any(|app| installed.contains(app)))
+    }
+
     /// The message with its placeholders filled in.
     pub fn render_message(&self, callee: &str, method: &str, wrapper: &str, via: &str) -> String {
         render(&self.message, callee, method, wrapper, via)

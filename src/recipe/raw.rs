@@ -35,6 +35,11 @@ pub struct RawRecipe {
     /// `database_sync_to_async` in modules that import `channels`).
     #[serde(default)]
     pub wrapper: Option<RawWrapper>,
+    /// Django apps one of which must be installed for the rule's sites to
+    /// exist (`rest_framework_simplejwt.token_blacklist`): where the
+    /// project's settings list none of them, the rule reports nothing.
+    #[serde(default)]
+    pub installed_apps: Vec<Spanned<String>>,
     /// A matcher built into asyncfix, for sites that need the project index.
     #[serde(default)]
     pub matcher: Option<Spanned<RawMatcher>>,

@@ -209,11 +209,22 @@ impl<'t> Visitor<'_, 't> {
             }
             _ => None,
         });
-        if let Some(site) = site.filter(|site| self.settings.enabled[site.rule.0]) {
+        if let Some(site) = site.filter(|site| self.reports(site.rule)) {
             // Only the truth test is lost by a fix; a call site of its own wraps fine.
             let kept = role == Role::TestedAndKept && Some(site.rule) == self.settings.rules.implicit_evaluation;
             self.sites.push(Found { site, scope, mode, kept });
         }
+    }
+
+    /// Whether the run reports a rule's sites: it is enabled, and the
+    /// project's settings do not rule it out.
+    fn reports(&self, rule: RuleId) -> bool {
+        self.settings.enabled[rule.0]
+            && !self
+                .settings
+                .rules
+                .rule(rule)
+                .ruled_out_by(self.evaluator.index.and_then(|index| index.django_settings()))
     }
 
     /// Pushes a node's children with the mode and role each runs in.
