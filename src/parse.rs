@@ -183,6 +183,25 @@ pub fn text<'s>(node: Node<'_>, source: &'s str) -> &'s str {
     &source[node.byte_range()]
 }
 
+/// The value of a plain string literal: no prefix that changes it, no
+/// interpolation, no implicit concatenation; escapes are kept as written.
+pub fn string_literal(node: Node<'_>, source: &str) -> Option<String> {
+    if node.kind() != "string" {
+        return None;
+    }
+    let mut cursor = node.walk();
+    let mut value = String::new();
+    for child in node.named_children(&mut cursor) {
+        match child.kind() {
+            "string_start" if source[child.byte_range()].to_ascii_lowercase().contains('f') => return None,
+            "string_start" | "string_end" => {}
+            "string_content" => value.push_str(&source[child.byte_range()]),
+            _ => return None,
+        }
+    }
+    Some(value)
+}
+
 /// A node's last named child (a block's last statement, an `as` pattern's
 /// alias).
 pub fn last_named_child(node: Node<'_>) -> Option<Node<'_>> {

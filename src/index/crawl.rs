@@ -316,6 +316,12 @@ impl ProjectIndex {
         // read even when it reaches nothing by itself, since its code runs
         // with the model as `self`.
         let mut pending: Vec<(String, bool)> = imported_by_own.iter().map(|name| (name.clone(), false)).collect();
+        // The context processors the settings list run on every render:
+        // whether they query is asked of the index.
+        index.django_settings = super::django_settings::read(files, in_root);
+        if let Some(processors) = index.django_settings.as_ref().and_then(|s| s.context_processors.as_ref()) {
+            pending.extend(processors.iter().map(|name| (name.clone(), false)));
+        }
         let mut passed_over: HashSet<usize> = HashSet::new();
         let mut first_round = true;
         loop {
@@ -388,7 +394,17 @@ impl ProjectIndex {
             }
         }
         index.defining_files = Arc::clone(&modules.defining_files);
-        index.django_settings = super::django_settings::read(files, in_root);
+        if let Some(&first) = in_root.first() {
+            // A `src` layout keeps its templates beside the import root too.
+            let root = &files[first].root;
+            let mut folders = vec![root.clone()];
+            if root.file_name().is_some_and(|name| name == "src")
+                && let Some(parent) = root.parent()
+            {
+                folders.push(parent.to_path_buf());
+            }
+            index.templates = super::templates::Templates::new(folders);
+        }
         let mut index = Self { shared: Arc::new(index), own: None };
         index.derive(rules);
         index

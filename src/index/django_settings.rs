@@ -12,18 +12,8 @@ use std::collections::BTreeSet;
 use tree_sitter::Node;
 
 use super::IndexedFile;
+use crate::infer::facts::DjangoSettings;
 use crate::parse::FIELD;
-
-/// What the settings modules of one import root say.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct DjangoSettings {
-    /// Every app named by `INSTALLED_APPS` or a list it is built from
-    /// (`THIRD_PARTY_APPS`); `None` when one of them is not a literal.
-    pub installed_apps: Option<BTreeSet<String>>,
-    /// `TEMPLATES[...]["OPTIONS"]["context_processors"]`, every backend's;
-    /// `None` when a list of them is not a literal.
-    pub context_processors: Option<BTreeSet<String>>,
-}
 
 /// Whether a module name looks like a settings module: `settings`,
 /// `config.settings.base`, `local_settings`, `settings_dev`.
@@ -195,7 +185,7 @@ fn is_apps_list(name: &str) -> bool {
 /// accepts (another apps list) add nothing. `None` for anything else.
 fn strings(node: Node<'_>, text: &str, known: &dyn Fn(&str) -> bool) -> Option<Vec<String>> {
     match node.kind() {
-        "string" => string_literal(node, text).map(|value| vec![value]),
+        "string" => crate::parse::string_literal(node, text).map(|value| vec![value]),
         "list" | "tuple" | "set" | "parenthesized_expression" | "expression_list" => {
             let mut found = Vec::new();
             let mut cursor = node.walk();
@@ -236,7 +226,7 @@ fn processors(node: Node<'_>, text: &str) -> Option<Vec<String>> {
     while let Some(node) = stack.pop() {
         if node.kind() == "pair"
             && let Some(key) = node.child_by_field_id(FIELD.key)
-            && string_literal(key, text).as_deref() == Some("context_processors")
+            && crate::parse::string_literal(key, text).as_deref() == Some("context_processors")
         {
             found.extend(strings(node.child_by_field_id(FIELD.value)?, text, &|_| false)?);
             continue;
@@ -248,23 +238,6 @@ fn processors(node: Node<'_>, text: &str) -> Option<Vec<String>> {
         stack.extend(node.named_children(&mut cursor));
     }
     literal.then_some(found)
-}
-
-/// The value of a plain string literal (no interpolation, no concatenation).
-fn string_literal(node: Node<'_>, text: &str) -> Option<String> {
-    if node.kind() != "string" {
-        return None;
-    }
-    let mut cursor = node.walk();
-    let mut value = None;
-    for child in node.named_children(&mut cursor) {
-        match child.kind() {
-            "string_start" | "string_end" => {}
-            "string_content" if value.is_none() => value = Some(node_text(child, text).to_owned()),
-            _ => return None,
-        }
-    }
-    Some(value.unwrap_or_default())
 }
 
 fn node_text<'s>(node: Node<'_>, text: &'s str) -> &'s str {

@@ -369,8 +369,12 @@ impl ProjectFacts for ProjectIndex {
         made.peek().is_some() && made.all(|expire| !expire)
     }
 
-    fn django_settings(&self) -> Option<&super::django_settings::DjangoSettings> {
+    fn django_settings(&self) -> Option<&crate::infer::facts::DjangoSettings> {
         self.shared.django_settings.as_ref()
+    }
+
+    fn template_uses(&self, name: &str) -> Option<std::sync::Arc<crate::infer::facts::TemplateUses>> {
+        self.shared.templates.uses(name)
     }
 }
 

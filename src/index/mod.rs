@@ -19,6 +19,7 @@ mod resolve;
 pub mod roots;
 pub mod site_packages;
 mod sqlalchemy;
+pub mod templates;
 
 pub use crawl::{ModuleTable, RELATION_FIELDS, RootFiles, SummaryCache, declares_relations};
 pub use django::USER_BASES;
@@ -82,7 +83,9 @@ struct Shared {
     mros: HashMap<String, Arc<[String]>>,
     user_model: Option<String>,
     /// What the root's Django settings modules say, when it has one.
-    django_settings: Option<django_settings::DjangoSettings>,
+    django_settings: Option<crate::infer::facts::DjangoSettings>,
+    /// The root's Django templates, walked when a render first asks.
+    templates: templates::Templates,
     /// Some project class is mapped by `SQLAlchemy`.
     maps_sqlalchemy: bool,
     /// The files parsed, for `asyncfix index --files`.

@@ -3,6 +3,8 @@
 //! the project index (`crate::index`) answers. Keeping the question here
 //! keeps the data flowing one way: inference never imports the index.
 
+use std::collections::BTreeSet;
+
 use tree_sitter::Node;
 
 use super::{Evaluator, Value};
@@ -10,6 +12,34 @@ use crate::parse::FIELD;
 use crate::recipe::{Callable, RuleSet};
 use crate::semantic::arguments::{self, Passed};
 use crate::semantic::{Binding, ScopeId};
+
+/// What the settings modules of one import root say.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DjangoSettings {
+    /// Every app named by `INSTALLED_APPS` or a list it is built from
+    /// (`THIRD_PARTY_APPS`); `None` when one of them is not a literal.
+    pub installed_apps: Option<BTreeSet<String>>,
+    /// `TEMPLATES[...]["OPTIONS"]["context_processors"]`, every backend's;
+    /// `None` when a list of them is not a literal.
+    pub context_processors: Option<BTreeSet<String>>,
+}
+
+/// What one template reads, with every template it extends or includes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TemplateUses {
+    /// Every dotted variable a tag or a `{{ }}` names, and each of its
+    /// prefixes: `user.profile.name` gives `user`, `user.profile` and itself.
+    pub variables: BTreeSet<String>,
+    /// An `{% extends %}` or `{% include %}` names a template that is not
+    /// found, or by a variable: what it reads is not known.
+    pub incomplete: bool,
+}
+
+impl TemplateUses {
+    pub fn reads(&self, variable: &str) -> bool {
+        self.variables.contains(variable)
+    }
+}
 
 /// Project facts, as one file's check sees them.
 pub trait ProjectFacts: Sync {
@@ -102,7 +132,12 @@ pub trait ProjectFacts: Sync {
     /// Whether every session factory of the project keeps objects on commit.
     fn sessions_never_expire(&self) -> bool;
     /// What the project's Django settings say; `None` without a settings module.
-    fn django_settings(&self) -> Option<&crate::index::django_settings::DjangoSettings> {
+    fn django_settings(&self) -> Option<&DjangoSettings> {
+        None
+    }
+    /// What the project's template `name` reads, with its parents and
+    /// includes; `None` when it is not found.
+    fn template_uses(&self, _name: &str) -> Option<std::sync::Arc<TemplateUses>> {
         None
     }
 }

@@ -53,6 +53,7 @@ impl RuleSet {
                 Some(RawMatcher::NativeMigration) => Some(&mut self.native_migration),
                 Some(RawMatcher::AsyncToSync) => Some(&mut self.async_to_sync),
                 Some(RawMatcher::LazyRequestUser) => Some(&mut self.lazy_request_user),
+                Some(RawMatcher::TemplateRender) => Some(&mut self.template_render),
                 // Its sites are the `[model-instance]` entries, which any recipe may add.
                 Some(RawMatcher::ModelInstance) | None => None,
             };
@@ -77,24 +78,11 @@ impl RuleSet {
         }
         self.add_kind_lists(loader, &raw, rule)?;
         self.add_models(loader, &raw.model)?;
-        if raw.orm.is_none()
-            && raw.callable.is_empty()
-            && raw.method.is_empty()
-            && raw.attribute.is_empty()
-            && raw.dispatch.is_empty()
-            && raw.fixture.is_empty()
-            && raw.sqlalchemy.is_none()
-            && raw.matcher.is_none()
-            && raw.model_instance.is_none()
-            && raw.implicit_evaluation.is_none()
-            && raw.async_to_sync.is_none()
-            && raw.lazy_request_user.is_none()
-            && raw.model.is_empty()
-        {
+        if matches_nothing(&raw) {
             return Err(loader.spanned_error(
                 &raw.code,
                 "the recipe matches nothing: add `[orm]`, `[[callable]]`, `[[method]]`, `[[attribute]]`, \
-                 `[[dispatch]]`, `[[fixture]]`, `[model-instance]`, `[implicit-evaluation]`, `[async-to-sync]`, `[lazy-request-user]`, `[[model]]` or a `matcher`",
+                 `[[dispatch]]`, `[[fixture]]`, `[model-instance]`, `[implicit-evaluation]`, `[async-to-sync]`, `[lazy-request-user]`, `[template-render]`, `[[model]]` or a `matcher`",
             ));
         }
         let rewrite = rewrite_for(loader, matcher, raw.rewrite.as_ref())?;
@@ -305,6 +293,34 @@ impl RuleSet {
         Ok(since)
     }
 
+    /// `[template-render]`: the renderers with their parameters, and the
+    /// context processors that hand templates the lazy user.
+    fn add_template_render(&mut self, loader: &Loader<'_>, kind: &raw::RawTemplateRender) -> Result<(), RecipeError> {
+        for renderer in &kind.renderers {
+            check_dotted(loader, &renderer.name, false)?;
+            for parameter in &renderer.parameters {
+                check_identifier(loader, parameter)?;
+            }
+            let parameters: Vec<String> = renderer.parameters.iter().map(|p| p.get_ref().clone()).collect();
+            if !parameters.iter().any(|parameter| parameter == "template_name") {
+                return Err(loader.spanned_error(
+                    &renderer.name,
+                    "a renderer's `parameters` name its `template_name` (and `request`, `context` where it takes them)",
+                ));
+            }
+            self.renderers.insert(renderer.name.get_ref().clone(), parameters);
+        }
+        for processor in &kind.user_processors {
+            check_dotted(loader, &processor.name, false)?;
+            for variable in &processor.variables {
+                check_dotted(loader, variable, false)?;
+            }
+            let variables = processor.variables.iter().map(|v| v.get_ref().clone()).collect();
+            self.user_processors.insert(processor.name.get_ref().clone(), variables);
+        }
+        Ok(())
+    }
+
     /// `[[dispatch]]`: a library base's methods that run a subclass's hook.
     pub(super) fn add_dispatch(
         &mut self,
@@ -382,6 +398,9 @@ impl RuleSet {
                 })?;
                 self.request_user_twin = Some(self.twins.len() - 1);
             }
+        }
+        if let Some(kind) = &raw.template_render {
+            self.add_template_render(loader, kind)?;
         }
         let mut lists: Vec<(&Vec<Spanned<String>>, &mut EntryRules)> = Vec::new();
         if let Some(kind) = &raw.model_instance {
@@ -594,4 +613,22 @@ fn returned_from(loader: &Loader<'_>, callable: &raw::RawCallable) -> Result<Opt
         None => None,
     };
     Ok(Some(ReturnedFrom::InstanceOf { attribute, getter }))
+}
+
+/// A recipe with no table and no matcher: it would report nothing.
+fn matches_nothing(raw: &RawRecipe) -> bool {
+    raw.orm.is_none()
+        && raw.callable.is_empty()
+        && raw.method.is_empty()
+        && raw.attribute.is_empty()
+        && raw.dispatch.is_empty()
+        && raw.fixture.is_empty()
+        && raw.sqlalchemy.is_none()
+        && raw.matcher.is_none()
+        && raw.model_instance.is_none()
+        && raw.implicit_evaluation.is_none()
+        && raw.async_to_sync.is_none()
+        && raw.lazy_request_user.is_none()
+        && raw.template_render.is_none()
+        && raw.model.is_empty()
 }

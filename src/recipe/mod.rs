@@ -65,15 +65,6 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Whether the project's settings rule its sites out: they install
-    /// none of the apps the rule needs (unknown settings rule nothing out).
-    pub fn ruled_out_by(&self, settings: Option<&crate::index::django_settings::DjangoSettings>) -> bool {
-        !self.installed_apps.is_empty()
-            && settings
-                .and_then(|settings| settings.installed_apps.as_ref())
-                .is_some_and(|installed| !self.installed_apps.iter().any(|app| installed.contains(app)))
-    }
-
     /// The message with its placeholders filled in.
     pub fn render_message(&self, callee: &str, method: &str, wrapper: &str, via: &str) -> String {
         render(&self.message, callee, method, wrapper, via)
@@ -285,6 +276,12 @@ pub struct RuleSet {
     /// (its index in `twins`).
     pub lazy_request_user: Option<RuleId>,
     pub authenticated_in: Vec<String>,
+    /// The `template-render` recipe: renderers by qualified name, with
+    /// their parameters; the context processors that hand templates the
+    /// lazy user, with the variables that load it.
+    pub template_render: Option<RuleId>,
+    pub renderers: HashMap<String, Vec<String>>,
+    pub user_processors: HashMap<String, Vec<String>>,
     pub request_user_twin: Option<usize>,
     /// Model instance methods that query (`save`, `delete`, ...), each
     /// with the rule of the recipe that lists it.

@@ -59,6 +59,9 @@ pub struct RawRecipe {
     /// The parameters of the `lazy-request-user` kind.
     #[serde(default)]
     pub lazy_request_user: Option<RawLazyRequestUser>,
+    /// The parameters of the `template-render` kind.
+    #[serde(default)]
+    pub template_render: Option<RawTemplateRender>,
     /// Recipe format 1 kept these at the top level; format 2 rejects them
     /// with how to convert (`[model-instance]` `instance-methods`).
     #[serde(default)]
@@ -205,6 +208,37 @@ pub struct RawLazyRequestUser {
     pub async_twins: Vec<RawTwin>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawTemplateRender {
+    /// Callables that render a template now, with their parameters.
+    #[serde(default)]
+    pub renderers: Vec<RawRenderer>,
+    /// Context processors that hand templates the lazy request user, with
+    /// the template variables through which reading it loads it.
+    #[serde(default)]
+    pub user_processors: Vec<RawUserProcessor>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRenderer {
+    /// `django.shortcuts.render`.
+    pub name: Spanned<String>,
+    /// Its parameters in order, among them `request`, `template_name` and
+    /// `context` (`["request", "template_name", "context"]`).
+    pub parameters: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawUserProcessor {
+    /// `django.contrib.auth.context_processors.auth`.
+    pub name: Spanned<String>,
+    /// `["user", "perms"]`.
+    pub variables: Vec<Spanned<String>>,
+}
+
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RawApplicability {
@@ -236,6 +270,9 @@ pub enum RawMatcher {
     /// The authentication middleware's lazy `request.user`, first used
     /// inside `async def`.
     LazyRequestUser,
+    /// A template rendered inside `async def` whose context processors or
+    /// context query.
+    TemplateRender,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

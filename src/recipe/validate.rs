@@ -84,6 +84,7 @@ pub(super) fn matcher_name(matcher: RawMatcher) -> &'static str {
         RawMatcher::NativeMigration => "native-migration",
         RawMatcher::AsyncToSync => "async-to-sync",
         RawMatcher::LazyRequestUser => "lazy-request-user",
+        RawMatcher::TemplateRender => "template-render",
     }
 }
 

@@ -115,6 +115,33 @@ fn first_use(use_: Node<'_>, object: Node<'_>, scope: ScopeId, evaluator: &Evalu
     (!used_before(use_, function, &spellings, scope, evaluator)).then_some(direct)
 }
 
+/// Whether `node` is an argument of a `QuerySet` or manager method
+/// (`filter(owner=request.user)`, `get_or_create(owner=...)`): the lookup
+/// reads the lazy object's class, which loads it where the call runs.
+fn passed_to_query(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
+    let Some(parent) = node.parent() else { return false };
+    let call = match parent.kind() {
+        "keyword_argument" => parent.parent().and_then(|arguments| arguments.parent()),
+        "argument_list" => parent.parent(),
+        _ => None,
+    };
+    call.filter(|call| call.kind() == "call")
+        .and_then(|call| call.child_by_field_id(FIELD.function))
+        // `sync_to_async(Order.objects.get_or_create)(owner=request.user)`.
+        .map(|callee| match callee.kind() {
+            "call" => callee
+                .child_by_field_id(FIELD.arguments)
+                .and_then(|arguments| arguments.named_child(0))
+                .unwrap_or(callee),
+            _ => callee,
+        })
+        .filter(|callee| callee.kind() == "attribute")
+        .and_then(|callee| callee.child_by_field_id(FIELD.object))
+        .is_some_and(|receiver| {
+            matches!(evaluator.eval(receiver, scope), Value::QuerySet { .. } | Value::Manager { .. })
+        })
+}
+
 /// Whether `user` (a `request.user` node) is the only one spelled so in `function`.
 fn only_use(user: Node<'_>, function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> bool {
     let model = evaluator.model;
@@ -153,7 +180,7 @@ fn in_django_module(evaluator: &Evaluator<'_, '_>) -> bool {
 /// Whether the enclosing method's class, or a decorator of the enclosing
 /// function, comes from a package that authenticates the request before
 /// the handler runs.
-fn authenticated_by_view(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
+pub fn authenticated_by_view(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
     let prefixes = &evaluator.rules.authenticated_in;
     let under = |name: &str| {
         prefixes.iter().any(|prefix| {
@@ -211,7 +238,7 @@ fn used_before(
                 let assigned = node.kind() == "attribute"
                     && parent.kind() == "assignment"
                     && parent.child_by_field_id(FIELD.left).is_some_and(|left| left.id() == node.id());
-                (parent.kind() == "attribute" && object) || assigned
+                (parent.kind() == "attribute" && object) || assigned || passed_to_query(node, scope, evaluator)
             });
             let earlier = conditions(node, function, scope, evaluator);
             if loads && earlier.iter().all(|condition| later.contains(condition)) {

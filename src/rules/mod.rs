@@ -16,6 +16,7 @@ pub mod suppression;
 pub mod sync_attribute;
 pub mod sync_callable;
 pub mod sync_method;
+pub mod template_render;
 #[cfg(test)]
 mod tests;
 mod visitor;
@@ -170,6 +171,7 @@ pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
         .or_else(|| model_instance::check(call, scope, evaluator))
         .or_else(|| implicit_evaluation::check_call(call, scope, evaluator))
         .or_else(|| async_to_sync::check(call, scope, evaluator))
+        .or_else(|| template_render::check(call, scope, evaluator))
         .or_else(|| project_helper::check(call, scope, evaluator))?;
     // `filter(owner=request.user)` loads a lazy user where the call runs:
     // in a wrapper's thread that is fine, on the loop (a native twin) not.

@@ -219,12 +219,11 @@ impl<'t> Visitor<'_, 't> {
     /// Whether the run reports a rule's sites: it is enabled, and the
     /// project's settings do not rule it out.
     fn reports(&self, rule: RuleId) -> bool {
+        let needs = &self.settings.rules.rule(rule).installed_apps;
+        let installed = self.evaluator.index.and_then(|index| index.django_settings()?.installed_apps.as_ref());
+        // Unknown settings rule nothing out.
         self.settings.enabled[rule.0]
-            && !self
-                .settings
-                .rules
-                .rule(rule)
-                .ruled_out_by(self.evaluator.index.and_then(|index| index.django_settings()))
+            && (needs.is_empty() || installed.is_none_or(|installed| needs.iter().any(|app| installed.contains(app))))
     }
 
     /// Pushes a node's children with the mode and role each runs in.
