@@ -1,5 +1,6 @@
 //! The project's Django settings, as far as literals say: which apps are
-//! installed and which context processors every template render runs.
+//! installed, which context processors every template render runs, and
+//! whether a project middleware replaces the lazy `request.user`.
 //!
 //! Read from every settings module of an import root (`settings.py`,
 //! `config/settings/base.py`, `local_settings.py`...), unioned: a fact
@@ -39,22 +40,132 @@ pub fn read(files: &[IndexedFile], ids: &[usize]) -> Option<DjangoSettings> {
         };
         // Cheap test first: most modules named settings of a big tree (a
         // pydantic `settings.py`) configure no Django.
-        if !text.contains("INSTALLED_APPS") && !text.contains("TEMPLATES") {
+        if !["INSTALLED_APPS", "TEMPLATES", "MIDDLEWARE"].iter().any(|name| text.contains(name)) {
             continue;
         }
         let Some(tree) = crate::parse::parse(&text) else { continue };
         let module = read_module(tree.root_node(), &text);
-        if matches!((&module.apps, &module.processors), (Fact::Absent, Fact::Absent)) {
+        if matches!((&module.apps, &module.processors, &module.middleware), (Fact::Absent, Fact::Absent, Fact::Absent))
+        {
             continue;
         }
         let settings = found.get_or_insert_with(Module::default);
         settings.apps.merge(module.apps);
         settings.processors.merge(module.processors);
+        settings.middleware.merge(module.middleware);
     }
-    found.map(|module| DjangoSettings {
+    let module = found?;
+    let eager_request_user = match &module.middleware {
+        Fact::Known(middleware) => replaces_lazy_user(middleware, files, ids),
+        Fact::Absent | Fact::Unknown => false,
+    };
+    Some(DjangoSettings {
         installed_apps: module.apps.into_set(),
         context_processors: module.processors.into_set(),
+        eager_request_user,
     })
+}
+
+/// Whether the last middleware to set `request.user` is a project one that
+/// sets it to a loaded user (a token middleware's `request.user =
+/// User.objects.get(...)`), with only Django's own middleware after it: a
+/// library's may wrap it in a lazy object again.
+fn replaces_lazy_user(middleware: &[String], files: &[IndexedFile], ids: &[usize]) -> bool {
+    let mut eager = false;
+    for path in middleware {
+        let Some((module, class)) = path.rsplit_once('.') else { continue };
+        let file = ids.iter().map(|&id| &files[id]).find(|file| file.module.name == module);
+        match file.and_then(|file| sets_request_user(file, class)) {
+            Some(sets_eagerly) => eager = sets_eagerly,
+            // Django's own middleware set nothing after authentication,
+            // save its own lazy user.
+            None if path.starts_with("django.") => {
+                if class.ends_with("AuthenticationMiddleware") {
+                    eager = false;
+                }
+            }
+            None if file.is_some() => {}
+            None => eager = false,
+        }
+    }
+    eager
+}
+
+/// How the middleware class `class` of `file` sets `request.user` before
+/// the view: `Some(true)` to a loaded object at the top of `__call__`,
+/// `__acall__`, `process_request` or `process_view`, `Some(false)` to a lazy
+/// one (or it derives from Django's `AuthenticationMiddleware`), `None` when
+/// it does not.
+fn sets_request_user(file: &IndexedFile, class: &str) -> Option<bool> {
+    let text = match &file.source {
+        Some(text) => text.clone(),
+        None => std::fs::read_to_string(&file.path).ok()?,
+    };
+    if !text.contains(".user") {
+        return None;
+    }
+    let tree = crate::parse::parse(&text)?;
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    let definition = root.named_children(&mut cursor).find_map(|statement| {
+        let definition = match statement.kind() {
+            "decorated_definition" => statement.child_by_field_id(FIELD.definition)?,
+            _ => statement,
+        };
+        (definition.kind() == "class_definition"
+            && definition.child_by_field_id(FIELD.name).is_some_and(|name| node_text(name, &text) == class))
+        .then_some(definition)
+    })?;
+    if definition
+        .child_by_field_id(FIELD.superclasses)
+        .is_some_and(|bases| node_text(bases, &text).contains("AuthenticationMiddleware"))
+    {
+        return Some(false);
+    }
+    let body = definition.child_by_field_id(FIELD.body)?;
+    let mut cursor = body.walk();
+    let methods: Vec<Node<'_>> = body
+        .named_children(&mut cursor)
+        .filter_map(|statement| match statement.kind() {
+            "decorated_definition" => statement.child_by_field_id(FIELD.definition),
+            _ => Some(statement),
+        })
+        .filter(|method| {
+            method.kind() == "function_definition"
+                && method.child_by_field_id(FIELD.name).is_some_and(|name| {
+                    matches!(node_text(name, &text), "__call__" | "__acall__" | "process_request" | "process_view")
+                })
+        })
+        .collect();
+    let mut found = None;
+    for method in methods {
+        let Some(block) = method.child_by_field_id(FIELD.body) else { continue };
+        let mut cursor = block.walk();
+        for statement in block.named_children(&mut cursor) {
+            let Some(assignment) = statement.named_child(0).filter(|node| node.kind() == "assignment") else {
+                continue;
+            };
+            let (Some(left), Some(right)) =
+                (assignment.child_by_field_id(FIELD.left), assignment.child_by_field_id(FIELD.right))
+            else {
+                continue;
+            };
+            let assigns_user = left.kind() == "attribute"
+                && left.child_by_field_id(FIELD.attribute).is_some_and(|name| node_text(name, &text) == "user");
+            if assigns_user {
+                let callee = (right.kind() == "call")
+                    .then(|| right.child_by_field_id(FIELD.function))
+                    .flatten()
+                    .map(|callee| node_text(callee, &text));
+                let lazy = callee.is_some_and(|callee| {
+                    let name = callee.rsplit('.').next().unwrap_or(callee);
+                    name.contains("Lazy") || name == "lazy"
+                });
+                found = Some(!lazy);
+            }
+        }
+    }
+    found
 }
 
 /// What the settings say of one list.
@@ -99,6 +210,7 @@ impl Fact {
 struct Module {
     apps: Fact,
     processors: Fact,
+    middleware: Fact,
 }
 
 fn read_module(root: Node<'_>, text: &str) -> Module {
@@ -115,6 +227,8 @@ fn read_module(root: Node<'_>, text: &str) -> Module {
                 let target = node_text(left, text);
                 if left.kind() == "identifier" && is_apps_list(target) {
                     module.apps.add(strings(right, text, &|name| is_apps_list(name)));
+                } else if left.kind() == "identifier" && matches!(target, "MIDDLEWARE" | "MIDDLEWARE_CLASSES") {
+                    module.middleware.add(strings(right, text, &|_| false));
                 } else if target == "TEMPLATES" {
                     module.processors.add(processors(right, text));
                 } else if left.kind() == "subscript" && target.contains("context_processors") {
@@ -137,6 +251,13 @@ fn read_module(root: Node<'_>, text: &str) -> Module {
                     &mut module.apps
                 } else if object.contains("context_processors") {
                     &mut module.processors
+                } else if matches!(object, "MIDDLEWARE" | "MIDDLEWARE_CLASSES") {
+                    // Order matters here: an insert puts it anywhere.
+                    if callee.child_by_field_id(FIELD.attribute).is_some_and(|name| node_text(name, text) == "insert") {
+                        module.middleware.add(None);
+                        continue;
+                    }
+                    &mut module.middleware
                 } else {
                     continue;
                 };

@@ -22,6 +22,9 @@ pub struct DjangoSettings {
     /// `TEMPLATES[...]["OPTIONS"]["context_processors"]`, every backend's;
     /// `None` when a list of them is not a literal.
     pub context_processors: Option<BTreeSet<String>>,
+    /// A project middleware in `MIDDLEWARE` replaces the authentication
+    /// middleware's lazy `request.user` with a loaded user.
+    pub eager_request_user: bool,
 }
 
 /// What one template reads, with every template it extends or includes.

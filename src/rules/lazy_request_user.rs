@@ -51,6 +51,9 @@ pub fn check_call<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
 /// Whether a request's user was loaded before `node` on every path in its
 /// function (any spelling: `request.user`, `self.request.user`).
 pub fn user_loaded_before(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
+    if replaced_by_middleware(evaluator) {
+        return true;
+    }
     let model = evaluator.model;
     let Some(function) = evaluator.model.enclosing(node, "function_definition") else { return false };
     let mut spellings = Vec::new();
@@ -74,6 +77,7 @@ pub fn holds_lazy_user(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_,
     while let Some(current) = stack.pop() {
         if is_request_user(current, model.source) {
             return in_django_module(evaluator)
+                && !replaced_by_middleware(evaluator)
                 && !authenticated_by_view(current, scope, evaluator)
                 && !used_before(current, function, &[model.text(current)], scope, evaluator);
         }
@@ -83,6 +87,12 @@ pub fn holds_lazy_user(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_,
         }
     }
     false
+}
+
+/// Whether a project middleware in the settings replaces the lazy user
+/// with a loaded one before any view runs.
+fn replaced_by_middleware(evaluator: &Evaluator<'_, '_>) -> bool {
+    evaluator.index.and_then(|index| index.django_settings()).is_some_and(|settings| settings.eager_request_user)
 }
 
 /// Whether `use_` (an attribute on `object`) is the first use of a lazy
@@ -104,7 +114,10 @@ fn first_use(use_: Node<'_>, object: Node<'_>, scope: ScopeId, evaluator: &Evalu
     } else {
         return None;
     };
-    if !in_django_module(evaluator) || authenticated_by_view(use_, scope, evaluator) {
+    if !in_django_module(evaluator)
+        || authenticated_by_view(use_, scope, evaluator)
+        || replaced_by_middleware(evaluator)
+    {
         return None;
     }
     let function = evaluator.model.enclosing(use_, "function_definition")?;
