@@ -373,6 +373,10 @@ impl ProjectFacts for ProjectIndex {
         self.shared.django_settings.as_ref()
     }
 
+    fn model_io_queries(&self, class: &str, io: crate::recipe::ModelIo) -> bool {
+        ProjectIndex::model_io_queries(self, class, io)
+    }
+
     fn template_uses(&self, name: &str) -> Option<std::sync::Arc<crate::infer::facts::TemplateUses>> {
         self.shared.templates.uses(name)
     }

@@ -15,6 +15,7 @@ pub mod django;
 pub mod django_settings;
 mod facts;
 mod layout;
+mod model_io;
 mod resolve;
 pub mod roots;
 pub mod site_packages;

@@ -138,6 +138,11 @@ pub trait ProjectFacts: Sync {
     fn django_settings(&self) -> Option<&DjangoSettings> {
         None
     }
+    /// Whether the project model form or serializer `class` may query while
+    /// it validates or shows a model (`true` when not known).
+    fn model_io_queries(&self, _class: &str, _io: crate::recipe::ModelIo) -> bool {
+        true
+    }
     /// What the project's template `name` reads, with its parents and
     /// includes; `None` when it is not found.
     fn template_uses(&self, _name: &str) -> Option<std::sync::Arc<TemplateUses>> {

@@ -494,6 +494,13 @@ impl RuleSet {
                 for name in &entry.names {
                     check_identifier(loader, name)?;
                     table.insert((TagId(tag), name.get_ref().clone()), rule);
+                    if let Some(io) = entry.queries_when {
+                        let io = match io {
+                            raw::RawModelIo::ModelValidation => super::ModelIo::Validation,
+                            raw::RawModelIo::ModelRepresentation => super::ModelIo::Representation,
+                        };
+                        self.queries_when.insert((TagId(tag), name.get_ref().clone()), io);
+                    }
                 }
             }
         }

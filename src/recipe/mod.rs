@@ -117,6 +117,16 @@ pub enum ReturnedFrom {
     ModelOfArgument { position: usize, many: bool },
 }
 
+/// What a model form or serializer does with its model's fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelIo {
+    /// Validating data (`is_valid()`): unique and relation fields query.
+    Validation,
+    /// Showing an instance (`.data`): many-valued relations, nested and
+    /// computed fields query.
+    Representation,
+}
+
 /// Django ORM vocabulary.
 #[derive(Debug, Default)]
 pub struct Orm {
@@ -240,6 +250,9 @@ pub struct RuleSet {
     /// `[[method]]` `unless`: keyword arguments (name, value as written)
     /// that make a call of the method query nothing.
     pub method_exemptions: HashMap<(TagId, String), Vec<(String, String)>>,
+    /// `[[method]]` and `[[attribute]]` `queries-when`: what the receiver's
+    /// project class must do for the call or read to query.
+    pub queries_when: HashMap<(TagId, String), ModelIo>,
     /// The `SQLAlchemy` vocabulary (`[sqlalchemy]`).
     pub sqlalchemy: SqlAlchemyVocabulary,
     /// Template methods: `(library base, method called)` -> the subclass's

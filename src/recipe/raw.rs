@@ -470,6 +470,19 @@ pub struct RawMethod {
     /// call query nothing (`commit=False` of a model form's `save`).
     #[serde(default)]
     pub unless: Vec<Spanned<String>>,
+    /// Queries only when the receiver's project class does: `model-validation`
+    /// (a model form's or serializer's validation: unique or relation
+    /// fields, hooks) or `model-representation` (a serializer's output:
+    /// many-valued relations, nested or computed fields).
+    #[serde(default)]
+    pub queries_when: Option<RawModelIo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawModelIo {
+    ModelValidation,
+    ModelRepresentation,
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,9 +14,12 @@ pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
         return None;
     }
     let name = evaluator.model.text(attribute.child_by_field_id(FIELD.attribute)?);
-    let Value::Tagged { tag, .. } = evaluator.eval(attribute.child_by_field_id(FIELD.object)?, scope) else {
+    let Value::Tagged { tag, class } = evaluator.eval(attribute.child_by_field_id(FIELD.object)?, scope) else {
         return None;
     };
     let rule = *evaluator.rules.attributes.get(&(tag, name.to_owned()))?;
+    if super::sync_method::quiet_for_class(tag, name, class.as_deref(), evaluator) {
+        return None;
+    }
     Some(Site::new(rule, attribute, name.to_owned(), evaluator))
 }

@@ -7,6 +7,7 @@ use tree_sitter::Node;
 use super::{Site, SiteTwin};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
+use crate::recipe::TagId;
 use crate::semantic::{Binding, ScopeId};
 use crate::target::DjangoVersion;
 
@@ -16,12 +17,14 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         return None;
     }
     let method = evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?);
-    let Value::Tagged { tag, .. } = evaluator.eval(callee.child_by_field_id(FIELD.object)?, scope) else {
+    let Value::Tagged { tag, class } = evaluator.eval(callee.child_by_field_id(FIELD.object)?, scope) else {
         return None;
     };
     let key = (tag, method.to_owned());
     let rule = *evaluator.rules.methods.get(&key)?;
-    if evaluator.rules.method_exemptions.get(&key).is_some_and(|exempt| passes_any(call, exempt, evaluator)) {
+    if evaluator.rules.method_exemptions.get(&key).is_some_and(|exempt| passes_any(call, exempt, evaluator))
+        || quiet_for_class(tag, method, class.as_deref(), evaluator)
+    {
         return None;
     }
     let twin = evaluator.rules.method_twins.get(&key).and_then(|&index| {
@@ -33,6 +36,17 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         }
     });
     Some(Site::new(rule, call, method.to_owned(), evaluator).twin(twin))
+}
+
+/// Whether a `queries-when` entry's receiver, of project class `class`,
+/// provably runs no query: a model serializer whose fields are all plain,
+/// with no unique field and no hook (an unknown class may query).
+pub fn quiet_for_class(tag: TagId, name: &str, class: Option<&str>, evaluator: &Evaluator<'_, '_>) -> bool {
+    let Some(&io) = evaluator.rules.queries_when.get(&(tag, name.to_owned())) else { return false };
+    match (class, evaluator.index) {
+        (Some(class), Some(index)) => !index.model_io_queries(class, io),
+        _ => false,
+    }
 }
 
 /// Whether the call passes one of the keyword arguments, as written, that

@@ -70,6 +70,40 @@ pub struct ClassSummary {
     pub columns: HashMap<String, ColumnSummary>,
     /// `SQLAlchemy`: `relationship()` attributes.
     pub relationships: HashMap<String, RelationshipSummary>,
+    /// Class-level attributes assigned a call, with the callee's last name:
+    /// a form's or serializer's declared fields (`email = EmailField()`).
+    pub declared: HashMap<String, String>,
+    /// A model's fields, by name, and which of them are unique
+    /// (`unique=True`, `primary_key=True`).
+    pub model_fields: Vec<String>,
+    pub unique_fields: Vec<String>,
+    /// `class Meta:` options a form's or serializer's validation and a
+    /// model's uniqueness depend on.
+    pub meta: MetaSummary,
+}
+
+/// The `class Meta:` options of a model form, a serializer or a model.
+#[derive(Debug, Clone, Default)]
+pub struct MetaSummary {
+    /// A `class Meta:` body is there.
+    pub declared: bool,
+    pub fields: Selection,
+    pub exclude: Selection,
+    /// `depth = N` (a serializer nesting its relations).
+    pub depth: bool,
+    /// `unique_together` or `constraints` (a model's multi-field uniqueness).
+    pub unique_together: bool,
+}
+
+/// `fields = [...]`, `exclude = (...)` or `fields = "__all__"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Selection {
+    #[default]
+    Absent,
+    All,
+    Names(Vec<String>),
+    /// Written, but not as a literal.
+    Unknown,
 }
 
 /// What the summariser matches by the end of a name or by text, not by a
@@ -367,9 +401,23 @@ fn class_summary(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) 
             class.default_related_name = meta_string(definition, "default_related_name", evaluator);
             // A model form's or serializer's model, read as the attribute
             // `Meta.model` (a subclass's `class Meta(Base.Meta)` inherits it).
-            if let Some(Value::Qualified(meta_model)) = meta_value(definition, "model", evaluator) {
-                class.attributes.insert(META_MODEL.to_owned(), Value::Qualified(meta_model));
+            match meta_value(definition, "model", evaluator) {
+                Some(Value::Qualified(meta_model)) => {
+                    class.attributes.insert(META_MODEL.to_owned(), Value::Qualified(meta_model));
+                }
+                // `from .models import *`: the index resolves the module's
+                // own name through its star imports.
+                Some(Value::Unknown) if !model.star_imports.is_empty() => {
+                    if let Some(name) =
+                        meta_assigned(definition, "model", evaluator).filter(|n| n.kind() == "identifier")
+                    {
+                        let own = format!("{}.{}", model.module.name, model.text(name));
+                        class.attributes.insert(META_MODEL.to_owned(), Value::Qualified(own));
+                    }
+                }
+                _ => {}
             }
+            class.meta = meta_options(definition, evaluator);
             continue;
         }
         // `user = models.ForeignKey(...)`, `user_id: Mapped[int] = mapped_column(...)`
@@ -392,6 +440,14 @@ fn class_summary(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) 
         }
         if is_model_field(right, evaluator) {
             class.declares_fields = true;
+            class.model_fields.push(attribute.clone());
+            if declares_unique(right, evaluator) {
+                class.unique_fields.push(attribute.clone());
+            }
+        }
+        if let Some(callee) = right.child_by_field_id(FIELD.function) {
+            let callee = model.text(callee);
+            class.declared.insert(attribute.clone(), callee.rsplit('.').next().unwrap_or(callee).to_owned());
         }
         if let Some(field) = relation_field(right, evaluator) {
             class.fields.insert(attribute.clone(), field);
@@ -489,6 +545,50 @@ fn meta_value(meta: Node<'_>, key: &str, evaluator: &Evaluator<'_, '_>) -> Optio
     let right =
         meta_assigned(meta, key, evaluator).filter(|right| matches!(right.kind(), "identifier" | "attribute"))?;
     Some(evaluator.eval(right, ScopeId::MODULE))
+}
+
+/// `unique=True` or `primary_key=True` among a field's arguments.
+fn declares_unique(call: Node<'_>, evaluator: &Evaluator<'_, '_>) -> bool {
+    let Some(arguments) = call.child_by_field_id(FIELD.arguments) else { return false };
+    let mut cursor = arguments.walk();
+    let keywords: Vec<Node<'_>> =
+        arguments.named_children(&mut cursor).filter(|argument| argument.kind() == "keyword_argument").collect();
+    keywords.into_iter().any(|argument| {
+        argument
+            .child_by_field_id(FIELD.name)
+            .is_some_and(|name| matches!(evaluator.model.text(name), "unique" | "primary_key"))
+            && argument.child_by_field_id(FIELD.value).is_some_and(|value| evaluator.model.text(value) != "False")
+    })
+}
+
+/// The options of a `class Meta:` body that decide what a form or
+/// serializer validates and shows.
+fn meta_options(meta: Node<'_>, evaluator: &Evaluator<'_, '_>) -> MetaSummary {
+    let names = |key: &str| -> Selection {
+        let Some(right) = meta_assigned(meta, key, evaluator) else { return Selection::Absent };
+        match right.kind() {
+            "string" if string_value(evaluator.model.text(right)) == "__all__" => Selection::All,
+            "list" | "tuple" => {
+                let mut cursor = right.walk();
+                let items: Vec<Node<'_>> =
+                    right.named_children(&mut cursor).filter(|item| item.kind() != "comment").collect();
+                items
+                    .iter()
+                    .map(|item| crate::parse::string_literal(*item, evaluator.model.source))
+                    .collect::<Option<Vec<String>>>()
+                    .map_or(Selection::Unknown, Selection::Names)
+            }
+            _ => Selection::Unknown,
+        }
+    };
+    MetaSummary {
+        declared: true,
+        fields: names("fields"),
+        exclude: names("exclude"),
+        depth: meta_assigned(meta, "depth", evaluator).is_some_and(|depth| evaluator.model.text(depth) != "0"),
+        unique_together: meta_assigned(meta, "unique_together", evaluator).is_some()
+            || meta_assigned(meta, "constraints", evaluator).is_some(),
+    }
 }
 
 /// `models.CharField(...)`, `ArrayField(...)`: a field of the recipes' field modules.
