@@ -401,14 +401,7 @@ impl<'t> Evaluator<'_, 't> {
 /// What two values a name may hold agree on: the same value, or instances
 /// of one class with what both loaded; `None` when they disagree.
 pub(super) fn meet(previous: Value, value: Value) -> Option<Value> {
-    match (previous, value) {
-        (previous, value) if previous == value => Some(previous),
-        (Value::Instance { class, preloaded }, Value::Instance { class: other, preloaded: also }) if other == class => {
-            let preloaded = preloaded.into_iter().filter(|path| also.contains(path)).collect();
-            Some(Value::Instance { class, preloaded })
-        }
-        _ => None,
-    }
+    Some(previous.either(value)).filter(|both| *both != Value::Unknown)
 }
 
 /// Generics whose first type argument is what the value is (or, for
