@@ -14,7 +14,7 @@ use tree_sitter::Node;
 
 use super::IndexedFile;
 use crate::infer::facts::DjangoSettings;
-use crate::parse::FIELD;
+use crate::parse::{self, FIELD};
 
 /// Whether a module name looks like a settings module: `settings`,
 /// `config.settings.base`, `local_settings`, `settings_dev`.
@@ -113,12 +113,12 @@ fn sets_request_user(file: &IndexedFile, class: &str) -> Option<bool> {
             _ => statement,
         };
         (definition.kind() == "class_definition"
-            && definition.child_by_field_id(FIELD.name).is_some_and(|name| node_text(name, &text) == class))
+            && definition.child_by_field_id(FIELD.name).is_some_and(|name| parse::text(name, &text) == class))
         .then_some(definition)
     })?;
     if definition
         .child_by_field_id(FIELD.superclasses)
-        .is_some_and(|bases| node_text(bases, &text).contains("AuthenticationMiddleware"))
+        .is_some_and(|bases| parse::text(bases, &text).contains("AuthenticationMiddleware"))
     {
         return Some(false);
     }
@@ -133,7 +133,7 @@ fn sets_request_user(file: &IndexedFile, class: &str) -> Option<bool> {
         .filter(|method| {
             method.kind() == "function_definition"
                 && method.child_by_field_id(FIELD.name).is_some_and(|name| {
-                    matches!(node_text(name, &text), "__call__" | "__acall__" | "process_request" | "process_view")
+                    matches!(parse::text(name, &text), "__call__" | "__acall__" | "process_request" | "process_view")
                 })
         })
         .collect();
@@ -151,12 +151,12 @@ fn sets_request_user(file: &IndexedFile, class: &str) -> Option<bool> {
                 continue;
             };
             let assigns_user = left.kind() == "attribute"
-                && left.child_by_field_id(FIELD.attribute).is_some_and(|name| node_text(name, &text) == "user");
+                && left.child_by_field_id(FIELD.attribute).is_some_and(|name| parse::text(name, &text) == "user");
             if assigns_user {
                 let callee = (right.kind() == "call")
                     .then(|| right.child_by_field_id(FIELD.function))
                     .flatten()
-                    .map(|callee| node_text(callee, &text));
+                    .map(|callee| parse::text(callee, &text));
                 let lazy = callee.is_some_and(|callee| {
                     let name = callee.rsplit('.').next().unwrap_or(callee);
                     name.contains("Lazy") || name == "lazy"
@@ -224,7 +224,7 @@ fn read_module(root: Node<'_>, text: &str) -> Module {
                 else {
                     continue;
                 };
-                let target = node_text(left, text);
+                let target = parse::text(left, text);
                 if left.kind() == "identifier" && is_apps_list(target) {
                     module.apps.add(strings(right, text, &|name| is_apps_list(name)));
                 } else if left.kind() == "identifier" && matches!(target, "MIDDLEWARE" | "MIDDLEWARE_CLASSES") {
@@ -246,14 +246,15 @@ fn read_module(root: Node<'_>, text: &str) -> Module {
                 else {
                     continue;
                 };
-                let object = node_text(object, text);
+                let object = parse::text(object, text);
                 let list = if is_apps_list(object) {
                     &mut module.apps
                 } else if object.contains("context_processors") {
                     &mut module.processors
                 } else if matches!(object, "MIDDLEWARE" | "MIDDLEWARE_CLASSES") {
                     // Order matters here: an insert puts it anywhere.
-                    if callee.child_by_field_id(FIELD.attribute).is_some_and(|name| node_text(name, text) == "insert") {
+                    if callee.child_by_field_id(FIELD.attribute).is_some_and(|name| parse::text(name, text) == "insert")
+                    {
                         module.middleware.add(None);
                         continue;
                     }
@@ -333,7 +334,7 @@ fn strings(node: Node<'_>, text: &str, known: &dyn Fn(&str) -> bool) -> Option<V
             }
             Some(found)
         }
-        "identifier" if known(node_text(node, text)) => Some(Vec::new()),
+        "identifier" if known(parse::text(node, text)) => Some(Vec::new()),
         _ => None,
     }
 }
@@ -359,10 +360,6 @@ fn processors(node: Node<'_>, text: &str) -> Option<Vec<String>> {
         stack.extend(node.named_children(&mut cursor));
     }
     literal.then_some(found)
-}
-
-fn node_text<'s>(node: Node<'_>, text: &'s str) -> &'s str {
-    &text[node.byte_range()]
 }
 
 #[cfg(test)]

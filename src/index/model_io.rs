@@ -61,7 +61,7 @@ impl ProjectIndex {
     fn model_io_known_quiet(&self, class: &str, io: ModelIo) -> Option<bool> {
         let mro = self.mro(class);
         let own: Vec<&ClassSummary> = mro.iter().filter_map(|name| self.class(name)).collect();
-        let meta = &own.iter().find(|summary| summary.meta.declared)?.meta;
+        let meta = &own.iter().find(|summary| summary.meta.present)?.meta;
         let Some(Value::Qualified(model)) = self.instance_attribute(class, META_MODEL) else { return None };
         // Hooks run project code: not judged here.
         let hooks: &[&str] = match io {

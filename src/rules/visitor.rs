@@ -236,7 +236,7 @@ impl<'t> Visitor<'_, 't> {
                     && self.settings.migrate
                     && let (Some(native), Some(operand)) = (&self.settings.native, node.named_child(0))
                     && let Some(site) = super::native_migration::check(operand, scope, self.evaluator, native)
-                    && self.settings.enabled[site.rule.0]
+                    && self.reports(site.rule)
                 {
                     self.sites.push(Found { site, scope, mode, kept: false });
                 }

@@ -86,7 +86,7 @@ pub struct ClassSummary {
 #[derive(Debug, Clone, Default)]
 pub struct MetaSummary {
     /// A `class Meta:` body is there.
-    pub declared: bool,
+    pub present: bool,
     pub fields: Selection,
     pub exclude: Selection,
     /// `depth = N` (a serializer nesting its relations).
@@ -582,7 +582,7 @@ fn meta_options(meta: Node<'_>, evaluator: &Evaluator<'_, '_>) -> MetaSummary {
         }
     };
     MetaSummary {
-        declared: true,
+        present: true,
         fields: names("fields"),
         exclude: names("exclude"),
         depth: meta_assigned(meta, "depth", evaluator).is_some_and(|depth| evaluator.model.text(depth) != "0"),
