@@ -20,12 +20,13 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let rule = evaluator.rules.template_render?;
     let index = evaluator.index?;
     let callee = call.child_by_field_id(FIELD.function)?;
-    // Every call inside `async def` reaches here: compare the spelled name
-    // before resolving it.
-    let spelled = evaluator.model.text(callee);
-    let last = spelled.rsplit('.').next().unwrap_or(spelled);
-    if !evaluator.rules.renderers.keys().any(|renderer| renderer.rsplit('.').next() == Some(last)) {
-        return None;
+    // Every call inside `async def` reaches here: a method call whose name
+    // no renderer has is not resolved (a bare name may be an import alias).
+    if let Some(method) = callee.child_by_field_id(FIELD.attribute).filter(|_| callee.kind() == "attribute") {
+        let method = evaluator.model.text(method);
+        if !evaluator.rules.renderers.keys().any(|renderer| renderer.rsplit('.').next() == Some(method)) {
+            return None;
+        }
     }
     let Value::Qualified(name) = evaluator.eval(callee, scope) else { return None };
     let parameters = evaluator.rules.renderers.get(&name)?;
