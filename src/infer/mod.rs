@@ -306,6 +306,20 @@ impl<'t> Evaluator<'_, 't> {
                 Some(inner) => self.eval_at(inner, scope, depth + 1),
                 None => Value::Unknown,
             },
+            // `items or []`: a list of instances, or an empty list.
+            "boolean_operator" => {
+                let operator = node.child_by_field_id(FIELD.operator).map(|operator| self.model.text(operator));
+                let empty = node
+                    .child_by_field_id(FIELD.right)
+                    .is_some_and(|right| matches!(right.kind(), "list" | "tuple") && right.named_child_count() == 0);
+                match node.child_by_field_id(FIELD.left) {
+                    Some(left) if operator == Some("or") && empty => match self.eval_at(left, scope, depth + 1) {
+                        list @ Value::InstanceList { .. } => list,
+                        _ => Value::Unknown,
+                    },
+                    _ => Value::Unknown,
+                }
+            }
             _ => Value::Unknown,
         }
     }

@@ -281,6 +281,13 @@ impl<'t> Evaluator<'_, 't> {
     /// (`User`, `Optional[User]`, `"User"`, a type variable bound to one),
     /// the class itself (`type[User]`), or a tagged library value.
     fn annotation_value(&self, annotation: Node<'t>, parent: ScopeId, depth: usize) -> Value {
+        // `items: list[Item]`: iterating it gives instances of `Item`.
+        if let Some(element) = container_element(annotation, |node| self.model.text(node)) {
+            return match self.annotation_value(element, parent, depth + 1) {
+                Value::Instance { class, .. } => Value::InstanceList { class: Some(class), preloaded: Vec::new() },
+                _ => Value::Unknown,
+            };
+        }
         let Some((class_node, of_class)) = annotated_class(annotation, |node| self.model.text(node)) else {
             return Value::Unknown;
         };
@@ -408,6 +415,63 @@ pub(super) fn meet(previous: Value, value: Value) -> Option<Value> {
 /// `type`, the class it holds).
 const WRAPPING_GENERICS: [&str; 8] =
     ["Optional", "Union", "type", "Type", "Annotated", "ClassVar", "Final", "Required"];
+
+/// Generics that hold elements of their one type argument.
+const CONTAINER_GENERICS: [&str; 16] = [
+    "list",
+    "List",
+    "set",
+    "Set",
+    "frozenset",
+    "FrozenSet",
+    "AbstractSet",
+    "MutableSet",
+    "Sequence",
+    "MutableSequence",
+    "Collection",
+    "Iterable",
+    "Iterator",
+    "tuple",
+    "Tuple",
+    "Generator",
+];
+
+/// `list[Item]`, `Optional[Sequence[Item]]`, `tuple[Item, ...]`: the
+/// annotation of each element. A tuple of several types (`tuple[Item,
+/// Shelf]`) has no one element type.
+fn container_element<'t>(annotation: Node<'t>, text: impl Fn(Node<'t>) -> &'t str) -> Option<Node<'t>> {
+    let mut node = annotation;
+    loop {
+        match node.kind() {
+            "type" => node = node.named_child(0)?,
+            "generic_type" | "subscript" => {
+                let generic = node.named_child(0)?;
+                let short = text(generic).rsplit('.').next()?;
+                let arguments = node.named_child(1)?;
+                let first = if arguments.kind() == "type_parameter" { arguments.named_child(0)? } else { arguments };
+                if matches!(short, "Optional" | "Annotated" | "Final" | "ClassVar") {
+                    node = first;
+                    continue;
+                }
+                if !CONTAINER_GENERICS.contains(&short) {
+                    return None;
+                }
+                if matches!(short, "tuple" | "Tuple") {
+                    // Only `tuple[Item, ...]`.
+                    let count = if arguments.kind() == "type_parameter" { arguments.named_child_count() } else { 1 };
+                    let rest = (arguments.kind() == "type_parameter").then(|| arguments.named_child(1)).flatten();
+                    if count != 2 || rest.is_none_or(|rest| text(rest).trim() != "...") {
+                        return None;
+                    }
+                }
+                return Some(first);
+            }
+            // `list[Item] | None`.
+            "binary_operator" => node = node.child_by_field_id(FIELD.left)?,
+            _ => return None,
+        }
+    }
+}
 
 /// `User`, `Optional[User]`, `User | None`, `"User"`: the class node, and
 /// whether the annotation holds the class itself (`type[User]`). Another

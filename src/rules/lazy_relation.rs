@@ -52,6 +52,8 @@ fn from_elsewhere(object: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_
                 Binding::Parameter { .. } | Binding::Annotated(_) => {
                     Some(format!("`{}` (a parameter)", model.text(object)))
                 }
+                // `for item in items`: where `items` comes from.
+                Binding::Iterate(iterable) => from_elsewhere(*iterable, scope, evaluator, depth + 1),
                 // `shelf = item.shelf`: where `item` comes from.
                 Binding::Assign(value) if value.kind() == "attribute" => {
                     from_elsewhere(*value, scope, evaluator, depth + 1)

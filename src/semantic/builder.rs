@@ -107,10 +107,8 @@ impl<'t> Builder<'t> {
                     let inner = self.open(node, ScopeKind::Comprehension, scope);
                     let mut cursor = node.walk();
                     for child in node.named_children(&mut cursor) {
-                        if child.kind() == "for_in_clause"
-                            && let Some(left) = child.child_by_field_id(FIELD.left)
-                        {
-                            self.bind_targets(inner, left, &Binding::Other);
+                        if child.kind() == "for_in_clause" {
+                            self.loop_target(child, inner);
                         }
                         stack.push((child, inner));
                     }
