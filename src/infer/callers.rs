@@ -14,7 +14,8 @@
 //! Computed on demand (only for a parameter a use depends on), once per
 //! parameter, over at most [`MAX_CALLS`] calls; a use of the name other
 //! than a direct call, a call with `*args` or `**kwargs`, a recursive call
-//! or a decorator other than a thread wrapper gives nothing.
+//! or a decorator other than a thread wrapper, `@staticmethod` or
+//! `@classmethod` gives nothing.
 
 use tree_sitter::Node;
 
@@ -22,7 +23,7 @@ use super::names::meet;
 use super::{Certainty, Evaluator, Value, decorator_callees};
 use crate::parse::FIELD;
 use crate::semantic::arguments::{Passed, Slot, passed_for, slot};
-use crate::semantic::{Binding, MethodKind, ScopeId, ScopeKind};
+use crate::semantic::{Binding, Method, MethodKind, ScopeId, ScopeKind};
 
 /// Most calls of one function read for the meet; more give nothing.
 const MAX_CALLS: usize = 16;
@@ -50,16 +51,14 @@ impl<'t> Evaluator<'_, 't> {
         if decorated.is_some_and(|decorated| !self.only_wrappers(decorated, scope.parent.unwrap_or(function))) {
             return Value::Unknown;
         }
-        let skip_first = scope.method.is_some();
+        let skip_first = scope.method.as_ref().is_some_and(|method| method.kind != MethodKind::Static);
         let Some(slot) = slot(definition, name, skip_first, |node| self.model.text(node)).filter(|slot| !slot.star)
         else {
             return Value::Unknown;
         };
         let (calls, private) = match &scope.method {
-            Some(method) if method.kind == MethodKind::Instance => {
-                (self.method_calls(definition, &method.class), false)
-            }
-            Some(_) => (None, false),
+            Some(method) if method.kind == MethodKind::Property => (None, false),
+            Some(method) => (self.method_calls(definition, method), false),
             None => self.function_calls(definition, scope.parent.unwrap_or(ScopeId::MODULE)),
         };
         let Some(calls) = calls.filter(|calls| !calls.is_empty() && calls.len() <= MAX_CALLS) else {
@@ -94,10 +93,15 @@ impl<'t> Evaluator<'_, 't> {
         }
     }
 
-    /// Whether every decorator of a definition is a thread wrapper
-    /// (`@sync_to_async`), which passes the arguments on unchanged.
+    /// Whether every decorator of a definition passes the arguments on
+    /// unchanged: a thread wrapper (`@sync_to_async`), `@staticmethod` or
+    /// `@classmethod`.
     fn only_wrappers(&self, decorated: Node<'t>, scope: ScopeId) -> bool {
-        decorator_callees(decorated).into_iter().all(|callee| self.is_wrapper(callee, scope))
+        decorator_callees(decorated).into_iter().all(|callee| {
+            let builtin = self.model.text(callee);
+            matches!(builtin, "staticmethod" | "classmethod") && self.model.lookup(builtin, scope).is_none()
+                || self.is_wrapper(callee, scope)
+        })
     }
 
     /// The calls of a plain function bound in `outer`, and whether they are
@@ -133,12 +137,16 @@ impl<'t> Evaluator<'_, 't> {
         (Some(calls), private)
     }
 
-    /// The calls `self.method(...)` in the methods of `class` in this
-    /// module; `None` when `.method` is read any other way in the module.
-    fn method_calls(&self, definition: Node<'t>, class: &str) -> Option<Vec<Node<'t>>> {
-        let method = self.model.text(definition.child_by_field_id(FIELD.name)?);
+    /// The calls `self.method(...)` in the methods of its class in this
+    /// module (and, for a static or class method, `cls.method(...)` and
+    /// `Class.method(...)` anywhere in it); `None` when `.method` is read
+    /// any other way in the module.
+    fn method_calls(&self, definition: Node<'t>, method: &Method<'_>) -> Option<Vec<Node<'t>>> {
+        let class = method.class.as_str();
+        let on_class = method.kind != MethodKind::Instance;
+        let name = self.model.text(definition.child_by_field_id(FIELD.name)?);
         let mut calls = Vec::new();
-        for reference in self.identifiers(method) {
+        for reference in self.identifiers(name) {
             let Some(attribute) = reference.parent().filter(|parent| {
                 parent.kind() == "attribute"
                     && parent.child_by_field_id(FIELD.attribute).is_some_and(|field| field.id() == reference.id())
@@ -154,7 +162,10 @@ impl<'t> Evaluator<'_, 't> {
             let on_self = caller.method.as_ref().is_some_and(|method| {
                 method.class == class && method.first_parameter == Some(self.model.text(receiver))
             });
-            if receiver.kind() != "identifier" || !on_self {
+            let on_class = on_class
+                && receiver.kind() == "identifier"
+                && matches!(self.eval(receiver, self.model.scope_at(call)), Value::Qualified(named) if named == class);
+            if receiver.kind() != "identifier" || !(on_self || on_class) {
                 return None;
             }
             calls.push(call);
