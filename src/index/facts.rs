@@ -4,7 +4,8 @@ use super::call_graph::Resolution;
 use super::sqlalchemy::SQLALCHEMY_BASES;
 use super::{ProjectIndex, Symbol};
 use crate::infer::facts::{
-    CallTarget, Direction, OrmClass, OrmMethod, ProjectFacts, Relation, Returned, SqlAlchemyRelationship, Touch,
+    CallTarget, Direction, GuardParameter, OrmClass, OrmMethod, ProjectFacts, Relation, Returned,
+    SqlAlchemyRelationship, Touch,
 };
 use crate::infer::{MODEL_LABEL, USER_MODEL, Value};
 use crate::recipe::{Callable, RuleSet};
@@ -160,12 +161,15 @@ impl ProjectFacts for ProjectIndex {
 
     fn function_returns(&self, name: &str) -> Option<Returned> {
         let Some(Symbol::Function(function)) = self.symbol(name) else { return None };
-        let (owner, method) = function.rsplit_once('.')?;
-        let function = match self.module(owner) {
-            Some(module) => module.functions.get(method)?,
-            None => self.class(owner)?.methods.get(method)?,
-        };
-        self.returned(function)
+        self.returned(self.function_summary(&function)?)
+    }
+
+    fn forced_parameters(&self, target: &CallTarget, rules: &RuleSet) -> Vec<GuardParameter> {
+        let Resolution::Function(function) = self.resolve_target(target, rules) else { return Vec::new() };
+        self.function_summary(&function)
+            .filter(|summary| !summary.is_async && !summary.wrapped)
+            .map(|summary| summary.forces.clone())
+            .unwrap_or_default()
     }
 
     /// A recipe callable a project class inherits: `CustomRefreshToken` and
@@ -405,6 +409,15 @@ impl ProjectIndex {
         names.sort_unstable();
         names.dedup();
         names
+    }
+
+    /// The summary of a project function or method, by qualified name.
+    fn function_summary(&self, function: &str) -> Option<&FunctionSummary> {
+        let (owner, name) = function.rsplit_once('.')?;
+        match self.module(owner) {
+            Some(module) => module.functions.get(name),
+            None => self.class(owner)?.methods.get(name),
+        }
     }
 
     /// The class a function returns instances of, as every module names it

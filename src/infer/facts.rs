@@ -94,6 +94,11 @@ pub trait ProjectFacts: Sync {
     /// Whether a call target is a sync project function that touches the
     /// database (or runs `async_to_sync`): its qualified name and why.
     fn touching_call(&self, target: &CallTarget, rules: &RuleSet) -> Option<(String, Touch)>;
+    /// The parameters a call target (a sync project function) reads on
+    /// every path: a lazy object passed for one loads in the call.
+    fn forced_parameters(&self, _target: &CallTarget, _rules: &RuleSet) -> Vec<GuardParameter> {
+        Vec::new()
+    }
     /// The touching method with this name, when exactly one project class
     /// defines a method of that name: the basis of an unsafe guess.
     fn touching_method_named(&self, method: &str) -> Option<(String, Touch)>;
@@ -613,8 +618,18 @@ pub fn call_target(
     evaluator: &Evaluator<'_, '_>,
     class: Option<&str>,
 ) -> Option<CallTarget> {
+    callee_target(call.child_by_field_id(FIELD.function)?, scope, evaluator, class)
+}
+
+/// What calling `callee` runs (see [`call_target`]).
+pub fn callee_target(
+    callee: Node<'_>,
+    scope: ScopeId,
+    evaluator: &Evaluator<'_, '_>,
+    class: Option<&str>,
+) -> Option<CallTarget> {
     let model = evaluator.model;
-    let mut callee = call.child_by_field_id(FIELD.function)?;
+    let mut callee = callee;
     let mut scope = scope;
     // `check = handler.is_allowed; check(x)`: the bound method it holds.
     if callee.kind() == "identifier"

@@ -12,8 +12,10 @@ use tree_sitter::Node;
 use super::lazy_relation::conditions;
 use super::{Site, SiteTwin, enclosing_class};
 use crate::fix::rewrite::WrapStyle;
+use crate::infer::facts::{CallTarget, callee_target};
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
+use crate::semantic::arguments::{Passed, passed_for};
 use crate::semantic::{Binding, ScopeId};
 
 /// `request.user.X` read, or `user.X` with `user = request.user`.
@@ -155,6 +157,55 @@ fn passed_to_query(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>
         })
 }
 
+/// Why `call` (of `target`) loads a lazy request user: it passes one
+/// that nothing loaded before for a parameter the sync function reads on
+/// every path (`describe(request.user)` of `def describe(user): return
+/// user.email`).
+pub fn passed_to_reader(
+    call: Node<'_>,
+    target: &CallTarget,
+    scope: ScopeId,
+    evaluator: &Evaluator<'_, '_>,
+) -> Option<String> {
+    let arguments = call.child_by_field_id(FIELD.arguments)?;
+    let text = |node| evaluator.model.text(node);
+    evaluator.index?.forced_parameters(target, evaluator.rules).into_iter().find_map(|parameter| {
+        let Passed::Argument(argument) = passed_for(arguments, &parameter.name, parameter.position, text) else {
+            return None;
+        };
+        (is_request_user(argument, evaluator.model.source) && holds_lazy_user(argument, scope, evaluator))
+            .then(|| format!("reads the lazy `{}` passed as `{}`", text(argument), parameter.name))
+    })
+}
+
+/// Whether `node` (a `request.user` node) is an argument of a call that
+/// loads it: a sync project function that reads that parameter on every path.
+fn passed_to_reader_call(node: Node<'_>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) -> bool {
+    let Some(index) = evaluator.index else { return false };
+    let Some(parent) = node.parent() else { return false };
+    let call = match parent.kind() {
+        "keyword_argument" => parent.parent().and_then(|arguments| arguments.parent()),
+        "argument_list" => parent.parent(),
+        _ => return false,
+    };
+    let Some(call) = call.filter(|call| call.kind() == "call") else { return false };
+    let Some(arguments) = call.child_by_field_id(FIELD.arguments) else { return false };
+    let Some(mut callee) = call.child_by_field_id(FIELD.function) else { return false };
+    // `await sync_to_async(describe)(request.user)`: the wrapped function runs.
+    if callee.kind() == "call"
+        && callee.child_by_field_id(FIELD.function).is_some_and(|wrapper| evaluator.is_wrapper(wrapper, scope))
+        && let Some(wrapped) = callee.child_by_field_id(FIELD.arguments).and_then(|arguments| arguments.named_child(0))
+    {
+        callee = wrapped;
+    }
+    let class = enclosing_class(scope, evaluator);
+    let Some(target) = callee_target(callee, scope, evaluator, class.as_deref()) else { return false };
+    let text = |node| evaluator.model.text(node);
+    index.forced_parameters(&target, evaluator.rules).iter().any(|parameter| {
+        matches!(passed_for(arguments, &parameter.name, parameter.position, text), Passed::Argument(argument) if argument.id() == node.id())
+    })
+}
+
 /// Whether `user` (a `request.user` node) is the only one spelled so in `function`.
 fn only_use(user: Node<'_>, function: Node<'_>, evaluator: &Evaluator<'_, '_>) -> bool {
     let model = evaluator.model;
@@ -251,7 +302,10 @@ fn used_before(
                 let assigned = node.kind() == "attribute"
                     && parent.kind() == "assignment"
                     && parent.child_by_field_id(FIELD.left).is_some_and(|left| left.id() == node.id());
-                (parent.kind() == "attribute" && object) || assigned || passed_to_query(node, scope, evaluator)
+                (parent.kind() == "attribute" && object)
+                    || assigned
+                    || passed_to_query(node, scope, evaluator)
+                    || passed_to_reader_call(node, scope, evaluator)
             });
             let earlier = conditions(node, function, scope, evaluator);
             if loads && earlier.iter().all(|condition| later.contains(condition)) {

@@ -60,6 +60,8 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     let (certainty, touch) = if let Some(target) = call_target(call, scope, evaluator, class.as_deref()) {
         if let Some((_, touch)) = index.touching_call(&target, evaluator.rules) {
             (Certainty::Certain, touch)
+        } else if let Some(reason) = super::lazy_request_user::passed_to_reader(call, &target, scope, evaluator) {
+            (Certainty::Certain, Touch { reason, effect: Effect::LazyUser, generator: false, only_when: Vec::new() })
         } else {
             // A project base's method that queries nothing, overridden by a
             // subclass whose method does: which one runs depends on the receiver.

@@ -5,6 +5,7 @@
 
 mod abstract_method;
 mod attributes;
+mod forced;
 mod guards;
 mod sqlalchemy;
 
@@ -199,6 +200,9 @@ pub struct FunctionSummary {
     pub loads: Option<Loads>,
     /// Which parameters its direct accesses and its calls need truthy.
     pub guards: Guards,
+    /// A sync function's parameters that it reads on every path (see
+    /// `forced.rs`): a lazy `request.user` passed for one loads there.
+    pub forces: Vec<GuardParameter>,
 }
 
 /// The `if` tests of parameters around a function's database accesses
@@ -354,6 +358,28 @@ fn attribute_read(
         && let Value::Instance { class, .. } = evaluator.eval(object, scope)
     {
         let target = CallTarget::Attribute { class, attribute: evaluator.model.text(attribute).to_owned() };
+        add_call(calls, target);
+    }
+}
+
+/// A `for` loop or comprehension clause in a function body: iterating a
+/// `QuerySet` queries (noted when `touch_matters`); iterating what a
+/// project function returns is a call the graph follows.
+fn loop_iterable(
+    node: Node<'_>,
+    scope: ScopeId,
+    evaluator: &Evaluator<'_, '_>,
+    touch_matters: bool,
+    note: &mut impl FnMut(usize, String, Effect),
+    calls: &mut Vec<CallTarget>,
+) {
+    let Some(iterable) = node.child_by_field_id(FIELD.right) else { return };
+    if let Value::QuerySet { .. } = evaluator.eval(iterable, scope)
+        && touch_matters
+    {
+        let reason = format!("for ... in {}", rules::summarize(iterable, evaluator.model.source));
+        note(iterable.start_byte(), reason, Effect::Database);
+    } else if let Some(target) = iterated_target(iterable, scope, evaluator) {
         add_call(calls, target);
     }
 }
@@ -918,6 +944,9 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
     let mut stack = vec![(body, scope)];
     while let Some((current, current_scope)) = stack.pop() {
         let (calls_before, notes_before) = (summary.calls.len(), notes.get());
+        if touch_matters {
+            forced::note(&mut summary.forces, current, current_scope, &guarded);
+        }
         match current.kind() {
             "function_definition" | "lambda" | "class_definition" | "decorated_definition" => continue,
             "call" => {
@@ -954,16 +983,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                 returned.note(&mut summary, value, evaluated, model.source);
             }
             "for_statement" | "for_in_clause" => {
-                if let Some(iterable) = current.child_by_field_id(FIELD.right) {
-                    if let Value::QuerySet { .. } = evaluator.eval(iterable, current_scope)
-                        && touch_matters
-                    {
-                        let reason = format!("for ... in {}", rules::summarize(iterable, model.source));
-                        note(iterable.start_byte(), reason, Effect::Database);
-                    } else if let Some(target) = iterated_target(iterable, current_scope, evaluator) {
-                        add_call(&mut summary.calls, target);
-                    }
-                }
+                loop_iterable(current, current_scope, evaluator, touch_matters, &mut note, &mut summary.calls);
             }
             _ => {}
         }
