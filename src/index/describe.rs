@@ -36,7 +36,7 @@ impl ProjectIndex {
         for (name, touch) in touching {
             let reason = &touch.reason;
             match touch.effect {
-                Effect::Database => _ = writeln!(out, "  {name}: {reason}"),
+                Effect::Database | Effect::Resource(_) => _ = writeln!(out, "  {name}: {reason}"),
                 Effect::AsyncToSync => _ = writeln!(out, "  {name}: {reason} (runs async code with async_to_sync)"),
                 Effect::LazyUser => _ = writeln!(out, "  {name}: {reason} (loads the lazy request.user)"),
             }

@@ -408,6 +408,9 @@ pub enum Effect {
     /// The first use of the middleware's lazy `request.user`: a query only
     /// while nothing has loaded it.
     LazyUser,
+    /// A site of a rule whose recipe names what else it touches
+    /// (`resource = "the cache backend"`).
+    Resource(crate::recipe::RuleId),
 }
 
 impl Effect {
@@ -416,7 +419,8 @@ impl Effect {
     pub fn strength(self) -> u8 {
         match self {
             Effect::LazyUser => 0,
-            Effect::Database | Effect::AsyncToSync => 1,
+            Effect::Resource(_) => 1,
+            Effect::Database | Effect::AsyncToSync => 2,
         }
     }
 }

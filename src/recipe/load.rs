@@ -99,6 +99,7 @@ impl RuleSet {
             },
             rewrite,
             wrapper,
+            resource: raw.resource.clone(),
             installed_apps: raw.installed_apps.iter().map(|app| app.get_ref().clone()).collect(),
             origin: loader.path.to_owned(),
         });

@@ -57,6 +57,8 @@ pub struct Rule {
     pub applicability: Applicability,
     pub rewrite: Rewrite,
     pub wrapper: Option<Wrapper>,
+    /// What its sites touch, when not the database (`resource`).
+    pub resource: Option<String>,
     /// Apps one of which the project must install for the rule to report
     /// (`installed-apps`); empty: always.
     pub installed_apps: Vec<String>,
@@ -70,6 +72,12 @@ impl Rule {
         render(&self.message, callee, method, wrapper, via)
     }
 
+    /// The message of a site that touches `resource` (another rule's, when
+    /// not the database) through a project function.
+    pub fn render_touching(&self, callee: &str, method: &str, wrapper: &str, via: &str, resource: &str) -> String {
+        render(&self.message.replace("{resource}", resource), callee, method, wrapper, via)
+    }
+
     /// The message for a read of a relationship declared `lazy="raise"`
     /// (`raise-message`, else `message`).
     pub fn render_raise_message(&self, callee: &str, method: &str, via: &str) -> String {
@@ -79,8 +87,16 @@ impl Rule {
 
 /// `template` with its placeholders filled in.
 fn render(template: &str, callee: &str, method: &str, wrapper: &str, via: &str) -> String {
-    template.replace("{callee}", callee).replace("{method}", method).replace("{wrapper}", wrapper).replace("{via}", via)
+    template
+        .replace("{callee}", callee)
+        .replace("{method}", method)
+        .replace("{wrapper}", wrapper)
+        .replace("{via}", via)
+        .replace("{resource}", DATABASE)
 }
+
+/// What a site touches unless its rule says otherwise.
+pub const DATABASE: &str = "the database";
 
 /// A callable that hits the database.
 #[derive(Debug, Clone, Copy)]

@@ -35,6 +35,11 @@ pub struct RawRecipe {
     /// `database_sync_to_async` in modules that import `channels`).
     #[serde(default)]
     pub wrapper: Option<RawWrapper>,
+    /// What the rule's sites touch, for `{resource}` in messages of the
+    /// project functions that make them (`"the cache backend"`); the
+    /// database when absent.
+    #[serde(default)]
+    pub resource: Option<String>,
     /// Django apps one of which must be installed for the rule's sites to
     /// exist (`rest_framework_simplejwt.token_blacklist`): where the
     /// project's settings list none of them, the rule reports nothing.

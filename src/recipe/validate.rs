@@ -9,7 +9,7 @@ use crate::fix::SqlAlchemyFix;
 use crate::source::Locator;
 
 /// The placeholders a message may use.
-const PLACEHOLDERS: [&str; 4] = ["callee", "method", "wrapper", "via"];
+const PLACEHOLDERS: [&str; 5] = ["callee", "method", "wrapper", "via", "resource"];
 
 pub(super) struct Loader<'a> {
     pub(super) path: &'a str,
@@ -101,7 +101,7 @@ pub(super) fn check_placeholders(loader: &Loader<'_>, message: &Spanned<String>)
             return Err(loader.spanned_error(
                 message,
                 format!(
-                    "unknown placeholder `{{{name}}}` in message; known: {{callee}}, {{method}}, {{wrapper}}, {{via}}"
+                    "unknown placeholder `{{{name}}}` in message; known: {{callee}}, {{method}}, {{wrapper}}, {{via}}, {{resource}}"
                 ),
             ));
         }

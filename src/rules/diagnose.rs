@@ -33,10 +33,14 @@ pub(super) struct FixContext<'a, 't> {
 pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &FixContext<'_, '_>) -> Diagnostic {
     let settings = context.settings;
     let rule = settings.rules.rule(site.rule);
+    let render = |wrapper: &str| match &site.resource {
+        Some(resource) => rule.render_touching(&site.callee, &site.method, wrapper, &site.via, resource),
+        None => rule.render_message(&site.callee, &site.method, wrapper, &site.via),
+    };
     let (message, fix) = match &site.style {
         Style::Wrap(style) => {
             let wrapper = settings.wrapper.as_ref().or(rule.wrapper.as_ref()).unwrap_or(context.default_wrapper);
-            let message = rule.render_message(&site.callee, &site.method, &wrapper.name, &site.via);
+            let message = render(&wrapper.name);
             let fix = match native_fix(site, *style, scope, mode, context) {
                 Some(fix) => Ok(fix),
                 None => build_fix(site, *style, scope, mode, rule.rewrite, context.importer, wrapper, context.model),
@@ -44,7 +48,7 @@ pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Fi
             (message, fix)
         }
         Style::Unwrap(unwrap) => {
-            let message = rule.render_message(&site.callee, &site.method, "", &site.via);
+            let message = render("");
             let fix = site
                 .twin
                 .as_ref()
@@ -56,7 +60,7 @@ pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Fi
             (message, fix)
         }
         Style::Await => {
-            let message = rule.render_message(&site.callee, &site.method, "", &site.via);
+            let message = render("");
             let fix = if mode == Mode::AsyncNoAwait {
                 Err(NoFix::InGeneratorExpression)
             } else if mode == Mode::ClassBody {
@@ -72,7 +76,7 @@ pub(super) fn diagnose(site: &Site<'_>, scope: ScopeId, mode: Mode, context: &Fi
             let message = if plan.raises() {
                 rule.render_raise_message(&site.callee, &site.method, &site.via)
             } else {
-                rule.render_message(&site.callee, &site.method, "", &site.via)
+                render("")
             };
             let fix = if rule.rewrite == Rewrite::None {
                 Err(NoFix::ByRecipe)

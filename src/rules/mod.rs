@@ -29,7 +29,7 @@ use tree_sitter::Node;
 
 use crate::fix::rewrite::WrapStyle;
 use crate::fix::{Reload, Style};
-use crate::infer::facts::ProjectFacts;
+use crate::infer::facts::{Effect, ProjectFacts};
 use crate::infer::{Certainty, Evaluator};
 use crate::parse::FIELD;
 use crate::recipe::RuleId;
@@ -59,6 +59,9 @@ pub struct Site<'t> {
     pub callee_fallback: bool,
     /// How the site reaches the database, for `{via}` in messages.
     pub via: String,
+    /// What it touches when not the database (`the cache backend`), for
+    /// `{resource}` in messages.
+    pub resource: Option<String>,
     /// The native async twin of its call, for a target Django that has it.
     pub twin: Option<SiteTwin>,
 }
@@ -107,6 +110,7 @@ impl<'t> Site<'t> {
             style,
             callee_fallback: false,
             via: String::new(),
+            resource: None,
             twin: None,
         }
     }
@@ -156,6 +160,16 @@ impl<'t> Site<'t> {
     #[must_use]
     pub fn via(mut self, via: impl Into<String>) -> Self {
         self.via = via.into();
+        self
+    }
+
+    /// What a project function's site touches, from its effect: another
+    /// rule's resource (`the cache backend`), or the database.
+    #[must_use]
+    pub fn touching(mut self, effect: Effect, rules: &crate::recipe::RuleSet) -> Self {
+        if let Effect::Resource(rule) = effect {
+            self.resource.clone_from(&rules.rule(rule).resource);
+        }
         self
     }
 }

@@ -99,13 +99,16 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
         Effect::AsyncToSync => evaluator.rules.async_to_sync?,
         // Only the lazy user's first load: not once this function loaded it.
         Effect::LazyUser if super::lazy_request_user::user_loaded_before(call, scope, evaluator) => return None,
-        Effect::LazyUser => evaluator.rules.project_helpers?,
+        Effect::LazyUser | Effect::Resource(_) => evaluator.rules.project_helpers?,
     };
     let method = match callee.kind() {
         "attribute" => evaluator.model.text(callee.child_by_field_id(FIELD.attribute)?),
         _ => evaluator.model.text(callee),
     };
-    let site = Site::new(rule, call, method.to_owned(), evaluator).certainty(certainty).via(touch.reason);
+    let site = Site::new(rule, call, method.to_owned(), evaluator)
+        .certainty(certainty)
+        .via(touch.reason)
+        .touching(touch.effect, evaluator.rules);
     Some(if touch.generator { consumed_in_thread(site) } else { site })
 }
 
@@ -149,10 +152,10 @@ fn property_site<'t>(
     let target = CallTarget::Attribute { class, attribute: name.to_owned() };
     let (_, touch) = index.touching_call(&target, evaluator.rules)?;
     let rule = match touch.effect {
-        Effect::Database | Effect::LazyUser => evaluator.rules.project_helpers?,
+        Effect::Database | Effect::LazyUser | Effect::Resource(_) => evaluator.rules.project_helpers?,
         Effect::AsyncToSync => evaluator.rules.async_to_sync?,
     };
-    Some(Site::new(rule, node, name.to_owned(), evaluator).via(touch.reason))
+    Some(Site::new(rule, node, name.to_owned(), evaluator).via(touch.reason).touching(touch.effect, evaluator.rules))
 }
 
 /// A generator's body runs as it is iterated: `w(gen)()` would hand the

@@ -855,6 +855,8 @@ fn effect_of(rule: crate::recipe::RuleId, rules: &RuleSet) -> Effect {
         Effect::AsyncToSync
     } else if Some(rule) == rules.lazy_request_user {
         Effect::LazyUser
+    } else if rules.rule(rule).resource.is_some() {
+        Effect::Resource(rule)
     } else {
         Effect::Database
     }
