@@ -4,7 +4,7 @@ use super::call_graph::Resolution;
 use super::sqlalchemy::SQLALCHEMY_BASES;
 use super::{ProjectIndex, Symbol};
 use crate::infer::facts::{
-    CallTarget, Direction, GuardParameter, OrmClass, OrmMethod, ProjectFacts, Relation, Returned,
+    CallTarget, Direction, GuardParameter, OrmClass, OrmMethod, ProjectFacts, Relation, Returned, ReturnedElement,
     SqlAlchemyRelationship, Touch,
 };
 use crate::infer::{MODEL_LABEL, USER_MODEL, Value};
@@ -162,6 +162,16 @@ impl ProjectFacts for ProjectIndex {
     fn function_returns(&self, name: &str) -> Option<Returned> {
         let Some(Symbol::Function(function)) = self.symbol(name) else { return None };
         self.returned(self.function_summary(&function)?)
+    }
+
+    fn returned_element(&self, target: &CallTarget, index: usize, rules: &RuleSet) -> Option<(ReturnedElement, bool)> {
+        let Resolution::Function(function) = self.resolve_target(target, rules) else { return None };
+        let summary = self.function_summary(&function)?;
+        let element = match summary.returns_elements.get(index)?.as_ref()? {
+            ReturnedElement::Instance(class) => ReturnedElement::Instance(self.unsentinel(class)),
+            ReturnedElement::List(class) => ReturnedElement::List(self.unsentinel(class)),
+        };
+        Some((element, summary.is_async || summary.wrapped))
     }
 
     fn forced_parameters(&self, target: &CallTarget, rules: &RuleSet) -> Vec<GuardParameter> {

@@ -32,6 +32,10 @@ impl<'t> Evaluator<'_, 't> {
             }
             return self.call_result_at(wrapped, inner.child_by_field_id(FIELD.arguments), scope, depth + 1);
         }
+        // `await load(pk)` of an `async def load` (or a wrapped `def`) nested here.
+        if let Some((definition, true)) = self.nested_function(callee, scope) {
+            return self.nested_returns(definition, None, depth);
+        }
         // `await request.auser()` (Django 5.0): the request's user.
         if callee.kind() == "attribute"
             && callee.child_by_field_id(FIELD.attribute).is_some_and(|method| self.model.text(method) == "auser")

@@ -94,6 +94,17 @@ pub trait ProjectFacts: Sync {
     /// Whether a call target is a sync project function that touches the
     /// database (or runs `async_to_sync`): its qualified name and why.
     fn touching_call(&self, target: &CallTarget, rules: &RuleSet) -> Option<(String, Touch)>;
+    /// Element `index` of the tuple a call target (a project function)
+    /// returns, and whether calling it gives an awaitable (an `async def`,
+    /// or one decorated with a wrapper).
+    fn returned_element(
+        &self,
+        _target: &CallTarget,
+        _index: usize,
+        _rules: &RuleSet,
+    ) -> Option<(ReturnedElement, bool)> {
+        None
+    }
     /// The parameters a call target (a sync project function) reads on
     /// every path: a lazy object passed for one loads in the call.
     fn forced_parameters(&self, _target: &CallTarget, _rules: &RuleSet) -> Vec<GuardParameter> {
@@ -396,6 +407,14 @@ impl Passing {
         let spread = self.double_splat || (self.splat.is_some() && parameter.position.is_some());
         if spread { Argument::Other } else { Argument::Falsy }
     }
+}
+
+/// An element of the tuples a function returns: an instance of a model
+/// class, or a list of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnedElement {
+    Instance(String),
+    List(String),
 }
 
 /// What a sync function does that the event loop's thread forbids.

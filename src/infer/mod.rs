@@ -19,6 +19,7 @@ pub mod facts;
 mod flow;
 mod library;
 mod names;
+mod nested;
 #[cfg(test)]
 pub(crate) mod stub;
 #[cfg(test)]
@@ -476,15 +477,12 @@ impl<'t> Evaluator<'_, 't> {
                 _ => callee_value = Some(self.attribute_of(object, object_value, method)),
             }
         }
-        // `list(qs)` evaluates the QuerySet into instances.
-        if callee.kind() == "identifier" && self.model.lookup(self.model.text(callee), scope).is_none() {
-            let first = arguments.and_then(|arguments| arguments.named_child(0));
-            if matches!(self.model.text(callee), "list" | "sorted" | "tuple")
-                && let Some(Value::QuerySet { model, preloaded, .. } | Value::Manager { model, preloaded, .. }) =
-                    first.map(|first| self.eval_at(first, scope, depth + 1))
-            {
-                return Value::InstanceList { class: model, preloaded };
-            }
+        if let Some(list) = self.evaluated_list(callee, arguments, scope, depth) {
+            return list;
+        }
+        // `load(pk)` of a sync `def load` nested in this function.
+        if let Some((definition, false)) = self.nested_function(callee, scope) {
+            return self.nested_returns(definition, None, depth);
         }
         let callee_value = callee_value.unwrap_or_else(|| self.eval_at(callee, scope, depth + 1));
         match callee_value {
@@ -540,6 +538,26 @@ impl<'t> Evaluator<'_, 't> {
                 index.function_returns(&name).map_or(Value::Unknown, |returned| self.returned_value(returned))
             }
             _ => Value::Unknown,
+        }
+    }
+
+    /// `list(qs)`: the builtin evaluates the `QuerySet` into instances.
+    fn evaluated_list(
+        &self,
+        callee: Node<'t>,
+        arguments: Option<Node<'t>>,
+        scope: ScopeId,
+        depth: usize,
+    ) -> Option<Value> {
+        let builtin = callee.kind() == "identifier" && self.model.lookup(self.model.text(callee), scope).is_none();
+        if !builtin || !matches!(self.model.text(callee), "list" | "sorted" | "tuple") {
+            return None;
+        }
+        match self.eval_at(arguments?.named_child(0)?, scope, depth + 1) {
+            Value::QuerySet { model, preloaded, .. } | Value::Manager { model, preloaded, .. } => {
+                Some(Value::InstanceList { class: model, preloaded })
+            }
+            _ => None,
         }
     }
 

@@ -4,7 +4,7 @@
 
 use tree_sitter::Node;
 
-use super::facts::OrmClass;
+use super::facts::{OrmClass, ReturnedElement};
 use super::{Certainty, DJANGO_MODEL, Evaluator, USER_MODEL_TAG, USER_TAG, Value};
 
 use crate::parse::FIELD;
@@ -15,11 +15,59 @@ impl<'t> Evaluator<'_, 't> {
     /// Model.objects.get_or_create(...)` (or awaited `aget_or_create`) makes
     /// `obj` an instance of the model.
     pub(super) fn unpacked(&self, value: Node<'t>, index: usize, scope: ScopeId, depth: usize) -> Value {
+        if depth > super::MAX_DEPTH {
+            return Value::Unknown;
+        }
         let awaited = value.kind() == "await";
         let Some(call) = (if awaited { value.named_child(0) } else { Some(value) }) else { return Value::Unknown };
-        let Some(callee) = call.child_by_field_id(FIELD.function).filter(|callee| callee.kind() == "attribute") else {
+        let Some(mut callee) = call.child_by_field_id(FIELD.function) else { return Value::Unknown };
+        let mut awaited = awaited;
+        // `await wrapper(f)(...)` unpacks what `f(...)` returns; `await
+        // wrapper(lambda: e)()` what `e` is.
+        if awaited
+            && callee.kind() == "call"
+            && callee.child_by_field_id(FIELD.function).is_some_and(|wrapper| self.is_wrapper(wrapper, scope))
+        {
+            let Some(wrapped) =
+                callee.child_by_field_id(FIELD.arguments).and_then(|arguments| arguments.named_child(0))
+            else {
+                return Value::Unknown;
+            };
+            if wrapped.kind() == "lambda" {
+                let lambda_scope = self.model.scope_opened_by(wrapped).unwrap_or(scope);
+                return wrapped
+                    .child_by_field_id(FIELD.body)
+                    .map_or(Value::Unknown, |body| self.unpacked(body, index, lambda_scope, depth + 1));
+            }
+            (callee, awaited) = (wrapped, false);
+        }
+        // `trade, members = load(pk)` of a `def load` nested here.
+        if let Some((definition, awaitable)) = self.nested_function(callee, scope) {
+            return if awaitable == awaited {
+                self.nested_returns(definition, Some(index), depth)
+            } else {
+                Value::Unknown
+            };
+        }
+        // `trade, members = await load(pk)` of a project function.
+        if let Some(index_facts) = self.index
+            && let Some(target) = super::facts::callee_target(callee, scope, self, None)
+            && let Some((element, awaitable)) = index_facts.returned_element(&target, index, self.rules)
+        {
+            if awaitable != awaited {
+                return Value::Unknown;
+            }
+            return match element {
+                ReturnedElement::Instance(class) => match self.instance_of(class) {
+                    instance @ Value::Instance { .. } => instance,
+                    _ => Value::Unknown,
+                },
+                ReturnedElement::List(class) => Value::InstanceList { class: Some(class), preloaded: Vec::new() },
+            };
+        }
+        if callee.kind() != "attribute" {
             return Value::Unknown;
-        };
+        }
         let (Some(object), Some(method)) =
             (callee.child_by_field_id(FIELD.object), callee.child_by_field_id(FIELD.attribute))
         else {

@@ -17,8 +17,8 @@ use std::collections::HashMap;
 use tree_sitter::{Node, Tree};
 
 use crate::infer::facts::{
-    CallTarget, Effect, GuardParameter, Loads, Passing, ReturnedQuerySet, Touch, call_target, returned_chain,
-    self_attribute_call, self_attribute_evaluated, self_chain,
+    CallTarget, Effect, GuardParameter, Loads, Passing, ReturnedElement, ReturnedQuerySet, Touch, call_target,
+    returned_chain, self_attribute_call, self_attribute_evaluated, self_chain,
 };
 use crate::infer::{Evaluator, Value};
 use crate::parse::FIELD;
@@ -195,6 +195,9 @@ pub struct FunctionSummary {
     pub returns_classes: Option<Vec<String>>,
     /// What it returns when a `return` gives a lazy `QuerySet`.
     pub returns_queryset: Option<ReturnedQuerySet>,
+    /// When every `return` gives a tuple of one length (`return trade,
+    /// members`): what each element is where every one agrees.
+    pub returns_elements: Vec<Option<ReturnedElement>>,
     /// `SQLAlchemy`: the objects (or statement) it returns and what their
     /// query loaded, when every `return` agrees.
     pub loads: Option<Loads>,
@@ -752,6 +755,8 @@ struct Returns {
     loads: Vec<Vec<String>>,
     /// The class each `return` gives, if it gives one.
     classes: Vec<Option<String>>,
+    /// The model class of each tuple element the `return`s so far agree on.
+    elements: Elements,
 }
 
 impl Returns {
@@ -772,6 +777,42 @@ impl Returns {
             _ => self.loads.push(Vec::new()),
         }
     }
+
+    /// `return trade, members`: the class of each element, position by
+    /// position, kept where every `return` agrees.
+    fn note_elements(&mut self, value: Option<Node<'_>>, scope: ScopeId, evaluator: &Evaluator<'_, '_>) {
+        let tuple = value.filter(|value| matches!(value.kind(), "expression_list" | "tuple")).map(|value| {
+            let mut cursor = value.walk();
+            value
+                .named_children(&mut cursor)
+                .filter(|element| element.kind() != "comment")
+                .map(|element| match evaluator.eval(element, scope) {
+                    Value::Instance { class, .. } => Some(ReturnedElement::Instance(class)),
+                    Value::InstanceList { class: Some(class), .. } => Some(ReturnedElement::List(class)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        });
+        self.elements = match (std::mem::take(&mut self.elements), tuple) {
+            (Elements::Unseen, Some(tuple)) => Elements::Agreed(tuple),
+            (Elements::Agreed(agreed), Some(tuple)) if agreed.len() == tuple.len() => Elements::Agreed(
+                agreed.into_iter().zip(tuple).map(|(old, new)| old.filter(|old| new.as_ref() == Some(old))).collect(),
+            ),
+            _ => Elements::NotTuples,
+        };
+    }
+}
+
+/// What the `return`s of a function read so far say of tuple elements.
+#[derive(Default)]
+enum Elements {
+    #[default]
+    Unseen,
+    /// Each gives a tuple of this length; the class at each position where
+    /// all agree.
+    Agreed(Vec<Option<ReturnedElement>>),
+    /// One gives something else.
+    NotTuples,
 }
 
 /// The class a `return` gives, for [`FunctionSummary::returns_classes`]: a
@@ -983,6 +1024,7 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
                 let value = current.named_child(0);
                 let evaluated = value.map(|value| evaluator.eval(value, current_scope));
                 returned.note(&mut summary, value, evaluated, model.source);
+                returned.note_elements(value, current_scope, evaluator);
             }
             "for_statement" | "for_in_clause" => {
                 loop_iterable(current, current_scope, evaluator, touch_matters, &mut note, &mut summary.calls);
@@ -1008,6 +1050,9 @@ fn function_summary(node: Node<'_>, evaluator: &Evaluator<'_, '_>) -> FunctionSu
         dedup_calls(std::mem::take(&mut summary.calls), call_guards);
     summary.direct = first_direct.0.map(|(_, text)| text);
     summary.returns_loaded = loaded_by_all(&returned.loads);
+    if let Elements::Agreed(elements) = returned.elements {
+        summary.returns_elements = elements;
+    }
     // Every `return` must give a class (`None` when one does not).
     summary.returns_classes =
         returned.classes.into_iter().collect::<Option<Vec<_>>>().filter(|classes| !classes.is_empty());
