@@ -55,15 +55,15 @@ impl<'t> Evaluator<'_, 't> {
                 && self.rules.orm.fetching.contains(sync_name)
             {
                 // What `select_related` loaded comes with the object, however the query ends.
-                let (model, mut preloaded) = match self.eval_at(object, scope, depth + 1) {
-                    Value::Manager { model, preloaded, .. } => (model, preloaded),
-                    Value::QuerySet { model, preloaded, .. } => (model, preloaded),
+                let (model, certainty, mut preloaded) = match self.eval_at(object, scope, depth + 1) {
+                    Value::Manager { model, certainty, preloaded, .. }
+                    | Value::QuerySet { model, certainty, preloaded, .. } => (model, certainty, preloaded),
                     _ => return Value::Unknown,
                 };
                 if super::CONSTRUCTING.contains(&sync_name) {
                     preloaded.extend(self.keyword_names(inner.child_by_field_id(FIELD.arguments)));
                 }
-                return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
+                return super::fetched(model, certainty, preloaded);
             }
         }
         // `await self.load()` of a project `async def` method: what its

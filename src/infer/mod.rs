@@ -454,13 +454,14 @@ impl<'t> Evaluator<'_, 't> {
                     }
                     return Value::QuerySet { model, certainty, preloaded, classes };
                 }
-                Value::Manager { model, mut preloaded, .. } | Value::QuerySet { model, mut preloaded, .. }
+                Value::Manager { model, mut preloaded, certainty, .. }
+                | Value::QuerySet { model, mut preloaded, certainty, .. }
                     if self.rules.orm.fetching.contains(method) =>
                 {
                     if CONSTRUCTING.contains(&method) {
                         preloaded.extend(self.keyword_names(arguments));
                     }
-                    return model.map_or(Value::Unknown, |class| Value::Instance { class, preloaded });
+                    return fetched(model, certainty, preloaded);
                 }
                 Value::Manager { model, certainty, classes, .. }
                 | Value::QuerySet { model, certainty, classes, .. } => {
@@ -755,6 +756,19 @@ impl<'t> Evaluator<'_, 't> {
         })
     }
 }
+
+/// What a query of `model` fetches: an instance of it; of some model
+/// (Django's `Model`: it saves and deletes, and has no relations) where a
+/// manager or `QuerySet` class of no known model is certainly one
+/// (`self.get(...)` in a `QuerySet` subclass's method).
+pub(super) fn fetched(model: Option<String>, certainty: Certainty, preloaded: Vec<String>) -> Value {
+    match model {
+        Some(class) => Value::Instance { class, preloaded },
+        None if certainty == Certainty::Certain => Value::Instance { class: DJANGO_MODEL.to_owned(), preloaded },
+        None => Value::Unknown,
+    }
+}
+
 
 /// What each decorator of a `decorated_definition` calls: `f` of `@f` and
 /// of `@f(...)`.

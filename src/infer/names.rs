@@ -18,6 +18,12 @@ impl<'t> Evaluator<'_, 't> {
         if depth > super::MAX_DEPTH {
             return Value::Unknown;
         }
+        // `pair = await load(pk)` then `member, created = pair`.
+        if value.kind() == "identifier"
+            && let Some((found, [Binding::Assign(bound)])) = self.model.lookup(self.model.text(value), scope)
+        {
+            return self.unpacked(*bound, index, found, depth + 1);
+        }
         let awaited = value.kind() == "await";
         let Some(call) = (if awaited { value.named_child(0) } else { Some(value) }) else { return Value::Unknown };
         let Some(mut callee) = call.child_by_field_id(FIELD.function) else { return Value::Unknown };
@@ -80,8 +86,9 @@ impl<'t> Evaluator<'_, 't> {
             return Value::Unknown;
         }
         match self.eval_at(object, scope, depth + 1) {
-            Value::Manager { model: Some(class), preloaded, .. } => Value::Instance { class, preloaded },
-            Value::QuerySet { model: Some(class), preloaded, .. } => Value::Instance { class, preloaded },
+            Value::Manager { model, certainty, preloaded, .. } | Value::QuerySet { model, certainty, preloaded, .. } => {
+                super::fetched(model, certainty, preloaded)
+            }
             _ => Value::Unknown,
         }
     }
