@@ -55,10 +55,10 @@ impl<'t> Evaluator<'_, 't> {
                 && self.rules.orm.fetching.contains(sync_name)
             {
                 // What `select_related` loaded comes with the object, however the query ends.
-                let (model, certainty, mut preloaded) = match self.eval_at(object, scope, depth + 1) {
-                    Value::Manager { model, certainty, preloaded, .. }
-                    | Value::QuerySet { model, certainty, preloaded, .. } => (model, certainty, preloaded),
-                    _ => return Value::Unknown,
+                let (Value::Manager { model, certainty, mut preloaded, .. }
+                | Value::QuerySet { model, certainty, mut preloaded, .. }) = self.eval_at(object, scope, depth + 1)
+                else {
+                    return Value::Unknown;
                 };
                 if super::CONSTRUCTING.contains(&sync_name) {
                     preloaded.extend(self.keyword_names(inner.child_by_field_id(FIELD.arguments)));

@@ -769,7 +769,6 @@ pub(super) fn fetched(model: Option<String>, certainty: Certainty, preloaded: Ve
     }
 }
 
-
 /// What each decorator of a `decorated_definition` calls: `f` of `@f` and
 /// of `@f(...)`.
 fn decorator_callees(decorated: Node<'_>) -> Vec<Node<'_>> {

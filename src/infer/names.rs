@@ -86,9 +86,8 @@ impl<'t> Evaluator<'_, 't> {
             return Value::Unknown;
         }
         match self.eval_at(object, scope, depth + 1) {
-            Value::Manager { model, certainty, preloaded, .. } | Value::QuerySet { model, certainty, preloaded, .. } => {
-                super::fetched(model, certainty, preloaded)
-            }
+            Value::Manager { model, certainty, preloaded, .. }
+            | Value::QuerySet { model, certainty, preloaded, .. } => super::fetched(model, certainty, preloaded),
             _ => Value::Unknown,
         }
     }
