@@ -199,7 +199,16 @@ impl ProjectIndex {
                 },
                 _ => match self.inherited_callable(name, rules) {
                     Some(callable) if callable.site => Resolution::Database(format!("`{}`", short_member(name))),
-                    _ => Resolution::Nothing,
+                    // `CreateTrade.execute(...)`: a library base's class-level
+                    // template method runs the project class's hook.
+                    _ => name
+                        .rsplit_once('.')
+                        .and_then(|(class, method)| {
+                            let class = self.canonical_class(class)?;
+                            let mro = self.mro(&class);
+                            self.dispatched(&class, method, &mro, rules)
+                        })
+                        .unwrap_or(Resolution::Nothing),
                 },
             },
             CallTarget::Method { class, method } => self.resolve_method(class, method, false, rules),
@@ -350,6 +359,24 @@ impl ProjectIndex {
         })
     }
 
+    /// A library base's template method (`[[dispatch]]`) that runs the
+    /// hooks `class` defines: the hook, or any of them.
+    fn dispatched(&self, class: &str, method: &str, bases: &[String], rules: &RuleSet) -> Option<Resolution> {
+        for base in bases {
+            let Some(hooks) = rules.dispatch.get(&(base.clone(), method.to_owned())) else { continue };
+            let mut owners: Vec<String> = hooks
+                .iter()
+                .filter_map(|hook| self.find_method(class, hook, false).map(|(owner, _)| format!("{owner}.{hook}")))
+                .collect();
+            match owners.len() {
+                0 => {}
+                1 => return Some(Resolution::Function(owners.remove(0))),
+                _ => return Some(Resolution::AnyOf(owners)),
+            }
+        }
+        None
+    }
+
     pub(super) fn resolve_method(&self, class: &str, method: &str, skip_self: bool, rules: &RuleSet) -> Resolution {
         if let Some((owner, function)) = self.find_method(class, method, skip_self) {
             // An abstract method runs one of the overrides below `class`.
@@ -376,18 +403,8 @@ impl ProjectIndex {
                 return Resolution::Database(format!("`{}.{method}`", short(base)));
             }
         }
-        // A library base's template method runs the subclass's hook.
-        for base in bases {
-            let Some(hooks) = rules.dispatch.get(&(base.clone(), method.to_owned())) else { continue };
-            let mut owners: Vec<String> = hooks
-                .iter()
-                .filter_map(|hook| self.find_method(class, hook, false).map(|(owner, _)| format!("{owner}.{hook}")))
-                .collect();
-            match owners.len() {
-                0 => {}
-                1 => return Resolution::Function(owners.remove(0)),
-                _ => return Resolution::AnyOf(owners),
-            }
+        if let Some(dispatched) = self.dispatched(class, method, bases, rules) {
+            return dispatched;
         }
         // A mixin calling what the classes it is mixed into define.
         if !skip_self {

@@ -387,7 +387,7 @@ impl ProjectFacts for ProjectIndex {
         self.shared.django_settings.as_ref()
     }
 
-    fn model_io_queries(&self, class: &str, io: crate::recipe::ModelIo) -> bool {
+    fn model_io_queries(&self, class: &str, io: crate::recipe::ModelIo) -> crate::infer::facts::ModelIoQueries {
         ProjectIndex::model_io_queries(self, class, io)
     }
 

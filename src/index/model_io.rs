@@ -5,7 +5,7 @@
 
 use super::ProjectIndex;
 use crate::infer::Value;
-use crate::infer::facts::ProjectFacts;
+use crate::infer::facts::{ModelIoQueries, ProjectFacts};
 use crate::recipe::{META_MODEL, ModelIo, RelationKind};
 use crate::summary::{ClassSummary, Selection};
 
@@ -53,8 +53,28 @@ const LIBRARY_MODELS: &[(&str, &[&str], &[&str])] = &[
 ];
 
 impl ProjectIndex {
-    pub(super) fn model_io_queries(&self, class: &str, io: ModelIo) -> bool {
-        self.model_io_known_quiet(class, io) != Some(true)
+    pub(super) fn model_io_queries(&self, class: &str, io: ModelIo) -> ModelIoQueries {
+        match self.model_io_known_quiet(class, io) {
+            Some(true) => ModelIoQueries::No,
+            _ if self.model_unseen(class) => ModelIoQueries::Unseen,
+            _ => ModelIoQueries::May,
+        }
+    }
+
+    /// Whether the `Meta.model` of `class` names a module of the project's
+    /// own packages that is not there (`from tests.models import X` where
+    /// `tests/models.py` is missing): nothing is known of its fields. A
+    /// library's model (Django's, an installed app's) is not unseen: it
+    /// may query.
+    fn model_unseen(&self, class: &str) -> bool {
+        let Some(Value::Qualified(model)) = self.instance_attribute(class, META_MODEL) else { return false };
+        let Some((module, _)) = model.rsplit_once('.') else { return false };
+        let package = module.split('.').next().unwrap_or(module);
+        let project_package = self.modules().any(|summary| {
+            let name = summary.module.name.as_str();
+            name == package || name.strip_prefix(package).is_some_and(|rest| rest.starts_with('.'))
+        });
+        self.class(&model).is_none() && self.module(module).is_none() && project_package
     }
 
     /// `Some(true)` when the class provably runs no query for `io`.

@@ -155,9 +155,9 @@ pub trait ProjectFacts: Sync {
         None
     }
     /// Whether the project model form or serializer `class` may query while
-    /// it validates or shows a model (`true` when not known).
-    fn model_io_queries(&self, _class: &str, _io: crate::recipe::ModelIo) -> bool {
-        true
+    /// it validates or shows a model.
+    fn model_io_queries(&self, _class: &str, _io: crate::recipe::ModelIo) -> ModelIoQueries {
+        ModelIoQueries::May
     }
     /// What the project's template `name` reads, with its parents and
     /// includes; `None` when it is not found.
@@ -407,6 +407,20 @@ impl Passing {
         let spread = self.double_splat || (self.splat.is_some() && parameter.position.is_some());
         if spread { Argument::Other } else { Argument::Falsy }
     }
+}
+
+/// Whether a model form or serializer queries while it validates or shows
+/// its model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelIoQueries {
+    /// Every field it touches is a plain column, and no hook runs.
+    No,
+    /// Something it touches may query (a relation, a unique field, a hook,
+    /// a library base whose fields are not listed).
+    May,
+    /// Its model is nowhere in sight (not in the project, its installed
+    /// packages or the recipes): whether it queries is a guess.
+    Unseen,
 }
 
 /// An element of the tuples a function returns: an instance of a model

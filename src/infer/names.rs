@@ -168,6 +168,13 @@ impl<'t> Evaluator<'_, 't> {
                 Binding::Class(_) | Binding::Function if module_level => {
                     Value::Qualified(format!("{}.{name}", self.model.module.name))
                 }
+                // A class defined in a function: by its `__qualname__`
+                // (`module.handler.<locals>.Query`), as the index keeps it.
+                Binding::Class(definition) => self
+                    .model
+                    .scope_opened_by(*definition)
+                    .and_then(|inner| self.model.scope(inner).class_name.clone())
+                    .map_or(Value::Unknown, Value::Qualified),
                 // `stream: Stream = make()`: the annotation where the value says nothing.
                 Binding::Assign(value) => match self.eval_at(*value, found_in, depth + 1) {
                     Value::Unknown => value

@@ -1,7 +1,7 @@
 //! The recipes shipped in `recipes/`, embedded in the binary.
 
 /// `(file name, TOML text)` for every built-in recipe, in code order.
-pub const BUILTIN_RECIPES: [(&str, &str); 21] = [
+pub const BUILTIN_RECIPES: [(&str, &str); 22] = [
     ("recipes/django-orm.toml", include_str!("../../recipes/django-orm.toml")),
     ("recipes/jwt-tokens.toml", include_str!("../../recipes/jwt-tokens.toml")),
     ("recipes/django-cache.toml", include_str!("../../recipes/django-cache.toml")),
@@ -21,6 +21,7 @@ pub const BUILTIN_RECIPES: [(&str, &str); 21] = [
     ("recipes/django-request-user.toml", include_str!("../../recipes/django-request-user.toml")),
     ("recipes/django-forms.toml", include_str!("../../recipes/django-forms.toml")),
     ("recipes/django-templates.toml", include_str!("../../recipes/django-templates.toml")),
+    ("recipes/service-objects.toml", include_str!("../../recipes/service-objects.toml")),
     ("recipes/sqlalchemy-lazy-load.toml", include_str!("../../recipes/sqlalchemy-lazy-load.toml")),
     ("recipes/sqlalchemy-expired.toml", include_str!("../../recipes/sqlalchemy-expired.toml")),
 ];

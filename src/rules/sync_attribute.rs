@@ -18,8 +18,6 @@ pub fn check<'t>(attribute: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 
         return None;
     };
     let rule = *evaluator.rules.attributes.get(&(tag, name.to_owned()))?;
-    if super::sync_method::quiet_for_class(tag, name, class.as_deref(), evaluator) {
-        return None;
-    }
-    Some(Site::new(rule, attribute, name.to_owned(), evaluator))
+    let certainty = super::sync_method::queries_for_class(tag, name, class.as_deref(), evaluator)?;
+    Some(Site::new(rule, attribute, name.to_owned(), evaluator).certainty(certainty))
 }

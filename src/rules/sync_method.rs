@@ -5,7 +5,8 @@
 use tree_sitter::Node;
 
 use super::{Site, SiteTwin};
-use crate::infer::{Evaluator, Value};
+use crate::infer::facts::ModelIoQueries;
+use crate::infer::{Certainty, Evaluator, Value};
 use crate::parse::FIELD;
 use crate::recipe::TagId;
 use crate::semantic::{Binding, ScopeId};
@@ -22,11 +23,10 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
     };
     let key = (tag, method.to_owned());
     let rule = *evaluator.rules.methods.get(&key)?;
-    if evaluator.rules.method_exemptions.get(&key).is_some_and(|exempt| passes_any(call, exempt, evaluator))
-        || quiet_for_class(tag, method, class.as_deref(), evaluator)
-    {
+    if evaluator.rules.method_exemptions.get(&key).is_some_and(|exempt| passes_any(call, exempt, evaluator)) {
         return None;
     }
+    let certainty = queries_for_class(tag, method, class.as_deref(), evaluator)?;
     let twin = evaluator.rules.method_twins.get(&key).and_then(|&index| {
         let twin = SiteTwin { index, at_least: None, import_from: None, constructor: None };
         if evaluator.rules.twins[index].receiver.is_some() {
@@ -35,17 +35,30 @@ pub fn check<'t>(call: Node<'t>, scope: ScopeId, evaluator: &Evaluator<'_, 't>) 
             Some(twin)
         }
     });
-    Some(Site::new(rule, call, method.to_owned(), evaluator).twin(twin))
+    Some(Site::new(rule, call, method.to_owned(), evaluator).twin(twin).certainty(certainty))
 }
 
-/// Whether a `queries-when` entry's receiver, of project class `class`,
-/// provably runs no query: a model serializer whose fields are all plain,
-/// with no unique field and no hook (an unknown class may query).
-pub fn quiet_for_class(tag: TagId, name: &str, class: Option<&str>, evaluator: &Evaluator<'_, '_>) -> bool {
-    let Some(&io) = evaluator.rules.queries_when.get(&(tag, name.to_owned())) else { return false };
+/// How sure a `queries-when` entry's site is, for a receiver of project
+/// class `class`: `None` when the class provably runs no query (a model
+/// serializer whose fields are all plain, with no unique field and no
+/// hook); a guess when its model is nowhere in sight; certain otherwise
+/// (an unknown class may query).
+pub fn queries_for_class(
+    tag: TagId,
+    name: &str,
+    class: Option<&str>,
+    evaluator: &Evaluator<'_, '_>,
+) -> Option<Certainty> {
+    let Some(&io) = evaluator.rules.queries_when.get(&(tag, name.to_owned())) else {
+        return Some(Certainty::Certain);
+    };
     match (class, evaluator.index) {
-        (Some(class), Some(index)) => !index.model_io_queries(class, io),
-        _ => false,
+        (Some(class), Some(index)) => match index.model_io_queries(class, io) {
+            ModelIoQueries::No => None,
+            ModelIoQueries::May => Some(Certainty::Certain),
+            ModelIoQueries::Unseen => Some(Certainty::Guess),
+        },
+        _ => Some(Certainty::Certain),
     }
 }
 

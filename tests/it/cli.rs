@@ -920,6 +920,7 @@ DJ112   async-to-sync-in-async                safe    `async_to_sync` run inside
 DJ113   lazy-request-user-in-async            safe    The authentication middleware's lazy `request.user` first used inside `async def`
 DJ114   model-form-save-in-async              safe    A Django model form's `save()`, or its validation when that queries, inside `async def`
 DJ115   template-render-in-async              safe    Template rendered inside `async def` whose context processors, context or user query
+DJ116   service-object-in-async               safe    A django-service-objects service executed inside `async def`
 SA001   sqlalchemy-lazy-load-in-async         safe    SQLAlchemy lazy relationship read on an AsyncSession object inside `async def`
 SA002   sqlalchemy-expired-attribute-in-async safe    Attribute read after `commit()`/`rollback()` expired the object, inside `async def`
 ";
