@@ -44,14 +44,6 @@ fn fixture() -> PathBuf {
 /// (under one target at least): a fix that makes one pass takes it off.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "programs.comprehensions.value_of_dict",
-        "a comprehension's loop variable over a QuerySet is not known as a model instance: `shelf.books.count()` is missed",
-    ),
-    (
-        "programs.relations.lazy_foreign_key_in_loop",
-        "a comprehension's loop variable over a QuerySet is not known as a model instance: `book.shelf` is missed",
-    ),
-    (
         "programs.gaps.class_body",
         "a class body inside `async def` runs there: its query is reported, without a fix (`await` cannot go in a class body)",
     ),
