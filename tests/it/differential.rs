@@ -42,12 +42,10 @@ fn fixture() -> PathBuf {
 
 /// Entry points asyncfix leaves failing, and why. Each must still fail
 /// (under one target at least): a fix that makes one pass takes it off.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    (
-        "programs.gaps.class_body",
-        "a class body inside `async def` runs there: its query is reported, without a fix (`await` cannot go in a class body)",
-    ),
-];
+const KNOWN_GAPS: &[(&str, &str)] = &[(
+    "programs.gaps.class_body",
+    "a class body inside `async def` runs there: its query is reported, without a fix (`await` cannot go in a class body)",
+)];
 
 /// Site expressions for [`CONTEXTS`]: (name, expression). Each queries.
 const SITES: &[(&str, &str)] = &[
